@@ -1,0 +1,4 @@
+//! fail-lab: a terminal lab for the experiments of *Failures of Gradient-Based Deep Learning*
+//! (Shalev-Shwartz, Shamir, Shammah, ICML 2017).
+
+pub mod nn;

@@ -1,0 +1,291 @@
+//! A runtime-shaped multilayer perceptron: dense layers with a hidden activation and a linear
+//! output, trained through dfdx with runtime (`usize`) shapes.
+
+use dfdx::prelude::*;
+use rand::Rng;
+
+use super::device::{new_device, Dev};
+use super::init::truncated_normal;
+use super::loss::Loss;
+use super::optim::Optimizer;
+use super::{err, NnError, NnResult};
+
+type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
+type Vector = Tensor<(usize,), f32, Dev>;
+
+/// Activation between hidden layers (the output layer is always linear).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Relu,
+    Identity,
+}
+
+/// One dense layer's weights as plain numbers: `w` is `inputs x outputs`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerWeights {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+struct Linear {
+    w: Mat,
+    b: Vector,
+}
+
+impl Linear {
+    fn forward<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+        let (batch, _) = *x.shape();
+        let out = self.w.shape().1;
+        x.matmul(self.w.retaped::<T>())
+            + self
+                .b
+                .retaped::<T>()
+                .broadcast_like::<_, Axis<0>>(&(batch, out))
+    }
+}
+
+/// Dense layers `sizes[0] -> sizes[1] -> ... -> sizes[n]`, the hidden activation after every
+/// layer but the last.
+pub struct Mlp {
+    dev: Dev,
+    layers: Vec<Linear>,
+    hidden: Activation,
+}
+
+impl Mlp {
+    /// Truncated-normal weights with std `1/sqrt(fan_in)`, zero biases.
+    pub fn new<R: Rng + ?Sized>(sizes: &[usize], hidden: Activation, rng: &mut R) -> Self {
+        let layers = sizes
+            .windows(2)
+            .map(|io| {
+                let (i, o) = (io[0], io[1]);
+                LayerWeights {
+                    inputs: i,
+                    outputs: o,
+                    w: truncated_normal(rng, i * o, 1.0 / (i as f32).sqrt()),
+                    b: vec![0.0; o],
+                }
+            })
+            .collect();
+        Self::from_weights(layers, hidden).expect("shapes built from `sizes` are consistent")
+    }
+
+    /// A network with the given weights (checked for consistent shapes).
+    pub fn from_weights(layers: Vec<LayerWeights>, hidden: Activation) -> NnResult<Self> {
+        if layers.is_empty() {
+            return Err(NnError("an MLP needs at least one layer".into()));
+        }
+        let dev = new_device(0);
+        let mut built = Vec::with_capacity(layers.len());
+        for (k, l) in layers.into_iter().enumerate() {
+            if l.w.len() != l.inputs * l.outputs || l.b.len() != l.outputs {
+                return Err(NnError(format!(
+                    "layer {}: {} weights and {} biases do not fit {} x {}",
+                    k + 1,
+                    l.w.len(),
+                    l.b.len(),
+                    l.inputs,
+                    l.outputs
+                )));
+            }
+            if let Some(prev) = built.last() {
+                let prev: &Linear = prev;
+                if prev.w.shape().1 != l.inputs {
+                    return Err(NnError(format!(
+                        "layer {} takes {} inputs but the previous layer gives {}",
+                        k + 1,
+                        l.inputs,
+                        prev.w.shape().1
+                    )));
+                }
+            }
+            built.push(Linear {
+                w: dev.tensor_from_vec(l.w, (l.inputs, l.outputs)),
+                b: dev.tensor_from_vec(l.b, (l.outputs,)),
+            });
+        }
+        Ok(Self {
+            dev,
+            layers: built,
+            hidden,
+        })
+    }
+
+    /// The current weights as plain numbers.
+    pub fn weights(&self) -> Vec<LayerWeights> {
+        self.layers
+            .iter()
+            .map(|l| LayerWeights {
+                inputs: l.w.shape().0,
+                outputs: l.w.shape().1,
+                w: l.w.as_vec(),
+                b: l.b.as_vec(),
+            })
+            .collect()
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.layers[0].w.shape().0
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.layers[self.layers.len() - 1].w.shape().1
+    }
+
+    /// Number of trainable numbers.
+    pub fn num_params(&self) -> usize {
+        self.param_layout().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Names and sizes of the parameter blocks, in the order of flattened gradients:
+    /// `layer1.w`, `layer1.b`, `layer2.w`, ...
+    pub fn param_layout(&self) -> Vec<(String, usize)> {
+        let mut out = Vec::new();
+        for (k, l) in self.layers.iter().enumerate() {
+            let (i, o) = *l.w.shape();
+            out.push((format!("layer{}.w", k + 1), i * o));
+            out.push((format!("layer{}.b", k + 1), o));
+        }
+        out
+    }
+
+    fn forward_t<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+        let n = self.layers.len();
+        let mut h = x;
+        for (k, l) in self.layers.iter().enumerate() {
+            h = l.forward(h);
+            if k + 1 < n && self.hidden == Activation::Relu {
+                h = h.relu();
+            }
+        }
+        h
+    }
+
+    fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
+        let d = self.inputs();
+        if x.len() != batch * d {
+            return Err(NnError(format!(
+                "input has {} numbers, expected batch {batch} x {d}",
+                x.len()
+            )));
+        }
+        Ok(self.dev.tensor_from_vec(x.to_vec(), (batch, d)))
+    }
+
+    /// Outputs (`batch x outputs`, row-major) for a batch of inputs (`batch x inputs`).
+    pub fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        let x = self.input(x, batch)?;
+        Ok(self.forward_t(x).as_vec())
+    }
+
+    fn loss_tensor<T: Tape<f32, Dev> + Merge<T>>(
+        &self,
+        out: Mat<T>,
+        loss: Loss<'_>,
+    ) -> NnResult<Tensor<(), f32, Dev, T>> {
+        let (batch, width) = *out.shape();
+        let check = |len: usize, want: usize, what: &str| {
+            if len == want {
+                Ok(())
+            } else {
+                Err(NnError(format!("{what}: {len} targets, expected {want}")))
+            }
+        };
+        Ok(match loss {
+            Loss::Hinge(y) => {
+                check(y.len(), batch * width, "hinge loss")?;
+                let y: Mat = self.dev.tensor_from_vec(y.to_vec(), (batch, width));
+                ((out * y).negate() + 1.0).relu().mean()
+            }
+            Loss::Mse(t) => {
+                check(t.len(), batch * width, "mean squared error")?;
+                let t: Mat = self.dev.tensor_from_vec(t.to_vec(), (batch, width));
+                (out - t).square().mean()
+            }
+            Loss::SoftmaxCrossEntropy(classes) => {
+                check(classes.len(), batch, "cross-entropy")?;
+                let mut probs = vec![0.0f32; batch * width];
+                for (row, &c) in classes.iter().enumerate() {
+                    if c >= width {
+                        return Err(NnError(format!(
+                            "cross-entropy: class {c} but the model has {width} outputs"
+                        )));
+                    }
+                    probs[row * width + c] = 1.0;
+                }
+                let probs: Mat = self.dev.tensor_from_vec(probs, (batch, width));
+                dfdx::losses::cross_entropy_with_logits_loss(out, probs)
+            }
+            Loss::OutputSum => out.sum(),
+        })
+    }
+
+    fn backward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+    ) -> NnResult<(f32, Gradients<f32, Dev>)> {
+        let x = self.input(x, batch)?.leaky_traced();
+        let out = self.forward_t(x);
+        let l = self.loss_tensor(out, loss)?;
+        let value = l.array();
+        let grads = l.backward();
+        Ok((value, grads))
+    }
+
+    fn flatten(&self, grads: &mut Gradients<f32, Dev>) -> NnResult<Vec<f32>> {
+        let mut flat = Vec::with_capacity(self.num_params());
+        for l in &self.layers {
+            grads.try_alloc_for(&l.w).map_err(err)?;
+            grads.try_alloc_for(&l.b).map_err(err)?;
+            flat.extend(grads.get(&l.w).as_vec());
+            flat.extend(grads.get(&l.b).as_vec());
+        }
+        Ok(flat)
+    }
+
+    /// The loss on a batch and its gradient with respect to every parameter, flattened in
+    /// the order of [`Mlp::param_layout`].
+    pub fn loss_and_grads(
+        &self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+    ) -> NnResult<(f32, Vec<f32>)> {
+        let (value, mut grads) = self.backward(x, batch, loss)?;
+        Ok((value, self.flatten(&mut grads)?))
+    }
+
+    /// One gradient of the loss per sample (`batch x num_params`, row-major): sample `i`'s
+    /// row is the gradient of the loss on that sample alone.
+    pub fn per_sample_grads(&self, x: &[f32], batch: usize, loss: Loss<'_>) -> NnResult<Vec<f32>> {
+        let d = self.inputs();
+        let width = self.outputs();
+        let mut out = Vec::with_capacity(batch * self.num_params());
+        for i in 0..batch {
+            let (_, g) = self.loss_and_grads(&x[i * d..(i + 1) * d], 1, loss.slice(i, 1, width))?;
+            out.extend(g);
+        }
+        Ok(out)
+    }
+
+    /// One optimizer step on the batch; returns the loss before the step.
+    pub fn train_step(
+        &mut self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+        opt: &mut Optimizer,
+    ) -> NnResult<f32> {
+        let (value, mut grads) = self.backward(x, batch, loss)?;
+        opt.begin_step();
+        for l in &mut self.layers {
+            opt.update(&mut l.w, &mut grads)?;
+            opt.update(&mut l.b, &mut grads)?;
+        }
+        Ok(value)
+    }
+}

@@ -1,0 +1,43 @@
+//! The only module that touches dfdx.
+//!
+//! Everything above this folder sees plain `Vec<f32>` / `&[f32]` and the types defined here
+//! ([`Mlp`], [`Optimizer`], [`Loss`]); no dfdx type leaves it. Swapping the tensor library
+//! means rewriting this folder only.
+//!
+//! Conventions shared with the authors' code (spec "Conventions"):
+//! - weights start from a truncated normal with std `1/sqrt(fan_in)` (redrawn beyond 2 std),
+//!   biases at 0;
+//! - "Adam (b2 = 0.99, eps = 1e-5)" and "Adam default" are both available ([`OptimKind`]).
+
+mod device;
+mod init;
+mod loss;
+mod mlp;
+mod optim;
+
+pub use device::{compute_threads, device_name, with_compute_threads};
+pub use init::{truncated_normal, TruncatedNormal};
+pub use loss::Loss;
+pub use mlp::{Activation, LayerWeights, Mlp};
+pub use optim::{OptimKind, Optimizer};
+
+/// Error raised by a tensor operation (out of memory on a device, a CUDA error, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NnError(pub String);
+
+impl std::fmt::Display for NnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tensor error: {}", self.0)
+    }
+}
+
+impl std::error::Error for NnError {}
+
+pub type NnResult<T> = Result<T, NnError>;
+
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> NnError {
+    NnError(format!("{e:?}"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+//! SGD and Adam applied to runtime-shaped parameters through dfdx's public update kernels.
+
+use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
+
+use super::device::Dev;
+use super::{err, NnResult};
+
+/// Which optimizer, with its hyperparameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptimKind {
+    /// Plain SGD, no momentum.
+    Sgd { lr: f64 },
+    /// Adam with bias correction.
+    Adam {
+        lr: f64,
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+    },
+}
+
+impl OptimKind {
+    pub fn sgd(lr: f64) -> Self {
+        OptimKind::Sgd { lr }
+    }
+
+    /// "Adam default": beta1 0.9, beta2 0.999, eps 1e-8.
+    pub fn adam(lr: f64) -> Self {
+        OptimKind::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    /// "Adam (b2 = 0.99, eps = 1e-5)", the setting of the authors' TensorFlow code.
+    pub fn adam_tf(lr: f64) -> Self {
+        OptimKind::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-5,
+        }
+    }
+
+    /// Parses the names used in scenario files: `sgd`, `adam`, `adam99`.
+    pub fn from_name(name: &str, lr: f64) -> Option<Self> {
+        match name {
+            "sgd" => Some(Self::sgd(lr)),
+            "adam" => Some(Self::adam(lr)),
+            "adam99" => Some(Self::adam_tf(lr)),
+            _ => None,
+        }
+    }
+
+    pub fn lr(&self) -> f64 {
+        match *self {
+            OptimKind::Sgd { lr } | OptimKind::Adam { lr, .. } => lr,
+        }
+    }
+}
+
+/// An optimizer with its state (Adam moments / SGD velocity), keyed by parameter.
+///
+/// Not `Send` (dfdx's gradient stores are not): build it inside the thread that trains.
+pub struct Optimizer {
+    kind: OptimKind,
+    t: i32,
+    m: Gradients<f32, Dev>,
+    v: Gradients<f32, Dev>,
+}
+
+impl Optimizer {
+    pub fn new(kind: OptimKind) -> Self {
+        Self {
+            kind,
+            t: 0,
+            m: Gradients::leaky(),
+            v: Gradients::leaky(),
+        }
+    }
+
+    pub fn kind(&self) -> OptimKind {
+        self.kind
+    }
+
+    /// Number of steps taken so far.
+    pub fn steps(&self) -> i32 {
+        self.t
+    }
+
+    /// Starts a new step (Adam's bias correction counts steps from 1).
+    pub(crate) fn begin_step(&mut self) {
+        self.t += 1;
+    }
+
+    /// Applies one update to `p` from its gradient in `grads`.
+    pub(crate) fn update<S: Shape>(
+        &mut self,
+        p: &mut Tensor<S, f32, Dev>,
+        grads: &mut Gradients<f32, Dev>,
+    ) -> NnResult<()> {
+        let g = grads.get_or_alloc_mut(p).map_err(err)?;
+        match self.kind {
+            OptimKind::Sgd { lr } => {
+                let cfg = SgdConfig {
+                    lr,
+                    momentum: None,
+                    weight_decay: None,
+                };
+                let vel = self.m.get_or_alloc_mut(p).map_err(err)?;
+                cfg.try_update(p, vel, g).map_err(err)
+            }
+            OptimKind::Adam {
+                lr,
+                beta1,
+                beta2,
+                eps,
+            } => {
+                let cfg = AdamConfig {
+                    lr,
+                    betas: [beta1, beta2],
+                    eps,
+                    weight_decay: None,
+                };
+                let m = self.m.get_or_alloc_mut(p).map_err(err)?;
+                let v = self.v.get_or_alloc_mut(p).map_err(err)?;
+                cfg.try_update(self.t.max(1), p, m, v, g).map_err(err)
+            }
+        }
+    }
+}
