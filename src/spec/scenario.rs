@@ -1,0 +1,268 @@
+//! Scenario files: which experiment, its title and description, a seed and parameter values.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::params::{ParamDef, Params};
+use super::{nearest, SpecError};
+
+/// Where experiment ids and their parameter definitions come from (the experiment registry).
+pub trait Catalog {
+    /// The parameters of `experiment`, or `None` if no such experiment exists.
+    fn params_of(&self, experiment: &str) -> Option<Vec<ParamDef>>;
+    /// Every experiment id, for messages.
+    fn experiment_ids(&self) -> Vec<&'static str>;
+}
+
+/// A validated scenario: every parameter of the experiment has a checked value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub experiment: String,
+    pub title: String,
+    pub description: String,
+    pub seed: Option<u64>,
+    pub params: Params,
+    /// The file it was read from, if any.
+    pub source: Option<String>,
+}
+
+const TOP_KEYS: [&str; 5] = ["experiment", "title", "description", "seed", "params"];
+
+#[derive(Deserialize)]
+struct ParamsOnly {
+    params: Option<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Reads and validates a scenario file.
+pub fn load_scenario(path: &Path, catalog: &dyn Catalog) -> Result<Scenario, SpecError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SpecError::new(format!("cannot read the file: {e}")).in_file(Some(file.clone()))
+    })?;
+    parse_scenario(&text, Some(&file), catalog)
+}
+
+/// Parses and validates scenario text. `file` is only used in messages.
+pub fn parse_scenario(
+    text: &str,
+    file: Option<&str>,
+    catalog: &dyn Catalog,
+) -> Result<Scenario, SpecError> {
+    let file = file.map(str::to_string);
+    let fail = |line: Option<usize>, field: Option<&str>, msg: String| {
+        let mut e = SpecError::new(msg).at(line).in_file(file.clone());
+        if let Some(f) = field {
+            e = e.field(f);
+        }
+        e
+    };
+    let toml_err = |e: toml::de::Error| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        fail(
+            line,
+            None,
+            format!("not valid TOML: {}", e.message().trim()),
+        )
+    };
+
+    let top: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(text).map_err(toml_err)?;
+    let find = |key: &str| top.iter().find(|(k, _)| k.get_ref() == key);
+
+    for (k, _) in &top {
+        let name = k.get_ref().as_str();
+        if !TOP_KEYS.contains(&name) {
+            let hint = nearest(name, TOP_KEYS)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(fail(
+                Some(line_of(text, k.span().start)),
+                Some(name),
+                format!("unknown key{hint} A scenario has: {}", TOP_KEYS.join(", ")),
+            ));
+        }
+    }
+
+    let ids = catalog.experiment_ids();
+    let (exp_key, exp_val) = find("experiment").ok_or_else(|| {
+        fail(
+            None,
+            Some("experiment"),
+            format!(
+                "missing: which experiment this scenario runs, one of {}",
+                ids.join(", ")
+            ),
+        )
+    })?;
+    let exp_line = Some(line_of(text, exp_key.span().start));
+    let experiment = match exp_val.get_ref() {
+        toml::Value::String(s) => s.clone(),
+        _ => {
+            return Err(fail(
+                exp_line,
+                Some("experiment"),
+                format!("expected a string, one of {}", ids.join(", ")),
+            ))
+        }
+    };
+    let defs = catalog.params_of(&experiment).ok_or_else(|| {
+        let hint = nearest(&experiment, ids.iter().copied())
+            .map(|n| format!("; did you mean \"{n}\"?"))
+            .unwrap_or_default();
+        fail(
+            exp_line,
+            Some("experiment"),
+            format!(
+                "unknown experiment \"{experiment}\"{hint} Known: {}",
+                ids.join(", ")
+            ),
+        )
+    })?;
+
+    let text_field = |key: &str| -> Result<Option<String>, SpecError> {
+        match find(key) {
+            None => Ok(None),
+            Some((k, v)) => match v.get_ref() {
+                toml::Value::String(s) => Ok(Some(s.clone())),
+                _ => Err(fail(
+                    Some(line_of(text, k.span().start)),
+                    Some(key),
+                    "expected a string".into(),
+                )),
+            },
+        }
+    };
+    let title = text_field("title")?.unwrap_or_else(|| experiment.clone());
+    let description = text_field("description")?.unwrap_or_default();
+    let seed = match find("seed") {
+        None => None,
+        Some((k, v)) => match v.get_ref() {
+            toml::Value::Integer(i) if *i >= 0 => Some(*i as u64),
+            other => {
+                return Err(fail(
+                    Some(line_of(text, k.span().start)),
+                    Some("seed"),
+                    format!("got {other}, allowed: an integer >= 0"),
+                ))
+            }
+        },
+    };
+
+    let mut params = Params::defaults(&defs);
+    let given: ParamsOnly = toml::from_str(text).map_err(toml_err)?;
+    for (k, v) in given.params.unwrap_or_default() {
+        let name = k.get_ref();
+        let line = Some(line_of(text, k.span().start));
+        let field = format!("params.{name}");
+        let Some(def) = defs.iter().find(|d| d.name == name) else {
+            let known: Vec<&str> = defs.iter().map(|d| d.name).collect();
+            let hint = nearest(name, known.iter().copied())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(fail(
+                line,
+                Some(&field),
+                format!(
+                    "unknown parameter for {experiment}{hint} Known: {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        let value = def
+            .from_toml(v.get_ref())
+            .map_err(|m| fail(line, Some(&field), format!("{m} ({})", def.help)))?;
+        params.insert(name, value);
+    }
+
+    Ok(Scenario {
+        experiment,
+        title,
+        description,
+        seed,
+        params,
+        source: file,
+    })
+}
+
+impl Scenario {
+    /// A scenario of `experiment` with every parameter at its default.
+    pub fn with_defaults(experiment: &str, catalog: &dyn Catalog) -> Option<Self> {
+        let defs = catalog.params_of(experiment)?;
+        Some(Self {
+            experiment: experiment.to_string(),
+            title: experiment.to_string(),
+            description: String::new(),
+            seed: None,
+            params: Params::defaults(&defs),
+            source: None,
+        })
+    }
+
+    /// Applies one `name=value` override, checked like the file's values.
+    pub fn set(&mut self, assignment: &str, catalog: &dyn Catalog) -> Result<(), SpecError> {
+        let Some((name, value)) = assignment.split_once('=') else {
+            return Err(
+                SpecError::new(format!("\"{assignment}\" is not of the form name=value"))
+                    .field("--set"),
+            );
+        };
+        let name = name.trim();
+        if name == "seed" {
+            let seed = value.trim().parse::<u64>().map_err(|_| {
+                SpecError::new(format!(
+                    "got \"{}\", allowed: an integer >= 0",
+                    value.trim()
+                ))
+                .field("--set seed")
+            })?;
+            self.seed = Some(seed);
+            return Ok(());
+        }
+        let defs = catalog.params_of(&self.experiment).unwrap_or_default();
+        let Some(def) = defs.iter().find(|d| d.name == name) else {
+            let known: Vec<&str> = defs.iter().map(|d| d.name).collect();
+            let hint = nearest(name, known.iter().copied())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(SpecError::new(format!(
+                "unknown parameter for {}{hint} Known: {}",
+                self.experiment,
+                known.join(", ")
+            ))
+            .field(format!("--set {name}")));
+        };
+        let v = def.parse_str(value).map_err(|m| {
+            SpecError::new(format!("{m} ({})", def.help)).field(format!("--set {name}"))
+        })?;
+        self.params.insert(name, v);
+        Ok(())
+    }
+
+    /// The scenario as a TOML file (what `runs/<id>/spec.toml` holds, with the resolved seed).
+    pub fn to_toml(&self) -> String {
+        let s = |v: &str| toml::Value::String(v.to_string()).to_string();
+        let mut out = format!(
+            "experiment = {}\ntitle = {}\n",
+            s(&self.experiment),
+            s(&self.title)
+        );
+        if !self.description.is_empty() {
+            out.push_str(&format!("description = {}\n", s(&self.description)));
+        }
+        if let Some(seed) = self.seed {
+            out.push_str(&format!("seed = {seed}\n"));
+        }
+        out.push_str("\n[params]\n");
+        for (k, v) in self.params.iter() {
+            out.push_str(&format!("{k} = {}\n", v.to_toml()));
+        }
+        out
+    }
+}
