@@ -1,6 +1,7 @@
 //! fail-lab: a terminal lab for the experiments of *Failures of Gradient-Based Deep Learning*
 //! (Shalev-Shwartz, Shamir, Shammah, ICML 2017).
 
+pub mod engine;
 pub mod experiments;
 pub mod nn;
 pub mod spec;

@@ -1,1 +1,478 @@
-fn main() {}
+//! The `fail-lab` command: the lab (no subcommand), headless runs, the paper checks, the list.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
+use fail_lab::experiments::checks::{checks, Budget};
+use fail_lab::experiments::{registry, Family, Registry};
+use fail_lab::spec::{load_scenario, Scenario};
+
+#[derive(Parser)]
+#[command(
+    name = "fail-lab",
+    version,
+    about = "A terminal lab for the experiments of 'Failures of Gradient-Based Deep Learning' \
+             (Shalev-Shwartz, Shamir, Shammah, ICML 2017)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    lab: LabArgs,
+}
+
+#[derive(Args, Clone)]
+struct LabArgs {
+    /// Folder of scenario files
+    #[arg(long, default_value = "scenarios", global = true)]
+    scenarios: PathBuf,
+    /// Folder where runs are saved
+    #[arg(long, default_value = "runs", global = true)]
+    runs: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run one scenario to its end, headless, with a progress bar on stderr
+    Run {
+        /// The scenario file (TOML)
+        file: PathBuf,
+        /// Override a parameter: --set name=value (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Seed (overrides the file's)
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Folder for the run's files (default: the --runs folder)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print one JSON object per line on stdout (events: started, metric, finished, failed)
+        #[arg(long)]
+        json: bool,
+        /// Compute threads for this run
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// List every experiment and preset
+    List,
+    /// Run each experiment's check from the spec and print a verdict table
+    Reproduce {
+        /// A reduced budget that still shows each effect (the default)
+        #[arg(long, conflicts_with = "full")]
+        quick: bool,
+        /// The paper's budgets (long)
+        #[arg(long)]
+        full: bool,
+        /// Only these experiments, e.g. --only E1,T1
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Print every sub-check
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => lab(&cli.lab),
+        Some(Cmd::Run {
+            file,
+            set,
+            seed,
+            out,
+            json,
+            threads,
+        }) => {
+            let out = out.unwrap_or_else(|| cli.lab.runs.clone());
+            run(&file, &set, seed, &out, json, threads)
+        }
+        Some(Cmd::List) => list(&cli.lab.scenarios),
+        Some(Cmd::Reproduce {
+            full,
+            only,
+            verbose,
+            ..
+        }) => reproduce(
+            if full { Budget::Full } else { Budget::Quick },
+            &only,
+            verbose,
+        ),
+    }
+}
+
+fn lab(_args: &LabArgs) -> ExitCode {
+    eprintln!("the interactive lab is not part of this build yet; use a subcommand:\n");
+    let _ = <Cli as clap::CommandFactory>::command().print_help();
+    ExitCode::from(2)
+}
+
+/// Loads a scenario and applies `--set` and `--seed`.
+fn prepare(file: &Path, set: &[String], seed: Option<u64>) -> Result<Scenario, String> {
+    let mut scenario = load_scenario(file, &Registry).map_err(|e| e.to_string())?;
+    for s in set {
+        scenario.set(s, &Registry).map_err(|e| e.to_string())?;
+    }
+    if seed.is_some() {
+        scenario.seed = seed;
+    }
+    engine::validate(&scenario).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(scenario)
+}
+
+fn fmt_value(v: f64) -> String {
+    if v == 0.0 || (v.abs() >= 1e-3 && v.abs() < 1e5) {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// A line on stderr that does not tear the progress bar (plain when stderr is not a terminal).
+fn say(bar: &indicatif::ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line.as_ref());
+    }
+}
+
+fn json_line(v: serde_json::Value) {
+    use std::io::Write;
+    // a closed pipe (`| head`) is not an error worth a panic; the run still completes
+    let _ = writeln!(std::io::stdout().lock(), "{v}");
+}
+
+fn run(
+    file: &Path,
+    set: &[String],
+    seed: Option<u64>,
+    out: &Path,
+    json: bool,
+    threads: usize,
+) -> ExitCode {
+    let scenario = match prepare(file, set, seed) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        // a second signal ends the process at once
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+    }
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let opts = LaunchOptions {
+        runs_dir: out.to_path_buf(),
+        compute_threads: threads,
+    };
+    let handle = match engine::launch(&scenario, &opts, tx) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut state = RunState::new(
+        &handle.id,
+        &scenario.experiment,
+        &scenario.title,
+        scenario.params.clone(),
+    );
+    let main_metric = fail_lab::experiments::find(&scenario.experiment)
+        .map(|d| d.main_metric)
+        .unwrap_or("");
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} {bar:30} {pos}/{len} · {prefix} · ETA {eta} · {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut stop_sent = false;
+    let started = Instant::now();
+    loop {
+        if stop.load(Ordering::Relaxed) && !stop_sent {
+            say(&bar, "stopping: finishing the current step and writing the run's files (again to quit at once)");
+            handle.stop();
+            stop_sent = true;
+        }
+        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) => ev,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        state.apply(&ev.event);
+        match &ev.event {
+            Event::Started {
+                experiment,
+                title,
+                params,
+                seed,
+                dir,
+            } => {
+                if json {
+                    json_line(serde_json::json!({
+                        "event": "started", "run": ev.run, "experiment": experiment, "title": title,
+                        "seed": seed, "params": params.to_json(), "dir": dir,
+                    }));
+                }
+                say(
+                    &bar,
+                    format!("{experiment} · {title} · seed {seed} · {}", dir.display()),
+                );
+            }
+            Event::Metric { step, name, value } => {
+                if json {
+                    json_line(serde_json::json!({
+                        "event": "metric", "step": step, "name": name,
+                        "value": fail_lab::experiments::ctx::json_number(*value),
+                    }));
+                }
+                let mut names: Vec<&String> = state.metrics.keys().collect();
+                names.sort_by_key(|n| (n.as_str() != main_metric, n.as_str()));
+                let msg: Vec<String> = names
+                    .iter()
+                    .take(3)
+                    .filter_map(|n| state.latest(n).map(|v| format!("{n} {}", fmt_value(v))))
+                    .collect();
+                bar.set_message(msg.join("  "));
+            }
+            Event::Progress {
+                step,
+                total,
+                steps_per_sec,
+            } => {
+                bar.set_length(*total);
+                bar.set_position(*step);
+                bar.set_prefix(format!("{steps_per_sec:.0} steps/s"));
+            }
+            Event::Log(line) => say(&bar, line),
+            Event::Finished { summary, elapsed_s } => {
+                bar.finish_and_clear();
+                if json {
+                    json_line(serde_json::json!({
+                        "event": "finished", "run": ev.run, "elapsed_s": elapsed_s,
+                        "summary": summary.metrics.iter()
+                            .map(|(k, v)| (k.clone(), fail_lab::experiments::ctx::json_number(*v)))
+                            .collect::<serde_json::Map<_, _>>(),
+                        "notes": summary.notes,
+                    }));
+                }
+                eprintln!("finished {} in {elapsed_s:.1} s", ev.run);
+                for (k, v) in &summary.metrics {
+                    eprintln!("  {k:<24} {}", fmt_value(*v));
+                }
+                for n in &summary.notes {
+                    eprintln!("  note: {n}");
+                }
+            }
+            Event::Stopped { step } | Event::Diverged { step, .. } => {
+                bar.finish_and_clear();
+                let reason = state
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "stopped by the user".into());
+                if json {
+                    json_line(serde_json::json!({
+                        "event": "failed", "run": ev.run, "status": state.status.label(),
+                        "step": step, "reason": reason,
+                    }));
+                }
+                eprintln!(
+                    "{} {} at step {step}: {reason}",
+                    ev.run,
+                    state.status.label()
+                );
+            }
+            Event::Failed { reason } => {
+                bar.finish_and_clear();
+                if json {
+                    json_line(serde_json::json!({
+                        "event": "failed", "run": ev.run, "status": "failed", "step": state.step, "reason": reason,
+                    }));
+                }
+                eprintln!("{} failed: {reason}", ev.run);
+            }
+            Event::Figure { .. } | Event::Paused | Event::Resumed => {}
+        }
+        if ev.event.is_terminal() {
+            break;
+        }
+    }
+    let dir = handle.dir.clone();
+    handle.join();
+    eprintln!(
+        "files: {} ({:.1} s)",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if state.status == Status::Finished {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn list(scenarios: &Path) -> ExitCode {
+    for family in Family::ALL {
+        let exps: Vec<_> = registry().iter().filter(|e| e.family == family).collect();
+        println!("{} {}", family.number(), family.title());
+        if exps.is_empty() {
+            println!("    (no experiments of this family in this build)");
+        }
+        for e in exps {
+            println!("  {:<4} {:<32} {}", e.id, e.name, e.shows);
+        }
+    }
+    println!();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    println!("presets in {}/:", scenarios.display());
+    if files.is_empty() {
+        println!("  (none)");
+    }
+    let mut bad = 0;
+    for f in files {
+        match load_scenario(&f, &Registry) {
+            Ok(s) => println!(
+                "  {:<36} {:<4} {}",
+                f.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                s.experiment,
+                s.title
+            ),
+            Err(e) => {
+                bad += 1;
+                println!("  {e}");
+            }
+        }
+    }
+    if bad > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn reproduce(budget: Budget, only: &[String], verbose: bool) -> ExitCode {
+    let all = checks();
+    let known: Vec<&str> = all.iter().map(|c| c.id).collect();
+    for id in only {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(id)) {
+            eprintln!(
+                "error: --only {id}: no check for this experiment in this build; available: {}",
+                known.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(c.id)))
+        .collect();
+    let label = if budget == Budget::Full {
+        "full (paper budgets)"
+    } else {
+        "quick"
+    };
+    eprintln!(
+        "reproduce, {label}: {}",
+        selected.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
+    );
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for c in selected {
+        let t = Instant::now();
+        let mut progress = |msg: &str| eprintln!("  .. {msg}");
+        let result = fail_lab::nn::with_compute_threads(1, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                (c.run)(budget, &mut progress)
+            }))
+        });
+        let secs = t.elapsed().as_secs_f64();
+        let (paper, measured, verdict, details) = match result {
+            Ok(Ok(o)) => (
+                o.paper,
+                o.measured,
+                if o.pass { "pass" } else { "FAIL" },
+                o.details,
+            ),
+            Ok(Err(e)) => ("-".into(), e, "ERROR", vec![]),
+            Err(_) => ("-".into(), "the check panicked".into(), "ERROR", vec![]),
+        };
+        if verdict != "pass" {
+            failed += 1;
+        }
+        eprintln!("  {} {verdict} in {secs:.1} s", c.id);
+        if verbose || verdict != "pass" {
+            for d in &details {
+                eprintln!("      {d}");
+            }
+        }
+        rows.push([
+            c.id.to_string(),
+            paper,
+            measured,
+            verdict.to_string(),
+            format!("{secs:.0} s"),
+        ]);
+    }
+    let header = ["experiment", "paper", "measured", "verdict", "time"];
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("| {} |", parts.join(" | "));
+    };
+    println!();
+    line(&header);
+    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(&dashes.iter().map(String::as_str).collect::<Vec<_>>());
+    for r in &rows {
+        line(&r.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    println!();
+    if failed == 0 {
+        println!("{} checks passed", rows.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("{failed} of {} checks did not pass", rows.len());
+        ExitCode::from(1)
+    }
+}

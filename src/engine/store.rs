@@ -1,0 +1,171 @@
+//! Runs on disk: `runs/<id>/spec.toml`, `metrics.jsonl`, `log.txt`, `figures.jsonl` and, at
+//! the end, `summary.json`. Metrics are flushed at least twice a second, so a killed process
+//! leaves every metric up to its last flush.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::experiments::ctx::{json_number, Figure, Summary};
+use crate::spec::Scenario;
+
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+/// `YYYYmmdd-HHMMSS` in UTC.
+pub fn timestamp(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil-from-days (H. Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Creates a fresh run directory `<runs_dir>/<time>-<experiment>[-n]` and returns its id.
+pub fn create_run_dir(runs_dir: &Path, experiment: &str) -> io::Result<(String, PathBuf)> {
+    fs::create_dir_all(runs_dir)?;
+    let base = format!(
+        "{}-{}",
+        timestamp(SystemTime::now()),
+        experiment.to_lowercase()
+    );
+    for n in 1..10_000 {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let dir = runs_dir.join(&id);
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("could not find a free run directory name"))
+}
+
+/// How a run ended, as written to `summary.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndRecord {
+    pub status: &'static str,
+    pub step: u64,
+    pub total: u64,
+    pub elapsed_s: f64,
+    pub reason: Option<String>,
+    pub summary: Summary,
+}
+
+/// Writes one run's files as the run goes.
+pub struct RunWriter {
+    dir: PathBuf,
+    id: String,
+    metrics: BufWriter<File>,
+    log: BufWriter<File>,
+    figures: BufWriter<File>,
+    last_flush: Instant,
+    /// The first write error, reported once.
+    pub error: Option<String>,
+}
+
+fn append(path: &Path) -> io::Result<BufWriter<File>> {
+    Ok(BufWriter::new(
+        OpenOptions::new().create(true).append(true).open(path)?,
+    ))
+}
+
+impl RunWriter {
+    /// Writes `spec.toml` (the scenario with its resolved seed) and opens the metric files.
+    pub fn create(id: &str, dir: &Path, scenario: &Scenario) -> io::Result<Self> {
+        fs::write(dir.join("spec.toml"), scenario.to_toml())?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            id: id.to_string(),
+            metrics: append(&dir.join("metrics.jsonl"))?,
+            log: append(&dir.join("log.txt"))?,
+            figures: append(&dir.join("figures.jsonl"))?,
+            last_flush: Instant::now(),
+            error: None,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn record(&mut self, r: io::Result<()>) {
+        if let Err(e) = r {
+            if self.error.is_none() {
+                self.error = Some(format!("writing {}: {e}", self.dir.display()));
+            }
+        }
+    }
+
+    pub fn metric(&mut self, step: u64, name: &str, value: f64) {
+        let line = serde_json::json!({"step": step, "name": name, "value": json_number(value)});
+        let r = writeln!(self.metrics, "{line}");
+        self.record(r);
+        self.maybe_flush();
+    }
+
+    pub fn log(&mut self, line: &str) {
+        let r = writeln!(self.log, "{line}");
+        self.record(r);
+    }
+
+    pub fn figure(&mut self, step: u64, figure: &Figure) {
+        let line = serde_json::json!({"step": step, "figure": figure.to_json()});
+        let r = writeln!(self.figures, "{line}");
+        self.record(r);
+    }
+
+    pub fn maybe_flush(&mut self) {
+        if self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush();
+        }
+    }
+
+    pub fn flush(&mut self) {
+        let r = self
+            .metrics
+            .flush()
+            .and_then(|_| self.log.flush())
+            .and_then(|_| self.figures.flush());
+        self.record(r);
+        self.last_flush = Instant::now();
+    }
+
+    /// Flushes everything and writes `summary.json` (atomically, through a temporary file).
+    pub fn finish(&mut self, end: &EndRecord) {
+        self.flush();
+        let json = serde_json::json!({
+            "run": self.id,
+            "status": end.status,
+            "step": end.step,
+            "total": end.total,
+            "elapsed_s": end.elapsed_s,
+            "reason": end.reason,
+            "summary": end.summary.to_json(),
+        });
+        let tmp = self.dir.join("summary.json.tmp");
+        let r = fs::write(&tmp, format!("{json:#}\n"))
+            .and_then(|_| fs::rename(&tmp, self.dir.join("summary.json")));
+        self.record(r);
+    }
+}
