@@ -272,6 +272,18 @@ impl Mlp {
         Ok(out)
     }
 
+    /// Gradient SNR (whole model and per parameter block) from per-sample gradients of `loss`
+    /// on a probe batch of `batch` samples; see [`crate::nn::gradient_snr`].
+    pub fn gradient_snr(
+        &self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+    ) -> NnResult<super::SnrReport> {
+        let rows = self.per_sample_grads(x, batch, loss)?;
+        Ok(super::gradient_snr(&rows, batch, &self.param_layout()))
+    }
+
     /// One optimizer step on the batch; returns the loss before the step.
     pub fn train_step(
         &mut self,

@@ -14,12 +14,14 @@ mod init;
 mod loss;
 mod mlp;
 mod optim;
+mod snr;
 
 pub use device::{compute_threads, device_name, with_compute_threads};
 pub use init::{truncated_normal, TruncatedNormal};
 pub use loss::Loss;
 pub use mlp::{Activation, LayerWeights, Mlp};
 pub use optim::{OptimKind, Optimizer};
+pub use snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
 
 /// Error raised by a tensor operation (out of memory on a device, a CUDA error, ...).
 #[derive(Debug, Clone, PartialEq)]
