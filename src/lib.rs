@@ -5,3 +5,4 @@ pub mod engine;
 pub mod experiments;
 pub mod nn;
 pub mod spec;
+pub mod tui;

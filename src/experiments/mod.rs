@@ -4,7 +4,9 @@
 //! numbers. It knows nothing of threads, files or the UI; it emits metrics through [`Ctx`].
 
 pub mod checks;
+pub mod conditioning;
 pub mod ctx;
+pub mod flat;
 pub mod parity;
 
 use std::sync::OnceLock;
@@ -72,6 +74,8 @@ pub fn registry() -> &'static [ExperimentDef] {
     REG.get_or_init(|| {
         let mut v = Vec::new();
         v.extend(parity::experiments());
+        v.extend(conditioning::experiments());
+        v.extend(flat::experiments());
         v
     })
 }

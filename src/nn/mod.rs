@@ -9,19 +9,25 @@
 //!   biases at 0;
 //! - "Adam (b2 = 0.99, eps = 1e-5)" and "Adam default" are both available ([`OptimKind`]).
 
+mod conv;
 mod device;
 mod init;
 mod loss;
 mod mlp;
 mod optim;
 mod snr;
+mod staircase;
 
+#[allow(unused_imports)]
+pub use conv::*;
 pub use device::{compute_threads, device_name, with_compute_threads};
 pub use init::{truncated_normal, TruncatedNormal};
 pub use loss::Loss;
 pub use mlp::{Activation, LayerWeights, Mlp};
 pub use optim::{OptimKind, Optimizer};
 pub use snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
+#[allow(unused_imports)]
+pub use staircase::*;
 
 /// Error raised by a tensor operation (out of memory on a device, a CUDA error, ...).
 #[derive(Debug, Clone, PartialEq)]

@@ -76,7 +76,7 @@ pub fn parse_scenario(
         toml::from_str(text).map_err(toml_err)?;
     let find = |key: &str| top.iter().find(|(k, _)| k.get_ref() == key);
 
-    for (k, _) in &top {
+    for k in top.keys() {
         let name = k.get_ref().as_str();
         if !TOP_KEYS.contains(&name) {
             let hint = nearest(name, TOP_KEYS)

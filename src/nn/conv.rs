@@ -1,0 +1,1 @@
+//! Convolutions (spec parts 2 and 3).

@@ -1,0 +1,1 @@
+//! Straight-through staircase and sum-of-sigmoids surrogate (spec part 4).

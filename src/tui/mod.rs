@@ -1,0 +1,1 @@
+//! The lab: a ratatui terminal UI over the engine (never touches dfdx).
