@@ -174,6 +174,17 @@ pub fn launch(
     events: Sender<RunEvent>,
 ) -> Result<RunHandle, String> {
     let def = validate(scenario)?;
+    launch_fn(scenario, def.run, opts, events)
+}
+
+/// Starts `run` as the body of a run of `scenario` (which is not checked against the
+/// registry): the engine's lifecycle around any experiment function.
+pub fn launch_fn(
+    scenario: &Scenario,
+    run: experiments::RunFn,
+    opts: &LaunchOptions,
+    events: Sender<RunEvent>,
+) -> Result<RunHandle, String> {
     let mut scenario = scenario.clone();
     let seed = *scenario.seed.get_or_insert_with(fresh_seed);
     let (id, dir) = store::create_run_dir(&opts.runs_dir, &scenario.experiment).map_err(|e| {
@@ -201,7 +212,7 @@ pub fn launch(
             let params = scenario.params.clone();
             let result = crate::nn::with_compute_threads(threads, || {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    (def.run)(&params, seed, &mut ctx)
+                    run(&params, seed, &mut ctx)
                 }))
             });
             ctx.end(result);

@@ -68,7 +68,15 @@ pub fn parse_scenario(
         fail(
             line,
             None,
-            format!("not valid TOML: {}", e.message().trim()),
+            format!(
+                "not valid TOML: {}",
+                e.message()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
         )
     };
 
@@ -81,7 +89,7 @@ pub fn parse_scenario(
         if !TOP_KEYS.contains(&name) {
             let hint = nearest(name, TOP_KEYS)
                 .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
+                .unwrap_or_else(|| ".".into());
             return Err(fail(
                 Some(line_of(text, k.span().start)),
                 Some(name),
@@ -115,7 +123,7 @@ pub fn parse_scenario(
     let defs = catalog.params_of(&experiment).ok_or_else(|| {
         let hint = nearest(&experiment, ids.iter().copied())
             .map(|n| format!("; did you mean \"{n}\"?"))
-            .unwrap_or_default();
+            .unwrap_or_else(|| ".".into());
         fail(
             exp_line,
             Some("experiment"),
@@ -155,6 +163,15 @@ pub fn parse_scenario(
         },
     };
 
+    if let Some((k, v)) = find("params") {
+        if !v.get_ref().is_table() {
+            return Err(fail(
+                Some(line_of(text, k.span().start)),
+                Some("params"),
+                "expected a table of parameter values: a [params] section".into(),
+            ));
+        }
+    }
     let mut params = Params::defaults(&defs);
     let given: ParamsOnly = toml::from_str(text).map_err(toml_err)?;
     for (k, v) in given.params.unwrap_or_default() {
@@ -165,7 +182,7 @@ pub fn parse_scenario(
             let known: Vec<&str> = defs.iter().map(|d| d.name).collect();
             let hint = nearest(name, known.iter().copied())
                 .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
+                .unwrap_or_else(|| ".".into());
             return Err(fail(
                 line,
                 Some(&field),
@@ -230,7 +247,7 @@ impl Scenario {
             let known: Vec<&str> = defs.iter().map(|d| d.name).collect();
             let hint = nearest(name, known.iter().copied())
                 .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
+                .unwrap_or_else(|| ".".into());
             return Err(SpecError::new(format!(
                 "unknown parameter for {}{hint} Known: {}",
                 self.experiment,
