@@ -20,7 +20,8 @@ fn bare_steps_per_sec(steps: usize) -> f64 {
     let mut step = |rng: &mut rand::rngs::StdRng| {
         let x = sample_signs(rng, batch, d);
         let y = parity_labels(&x, d, k);
-        net.train_step(&x, batch, Loss::Hinge(&y), &mut opt).unwrap()
+        net.train_step(&x, batch, Loss::Hinge(&y), &mut opt)
+            .unwrap()
     };
     for _ in 0..200 {
         step(&mut rng);
@@ -37,7 +38,12 @@ fn bare_steps_per_sec(steps: usize) -> f64 {
 fn experiment_steps_per_sec(steps: u64) -> f64 {
     let p = params_with(
         "E1",
-        &[("d", "30"), ("optimizer", "adam"), ("lr", "0.001"), ("steps", &steps.to_string())],
+        &[
+            ("d", "30"),
+            ("optimizer", "adam"),
+            ("lr", "0.001"),
+            ("steps", &steps.to_string()),
+        ],
     )
     .unwrap();
     let t = Instant::now();

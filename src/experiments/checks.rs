@@ -79,14 +79,24 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     let mut details = Vec::new();
     let mut pass = true;
 
-    // d = 5: >= 0.99 within 5,000 iterations, every seed
+    // d = 5: >= 0.99 within 5,000 iterations, every seed. The quick budget fixes
+    // |S| = ceil(d/2) = 3 (the spec's choice for reproducible demos): with |S| drawn from
+    // Binomial(5, 1/2) the full parity |S| = 5 comes up one time in 31 and needs ~5,000
+    // iterations, too close to the limit for a check that must not flake.
     let seeds5: &[u64] = if full { &[0, 1, 2] } else { &[0, 1] };
+    let subset5 = if full { "0" } else { "3" };
     let mut hits5 = Vec::new();
     for &seed in seeds5 {
         progress(&format!("E1 d = 5, seed {seed}"));
         let c = run_collect(
             "E1",
-            &[("d", "5"), ("steps", "5000"), ("eval_every", "10")],
+            &[
+                ("d", "5"),
+                ("steps", "5000"),
+                ("eval_every", "10"),
+                ("subset_size", subset5),
+                ("snr_samples", "0"),
+            ],
             seed,
         )?;
         let hit = first_reaching(c.series("test_accuracy"), 0.99);
@@ -155,7 +165,7 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         paper: if full {
             "d=5 >=0.99 by 2.1k; d=10 >=0.95 at 9.5k; d=30 in [0.43,0.57] for 50k".into()
         } else {
-            "d=5 >=0.99 within 5k; d=30 at chance, in [0.43,0.57]".into()
+            "d=5 (|S|=3) >=0.99 within 5k; d=30 at chance, in [0.43,0.57]".into()
         },
         measured,
         pass,

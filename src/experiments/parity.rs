@@ -139,6 +139,9 @@ fn e1_params() -> Vec<ParamDef> {
             "fresh samples per evaluation",
         ),
     ]
+    .into_iter()
+    .chain(super::snr_params(256))
+    .collect()
 }
 
 fn e1_validate(p: &Params) -> Result<(), String> {
@@ -191,10 +194,23 @@ fn run_e1(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         let y = parity_labels(&x, d, k);
         Ok(sign_accuracy(&net.forward(&x, eval_n)?, &y))
     };
+    // the probe draws from its own stream: turning it on or off leaves training unchanged
+    let mut probe_rng = StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e));
+    let probe_n = p.usize("snr_samples");
+    let mut probe = |net: &Mlp, step: u64, ctx: &mut dyn Ctx| -> Result<(), Halt> {
+        let x = sample_signs(&mut probe_rng, probe_n, d);
+        let y = parity_labels(&x, d, k);
+        let report = net.gradient_snr(&x, probe_n, Loss::Hinge(&y))?;
+        super::emit_snr(ctx, step, "", &report);
+        Ok(())
+    };
 
     let mut summary = Summary::default();
     let acc0 = eval(&net, &mut rng)?;
     ctx.metric(0, "test_accuracy", acc0);
+    if probe_n > 0 {
+        probe(&net, 0, ctx)?;
+    }
     let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
     let (mut best, mut last) = (acc0, acc0);
     let mut first_99: Option<u64> = None;
@@ -215,6 +231,9 @@ fn run_e1(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
             if acc >= 0.99 && first_99.is_none() {
                 first_99 = Some(step);
             }
+        }
+        if super::snr_due(p, step, eval_every, step == steps) {
+            probe(&net, step, ctx)?;
         }
     }
     summary
@@ -593,6 +612,9 @@ fn lp_params() -> Vec<ParamDef> {
             "samples in the gradient-variance probe batch",
         ),
     ]
+    .into_iter()
+    .chain(super::snr_params(256))
+    .collect()
 }
 
 fn unit_vector<R: Rng>(rng: &mut R, d: usize) -> Vec<f32> {
@@ -679,6 +701,15 @@ fn run_lp(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         ctx.metric(step, "grad_var_relative", var / norm2.max(1e-30));
         Ok(())
     };
+    let mut snr_rng = StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e));
+    let snr_n = p.usize("snr_samples");
+    let mut snr_probe = |net: &Mlp, step: u64, ctx: &mut dyn Ctx| -> Result<(), Halt> {
+        let x = gaussian_inputs(&mut snr_rng, snr_n, d);
+        let y = cos_targets(&x, &v_star);
+        let report = net.gradient_snr(&x, snr_n, Loss::Mse(&y))?;
+        super::emit_snr(ctx, step, "", &report);
+        Ok(())
+    };
     let test_loss = |net: &Mlp, rng: &mut StdRng| -> Result<f64, Halt> {
         let x = gaussian_inputs(rng, eval_n, d);
         let y = cos_targets(&x, &v_star);
@@ -689,6 +720,9 @@ fn run_lp(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
     ctx.metric(0, "test_loss", t0);
     ctx.metric(0, "test_loss_ratio", t0 / var_y);
     probe(&net, 0, ctx)?;
+    if snr_n > 0 {
+        snr_probe(&net, 0, ctx)?;
+    }
     let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
     let mut last_ratio = t0 / var_y;
     let mut best_ratio = last_ratio;
@@ -708,6 +742,9 @@ fn run_lp(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
             (loss_sum, loss_n) = (0.0, 0);
             last_ratio = t / var_y;
             best_ratio = best_ratio.min(last_ratio);
+        }
+        if super::snr_due(p, step, eval_every, step == steps) {
+            snr_probe(&net, step, ctx)?;
         }
     }
     let mut s = Summary::default();

@@ -272,16 +272,89 @@ impl Mlp {
         Ok(out)
     }
 
-    /// Gradient SNR (whole model and per parameter block) from per-sample gradients of `loss`
-    /// on a probe batch of `batch` samples; see [`crate::nn::gradient_snr`].
+    /// Gradient SNR (whole model and per parameter block, see [`crate::nn::gradient_snr`]) of
+    /// `loss` over a probe batch of `batch` samples.
+    ///
+    /// For a dense layer the gradient of sample i is the outer product of the layer's input
+    /// a_i and the loss's gradient at its output delta_i, so the mean gradient is A^T Delta / n
+    /// and ||g_i||^2 = ||a_i||^2 ||delta_i||^2: one batched forward and backward pass gives the
+    /// exact per-sample statistics without forming per-sample gradients.
     pub fn gradient_snr(
         &self,
         x: &[f32],
         batch: usize,
         loss: Loss<'_>,
     ) -> NnResult<super::SnrReport> {
-        let rows = self.per_sample_grads(x, batch, loss)?;
-        Ok(super::gradient_snr(&rows, batch, &self.param_layout()))
+        if batch == 0 {
+            return Err(NnError("an SNR probe needs at least one sample".into()));
+        }
+        let n_layers = self.layers.len();
+        let mut inputs: Vec<Vec<f32>> = vec![x.to_vec()];
+        let mut outputs: Vec<Mat> = Vec::with_capacity(n_layers);
+        let mut h = self.input(x, batch)?.leaky_traced();
+        for (k, l) in self.layers.iter().enumerate() {
+            let z = l.forward(h);
+            outputs.push(z.retaped::<NoneTape>());
+            h = if k + 1 < n_layers && self.hidden == Activation::Relu {
+                z.relu()
+            } else {
+                z
+            };
+            if k + 1 < n_layers {
+                inputs.push(h.retaped::<NoneTape>().as_vec());
+            }
+        }
+        let l = self.loss_tensor(h, loss)?;
+        let mut grads = l.backward();
+        let n = batch as f64;
+        let mut blocks = Vec::with_capacity(2 * n_layers);
+        for (k, (a, z)) in inputs.iter().zip(&outputs).enumerate() {
+            let (fan_in, fan_out) = *self.layers[k].w.shape();
+            grads.try_alloc_for(z).map_err(err)?;
+            // the loss is a mean over the batch: sample i's own gradient is n times its share
+            let delta: Vec<f64> = grads
+                .get(z)
+                .as_vec()
+                .iter()
+                .map(|&v| v as f64 * n)
+                .collect();
+            let mut mean_b = vec![0.0f64; fan_out];
+            let (mut sq_w, mut sq_b) = (0.0f64, 0.0f64);
+            for i in 0..batch {
+                let ai = &a[i * fan_in..(i + 1) * fan_in];
+                let di = &delta[i * fan_out..(i + 1) * fan_out];
+                let a2: f64 = ai.iter().map(|&v| (v as f64).powi(2)).sum();
+                let d2: f64 = di.iter().map(|v| v * v).sum();
+                sq_w += a2 * d2;
+                sq_b += d2;
+                for (m, dv) in mean_b.iter_mut().zip(di) {
+                    *m += dv;
+                }
+            }
+            // sum_i a_i (x) delta_i = A^T Delta, on the device
+            let at: Mat = self.dev.tensor_from_vec(a.clone(), (batch, fan_in));
+            let dt: Mat = self
+                .dev
+                .tensor_from_vec(delta.iter().map(|&v| v as f32).collect(), (batch, fan_out));
+            let mean_w: Vec<f64> = at
+                .permute::<_, Axes2<1, 0>>()
+                .matmul(dt)
+                .as_vec()
+                .into_iter()
+                .map(f64::from)
+                .collect();
+            let block = |mean: &[f64], sq: f64| {
+                let plugin: f64 = mean.iter().map(|m| (m / n).powi(2)).sum();
+                super::Snr::from_moments(plugin, (sq / n - plugin).max(0.0), batch)
+            };
+            blocks.push((format!("layer{}.w", k + 1), block(&mean_w, sq_w)));
+            blocks.push((format!("layer{}.b", k + 1), block(&mean_b, sq_b)));
+        }
+        let total = blocks
+            .iter()
+            .skip(1)
+            .fold(blocks[0].1, |acc, (_, s)| acc.combine(s));
+        Ok(super::SnrReport { total, blocks })
     }
 
     /// One optimizer step on the batch; returns the loss before the step.

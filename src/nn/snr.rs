@@ -22,6 +22,29 @@ pub struct Snr {
 }
 
 impl Snr {
+    /// From `||g_bar||^2` and the mean squared deviation of `n` single-sample gradients.
+    pub fn from_moments(signal_plugin: f64, noise: f64, n: usize) -> Self {
+        let signal = if n > 1 {
+            signal_plugin - noise / (n - 1) as f64
+        } else {
+            signal_plugin
+        };
+        Snr {
+            signal,
+            noise,
+            signal_plugin,
+        }
+    }
+
+    /// Adds two disjoint blocks of parameters (squared norms add up).
+    pub fn combine(&self, other: &Snr) -> Snr {
+        Snr {
+            signal: self.signal + other.signal,
+            noise: self.noise + other.noise,
+            signal_plugin: self.signal_plugin + other.signal_plugin,
+        }
+    }
+
     /// signal / noise, with a negative signal estimate reported as 0.
     pub fn snr(&self) -> f64 {
         if self.noise > 0.0 {

@@ -175,3 +175,38 @@ fn bad_shapes_are_errors_not_panics() {
     };
     assert!(Mlp::from_weights(vec![bad], Activation::Relu).is_err());
 }
+
+fn assert_close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-4 * a.abs().max(b.abs()) + 1e-9,
+        "{what}: {a} vs {b}"
+    );
+}
+
+fn check_fast_snr(sizes: &[usize], loss: Loss<'_>, x: &[f32], batch: usize) {
+    let net = Mlp::new(sizes, Activation::Relu, &mut rng());
+    let fast = net.gradient_snr(x, batch, loss).unwrap();
+    let rows = net.per_sample_grads(x, batch, loss).unwrap();
+    let slow = gradient_snr(&rows, batch, &net.param_layout());
+    assert_eq!(fast.blocks.len(), slow.blocks.len());
+    for ((name, f), (name2, s)) in fast.blocks.iter().zip(&slow.blocks) {
+        assert_eq!(name, name2);
+        assert_close(f.signal_plugin, s.signal_plugin, &format!("{name} signal"));
+        assert_close(f.noise, s.noise, &format!("{name} noise"));
+    }
+    assert_close(fast.total.signal, slow.total.signal, "total signal");
+    assert_close(fast.total.noise, slow.total.noise, "total noise");
+}
+
+#[test]
+fn batched_snr_probe_equals_the_per_sample_definition() {
+    let x = inputs(9, 4);
+    let y: Vec<f32> = (0..9)
+        .map(|i| if i % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    check_fast_snr(&[4, 12, 1], Loss::Hinge(&y), &x, 9);
+    let t: Vec<f32> = (0..18).map(|i| (i as f32 - 9.0) / 4.0).collect();
+    check_fast_snr(&[4, 6, 5, 2], Loss::Mse(&t), &x, 9);
+    let c: Vec<usize> = (0..9).map(|i| i % 3).collect();
+    check_fast_snr(&[4, 7, 3], Loss::SoftmaxCrossEntropy(&c), &x, 9);
+}
