@@ -35,7 +35,7 @@ pub struct CheckDef {
 
 /// Every check, in spec order.
 pub fn checks() -> Vec<CheckDef> {
-    vec![
+    let mut v = vec![
         CheckDef {
             id: "E1",
             run: check_e1,
@@ -48,7 +48,10 @@ pub fn checks() -> Vec<CheckDef> {
             id: "L3",
             run: check_l3,
         },
-    ]
+    ];
+    v.extend(super::conditioning::checks());
+    v.extend(super::flat::checks());
+    v
 }
 
 fn run_collect(id: &str, overrides: &[(&str, &str)], seed: u64) -> Result<CollectCtx, String> {
