@@ -11,6 +11,7 @@ use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
 use fail_lab::experiments::checks::{checks, Budget};
 use fail_lab::experiments::{registry, Family, Registry};
 use fail_lab::spec::{load_scenario, Scenario};
+use fail_lab::tui::{ChartMarker, LabOptions};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +35,15 @@ struct LabArgs {
     /// Folder where runs are saved
     #[arg(long, default_value = "runs", global = true)]
     runs: PathBuf,
+    /// Lab: runs that train at once, more wait in a queue (default: one per core)
+    #[arg(long, value_name = "N")]
+    max_running: Option<usize>,
+    /// Lab: how charts draw lines; halfblock, dot and block need no Braille font
+    #[arg(long, default_value = "braille", value_parser = ["braille", "halfblock", "dot", "block"])]
+    marker: String,
+    /// Lab: the log file (default: lab.log in the runs folder)
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -106,10 +116,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn lab(_args: &LabArgs) -> ExitCode {
-    eprintln!("the interactive lab is not part of this build yet; use a subcommand:\n");
-    let _ = <Cli as clap::CommandFactory>::command().print_help();
-    ExitCode::from(2)
+fn lab(args: &LabArgs) -> ExitCode {
+    if args.max_running == Some(0) {
+        eprintln!("error: --max-running must be at least 1");
+        return ExitCode::from(2);
+    }
+    let mut opts = LabOptions::new(args.scenarios.clone(), args.runs.clone());
+    opts.max_running = args.max_running.unwrap_or(0);
+    opts.marker = ChartMarker::parse(&args.marker).unwrap_or(ChartMarker::Braille);
+    opts.log_file = args.log.clone();
+    opts.device = fail_lab::nn::device_name().to_string();
+    match fail_lab::tui::run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Loads a scenario and applies `--set` and `--seed`.

@@ -1,6 +1,7 @@
 //! Run lifecycle: each run trains in its own thread, streams [`Event`]s out and takes
 //! [`Command`]s in over crossbeam channels, and writes its files as it goes.
 
+pub mod pool;
 pub mod series;
 pub mod state;
 pub mod store;

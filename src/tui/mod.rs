@@ -1,1 +1,208 @@
 //! The lab: a ratatui terminal UI over the engine (never touches dfdx).
+//!
+//! - `app`: the state and every change to it (keys and worker events in, state out);
+//! - `view`: drawing, a pure function of the state;
+//! - `term`: the terminal, the frame-limited loop, signals, the panic hook;
+//! - `tree`, `editor`, `runs`, `chart`, `figure`: the models behind each pane;
+//! - `keys`: every key in one table, for the help screen and the hint bar.
+
+pub mod app;
+pub mod chart;
+pub mod editor;
+pub mod figure;
+pub mod fmt;
+pub mod keys;
+pub mod log;
+pub mod runs;
+pub mod term;
+pub mod theme;
+pub mod tree;
+pub mod view;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+use crate::engine::pool::{self, Pool};
+use crate::engine::{LaunchOptions, RunState};
+
+pub use app::{App, Settings};
+pub use theme::{ChartMarker, Theme};
+
+/// How the lab starts.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub scenarios_dir: PathBuf,
+    pub runs_dir: PathBuf,
+    /// Runs that train at once; more wait in a queue. 0: one per core.
+    pub max_running: usize,
+    pub marker: ChartMarker,
+    /// `None`: colour unless `NO_COLOR` is set.
+    pub color: Option<bool>,
+    /// The lab's log file (default: `lab.log` in the runs folder).
+    pub log_file: Option<PathBuf>,
+    /// Shown in the header, e.g. "cpu".
+    pub device: String,
+    /// Compute threads per run.
+    pub compute_threads: usize,
+}
+
+impl LabOptions {
+    pub fn new(scenarios_dir: PathBuf, runs_dir: PathBuf) -> Self {
+        Self {
+            scenarios_dir,
+            runs_dir,
+            max_running: 0,
+            marker: ChartMarker::Braille,
+            color: None,
+            log_file: None,
+            device: "cpu".into(),
+            compute_threads: 1,
+        }
+    }
+
+    pub fn theme(&self) -> Theme {
+        match self.color {
+            Some(c) => Theme::new(c, self.marker),
+            None => Theme::from_env(self.marker),
+        }
+    }
+}
+
+/// Builds the lab's state: scenarios from their folder, saved runs from theirs, a pool that
+/// starts runs with the engine.
+pub fn build_app(opts: &LabOptions) -> App {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let limit = if opts.max_running == 0 {
+        pool::default_limit()
+    } else {
+        opts.max_running
+    };
+    let launch = LaunchOptions {
+        runs_dir: opts.runs_dir.clone(),
+        compute_threads: opts.compute_threads.max(1),
+    };
+    let pool = Pool::new(limit, pool::engine_launcher(launch, tx));
+    let scenarios = tree::Scenarios::load(&opts.scenarios_dir);
+    for b in &scenarios.broken {
+        log::line(&format!("scenario file skipped: {}", b.error));
+    }
+    let (saved, errors) = RunState::load_all(&opts.runs_dir);
+    for e in &errors {
+        log::line(&format!("saved run skipped: {e}"));
+    }
+    log::line(&format!(
+        "{} scenarios, {} saved runs from {}",
+        scenarios.entries.len(),
+        saved.len(),
+        opts.runs_dir.display()
+    ));
+    let mut app = App::new(
+        scenarios,
+        runs::Runs::new(saved),
+        pool,
+        rx,
+        Settings {
+            theme: opts.theme(),
+            device: opts.device.clone(),
+            runs_dir: opts.runs_dir.clone(),
+        },
+    );
+    if !errors.is_empty() {
+        app.error(format!(
+            "{} saved run(s) could not be read (see the log)",
+            errors.len()
+        ));
+    }
+    app
+}
+
+/// How long the lab waits for runs to write their files when it quits or gets a signal.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the lab in this terminal and runs it until the user quits or a signal arrives.
+/// Every run still active is stopped and has its files written before this returns.
+pub fn run(opts: LabOptions) -> Result<(), String> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err("the lab needs a terminal; for scripts use `fail-lab run <scenario>`".into());
+    }
+    let log_path = opts
+        .log_file
+        .clone()
+        .unwrap_or_else(|| opts.runs_dir.join("lab.log"));
+    if let Err(e) = log::open(&log_path) {
+        return Err(format!("cannot open the log {}: {e}", log_path.display()));
+    }
+    log::line(&format!("lab starting, pid {}", std::process::id()));
+    let stop = Arc::new(AtomicBool::new(false));
+    term::watch_signals(&stop);
+    let mut app = build_app(&opts);
+
+    term::install_panic_hook(Box::new(term::restore_terminal));
+    term::enter_terminal().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let backend = CrosstermBackend::new(io::BufWriter::new(io::stdout()));
+        let mut terminal = Terminal::new(backend)?;
+        terminal.hide_cursor()?;
+        terminal.clear()?;
+        let mut stats = term::LoopStats::default();
+        let exit = term::event_loop(
+            &mut terminal,
+            &mut app,
+            &mut term::terminal_input,
+            &stop,
+            &mut stats,
+        );
+        if app.runs.active() > 0 && exit.is_ok() {
+            // say what is happening while the runs write their files
+            app.say("stopping the runs and writing their files…");
+            let _ = terminal.draw(|f| view::render(f, &app));
+        }
+        log::line(&format!(
+            "loop ended: {exit:?} after {} frames, {} turns",
+            stats.frames, stats.turns
+        ));
+        exit
+    }));
+    // whatever ended the loop (a quit, a signal, a lost terminal, a panic): stop the runs so
+    // their metrics are flushed and their summaries written
+    let left = term::stop_all_runs(&mut app, SHUTDOWN_WAIT);
+    term::restore_terminal();
+    let saved = app
+        .runs
+        .rows
+        .iter()
+        .filter(|r| r.state.dir.is_some())
+        .count();
+    log::line(&format!("lab closed; {saved} runs on disk"));
+    match outcome {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(Err(e)) => Err(format!("terminal error: {e}")),
+        Ok(Ok(exit)) => {
+            if exit == term::Exit::Signal {
+                eprintln!(
+                    "fail-lab: stopped by a signal; runs saved in {}",
+                    opts.runs_dir.display()
+                );
+            } else {
+                println!(
+                    "{saved} runs in {} · log: {}",
+                    opts.runs_dir.display(),
+                    log_path.display()
+                );
+            }
+            if left > 0 {
+                eprintln!(
+                    "fail-lab: {left} run(s) did not stop in time; their files may be incomplete"
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Short, stable renderings of numbers, counts and durations for narrow table cells.
+
+/// A metric value in at most about 7 characters: `0.9431`, `12.35`, `1.2e-5`, `3.4e6`.
+pub fn value(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    let s = if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.1e}");
+        // 1.0e-5 -> 1e-5
+        s.replace(".0e", "e")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 10.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    };
+    if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A step count: `950`, `12.4k`, `50k`, `1.2M`.
+pub fn count(n: u64) -> String {
+    fn short(x: f64, unit: &str) -> String {
+        let s = if x >= 100.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        };
+        format!("{}{unit}", s.trim_end_matches(".0"))
+    }
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => short(n as f64 / 1e3, "k"),
+        1_000_000..=999_999_999 => short(n as f64 / 1e6, "M"),
+        _ => short(n as f64 / 1e9, "G"),
+    }
+}
+
+/// A rate in steps per second: `850/s`, `4.3k/s`.
+pub fn rate(r: f64) -> String {
+    if !r.is_finite() || r <= 0.0 {
+        return String::new();
+    }
+    if r < 10.0 {
+        format!("{r:.1}/s")
+    } else {
+        format!("{}/s", count(r.round() as u64))
+    }
+}
+
+/// A duration: `9s`, `4m05s`, `2h10m`, `3d4h`.
+pub fn duration(secs: f64) -> String {
+    if !secs.is_finite() || secs < 0.0 {
+        return String::new();
+    }
+    let s = secs.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// Cuts `s` to at most `width` characters, marking the cut with `…`.
+pub fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Orders strings so that embedded numbers compare by value: `d = 5` < `d = 10` < `d = 30`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut ai, mut bi) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (ai.peek().copied(), bi.peek().copied()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let mut na = String::new();
+                while let Some(c) = ai.peek().copied().filter(char::is_ascii_digit) {
+                    na.push(c);
+                    ai.next();
+                }
+                let mut nb = String::new();
+                while let Some(c) = bi.peek().copied().filter(char::is_ascii_digit) {
+                    nb.push(c);
+                    bi.next();
+                }
+                let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
+                let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+            }
+            (Some(x), Some(y)) => {
+                let ord = x.to_lowercase().cmp(y.to_lowercase());
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+                ai.next();
+                bi.next();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_stay_short_and_readable() {
+        assert_eq!(value(0.94312), "0.9431");
+        assert_eq!(value(1.0), "1");
+        assert_eq!(value(12.345), "12.35");
+        assert_eq!(value(250.0), "250");
+        assert_eq!(value(1.2e-5), "1.2e-5");
+        assert_eq!(value(1e-5), "1e-5");
+        assert_eq!(value(3.4e6), "3.4e6");
+        assert_eq!(value(-0.5), "-0.5");
+        assert_eq!(value(f64::NAN), "NaN");
+        assert_eq!(value(f64::NEG_INFINITY), "-inf");
+        for v in [0.123456789, 99.999, 12345.678, -1.5e-9, 7e12] {
+            assert!(value(v).len() <= 8, "{v} -> {}", value(v));
+        }
+    }
+
+    #[test]
+    fn counts_rates_and_durations() {
+        assert_eq!(count(950), "950");
+        assert_eq!(count(12_400), "12.4k");
+        assert_eq!(count(50_000), "50k");
+        assert_eq!(count(250_000), "250k");
+        assert_eq!(count(1_200_000), "1.2M");
+        assert_eq!(rate(4321.0), "4321/s");
+        assert_eq!(rate(43_210.0), "43.2k/s");
+        assert_eq!(rate(2.5), "2.5/s");
+        assert_eq!(rate(0.0), "");
+        assert_eq!(duration(9.4), "9s");
+        assert_eq!(duration(245.0), "4m05s");
+        assert_eq!(duration(7800.0), "2h10m");
+        assert_eq!(duration(f64::INFINITY), "");
+    }
+
+    #[test]
+    fn clip_and_natural_order() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+        assert_eq!(clip("abc", 0), "");
+        let mut v = vec!["d = 30", "d = 5", "d = 10", "D = 7"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, vec!["d = 5", "D = 7", "d = 10", "d = 30"]);
+    }
+}

@@ -1,0 +1,196 @@
+//! The terminal side: raw mode and the alternate screen (always undone, even on a panic), the
+//! loop that drains worker events, reads keys and draws at most ~30 frames a second and only
+//! after a change, and the shutdown that stops every run and waits for its files.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+
+use super::app::App;
+use super::{log, view};
+
+/// The shortest time between two frames (about 30 a second).
+pub const FRAME: Duration = Duration::from_millis(33);
+/// How long the loop sleeps at most when nothing happens (signals are checked this often).
+const IDLE: Duration = Duration::from_millis(200);
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The user quit.
+    Quit,
+    /// SIGTERM, SIGHUP or SIGINT arrived.
+    Signal,
+}
+
+/// What the loop did, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub frames: u64,
+    pub turns: u64,
+}
+
+/// Where keys come from: waits at most the given time for the next terminal event.
+pub type Input<'a> = dyn FnMut(Duration) -> io::Result<Option<TermEvent>> + 'a;
+
+/// Reads the real terminal.
+pub fn terminal_input(timeout: Duration) -> io::Result<Option<TermEvent>> {
+    if event::poll(timeout)? {
+        Ok(Some(event::read()?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Runs the lab until the user quits or `stop` is set. Draws the first frame at once, then
+/// only when keys, worker events, a resize or an expiring message changed something, and
+/// never more often than [`FRAME`].
+pub fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    input: &mut Input<'_>,
+    stop: &AtomicBool,
+    stats: &mut LoopStats,
+) -> io::Result<Exit> {
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        stats.turns += 1;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Exit::Signal);
+        }
+        dirty |= app.update_from_workers();
+        if app.should_quit() {
+            return Ok(Exit::Quit);
+        }
+        let now = Instant::now();
+        let since = last_draw.map(|t| now - t).unwrap_or(FRAME);
+        if dirty && since >= FRAME {
+            terminal.draw(|f| view::render(f, app))?;
+            stats.frames += 1;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        // how long to wait for a key: until the next frame is allowed if one is due, else
+        // until workers may have news (they report ~10 times a second) or a message expires
+        let mut wait = if dirty {
+            FRAME.saturating_sub(since.min(FRAME))
+        } else if app.runs.active() > 0 || app.pool.is_busy() {
+            FRAME
+        } else {
+            IDLE
+        };
+        if let Some(d) = app.next_deadline() {
+            wait = wait.min(d.saturating_duration_since(now));
+        }
+        if let Some(ev) = input(wait)? {
+            dirty |= handle_term_event(app, ev);
+            // take whatever else is already there before drawing
+            let mut more = 0;
+            while more < 256 {
+                match input(Duration::ZERO)? {
+                    Some(ev) => dirty |= handle_term_event(app, ev),
+                    None => break,
+                }
+                more += 1;
+            }
+        }
+    }
+}
+
+fn handle_term_event(app: &mut App, ev: TermEvent) -> bool {
+    match ev {
+        TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+            app.handle_key(k);
+            true
+        }
+        TermEvent::Resize(..) | TermEvent::FocusGained => true,
+        _ => false,
+    }
+}
+
+/// Puts the terminal back: cooked mode, main screen, cursor shown. Safe to call twice and
+/// when the terminal is gone (errors are ignored).
+pub fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let mut out = io::stdout();
+    let _ = execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = out.flush();
+}
+
+/// Raw mode and the alternate screen.
+pub fn enter_terminal() -> io::Result<()> {
+    terminal::enable_raw_mode()?;
+    if let Err(e) = execute!(io::stdout(), EnterAlternateScreen) {
+        let _ = terminal::disable_raw_mode();
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Installs a panic hook: a panic on the thread that installs it (the UI) first calls
+/// `restore` (so the message lands on a usable screen), then the previous hook; a panic on
+/// another thread (a run, which the engine turns into a failed run) only goes to the log,
+/// never to the screen.
+pub fn install_panic_hook(restore: Box<dyn Fn() + Send + Sync>) {
+    let previous = std::panic::take_hook();
+    let ui = std::thread::current().id();
+    std::panic::set_hook(Box::new(move |info| {
+        let here = std::thread::current();
+        if here.id() == ui {
+            restore();
+            log::line(&format!("the lab panicked: {info}"));
+            previous(info);
+        } else {
+            log::line(&format!(
+                "panic in thread {}: {info}",
+                here.name().unwrap_or("unnamed")
+            ));
+        }
+    }));
+}
+
+/// Sets `flag` on SIGTERM, SIGHUP (a dropped SSH connection) and SIGINT; a second signal
+/// ends the process at once.
+pub fn watch_signals(flag: &Arc<AtomicBool>) {
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(flag));
+        let _ = signal_hook::flag::register(sig, Arc::clone(flag));
+    }
+}
+
+/// Stops every run (queued ones are dropped) and waits until each has written its files.
+/// Returns the number of runs that had not ended by the deadline.
+pub fn stop_all_runs(app: &mut App, timeout: Duration) -> usize {
+    let dropped = app.pool.stop_all();
+    if !dropped.is_empty() {
+        log::line(&format!("{} queued run(s) dropped", dropped.len()));
+    }
+    let (ended, all) = app.pool.wait_all(timeout);
+    // collect the runs' last events so the log says how each ended
+    app.update_from_workers();
+    for id in &ended {
+        log::line(&format!("run {id} ended and its files are written"));
+    }
+    if all {
+        0
+    } else {
+        let left = app.pool.running();
+        log::line(&format!(
+            "{left} run(s) still busy after {} s; leaving without them",
+            timeout.as_secs()
+        ));
+        left
+    }
+}

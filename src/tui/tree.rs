@@ -1,0 +1,453 @@
+//! The scenario tree: families, their experiments, and the scenarios of each (the files of the
+//! scenarios folder, plus a "defaults" scenario for an experiment that has no file).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::experiments::{self, Family, Registry};
+use crate::spec::{load_scenario, Scenario};
+
+use super::fmt::natural_cmp;
+
+/// One scenario the user can start: as read, and as edited in the lab.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The file it came from (`None` for an experiment's built-in defaults).
+    pub path: Option<PathBuf>,
+    pub original: Scenario,
+    pub current: Scenario,
+}
+
+impl Entry {
+    fn new(path: Option<PathBuf>, scenario: Scenario) -> Self {
+        Self {
+            path,
+            original: scenario.clone(),
+            current: scenario,
+        }
+    }
+
+    /// True once the user changed a value.
+    pub fn is_edited(&self) -> bool {
+        self.original.params != self.current.params || self.original.seed != self.current.seed
+    }
+
+    /// The file name, or "built-in defaults".
+    pub fn origin(&self) -> String {
+        match &self.path {
+            Some(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            None => "built-in defaults".into(),
+        }
+    }
+}
+
+/// A scenario file that could not be read, with the reason.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// A row of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Node {
+    Family(Family),
+    Experiment(&'static str),
+    Scenario(usize),
+    BrokenGroup,
+    Broken(usize),
+}
+
+/// A visible row: the node, its depth and whether it can fold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub node: Node,
+    pub depth: usize,
+    /// `Some(open)` for rows with children.
+    pub fold: Option<bool>,
+}
+
+/// The scenarios folder, read once at start (and again after a save).
+#[derive(Debug, Clone)]
+pub struct Scenarios {
+    pub dir: PathBuf,
+    pub entries: Vec<Entry>,
+    pub broken: Vec<Broken>,
+    expanded: HashSet<Node>,
+    pub selected: Node,
+}
+
+impl Scenarios {
+    /// Reads every `*.toml` in `dir`. A missing folder gives only the built-in defaults.
+    pub fn load(dir: &Path) -> Self {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        let mut entries = Vec::new();
+        let mut broken = Vec::new();
+        for f in files {
+            match load_scenario(&f, &Registry) {
+                Ok(s) => entries.push(Entry::new(Some(f), s)),
+                Err(e) => broken.push(Broken {
+                    path: f,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        Self::from_parts(dir, entries, broken)
+    }
+
+    /// A tree over given entries (plus defaults for experiments without any).
+    pub fn from_parts(dir: &Path, mut entries: Vec<Entry>, broken: Vec<Broken>) -> Self {
+        for def in experiments::registry() {
+            if !entries.iter().any(|e| e.current.experiment == def.id) {
+                if let Some(mut s) = Scenario::with_defaults(def.id, &Registry) {
+                    s.title = format!("{} (defaults)", def.name);
+                    s.description = def.shows.to_string();
+                    entries.push(Entry::new(None, s));
+                }
+            }
+        }
+        let mut me = Self {
+            dir: dir.to_path_buf(),
+            entries,
+            broken,
+            expanded: HashSet::new(),
+            selected: Node::BrokenGroup,
+        };
+        for f in Family::ALL {
+            me.expanded.insert(Node::Family(f));
+        }
+        for def in experiments::registry() {
+            me.expanded.insert(Node::Experiment(def.id));
+        }
+        me.expanded.insert(Node::BrokenGroup);
+        me.selected = me
+            .rows()
+            .iter()
+            .find(|r| matches!(r.node, Node::Scenario(_)))
+            .or(me.rows().first())
+            .map(|r| r.node)
+            .unwrap_or(Node::BrokenGroup);
+        me
+    }
+
+    /// The entries of one experiment, in natural title order.
+    pub fn scenarios_of(&self, experiment: &str) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| self.entries[i].current.experiment == experiment)
+            .collect();
+        v.sort_by(|&a, &b| {
+            natural_cmp(
+                &self.entries[a].current.title,
+                &self.entries[b].current.title,
+            )
+        });
+        v
+    }
+
+    /// The rows that are visible now, in order.
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for family in Family::ALL {
+            let exps: Vec<_> = experiments::registry()
+                .iter()
+                .filter(|e| e.family == family)
+                .collect();
+            let open = self.expanded.contains(&Node::Family(family));
+            rows.push(Row {
+                node: Node::Family(family),
+                depth: 0,
+                fold: Some(open),
+            });
+            if !open {
+                continue;
+            }
+            for e in exps {
+                let kids = self.scenarios_of(e.id);
+                let open = self.expanded.contains(&Node::Experiment(e.id));
+                rows.push(Row {
+                    node: Node::Experiment(e.id),
+                    depth: 1,
+                    fold: (!kids.is_empty()).then_some(open),
+                });
+                if open {
+                    rows.extend(kids.into_iter().map(|i| Row {
+                        node: Node::Scenario(i),
+                        depth: 2,
+                        fold: None,
+                    }));
+                }
+            }
+        }
+        if !self.broken.is_empty() {
+            let open = self.expanded.contains(&Node::BrokenGroup);
+            rows.push(Row {
+                node: Node::BrokenGroup,
+                depth: 0,
+                fold: Some(open),
+            });
+            if open {
+                rows.extend((0..self.broken.len()).map(|i| Row {
+                    node: Node::Broken(i),
+                    depth: 1,
+                    fold: None,
+                }));
+            }
+        }
+        rows
+    }
+
+    /// The index of the selected row among [`Scenarios::rows`].
+    pub fn selected_index(&self, rows: &[Row]) -> usize {
+        rows.iter()
+            .position(|r| r.node == self.selected)
+            .unwrap_or(0)
+    }
+
+    /// Moves the selection by `delta` rows (clamped).
+    pub fn move_by(&mut self, delta: isize) {
+        let rows = self.rows();
+        if rows.is_empty() {
+            return;
+        }
+        let i = self.selected_index(&rows) as isize + delta;
+        self.selected = rows[i.clamp(0, rows.len() as isize - 1) as usize].node;
+    }
+
+    pub fn select_first(&mut self) {
+        if let Some(r) = self.rows().first() {
+            self.selected = r.node;
+        }
+    }
+
+    pub fn select_last(&mut self) {
+        if let Some(r) = self.rows().last() {
+            self.selected = r.node;
+        }
+    }
+
+    /// Opens or closes the selected row. Returns false for a row without children.
+    pub fn toggle(&mut self) -> bool {
+        let rows = self.rows();
+        let Some(row) = rows.iter().find(|r| r.node == self.selected) else {
+            return false;
+        };
+        match row.fold {
+            Some(true) => {
+                self.expanded.remove(&row.node);
+                true
+            }
+            Some(false) => {
+                self.expanded.insert(row.node);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Right / l: opens a closed row, or steps into its first child.
+    pub fn expand(&mut self) {
+        let rows = self.rows();
+        let i = self.selected_index(&rows);
+        match rows.get(i).and_then(|r| r.fold) {
+            Some(false) => {
+                self.expanded.insert(self.selected);
+            }
+            Some(true) => {
+                if let Some(next) = rows.get(i + 1) {
+                    self.selected = next.node;
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Left / h: closes an open row, or steps out to the parent.
+    pub fn collapse(&mut self) {
+        let rows = self.rows();
+        let i = self.selected_index(&rows);
+        let Some(row) = rows.get(i) else { return };
+        if row.fold == Some(true) {
+            self.expanded.remove(&row.node);
+            return;
+        }
+        if let Some(parent) = rows[..i].iter().rev().find(|r| r.depth < row.depth) {
+            self.selected = parent.node;
+        }
+    }
+
+    /// The selected scenario, if a scenario row is selected.
+    pub fn current(&self) -> Option<&Entry> {
+        match self.selected {
+            Node::Scenario(i) => self.entries.get(i),
+            _ => None,
+        }
+    }
+
+    pub fn current_mut(&mut self) -> Option<&mut Entry> {
+        match self.selected {
+            Node::Scenario(i) => self.entries.get_mut(i),
+            _ => None,
+        }
+    }
+
+    /// The experiment of the selected row (a scenario's, or the experiment row itself).
+    pub fn current_experiment(&self) -> Option<&'static experiments::ExperimentDef> {
+        match self.selected {
+            Node::Experiment(id) => experiments::find(id),
+            Node::Scenario(i) => self
+                .entries
+                .get(i)
+                .and_then(|e| experiments::find(&e.current.experiment)),
+            _ => None,
+        }
+    }
+
+    /// Adds a scenario (just saved to `path`), shows it in the tree and selects it.
+    pub fn add(&mut self, path: PathBuf, scenario: Scenario) -> usize {
+        self.entries.push(Entry::new(Some(path), scenario));
+        let i = self.entries.len() - 1;
+        let exp = &self.entries[i].current.experiment;
+        if let Some(def) = experiments::find(exp) {
+            self.expanded.insert(Node::Family(def.family));
+            self.expanded.insert(Node::Experiment(def.id));
+        }
+        self.selected = Node::Scenario(i);
+        i
+    }
+
+    /// Opens or closes a family or experiment row.
+    pub fn set_open(&mut self, node: Node, open: bool) {
+        if open {
+            self.expanded.insert(node);
+        } else {
+            self.expanded.remove(&node);
+        }
+    }
+
+    /// Selects the first scenario whose title contains `text` (case-insensitive), opening
+    /// its family and experiment.
+    pub fn select_title(&mut self, text: &str) -> bool {
+        let t = text.to_lowercase();
+        let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| e.current.title.to_lowercase().contains(&t))
+        else {
+            return false;
+        };
+        if let Some(def) = experiments::find(&self.entries[i].current.experiment) {
+            self.expanded.insert(Node::Family(def.family));
+            self.expanded.insert(Node::Experiment(def.id));
+        }
+        self.selected = Node::Scenario(i);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presets() -> Scenarios {
+        Scenarios::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+    }
+
+    #[test]
+    fn presets_sit_under_their_family_and_experiment_in_natural_order() {
+        let s = presets();
+        let rows = s.rows();
+        assert_eq!(rows[0].node, Node::Family(Family::Parities));
+        assert_eq!(rows[1].node, Node::Experiment("E1"));
+        let titles: Vec<&str> = rows
+            .iter()
+            .skip(2)
+            .take_while(|r| r.depth == 2)
+            .map(|r| match r.node {
+                Node::Scenario(i) => s.entries[i].current.title.as_str(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(titles.len(), 3);
+        assert!(titles[0].contains("d = 5"), "{titles:?}");
+        assert!(titles[1].contains("d = 10"));
+        assert!(titles[2].contains("d = 30"));
+        // the first scenario is selected at start
+        assert_eq!(s.selected, rows[2].node);
+        // every family has a row, with or without experiments in this build
+        for f in Family::ALL {
+            assert!(rows.iter().any(|r| r.node == Node::Family(f)));
+        }
+    }
+
+    #[test]
+    fn folding_and_moving() {
+        let mut s = presets();
+        let n = s.rows().len();
+        s.select_first();
+        assert!(s.toggle());
+        assert!(s.rows().len() < n);
+        s.expand();
+        assert_eq!(s.rows().len(), n);
+        s.expand(); // into the first child
+        assert_eq!(s.selected, Node::Experiment("E1"));
+        s.collapse(); // closes E1
+        assert!(s.rows().len() < n);
+        s.collapse(); // to the parent
+        assert_eq!(s.selected, Node::Family(Family::Parities));
+        s.move_by(-5);
+        assert_eq!(s.selected, Node::Family(Family::Parities));
+        s.move_by(1000);
+        assert_eq!(s.selected, s.rows().last().unwrap().node);
+    }
+
+    #[test]
+    fn broken_files_are_listed_with_their_error() {
+        let dir = std::env::temp_dir().join(format!("fail-lab-tree-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("bad.toml"),
+            "experiment = \"E1\"\n[params]\nd = 99\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("mine.toml"),
+            "experiment = \"E1\"\ntitle = \"my parity\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a scenario").unwrap();
+        let s = Scenarios::load(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(s.broken.len(), 1);
+        assert!(
+            s.broken[0].error.contains("params.d"),
+            "{}",
+            s.broken[0].error
+        );
+        assert!(s.rows().iter().any(|r| r.node == Node::Broken(0)));
+        let mine = s.scenarios_of("E1");
+        assert_eq!(mine.len(), 1);
+        assert_eq!(s.entries[mine[0]].current.title, "my parity");
+        // an experiment without a file still has its defaults
+        assert!(!s.scenarios_of("T1").is_empty());
+        assert_eq!(s.entries[s.scenarios_of("T1")[0]].path, None);
+    }
+
+    #[test]
+    fn a_missing_folder_gives_the_defaults() {
+        let s = Scenarios::load(Path::new("/nonexistent/fail-lab"));
+        assert_eq!(s.entries.len(), experiments::registry().len());
+        assert!(s.broken.is_empty());
+        assert!(matches!(s.selected, Node::Scenario(_)));
+    }
+}
