@@ -360,8 +360,9 @@ fn list(scenarios: &Path) -> ExitCode {
         if exps.is_empty() {
             println!("    (no experiments of this family in this build)");
         }
+        let width = exps.iter().map(|e| e.name.len()).max().unwrap_or(0);
         for e in exps {
-            println!("  {:<4} {:<32} {}", e.id, e.name, e.shows);
+            println!("  {:<4} {:<width$}  {}", e.id, e.name, e.shows);
         }
     }
     println!();
