@@ -30,7 +30,7 @@ use rand::{Rng, SeedableRng};
 use super::checks::{Budget, CheckDef, CheckOutcome};
 use super::ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
 use super::{params_with, run_direct, ExperimentDef, Family};
-use crate::nn::{gradient_snr, Activation, Conv1d, LinearMap, Loss, Mlp, OptimKind, Optimizer};
+use crate::nn::{Activation, Conv1d, LinearMap, Loss, Mlp, OptimKind, Optimizer, Snr, SnrReport};
 use crate::spec::{ParamDef, Params};
 
 pub fn experiments() -> Vec<ExperimentDef> {
@@ -711,7 +711,7 @@ fn e7_params() -> Vec<ParamDef> {
 }
 
 fn e8_params() -> Vec<ParamDef> {
-    linear_params(0.99, 10, 500, 25, "patterns")
+    linear_params(0.99, 10, 500, 50, "patterns")
 }
 
 fn linear_validate(p: &Params) -> Result<(), String> {
@@ -758,20 +758,13 @@ impl LinModel {
         })
     }
 
-    /// The encodings `p-hat` of `curves` (row-major), in f64. A convolution is evaluated on
-    /// the host in f64 from its f32 weights: decoding integrates `p-hat` twice, and the f32
-    /// rounding of the model's own forward pass (its effective filter rounded to f32, about
-    /// 1e-7 relative) alone would show as decoded errors of ~0.03 on the curves of E9, far
-    /// above what a trained filter gets wrong.
+    /// The encodings `p-hat` of `curves` (row-major), widened to f64 for decoding.
     fn predict(&self, curves: &Curves) -> Result<Vec<f64>, Halt> {
-        Ok(match self {
-            LinModel::Full(m) => m
-                .forward(&curves.f, curves.count)?
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            LinModel::Conv(m) => conv_f64(&curves.f, curves.n, &m.effective_filter()),
-        })
+        let out = match self {
+            LinModel::Full(m) => m.forward(&curves.f, curves.count)?,
+            LinModel::Conv(m) => m.forward(&curves.f, curves.count)?,
+        };
+        Ok(out.iter().map(|&v| v as f64).collect())
     }
 
     fn snr(&self, x: &[f32], b: usize, y: &[f32]) -> Result<f64, Halt> {
@@ -801,24 +794,6 @@ impl LinModel {
             LinModel::Conv(m) => Some(m.effective_filter()),
         }
     }
-}
-
-/// The causal convolution `p_t = sum_k v_k f_{t-k}` (zeros before the start) of every signal
-/// of length `n` in `f`, in f64.
-pub fn conv_f64(f: &[f32], n: usize, v: &[f64]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(f.len());
-    for signal in f.chunks(n) {
-        for t in 0..n {
-            out.push(
-                v.iter()
-                    .enumerate()
-                    .take(t + 1)
-                    .map(|(k, &w)| w * signal[t - k] as f64)
-                    .sum(),
-            );
-        }
-    }
-    out
 }
 
 /// `max_k |v_k - [1,-2,1]_k|` (taps beyond the third count against 0).
@@ -1205,6 +1180,20 @@ pub fn e9_sizes(n: usize, k: usize) -> Vec<usize> {
     vec![n, 500, 100, 2 * k, 100, 100, n]
 }
 
+/// SNR of layer `k`'s weights and bias together: signals and noises add over disjoint blocks.
+fn layer_snr(rep: &SnrReport, k: usize) -> f64 {
+    let get = |name: String| rep.blocks.iter().find(|(n, _)| *n == name).map(|b| b.1);
+    match (get(format!("layer{k}.w")), get(format!("layer{k}.b"))) {
+        (Some(w), Some(b)) => Snr {
+            signal: w.signal + b.signal,
+            noise: w.noise + b.noise,
+            signal_plugin: w.signal_plugin + b.signal_plugin,
+        }
+        .snr(),
+        _ => f64::NAN,
+    }
+}
+
 /// How many of the `width` code units (after the encoder's ReLU) are positive on at least one
 /// validation curve.
 fn active_code_units(net: &Mlp, val: &Curves, width: usize) -> Result<usize, Halt> {
@@ -1238,13 +1227,6 @@ fn run_e9(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         p.str("optimizer"),
         p.float("lr")
     ));
-    // per-layer blocks (each layer's w and b are adjacent in the flattened gradient)
-    let layout: Vec<(String, usize)> = net
-        .weights()
-        .iter()
-        .zip(E9_LAYERS)
-        .map(|(l, name)| (name.to_string(), l.w.len() + l.b.len()))
-        .collect();
     let examples = example_curves(dist, n, k);
     let probe_x: Vec<f32> = train.f[..probe * n].to_vec();
     let mut s = Summary::default();
@@ -1270,12 +1252,11 @@ fn run_e9(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         let active = active_code_units(net, &val, 2 * k)?;
         ctx.metric(step, "code_units_active", active as f64);
         let t = Instant::now();
-        let rows = net.per_sample_grads(&probe_x, probe, Loss::Mse(&probe_x))?;
-        let rep = gradient_snr(&rows, probe, &layout);
+        let rep = net.gradient_snr(&probe_x, probe, Loss::Mse(&probe_x))?;
         *probe_time += t.elapsed();
         ctx.metric(step, "grad_snr", rep.total.snr());
-        for (name, b) in &rep.blocks {
-            ctx.metric(step, &format!("grad_snr_{name}"), b.snr());
+        for (k, name) in E9_LAYERS.iter().enumerate() {
+            ctx.metric(step, &format!("grad_snr_{name}"), layer_snr(&rep, k + 1));
         }
         if let Some(ex) = &examples {
             let o = net.forward(&ex.f, ex.count)?;
