@@ -49,6 +49,7 @@ pub fn checks() -> Vec<CheckDef> {
             run: check_l3,
         },
     ];
+    v.extend(super::decomposition::checks());
     v.extend(super::conditioning::checks());
     v.extend(super::flat::checks());
     v

@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod conditioning;
 pub mod ctx;
+pub mod decomposition;
 pub mod flat;
 pub mod parity;
 
@@ -74,6 +75,7 @@ pub fn registry() -> &'static [ExperimentDef] {
     REG.get_or_init(|| {
         let mut v = Vec::new();
         v.extend(parity::experiments());
+        v.extend(decomposition::experiments());
         v.extend(conditioning::experiments());
         v.extend(flat::experiments());
         v

@@ -10,6 +10,7 @@
 //! - "Adam (b2 = 0.99, eps = 1e-5)" and "Adam default" are both available ([`OptimKind`]).
 
 mod conv;
+mod conv2d;
 mod device;
 mod init;
 mod loss;
@@ -20,6 +21,8 @@ mod staircase;
 
 #[allow(unused_imports)]
 pub use conv::*;
+#[allow(unused_imports)]
+pub use conv2d::*;
 pub use device::{compute_threads, device_name, with_compute_threads};
 pub use init::{truncated_normal, TruncatedNormal};
 pub use loss::Loss;

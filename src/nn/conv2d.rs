@@ -1,0 +1,1 @@
+//! 2-D convolution and max-pooling (spec part 2).
