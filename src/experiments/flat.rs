@@ -1397,6 +1397,10 @@ fn check_e14(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutc
         "ranking: E11 (b* = -0.65, b from 0) MAE {m11:.3} >= 0.1: {}",
         if r3 { "yes" } else { "NO" }
     ));
+    details.push(
+        "runs are shared with the E11-E13 checks: whichever check runs one first spends its time"
+            .into(),
+    );
     Ok(CheckOutcome {
         id: "E14",
         paper: "0.47% wrong at 5k (Fig 7e); want <=1%, cos>=0.999, MAE<=0.005; E14<=E13 wrong, E14 MAE<=E12/5, E11 fail MAE>=0.1".into(),
