@@ -523,6 +523,18 @@ fn e9_reports_per_layer_snr() {
         assert_eq!(c.series(&format!("grad_snr_{layer}")).len(), 3, "{layer}");
     }
     assert_eq!(c.figures.len(), 3);
+    assert!(s.get("code_units_active").unwrap() <= 6.0);
+    // with k = 2 (a code of 4) the figure follows two validation curves instead
+    let o = [
+        ("steps", "2"),
+        ("k", "2"),
+        ("train_size", "200"),
+        ("val_size", "50"),
+        ("probe", "4"),
+    ];
+    let (_, c) = run("E9", &o, 0);
+    assert_eq!(c.figures.len(), 2);
+    assert_eq!(c.series("grad_snr_enc3").len(), 2);
 }
 
 #[test]

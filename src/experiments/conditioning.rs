@@ -857,6 +857,20 @@ fn gather_batch(data: &Curves, idx: &[usize], x: &mut Vec<f32>, y: Option<&mut V
     }
 }
 
+/// The two curves the figures follow: [`example_curves`], or the first two validation curves
+/// where those do not fit.
+fn figure_curves(dist: CurveDist, n: usize, k: usize, val: &Curves) -> Curves {
+    example_curves(dist, n, k).unwrap_or_else(|| {
+        let mut c = Curves::with_capacity(n, 2);
+        for i in 0..2.min(val.count) {
+            let f: Vec<f64> = val.f_row(i).iter().map(|&v| v as f64).collect();
+            let p: Vec<f64> = val.p_row(i).iter().map(|&v| v as f64).collect();
+            c.push(&f, &p);
+        }
+        c
+    })
+}
+
 /// Figure of the example curves: true `f` and the model's decoded curve.
 fn curves_figure(id: &str, step: u64, ex: &Curves, decoded: &[Vec<f64>]) -> Figure {
     let mut series = Vec::new();
@@ -974,15 +988,7 @@ fn run_linear(
     } else {
         Vec::new()
     };
-    let examples = example_curves(dist, n, k).unwrap_or_else(|| {
-        let mut c = Curves::with_capacity(n, 2);
-        for i in 0..2.min(val.count) {
-            let f: Vec<f64> = val.f_row(i).iter().map(|&v| v as f64).collect();
-            let pp: Vec<f64> = val.p_row(i).iter().map(|&v| v as f64).collect();
-            c.push(&f, &pp);
-        }
-        c
-    });
+    let examples = figure_curves(dist, n, k, &val);
     let probe_idx: Vec<usize> = (0..probe).collect();
     let (mut probe_x, mut probe_y) = (Vec::new(), Vec::new());
     gather_batch(&train, &probe_idx, &mut probe_x, Some(&mut probe_y));
@@ -1227,7 +1233,7 @@ fn run_e9(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         p.str("optimizer"),
         p.float("lr")
     ));
-    let examples = example_curves(dist, n, k);
+    let examples = figure_curves(dist, n, k, &val);
     let probe_x: Vec<f32> = train.f[..probe * n].to_vec();
     let mut s = Summary::default();
     s.set("mean_f2", val.mean_f2());
@@ -1258,12 +1264,13 @@ fn run_e9(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         for (k, name) in E9_LAYERS.iter().enumerate() {
             ctx.metric(step, &format!("grad_snr_{name}"), layer_snr(&rep, k + 1));
         }
-        if let Some(ex) = &examples {
-            let o = net.forward(&ex.f, ex.count)?;
-            let decoded: Vec<Vec<f64>> = (0..ex.count)
-                .map(|i| o[i * n..(i + 1) * n].iter().map(|&v| v as f64).collect())
+        if examples.count == 2 {
+            let o = net.forward(&examples.f, examples.count)?;
+            let decoded: Vec<Vec<f64>> = o
+                .chunks(n)
+                .map(|c| c.iter().map(|&v| v as f64).collect())
                 .collect();
-            ctx.figure(step, curves_figure("E9", step, ex, &decoded));
+            ctx.figure(step, curves_figure("E9", step, &examples, &decoded));
         }
         Ok(e)
     };
@@ -1315,7 +1322,7 @@ fn run_e9(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
     let active = active_code_units(&net, &val, 2 * k)?;
     ctx.log(&format!(
         "E9: {active} of the {} code units are active on some validation curve ({active0} at \
-         the start); a ReLU code unit that goes dead stays dead",
+         the start); a unit at zero gets no gradient from the curves it is zero on",
         2 * k
     ));
     s.set("val_mse", last.mse)
