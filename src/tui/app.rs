@@ -631,7 +631,7 @@ impl App {
         self.runs.selected = Some(num);
         if waiting {
             self.say(format!(
-                "run #{num} queued: {} runs train at once (--max-running)",
+                "run #{num} queued (limit {} at once)",
                 self.pool.limit()
             ));
         } else {

@@ -162,7 +162,7 @@ pub fn y_bounds<'a>(lines: impl IntoIterator<Item = &'a Line>) -> Option<(f64, f
 }
 
 /// `[lo, hi]` widened to multiples of half a power of ten, with a round middle too.
-fn nice(lo: f64, hi: f64) -> (f64, f64) {
+pub fn nice(lo: f64, hi: f64) -> (f64, f64) {
     let span = hi - lo;
     if span.is_nan() || span <= 0.0 || !span.is_finite() {
         return (lo, hi);

@@ -157,17 +157,16 @@ pub fn install_panic_hook(restore: Box<dyn Fn() + Send + Sync>) {
     }));
 }
 
-/// Sets `flag` on SIGTERM, SIGHUP (a dropped SSH connection) and SIGINT; a second signal
-/// ends the process at once.
+/// Sets `flag` on SIGTERM, SIGHUP (a dropped SSH connection) and SIGINT. A second SIGTERM or
+/// SIGINT ends the process at once; SIGHUP never does, because a hang-up often arrives twice
+/// (from the terminal and from the shell or multiplexer that owned it) and the runs still
+/// need their files written.
 pub fn watch_signals(flag: &Arc<AtomicBool>) {
-    for sig in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGINT,
-    ] {
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(flag));
         let _ = signal_hook::flag::register(sig, Arc::clone(flag));
     }
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(flag));
 }
 
 /// Stops every run (queued ones are dropped) and waits until each has written its files.

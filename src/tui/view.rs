@@ -159,7 +159,7 @@ fn render_header(f: &mut Frame, app: &App, area: Rect) {
         right.push_str(&format!(" · {queued} queued"));
     }
     right.push_str(&format!(
-        " · {} at once · {} ",
+        " · limit {} · {} ",
         app.pool.limit(),
         app.settings.device
     ));
@@ -273,7 +273,7 @@ fn render_tree(f: &mut Frame, app: &App, area: Rect) {
         let fold = match row.fold {
             Some(true) => "▾ ",
             Some(false) => "▸ ",
-            None => "  ",
+            None => "",
         };
         let indent = "  ".repeat(row.depth);
         let (text, style, suffix) = match row.node {
@@ -291,12 +291,12 @@ fn render_tree(f: &mut Frame, app: &App, area: Rect) {
             }
             Node::Scenario(k) => {
                 let e = &s.entries[k];
-                let style = if e.path.is_none() { t.dim() } else { t.text() };
-                (
-                    e.current.title.clone(),
-                    style,
-                    if e.is_edited() { " *" } else { "" },
-                )
+                let (text, style) = if e.path.is_none() {
+                    ("defaults".to_string(), t.dim())
+                } else {
+                    (tree_title(s, k), t.text())
+                };
+                (text, style, if e.is_edited() { " *" } else { "" })
             }
             Node::BrokenGroup => ("files with errors".into(), t.error(), ""),
             Node::Broken(k) => (
@@ -309,7 +309,7 @@ fn render_tree(f: &mut Frame, app: &App, area: Rect) {
                 "",
             ),
         };
-        let room = w.saturating_sub(indent.len() + 2 + suffix.chars().count());
+        let room = w.saturating_sub(indent.len() + fold.chars().count() + suffix.chars().count());
         let mut spans = vec![
             Span::raw(indent),
             Span::styled(fold, t.dim()),
@@ -325,6 +325,47 @@ fn render_tree(f: &mut Frame, app: &App, area: Rect) {
         lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A scenario's title in the tree, without the words it shares with its siblings
+/// ("Random parity, d = 5" under E1 shows as "d = 5" when "d = 10" sits next to it).
+fn tree_title(s: &super::tree::Scenarios, k: usize) -> String {
+    let title = s.entries[k].current.title.as_str();
+    let siblings: Vec<&str> = s
+        .scenarios_of(&s.entries[k].current.experiment)
+        .into_iter()
+        .filter(|&i| s.entries[i].path.is_some())
+        .map(|i| s.entries[i].current.title.as_str())
+        .collect();
+    if siblings.len() < 2 {
+        return title.to_string();
+    }
+    // the longest common prefix that ends at a word boundary
+    let mut common = siblings[0].len();
+    for other in &siblings[1..] {
+        common = common.min(
+            siblings[0]
+                .char_indices()
+                .zip(other.chars())
+                .take_while(|((_, a), b)| a == b)
+                .last()
+                .map(|((i, c), _)| i + c.len_utf8())
+                .unwrap_or(0),
+        );
+    }
+    let prefix = &siblings[0][..common];
+    // cut after the last ", " or ": " of the shared words
+    let cut = [", ", ": ", " - ", " · "]
+        .iter()
+        .filter_map(|sep| prefix.rfind(sep).map(|i| i + sep.len()))
+        .max()
+        .unwrap_or(0);
+    let rest = title.get(cut..).unwrap_or(title).trim_start();
+    if cut == 0 || rest.is_empty() || siblings.iter().any(|t| t.len() <= cut) {
+        title.to_string()
+    } else {
+        rest.to_string()
+    }
 }
 
 fn short_family(f: Family) -> &'static str {
@@ -489,7 +530,13 @@ fn render_fields(
     let t = app.settings.theme;
     let fields = Editor::fields(s);
     let ed = &app.editor;
-    let footer_h = if area.height >= 8 { 3 } else { 2 };
+    let footer_h = if area.height >= 8 {
+        3
+    } else if focused {
+        2
+    } else {
+        1
+    };
     let [table_a, footer_a] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(footer_h)]).areas(area);
     let w = table_a.width as usize;
@@ -903,9 +950,40 @@ fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
                 .labels(yl.iter().map(|s| rpad(s, ylab_w)).collect::<Vec<_>>())
                 .style(t.dim()),
         )
-        .legend_position(legend.then_some(LegendPosition::TopLeft))
+        .legend_position(legend.then(|| emptiest_corner(plot)))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
     f.render_widget(chart, area);
+}
+
+/// The corner of the plot with the fewest points, where a legend hides the least.
+fn emptiest_corner(plot: &Plot) -> LegendPosition {
+    let (x0, x1) = plot.x;
+    let (y0, y1) = plot.y;
+    let (w, h) = (
+        (x1 - x0).max(f64::MIN_POSITIVE),
+        (y1 - y0).max(f64::MIN_POSITIVE),
+    );
+    let mut counts = [0usize; 4]; // top-left, top-right, bottom-left, bottom-right
+    for (_, line, _, _) in &plot.lines {
+        for &(x, y) in &line.points {
+            let (fx, fy) = ((x - x0) / w, (y - y0) / h);
+            let left = fx < 0.35;
+            let right = fx > 0.65;
+            let top = fy > 0.6;
+            let bottom = fy < 0.4;
+            counts[0] += usize::from(left && top);
+            counts[1] += usize::from(right && top);
+            counts[2] += usize::from(left && bottom);
+            counts[3] += usize::from(right && bottom);
+        }
+    }
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    [
+        LegendPosition::TopLeft,
+        LegendPosition::TopRight,
+        LegendPosition::BottomLeft,
+        LegendPosition::BottomRight,
+    ][best]
 }
 
 fn render_run_chart(f: &mut Frame, app: &App, area: Rect) {
@@ -1446,8 +1524,11 @@ fn render_curves(
     if x1 <= x0 {
         x1 = x0 + 1.0;
     }
-    let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { 0.5 };
-    let (y0, y1) = (y0 - pad, y1 + pad);
+    let (y0, y1) = if y1 > y0 {
+        chart::nice(y0, y1)
+    } else {
+        chart::nice(y0 - 0.5, y1 + 0.5)
+    };
     let datasets: Vec<Dataset> = series
         .iter()
         .zip(&finite)
@@ -1549,15 +1630,34 @@ pub fn help_lines(t: Theme) -> Vec<Line<'static>> {
 
 fn render_help(f: &mut Frame, t: Theme, area: Rect, scroll: usize) {
     let lines = help_lines(t);
-    let w = 78.min(area.width.saturating_sub(2));
+    let two_columns = area.width >= 150;
+    let w = if two_columns {
+        156.min(area.width.saturating_sub(2))
+    } else {
+        78.min(area.width.saturating_sub(2))
+    };
     let h = area.height.saturating_sub(2).max(3);
     let a = centered(area, w, h);
     f.render_widget(Clear, a);
     let inner_h = h.saturating_sub(2) as usize;
-    let max_scroll = lines.len().saturating_sub(inner_h);
+    // two columns split at the section boundary nearest the middle
+    let (left, right): (Vec<Line>, Vec<Line>) = if two_columns {
+        let mid = lines.len() / 2;
+        let split = (0..lines.len())
+            .filter(|&i| i == 0 || lines[i - 1].spans.is_empty() || lines[i - 1].width() == 0)
+            .min_by_key(|&i| i.abs_diff(mid))
+            .unwrap_or(mid);
+        let mut l = lines;
+        let r = l.split_off(split);
+        (l, r)
+    } else {
+        (lines, Vec::new())
+    };
+    let total = left.len().max(right.len());
+    let max_scroll = total.saturating_sub(inner_h);
     let scroll = scroll.min(max_scroll);
     let pos = if max_scroll > 0 {
-        format!(" {}/{} ", scroll + inner_h.min(lines.len()), lines.len())
+        format!(" {}/{} ", scroll + inner_h.min(total), total)
     } else {
         String::new()
     };
@@ -1573,8 +1673,19 @@ fn render_help(f: &mut Frame, t: Theme, area: Rect, scroll: usize) {
             ])
             .right_aligned(),
         );
-    f.render_widget(
-        Paragraph::new(lines.into_iter().skip(scroll).collect::<Vec<_>>()).block(block),
-        a,
-    );
+    let inner = block.inner(a);
+    f.render_widget(block, a);
+    let cols: Vec<Rect> = if two_columns {
+        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)])
+            .split(inner)
+            .to_vec()
+    } else {
+        vec![inner]
+    };
+    for (col, part) in cols.iter().zip([left, right]) {
+        f.render_widget(
+            Paragraph::new(part.into_iter().skip(scroll).collect::<Vec<_>>()),
+            *col,
+        );
+    }
 }

@@ -1,0 +1,628 @@
+//! The lab's screens drawn on ratatui's `TestBackend` and compared with snapshots (at 80x24,
+//! the smallest size, and at a large size), plus the frame loop's pacing.
+//!
+//! Runs here are made from events, not trained, so the pictures do not depend on timing;
+//! speeds and times are redacted anyway, as a changing speed must never break a snapshot.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use fail_lab::engine::pool::{Job, Launcher, Pool};
+use fail_lab::engine::{Command, Event, RunEvent, RunState};
+use fail_lab::experiments::ctx::{Figure, Summary};
+use fail_lab::experiments::{params_with, Family};
+use fail_lab::spec::Scenario;
+use fail_lab::tui::app::{App, Settings};
+use fail_lab::tui::runs::Runs;
+use fail_lab::tui::term::{event_loop, Exit, LoopStats, FRAME};
+use fail_lab::tui::tree::{Node, Scenarios};
+use fail_lab::tui::{view, ChartMarker, Theme};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+const D5: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 5\"\nseed = 0\n\n[params]\nd = 5\nsteps = 5000\neval_every = 10\n";
+const D10: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 10\"\nseed = 0\n\n[params]\nd = 10\nsteps = 25000\neval_every = 50\n";
+const D30: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 30 (fails)\"\ndescription = \"The paper's failing case: SGD stays at chance.\"\nseed = 0\n\n[params]\nd = 30\nsteps = 50000\n";
+
+/// A job that never runs anything: the tests feed events themselves.
+struct Idle(String);
+
+impl Job for Idle {
+    fn id(&self) -> &str {
+        &self.0
+    }
+    fn send(&self, _: Command) {}
+    fn is_done(&self) -> bool {
+        false
+    }
+    fn join(self: Box<Self>) {}
+}
+
+struct Lab {
+    app: App,
+    events: Sender<RunEvent>,
+    dir: PathBuf,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "fail-lab-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A metric curve: a logistic rise from `lo` to `hi` around `mid`, with a deterministic wiggle.
+fn curve(steps: u64, every: u64, lo: f64, hi: f64, mid: f64) -> Vec<(u64, f64)> {
+    (0..=steps / every)
+        .map(|i| {
+            let s = i * every;
+            let x = (s as f64 - mid) / (steps as f64 / 20.0);
+            let wiggle = 0.02 * ((i * 7919 % 13) as f64 / 13.0 - 0.5);
+            (s, lo + (hi - lo) / (1.0 + (-x).exp()) + wiggle)
+        })
+        .collect()
+}
+
+fn run(id: &str, d: i64, steps: u64, every: u64) -> RunState {
+    let params = params_with(
+        "E1",
+        &[
+            ("d", &d.to_string()),
+            ("steps", &steps.to_string()),
+            ("eval_every", &every.to_string()),
+        ],
+    )
+    .unwrap();
+    let mut s = RunState::new(id, "E1", &format!("Random parity, d = {d}"), params.clone());
+    s.apply(&Event::Started {
+        experiment: "E1".into(),
+        title: format!("Random parity, d = {d}"),
+        params,
+        seed: 0,
+        dir: PathBuf::from(format!("/nonexistent/{id}")),
+    });
+    s
+}
+
+fn feed(s: &mut RunState, upto: u64, total: u64, mid: f64, hi: f64) {
+    for (step, v) in curve(total, 10, 0.5, hi, mid)
+        .into_iter()
+        .filter(|p| p.0 <= upto)
+    {
+        s.apply(&Event::Metric {
+            step,
+            name: "test_accuracy".into(),
+            value: v,
+        });
+        s.apply(&Event::Metric {
+            step,
+            name: "train_loss".into(),
+            value: 1.05 - v,
+        });
+        s.apply(&Event::Metric {
+            step,
+            name: "grad_snr".into(),
+            value: 10f64.powf(-3.0 + 3.0 * (v - 0.5) * 2.0),
+        });
+    }
+    s.apply(&Event::Progress {
+        step: upto,
+        total,
+        steps_per_sec: 4321.0,
+    });
+}
+
+/// Four saved runs: finished d=5, stopped d=30, diverged d=7, and a run of d=10 training.
+fn sample_runs() -> Vec<RunState> {
+    let mut a = run("20260101-000001-e1", 5, 5000, 10);
+    feed(&mut a, 5000, 5000, 2000.0, 1.0);
+    let mut sum = Summary::default();
+    sum.set("test_accuracy", 1.0).set("steps_to_0.99", 2730.0);
+    a.apply(&Event::Finished {
+        summary: sum,
+        elapsed_s: 1.2,
+    });
+
+    let mut b = run("20260101-000002-e1", 30, 50000, 100);
+    feed(&mut b, 12400, 50000, 1e9, 0.5);
+    b.apply(&Event::Stopped { step: 12400 });
+
+    let mut c = run("20260101-000003-e1", 7, 20000, 10);
+    feed(&mut c, 800, 20000, 5000.0, 0.9);
+    c.apply(&Event::Diverged {
+        step: 812,
+        reason: "train_loss is NaN".into(),
+    });
+
+    let mut d = run("20260101-000004-e1", 10, 25000, 50);
+    feed(&mut d, 9100, 25000, 6000.0, 1.0);
+    vec![a, b, c, d]
+}
+
+fn lab(saved: Vec<RunState>, theme: Theme) -> Lab {
+    let dir = temp_dir("render");
+    let scen = dir.join("scenarios");
+    std::fs::create_dir_all(&scen).unwrap();
+    std::fs::write(scen.join("e1-parity-d5.toml"), D5).unwrap();
+    std::fs::write(scen.join("e1-parity-d10.toml"), D10).unwrap();
+    std::fs::write(scen.join("e1-parity.toml"), D30).unwrap();
+    let mut n = 0;
+    let launcher: Launcher = Box::new(move |_: &Scenario| {
+        n += 1;
+        Ok(Box::new(Idle(format!("live-{n}"))) as Box<dyn Job>)
+    });
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut scenarios = Scenarios::load(&scen);
+    // other families grow as experiments are added: keep them folded so pictures stay put
+    for f in [
+        Family::Decomposition,
+        Family::Conditioning,
+        Family::FlatActivations,
+    ] {
+        scenarios.set_open(Node::Family(f), false);
+    }
+    let app = App::new(
+        scenarios,
+        Runs::new(saved),
+        Pool::new(2, launcher),
+        rx,
+        Settings {
+            theme,
+            device: "cpu".into(),
+            runs_dir: dir.join("runs"),
+        },
+    );
+    Lab {
+        app,
+        events: tx,
+        dir,
+    }
+}
+
+fn colour() -> Theme {
+    Theme::new(true, ChartMarker::Braille)
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::render(f, app)).unwrap();
+    t
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Snapshots with speeds, times and temporary paths redacted.
+macro_rules! snap {
+    ($name:expr, $term:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r"\d+(\.\d+)?[kM]?/s", "[rate]");
+        settings.add_filter(r"\b\d+(\.\d+)? s\b", "[secs]");
+        settings.add_filter(r"\b\d+[hm]\d+[ms]\b|\b\d+s\b", "[eta]");
+        settings.add_filter(r"fail-lab-render-\d+-\d+", "[tmp]");
+        settings.set_snapshot_path("snapshots");
+        settings.bind(|| insta::assert_snapshot!($name, $term.backend()));
+    }};
+}
+
+#[test]
+fn main_screen_at_80x24() {
+    let mut l = lab(sample_runs(), colour());
+    l.app.runs.selected = Some(4);
+    let t = draw(&l.app, 80, 24);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("Scenarios") && text.contains("Runs"),
+        "{text}"
+    );
+    assert!(!text.contains("too small"));
+    snap!("main_80x24", t);
+    // the diverged run says why, in the table
+    l.app.focus = fail_lab::tui::app::Pane::Runs;
+    press(&mut l.app, KeyCode::Down);
+    let t = draw(&l.app, 80, 24);
+    let text = screen_text(&t);
+    assert!(text.contains("train_loss is NaN"), "{text}");
+    snap!("diverged_selected_80x24", t);
+}
+
+#[test]
+fn main_screen_at_160x50() {
+    let mut l = lab(sample_runs(), colour());
+    l.app.runs.selected = Some(4);
+    l.app.runs.get_mut(1).unwrap().marked = true;
+    snap!("main_160x50", draw(&l.app, 160, 50));
+    // log scale by default for an SNR, smoothing on demand
+    press(&mut l.app, KeyCode::Char('m'));
+    assert_eq!(l.app.chart_metric().as_deref(), Some("grad_snr"));
+    press(&mut l.app, KeyCode::Char('s'));
+    let t = draw(&l.app, 160, 50);
+    let text = screen_text(&t);
+    assert!(text.contains("grad_snr log smoothed"), "{text}");
+    snap!("snr_log_smoothed_160x50", t);
+}
+
+#[test]
+fn editing_shows_the_command_line_message_as_typed() {
+    let mut l = lab(vec![], colour());
+    press(&mut l.app, KeyCode::Char('e'));
+    press(&mut l.app, KeyCode::Down);
+    press(&mut l.app, KeyCode::Enter);
+    l.app
+        .handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    for c in "70".chars() {
+        press(&mut l.app, KeyCode::Char(c));
+    }
+    let t = draw(&l.app, 80, 24);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("got 70, allowed: an integer in 2..=63"),
+        "{text}"
+    );
+    snap!("editing_error_80x24", t);
+    press(&mut l.app, KeyCode::Backspace);
+    press(&mut l.app, KeyCode::Backspace);
+    press(&mut l.app, KeyCode::Char('7'));
+    let t = draw(&l.app, 80, 24);
+    assert!(screen_text(&t).contains("✓ d = 7"));
+    press(&mut l.app, KeyCode::Enter);
+    let t = draw(&l.app, 100, 30);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("edited") && text.contains("d = 5 *"),
+        "{text}"
+    );
+    snap!("edited_100x30", t);
+}
+
+#[test]
+fn compare_overlay_and_side_by_side() {
+    let mut l = lab(sample_runs(), colour());
+    for n in [1, 2, 4] {
+        l.app.runs.get_mut(n).unwrap().marked = true;
+    }
+    press(&mut l.app, KeyCode::Char('c'));
+    let t = draw(&l.app, 100, 30);
+    let text = screen_text(&t);
+    assert!(text.contains("Compare 3 runs"), "{text}");
+    assert!(
+        text.contains("#1 d=5") && text.contains("#4 d=10"),
+        "legend: {text}"
+    );
+    snap!("compare_overlay_100x30", t);
+    snap!("compare_overlay_80x24", draw(&l.app, 80, 24));
+    press(&mut l.app, KeyCode::Char('v'));
+    snap!("compare_side_by_side_160x50", draw(&l.app, 160, 50));
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut l = lab(vec![], colour());
+    press(&mut l.app, KeyCode::Char('?'));
+    let t = draw(&l.app, 80, 24);
+    snap!("help_80x24", t);
+    let t = draw(&l.app, 160, 50);
+    let text = screen_text(&t);
+    snap!("help_160x50", t);
+    for ctx in fail_lab::tui::keys::Context::HELP {
+        assert!(text.contains(ctx.title()), "{} missing", ctx.title());
+    }
+}
+
+#[test]
+fn quit_question_and_too_small_terminal() {
+    let mut l = lab(sample_runs(), colour());
+    press(&mut l.app, KeyCode::Enter);
+    l.app.update_from_workers();
+    press(&mut l.app, KeyCode::Char('q'));
+    snap!("confirm_quit_80x24", draw(&l.app, 80, 24));
+    let t = draw(&l.app, 60, 20);
+    let text = screen_text(&t);
+    assert!(text.contains("need at least 80x24"), "{text}");
+    snap!("too_small_60x20", t);
+    let t = draw(&l.app, 79, 24);
+    assert!(screen_text(&t).contains("too small"));
+    let t = draw(&l.app, 80, 24);
+    assert!(!screen_text(&t).contains("too small"));
+}
+
+#[test]
+fn figures_draw_images_in_half_blocks_and_curves_as_charts() {
+    let mut s = run("20260101-000009-e1", 5, 100, 10);
+    feed(&mut s, 100, 100, 50.0, 1.0);
+    let pixels: Vec<f32> = (0..28 * 28)
+        .map(|i| {
+            let (x, y) = ((i % 28) as f32 - 13.5, (i / 28) as f32 - 13.5);
+            if (x * x + y * y).sqrt() < 9.0 {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    s.apply(&Event::Figure {
+        step: 100,
+        figure: Figure::Image {
+            title: "a 28x28 input".into(),
+            width: 28,
+            height: 28,
+            pixels,
+        },
+    });
+    s.apply(&Event::Figure {
+        step: 100,
+        figure: Figure::Curves {
+            title: "target and model".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: vec![
+                (
+                    "target".into(),
+                    (0..50)
+                        .map(|i| (i as f64, (i as f64 / 8.0).sin()))
+                        .collect(),
+                ),
+                (
+                    "model".into(),
+                    (0..50)
+                        .map(|i| (i as f64, 0.8 * (i as f64 / 8.0).sin()))
+                        .collect(),
+                ),
+            ],
+        },
+    });
+    s.apply(&Event::Log("d = 5: reached 0.99 at step 80".into()));
+    let mut l = lab(vec![s], colour());
+    press(&mut l.app, KeyCode::Char('f'));
+    let t = draw(&l.app, 100, 30);
+    let text = screen_text(&t);
+    assert!(text.contains("figure 1/2") && text.contains("▀"), "{text}");
+    snap!("figure_image_100x30", t);
+    press(&mut l.app, KeyCode::Right);
+    let t = draw(&l.app, 100, 30);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("figure 2/2") && text.contains("target"),
+        "{text}"
+    );
+    snap!("figure_curves_100x30", t);
+}
+
+#[test]
+fn no_color_means_no_colour_anywhere() {
+    let mut runs = sample_runs();
+    runs[0].apply(&Event::Figure {
+        step: 1,
+        figure: Figure::Image {
+            title: "img".into(),
+            width: 2,
+            height: 2,
+            pixels: vec![0.0, 1.0, 0.5, 0.2],
+        },
+    });
+    let mut l = lab(runs, Theme::new(false, ChartMarker::Dot));
+    for n in [1, 4] {
+        l.app.runs.get_mut(n).unwrap().marked = true;
+    }
+    let check = |app: &App, what: &str| {
+        let t = draw(app, 120, 40);
+        let buf = t.backend().buffer();
+        for c in buf.content() {
+            assert_eq!(c.fg, Color::Reset, "{what}: coloured cell {c:?}");
+            assert_eq!(c.bg, Color::Reset, "{what}: coloured cell {c:?}");
+        }
+        screen_text(&t)
+    };
+    let main = check(&l.app, "main");
+    assert!(
+        !main.contains('⠀') && main.contains('•'),
+        "dot marker, no Braille"
+    );
+    press(&mut l.app, KeyCode::Char('c'));
+    check(&l.app, "compare");
+    press(&mut l.app, KeyCode::Esc);
+    l.app.runs.selected = Some(1);
+    press(&mut l.app, KeyCode::Char('f'));
+    check(&l.app, "figure");
+}
+
+#[test]
+fn a_live_run_updates_the_table_and_chart_from_events() {
+    let mut l = lab(vec![], colour());
+    press(&mut l.app, KeyCode::Enter);
+    l.app.update_from_workers();
+    let s = run("live-1", 5, 5000, 10);
+    let send = |event: Event| {
+        l.events
+            .send(RunEvent {
+                run: "live-1".into(),
+                event,
+            })
+            .unwrap()
+    };
+    // the Started event as the engine sends it
+    send(Event::Started {
+        experiment: "E1".into(),
+        title: s.title.clone(),
+        params: s.params.clone(),
+        seed: 0,
+        dir: PathBuf::from("/nonexistent/live-1"),
+    });
+    l.app.update_from_workers();
+    let before = screen_text(&draw(&l.app, 100, 30));
+    assert!(before.contains("waiting for the first metric"), "{before}");
+    for (step, v) in curve(5000, 10, 0.5, 1.0, 2000.0).into_iter().take(300) {
+        send(Event::Metric {
+            step,
+            name: "test_accuracy".into(),
+            value: v,
+        });
+    }
+    send(Event::Progress {
+        step: 2990,
+        total: 5000,
+        steps_per_sec: 5000.0,
+    });
+    assert!(l.app.update_from_workers());
+    let after = screen_text(&draw(&l.app, 100, 30));
+    assert_ne!(before, after);
+    assert!(after.contains("2990/5000"), "{after}");
+    assert!(after.contains("running"));
+    assert!(!after.contains("waiting for the first metric"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the loop: drawn when something changed, and not more than ~30 times a second
+
+type Script = Vec<Option<TermEvent>>;
+
+/// Input that plays `script` (None: nothing comes within the timeout, which it waits out).
+fn scripted(mut script: Script) -> impl FnMut(Duration) -> io::Result<Option<TermEvent>> {
+    script.reverse();
+    move |timeout| match script.pop() {
+        Some(Some(ev)) => Ok(Some(ev)),
+        Some(None) | None => {
+            std::thread::sleep(timeout.min(Duration::from_millis(50)));
+            Ok(None)
+        }
+    }
+}
+
+fn key(c: char) -> Option<TermEvent> {
+    Some(TermEvent::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )))
+}
+
+#[test]
+fn an_idle_lab_draws_once() {
+    let mut l = lab(sample_runs(), colour());
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let stop = AtomicBool::new(false);
+    let mut stats = LoopStats::default();
+    let started = Instant::now();
+    let mut calls = 0;
+    let mut input = |t: Duration| -> io::Result<Option<TermEvent>> {
+        calls += 1;
+        if started.elapsed() > Duration::from_millis(600) {
+            stop.store(true, Ordering::SeqCst);
+        }
+        std::thread::sleep(t.min(Duration::from_millis(50)));
+        Ok(None)
+    };
+    let exit = event_loop(&mut term, &mut l.app, &mut input, &stop, &mut stats).unwrap();
+    assert_eq!(exit, Exit::Signal);
+    assert_eq!(stats.frames, 1, "{stats:?}");
+    assert!(calls >= 2);
+}
+
+#[test]
+fn a_burst_of_keys_makes_one_frame_and_q_quits() {
+    let mut l = lab(sample_runs(), colour());
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let stop = AtomicBool::new(false);
+    let mut stats = LoopStats::default();
+    let mut script: Script = vec![None];
+    script.extend((0..40).map(|_| key('j')));
+    // a run is active, so q asks first
+    script.extend([None, None, key('q'), key('y')]);
+    let exit = event_loop(
+        &mut term,
+        &mut l.app,
+        &mut scripted(script),
+        &stop,
+        &mut stats,
+    )
+    .unwrap();
+    assert_eq!(exit, Exit::Quit);
+    assert!(stats.frames <= 3, "{stats:?}");
+    assert!(stats.frames >= 2, "{stats:?}");
+    // the last frame shows where the keys left the selection
+    let text = screen_text(&term);
+    let last_row = l.app.scenarios.rows().last().unwrap().node;
+    assert_eq!(l.app.scenarios.selected, last_row);
+    assert!(text.contains("Scenarios"));
+}
+
+#[test]
+fn a_flood_of_worker_events_is_drawn_at_most_30_times_a_second() {
+    let mut l = lab(vec![], colour());
+    press(&mut l.app, KeyCode::Enter);
+    l.app.update_from_workers();
+    let tx = l.events.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    let d2 = done.clone();
+    let producer = std::thread::spawn(move || {
+        let mut step = 0u64;
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(700) {
+            step += 1;
+            // a worker never waits for the UI: an unbounded channel, no acknowledgement
+            let _ = tx.send(RunEvent {
+                run: "live-1".into(),
+                event: Event::Metric {
+                    step,
+                    name: "train_loss".into(),
+                    value: 1.0 / step as f64,
+                },
+            });
+        }
+        d2.store(true, Ordering::SeqCst);
+        step
+    });
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    let stop = AtomicBool::new(false);
+    let mut stats = LoopStats::default();
+    let started = Instant::now();
+    let mut input = |t: Duration| -> io::Result<Option<TermEvent>> {
+        if done.load(Ordering::SeqCst) {
+            stop.store(true, Ordering::SeqCst);
+        }
+        std::thread::sleep(t);
+        Ok(None)
+    };
+    event_loop(&mut term, &mut l.app, &mut input, &stop, &mut stats).unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let sent = producer.join().unwrap();
+    let max = (secs / FRAME.as_secs_f64()).ceil() as u64 + 2;
+    assert!(
+        stats.frames <= max,
+        "{} frames in {secs:.2} s",
+        stats.frames
+    );
+    assert!(stats.frames >= 3, "it kept drawing: {stats:?}");
+    // every event was applied
+    l.app.update_from_workers();
+    let got = l.app.runs.rows[0].state.metrics["train_loss"].total();
+    assert_eq!(got, sent);
+}
