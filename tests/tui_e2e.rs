@@ -1,0 +1,334 @@
+//! The real binary in a pseudo-terminal, read back through a vt100 screen parser: start the
+//! lab, pick the parity d = 5 scenario, start a run, watch its step counter and chart move,
+//! open the help, quit, and check that the process ended and the terminal was restored.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
+
+struct Lab {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    master: Box<dyn MasterPty + Send>,
+    runs: PathBuf,
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fail-lab-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+impl Lab {
+    fn start(tag: &str, cols: u16, rows: u16) -> Lab {
+        let dir = temp_dir(tag);
+        let runs = dir.join("runs");
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_fail-lab"));
+        cmd.args([
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "--runs",
+            runs.to_str().unwrap(),
+            "--max-running",
+            "2",
+        ]);
+        cmd.cwd(&dir);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).expect("the lab starts");
+        drop(pty.slave);
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let s2 = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s2.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pty.master.take_writer().unwrap();
+        Lab {
+            screen,
+            writer,
+            child,
+            master: pty.master,
+            runs,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen satisfies `ok`; fails with the screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.text();
+            if ok(&s) {
+                return s;
+            }
+            if t.elapsed() > Duration::from_secs(secs) {
+                panic!("waited {secs} s for {what}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+        // a lone Esc must not merge with the next key into an escape sequence
+        std::thread::sleep(Duration::from_millis(120));
+    }
+
+    fn wait_exit(&mut self, secs: u64) -> portable_pty::ExitStatus {
+        let t = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // let the reader take the last bytes (the terminal restore)
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            if t.elapsed() > Duration::from_secs(secs) {
+                let _ = self.child.kill();
+                panic!("the lab did not exit within {secs} s:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Checks the terminal is as the lab found it: main screen, cursor shown, line mode back.
+    fn assert_restored(&self) {
+        let p = self.screen.lock().unwrap();
+        assert!(
+            !p.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!p.screen().hide_cursor(), "the cursor is still hidden");
+        drop(p);
+        #[cfg(unix)]
+        {
+            let fd = self.master.as_raw_fd().expect("a pty fd");
+            let mut t: libc::termios = unsafe { std::mem::zeroed() };
+            assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+            assert!(
+                t.c_lflag & libc::ICANON != 0,
+                "raw mode left on (ICANON off)"
+            );
+            assert!(t.c_lflag & libc::ECHO != 0, "raw mode left on (ECHO off)");
+        }
+    }
+
+    fn run_dirs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.runs)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        if let Some(d) = self.runs.parent() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+/// `12.4k/400k` or `950/400k` on the screen: the step of the run whose total is `total`.
+fn step_of(screen: &str, total: &str) -> Option<f64> {
+    let needle = format!("/{total}");
+    let at = screen.find(&needle)?;
+    let before = &screen[..at];
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'k' || c == 'M'))
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let n = &before[start..];
+    let (num, mul) = match n.strip_suffix('k') {
+        Some(x) => (x, 1e3),
+        None => match n.strip_suffix('M') {
+            Some(x) => (x, 1e6),
+            None => (n, 1.0),
+        },
+    };
+    num.parse::<f64>().ok().map(|x| x * mul)
+}
+
+/// The lines of the chart pane (from its title to the hint bar).
+fn chart_pane(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains("Run #1"))
+        .unwrap_or(lines.len());
+    lines[start..].join("\n")
+}
+
+fn has_braille(s: &str) -> bool {
+    s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+}
+
+#[test]
+fn start_a_parity_run_watch_it_move_open_help_and_quit() {
+    let mut lab = Lab::start("main", 100, 30);
+    let s = lab.wait_for("the main screen", 30, |s| {
+        s.contains("Scenarios") && s.contains("Runs")
+    });
+    // the parity d = 5 preset is the first scenario, selected at start
+    assert!(s.contains("Random parity, d = 5"), "{s}");
+    {
+        let p = lab.screen.lock().unwrap();
+        assert!(p.screen().alternate_screen() && p.screen().hide_cursor());
+    }
+
+    // make the run long enough to watch: steps = 400000 in the editor
+    lab.send("\t");
+    for _ in 0..20 {
+        if lab.text().contains("steps: training iterations") {
+            break;
+        }
+        lab.send("j");
+    }
+    lab.wait_for("the steps field", 5, |s| {
+        s.contains("steps: training iterations")
+    });
+    lab.send("\r");
+    lab.send("\x15"); // Ctrl-U
+    lab.send("400000");
+    lab.wait_for("the value checked as typed", 5, |s| {
+        s.contains("✓ steps = 400000")
+    });
+    lab.send("\r");
+    lab.wait_for("the edited value", 5, |s| {
+        s.contains("400000") && s.contains("edited")
+    });
+
+    lab.send("r");
+    let s1 = lab.wait_for("a running run with a step count", 60, |s| {
+        s.contains("running")
+            && step_of(s, "400k").is_some_and(|x| x > 0.0)
+            && has_braille(&chart_pane(s))
+    });
+    let step1 = step_of(&s1, "400k").unwrap();
+    let chart1 = chart_pane(&s1);
+    let s2 = lab.wait_for("the step counter to advance", 60, |s| {
+        step_of(s, "400k").is_some_and(|x| x > step1) && chart_pane(s) != chart1
+    });
+    assert!(has_braille(&chart_pane(&s2)), "{s2}");
+
+    lab.send("?");
+    lab.wait_for("the help", 10, |s| s.contains("Keys · fail-lab help"));
+    lab.send("\x1b");
+    lab.wait_for("the help to close", 10, |s| {
+        !s.contains("Keys · fail-lab help")
+    });
+
+    lab.send("q");
+    lab.wait_for("the quit question", 10, |s| s.contains("Quit?"));
+    lab.send("y");
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
+    lab.assert_restored();
+
+    // the stopped run's files are complete
+    let dirs = lab.run_dirs();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(v["status"], "stopped");
+    assert!(v["step"].as_u64().unwrap() as f64 >= step1);
+    let metrics = std::fs::read_to_string(dirs[0].join("metrics.jsonl")).unwrap();
+    assert!(metrics.lines().count() > 2);
+    let spec = std::fs::read_to_string(dirs[0].join("spec.toml")).unwrap();
+    assert!(
+        spec.contains("steps = 400000") && spec.contains("d = 5"),
+        "{spec}"
+    );
+}
+
+#[test]
+fn sigterm_stops_runs_and_writes_their_files_before_exit() {
+    let mut lab = Lab::start("term", 100, 30);
+    lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
+    // two runs of the d = 30 preset (50,000 steps: still running when the signal comes)
+    lab.send("j");
+    lab.send("j");
+    lab.wait_for("the d = 30 preset", 5, |s| s.contains("d = 30 (fails) ─"));
+    lab.send("\r");
+    lab.send("\r");
+    lab.wait_for("two running runs", 60, |s| {
+        s.contains("2 running") && step_of(s, "50k").is_some_and(|x| x > 0.0)
+    });
+    let pid = lab.child.process_id().expect("a pid") as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
+    lab.assert_restored();
+    let dirs = lab.run_dirs();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for d in dirs {
+        let summary = std::fs::read_to_string(d.join("summary.json"))
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        assert_eq!(v["status"], "stopped", "{summary}");
+        let metrics = std::fs::read_to_string(d.join("metrics.jsonl")).unwrap();
+        let last = metrics.lines().last().expect("metrics were flushed");
+        let step = serde_json::from_str::<serde_json::Value>(last).unwrap()["step"]
+            .as_u64()
+            .unwrap();
+        // every metric up to the stop is on disk
+        assert!(v["step"].as_u64().unwrap() >= step);
+    }
+}
+
+#[test]
+fn a_small_terminal_gets_a_message_then_the_lab_after_a_resize() {
+    let mut lab = Lab::start("small", 70, 20);
+    lab.wait_for("the size message", 30, |s| {
+        s.contains("terminal too small") && s.contains("need at least 80x24")
+    });
+    lab.master
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    lab.screen.lock().unwrap().set_size(24, 80);
+    lab.wait_for("the lab at 80x24", 30, |s| {
+        s.contains("Scenarios") && !s.contains("too small")
+    });
+    lab.send("q");
+    let status = lab.wait_exit(30);
+    assert!(status.success());
+    lab.assert_restored();
+}
