@@ -202,6 +202,9 @@ fn run_e1(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         let y = parity_labels(&x, d, k);
         let report = net.gradient_snr(&x, probe_n, Loss::Hinge(&y))?;
         super::emit_snr(ctx, step, "", &report);
+        // the part of the gradient that depends on the labels, which Theorem 1 bounds
+        let label = net.gradient_snr(&x, probe_n, Loss::HingeLabelPart(&y))?;
+        ctx.metric(step, "grad_snr_label", label.total.snr());
         Ok(())
     };
 

@@ -31,7 +31,7 @@ type Tape3 = OwnedTape<f32, Dev>;
 /// The loss of a batch of outputs: the [`Loss`] reduction times `scale`. With `per_sample_sum`,
 /// losses that average over the batch are summed over it instead, so that the result is the
 /// sum of each sample's own loss (for gradients with respect to per-sample parameter copies).
-fn loss_tensor<T: Tape<f32, Dev> + Merge<T>>(
+fn loss_tensor<T: Tape<f32, Dev> + Merge<T> + Default>(
     dev: &Dev,
     out: Mat<T>,
     loss: Loss<'_>,
@@ -52,6 +52,13 @@ fn loss_tensor<T: Tape<f32, Dev> + Merge<T>>(
             check(y.len(), batch * width, "hinge loss")?;
             let y: Mat = dev.tensor_from_vec(y.to_vec(), (batch, width));
             ((out * y).negate() + 1.0).relu().mean() * (scale * batch_factor)
+        }
+        Loss::HingeLabelPart(y) => {
+            check(y.len(), batch * width, "hinge loss")?;
+            let y: Mat = dev.tensor_from_vec(y.to_vec(), (batch, width));
+            let z = out * y;
+            let clamped = z.with_empty_tape().clamp(-1.0, 1.0);
+            ((z + clamped) * -0.5).mean() * (scale * batch_factor)
         }
         Loss::Mse(t) => {
             check(t.len(), batch * width, "mean squared error")?;

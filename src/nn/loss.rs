@@ -5,6 +5,11 @@
 pub enum Loss<'a> {
     /// mean over the batch of `max(0, 1 - y * score)`, with `y` in {-1, +1} (one output).
     Hinge(&'a [f32]),
+    /// The part of the hinge loss that depends on the label: for y in {-1, +1},
+    /// hinge(y s) = a(s) + y b(s) with b(s) = (hinge(s) - hinge(-s)) / 2, and this loss is the
+    /// batch mean of y b(s). Its gradient is the target-dependent part of the hinge gradient
+    /// (the part Theorem 1 is about); the rest, a'(s) grad s, is the same whatever the target.
+    HingeLabelPart(&'a [f32]),
     /// mean over all elements of `(prediction - target)^2`.
     Mse(&'a [f32]),
     /// softmax cross-entropy against class indices (one per sample), mean over the batch.
@@ -20,6 +25,7 @@ impl Loss<'_> {
     pub fn slice(&self, start: usize, len: usize, outputs: usize) -> Self {
         match *self {
             Loss::Hinge(y) => Loss::Hinge(&y[start..start + len]),
+            Loss::HingeLabelPart(y) => Loss::HingeLabelPart(&y[start..start + len]),
             Loss::Mse(y) => Loss::Mse(&y[start * outputs..(start + len) * outputs]),
             Loss::SoftmaxCrossEntropy(c) => Loss::SoftmaxCrossEntropy(&c[start..start + len]),
             Loss::OutputSum => Loss::OutputSum,
@@ -38,6 +44,17 @@ impl Loss<'_> {
                     .iter()
                     .zip(y)
                     .map(|(&s, &y)| (1.0 - (y * s) as f64).max(0.0))
+                    .sum::<f64>()
+                    / n as f64
+            }
+            Loss::HingeLabelPart(y) => {
+                outputs
+                    .iter()
+                    .zip(y)
+                    .map(|(&s, &y)| {
+                        let z = (y * s) as f64;
+                        ((1.0 - z).max(0.0) - (1.0 + z).max(0.0)) / 2.0
+                    })
                     .sum::<f64>()
                     / n as f64
             }

@@ -226,7 +226,7 @@ impl Mlp {
         Ok(host(&self.forward_t(x)))
     }
 
-    fn loss_tensor<T: Tape<f32, Dev> + Merge<T>>(
+    fn loss_tensor<T: Tape<f32, Dev> + Merge<T> + Default>(
         &self,
         out: Mat<T>,
         loss: Loss<'_>,
@@ -244,6 +244,14 @@ impl Mlp {
                 check(y.len(), batch * width, "hinge loss")?;
                 let y: Mat = self.dev.tensor_from_vec(y.to_vec(), (batch, width));
                 ((out * y).negate() + 1.0).relu().mean()
+            }
+            Loss::HingeLabelPart(y) => {
+                check(y.len(), batch * width, "hinge loss")?;
+                let y: Mat = self.dev.tensor_from_vec(y.to_vec(), (batch, width));
+                // (hinge(z) - hinge(-z)) / 2 = -(z + clamp(z, -1, 1)) / 2 with z = y s
+                let z = out * y;
+                let clamped = z.with_empty_tape().clamp(-1.0, 1.0);
+                ((z + clamped) * -0.5).mean()
             }
             Loss::Mse(t) => {
                 check(t.len(), batch * width, "mean squared error")?;
@@ -287,8 +295,8 @@ impl Mlp {
         for l in &self.layers {
             grads.try_alloc_for(&l.w).map_err(err)?;
             grads.try_alloc_for(&l.b).map_err(err)?;
-            flat.extend(grads.get(&l.w).as_vec());
-            flat.extend(grads.get(&l.b).as_vec());
+            flat.extend(host(&grads.get(&l.w)));
+            flat.extend(host(&grads.get(&l.b)));
         }
         Ok(flat)
     }
@@ -347,7 +355,7 @@ impl Mlp {
                 z
             };
             if k + 1 < n_layers {
-                inputs.push(h.retaped::<NoneTape>().as_vec());
+                inputs.push(host(&h));
             }
         }
         let l = self.loss_tensor(h, loss)?;
@@ -358,12 +366,7 @@ impl Mlp {
             let (fan_in, fan_out) = *self.layers[k].w.shape();
             grads.try_alloc_for(z).map_err(err)?;
             // the loss is a mean over the batch: sample i's own gradient is n times its share
-            let delta: Vec<f64> = grads
-                .get(z)
-                .as_vec()
-                .iter()
-                .map(|&v| v as f64 * n)
-                .collect();
+            let delta: Vec<f64> = host(&grads.get(z)).iter().map(|&v| v as f64 * n).collect();
             let mut mean_b = vec![0.0f64; fan_out];
             let (mut sq_w, mut sq_b) = (0.0f64, 0.0f64);
             for i in 0..batch {

@@ -63,6 +63,13 @@ fn hinge_gradients_match_finite_differences() {
 }
 
 #[test]
+fn hinge_label_part_gradients_match_finite_differences() {
+    let x = inputs(6, 4);
+    let y = [1.0, -1.0, 1.0, 1.0, -1.0, -1.0];
+    check_finite_differences(&[4, 8, 1], Loss::HingeLabelPart(&y), &x, 6);
+}
+
+#[test]
 fn cross_entropy_gradients_match_finite_differences() {
     let x = inputs(4, 3);
     let c = [0usize, 2, 1, 2];
