@@ -49,6 +49,13 @@ impl RunRow {
         v
     }
 
+    /// The run's figures, oldest step first (ties by title).
+    pub fn figures(&self) -> Vec<&(u64, crate::experiments::ctx::Figure)> {
+        let mut v: Vec<_> = self.state.figures.values().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.title().cmp(b.1.title())));
+        v
+    }
+
     /// `#7 d=30`: how the run is named in legends.
     pub fn label(&self) -> String {
         let d: Vec<String> = self

@@ -957,25 +957,32 @@ fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
 
 /// The corner of the plot with the fewest points, where a legend hides the least.
 fn emptiest_corner(plot: &Plot) -> LegendPosition {
-    let (x0, x1) = plot.x;
-    let (y0, y1) = plot.y;
-    let (w, h) = (
-        (x1 - x0).max(f64::MIN_POSITIVE),
-        (y1 - y0).max(f64::MIN_POSITIVE),
-    );
+    corner_of(
+        plot.lines.iter().flat_map(|l| l.1.points.iter().copied()),
+        plot.x,
+        plot.y,
+    )
+}
+
+/// The corner of `[x0, x1] x [y0, y1]` holding the fewest of `points`.
+fn corner_of(
+    points: impl Iterator<Item = (f64, f64)>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> LegendPosition {
+    let w = (x1 - x0).max(f64::MIN_POSITIVE);
+    let h = (y1 - y0).max(f64::MIN_POSITIVE);
     let mut counts = [0usize; 4]; // top-left, top-right, bottom-left, bottom-right
-    for (_, line, _, _) in &plot.lines {
-        for &(x, y) in &line.points {
-            let (fx, fy) = ((x - x0) / w, (y - y0) / h);
-            let left = fx < 0.35;
-            let right = fx > 0.65;
-            let top = fy > 0.6;
-            let bottom = fy < 0.4;
-            counts[0] += usize::from(left && top);
-            counts[1] += usize::from(right && top);
-            counts[2] += usize::from(left && bottom);
-            counts[3] += usize::from(right && bottom);
-        }
+    for (x, y) in points {
+        let (fx, fy) = ((x - x0) / w, (y - y0) / h);
+        let left = fx < 0.35;
+        let right = fx > 0.65;
+        let top = fy > 0.6;
+        let bottom = fy < 0.4;
+        counts[0] += usize::from(left && top);
+        counts[1] += usize::from(right && top);
+        counts[2] += usize::from(left && bottom);
+        counts[3] += usize::from(right && bottom);
     }
     let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
     [
@@ -1385,7 +1392,7 @@ fn render_figure(f: &mut Frame, app: &App, area: Rect) {
         );
         return;
     };
-    let figs: Vec<&(u64, Figure)> = r.state.figures.values().collect();
+    let figs = r.figures();
     let log_h = if figs.is_empty() {
         area.height
     } else {
@@ -1393,15 +1400,25 @@ fn render_figure(f: &mut Frame, app: &App, area: Rect) {
     };
     let [fig_a, log_a] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(log_h)]).areas(area);
-    if let Some((step, fig)) = figs.get(app.figure_index.min(figs.len().saturating_sub(1))) {
+    let last = figs.len().saturating_sub(1);
+    let shown = app.figure_index.unwrap_or(last).min(last);
+    if let Some((step, fig)) = figs.get(shown) {
+        let latest = if app.figure_index.is_none() {
+            " (latest)"
+        } else {
+            ""
+        };
         let title = Line::from(vec![Span::styled(
-            format!(
-                " Run {} · figure {}/{} · {} · step {} ",
-                r.label(),
-                app.figure_index.min(figs.len() - 1) + 1,
-                figs.len(),
-                fig.title(),
-                fmt::count(*step)
+            clip(
+                &format!(
+                    " Run {} · figure {}/{}{latest} · step {} · {} ",
+                    r.label(),
+                    shown + 1,
+                    figs.len(),
+                    fmt::count(*step),
+                    fig.title(),
+                ),
+                (area.width as usize).saturating_sub(24),
             ),
             t.title(),
         )]);
@@ -1560,7 +1577,11 @@ fn render_curves(
                 .labels(yl.to_vec())
                 .style(t.dim()),
         )
-        .legend_position(Some(LegendPosition::TopLeft))
+        .legend_position(Some(corner_of(
+            finite.iter().flatten().copied(),
+            (x0, x1),
+            (y0, y1),
+        )))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
     f.render_widget(chart, area);
 }
