@@ -1124,7 +1124,7 @@ fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>,
         let style = if i == sel { t.heading() } else { t.text() };
         lines.push(Line::from(vec![
             Span::styled(marker, t.key()),
-            Span::styled(pad(n, name_w), style),
+            Span::styled(pad(&fmt::clip_middle(n, name_w), name_w), style),
             Span::raw(" "),
             Span::styled(rpad(&v, val_w), style),
             Span::raw(" "),
@@ -1280,7 +1280,10 @@ fn compare_table<'a>(app: &App, rows: &[&'a RunRow], metric: Option<&str>) -> Ve
     }
     out.push(Line::from(head));
     let cell_row = |name: String, vals: Vec<String>, style: Style| {
-        let mut spans = vec![Span::styled(pad(&name, name_w), t.dim())];
+        let mut spans = vec![Span::styled(
+            pad(&fmt::clip_middle(&name, name_w - 1), name_w),
+            t.dim(),
+        )];
         for v in vals {
             spans.push(Span::styled(pad(&v, col_w), style));
         }
@@ -1338,6 +1341,7 @@ fn compare_table<'a>(app: &App, rows: &[&'a RunRow], metric: Option<&str>) -> Ve
         t.text(),
     ));
     // final values: the summary where a run has one, else the latest value
+    out.push(Line::from(Span::styled("final values", t.heading())));
     let mut metrics: Vec<String> = metric.map(|m| vec![m.to_string()]).unwrap_or_default();
     for r in rows {
         for m in r.metric_names() {
@@ -1371,7 +1375,7 @@ fn compare_table<'a>(app: &App, rows: &[&'a RunRow], metric: Option<&str>) -> Ve
         } else {
             t.text()
         };
-        out.push(cell_row(format!("final {m}"), vals, style));
+        out.push(cell_row(m, vals, style));
     }
     out
 }
