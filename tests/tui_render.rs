@@ -463,6 +463,44 @@ fn no_color_means_no_colour_anywhere() {
 }
 
 #[test]
+fn every_marker_draws_the_curve_with_and_without_colour() {
+    for color in [true, false] {
+        for marker in [
+            ChartMarker::Braille,
+            ChartMarker::HalfBlock,
+            ChartMarker::Dot,
+            ChartMarker::Block,
+        ] {
+            let mut l = lab(sample_runs(), Theme::new(color, marker));
+            l.app.runs.selected = Some(1);
+            let t = draw(&l.app, 100, 30);
+            let buf = t.backend().buffer();
+            let top = (0..30)
+                .find(|&y| {
+                    (0..100)
+                        .map(|x| buf[(x, y)].symbol())
+                        .collect::<String>()
+                        .contains("Run #1")
+                })
+                .expect("the chart pane");
+            // the plot area, left of the metric list
+            let drawn = (top + 1..top + 8)
+                .flat_map(|y| (6..50).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let s = buf[(x, y)].symbol();
+                    s.chars()
+                        .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c) || "▀▄█•".contains(c))
+                })
+                .count();
+            assert!(
+                drawn >= 10,
+                "{marker:?} colour {color}: {drawn} cells drawn"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_live_run_updates_the_table_and_chart_from_events() {
     let mut l = lab(vec![], colour());
     press(&mut l.app, KeyCode::Enter);

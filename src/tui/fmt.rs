@@ -88,7 +88,7 @@ pub fn clip(s: &str, width: usize) -> String {
 }
 
 /// Cuts `s` to at most `width` characters in the middle, keeping its end, which tells
-/// similar names apart: `grad_snr/layer1_w` -> `grad…/layer1_w`.
+/// similar names apart: `grad_snr/layer1_w` -> `grad_s…ayer1_w`.
 pub fn clip_middle(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n <= width {
@@ -97,7 +97,7 @@ pub fn clip_middle(s: &str, width: usize) -> String {
     if width < 5 {
         return clip(s, width);
     }
-    let head = width / 3;
+    let head = (width - 1) / 2;
     let tail = width - head - 1;
     let start: String = s.chars().take(head).collect();
     let end: String = s.chars().skip(n - tail).collect();
@@ -181,7 +181,8 @@ mod tests {
 
     #[test]
     fn clip_and_natural_order() {
-        assert_eq!(clip_middle("grad_snr/layer1_w", 14), "grad…/layer1_w");
+        assert_eq!(clip_middle("grad_snr/layer1_w", 14), "grad_s…ayer1_w");
+        assert_eq!(clip_middle("test_accuracy", 10), "test…uracy");
         assert_eq!(clip_middle("short", 14), "short");
         assert_eq!(clip_middle("abcdefgh", 4), "abc…");
         assert_eq!(clip_middle("abcdefgh", 7).chars().count(), 7);

@@ -165,8 +165,14 @@ impl Theme {
                 self.marker.marker(),
             )
         } else {
+            // half blocks are drawn in a colour (a pixel without one is empty): use full
+            // blocks when there are no colours
+            let own = match self.marker {
+                ChartMarker::HalfBlock => Marker::Block,
+                m => m.marker(),
+            };
             let m = if i == 0 {
-                self.marker.marker()
+                own
             } else {
                 MONO_MARKERS[i % MONO_MARKERS.len()]
             };
@@ -235,6 +241,8 @@ mod tests {
         }
         // series stay apart by marker instead
         assert_ne!(t.series(0).1, t.series(1).1);
+        let half = Theme::new(false, ChartMarker::HalfBlock);
+        assert_eq!(half.series(0).1, Marker::Block, "half blocks need a colour");
     }
 
     #[test]
