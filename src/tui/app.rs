@@ -119,7 +119,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub chart: ChartState,
     pub compare: CompareState,
-    pub figure_index: usize,
+    /// The figure shown; `None` follows the latest one as new ones arrive.
+    pub figure_index: Option<usize>,
     pub message: Option<Message>,
     pub settings: Settings,
     quit: bool,
@@ -147,7 +148,7 @@ impl App {
             overlay: None,
             chart: ChartState::default(),
             compare: CompareState::default(),
-            figure_index: 0,
+            figure_index: None,
             message: None,
             settings,
             quit: false,
@@ -587,10 +588,12 @@ impl App {
             KeyCode::Char('q') => self.ask_quit(),
             KeyCode::Char('?') => self.overlay = Some(Overlay::Help { scroll: 0 }),
             KeyCode::Right | KeyCode::Char('l') | KeyCode::Tab if n > 0 => {
-                self.figure_index = (self.figure_index + 1) % n
+                let i = self.figure_index.unwrap_or(n - 1);
+                self.figure_index = Some((i + 1) % n).filter(|&i| i != n - 1);
             }
             KeyCode::Left | KeyCode::Char('h') | KeyCode::BackTab if n > 0 => {
-                self.figure_index = (self.figure_index + n - 1) % n
+                let i = self.figure_index.unwrap_or(n - 1);
+                self.figure_index = Some((i + n - 1) % n).filter(|&i| i != n - 1);
             }
             _ => {}
         }
@@ -809,7 +812,7 @@ impl App {
             }
             r.figures_loaded = true;
         }
-        self.figure_index = 0;
+        self.figure_index = None;
         self.screen = Screen::Figure;
     }
 

@@ -114,7 +114,8 @@ impl ImageView<'_> {
 impl Widget for ImageView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (cols, rows) = self.size_in(area);
-        if cols == 0 || rows == 0 || self.pixels.len() < self.width * self.height {
+        let needed = self.width.checked_mul(self.height);
+        if cols == 0 || rows == 0 || needed.is_none_or(|n| self.pixels.len() < n) {
             return;
         }
         // values are meant to lie in [0, 1]; stretch anything else to that range

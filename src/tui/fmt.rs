@@ -87,6 +87,23 @@ pub fn clip(s: &str, width: usize) -> String {
     out
 }
 
+/// Cuts `s` to at most `width` characters in the middle, keeping its end, which tells
+/// similar names apart: `grad_snr/layer1_w` -> `grad…/layer1_w`.
+pub fn clip_middle(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    if width < 5 {
+        return clip(s, width);
+    }
+    let head = width / 3;
+    let tail = width - head - 1;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// Orders strings so that embedded numbers compare by value: `d = 5` < `d = 10` < `d = 30`.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     let (mut ai, mut bi) = (a.chars().peekable(), b.chars().peekable());
@@ -164,6 +181,10 @@ mod tests {
 
     #[test]
     fn clip_and_natural_order() {
+        assert_eq!(clip_middle("grad_snr/layer1_w", 14), "grad…/layer1_w");
+        assert_eq!(clip_middle("short", 14), "short");
+        assert_eq!(clip_middle("abcdefgh", 4), "abc…");
+        assert_eq!(clip_middle("abcdefgh", 7).chars().count(), 7);
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 4), "abc");
         assert_eq!(clip("abc", 0), "");

@@ -136,9 +136,16 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
         .log_file
         .clone()
         .unwrap_or_else(|| opts.runs_dir.join("lab.log"));
-    if let Err(e) = log::open(&log_path) {
-        return Err(format!("cannot open the log {}: {e}", log_path.display()));
-    }
+    // a runs folder that cannot be written must not keep anyone from looking at its runs
+    let log_path = match log::open(&log_path) {
+        Ok(()) => log_path,
+        Err(_) => {
+            let fallback =
+                std::env::temp_dir().join(format!("fail-lab-{}.log", std::process::id()));
+            let _ = log::open(&fallback);
+            fallback
+        }
+    };
     log::line(&format!("lab starting, pid {}", std::process::id()));
     let stop = Arc::new(AtomicBool::new(false));
     term::watch_signals(&stop);

@@ -49,6 +49,13 @@ impl RunRow {
         v
     }
 
+    /// The run's figures, oldest step first (ties by title).
+    pub fn figures(&self) -> Vec<&(u64, crate::experiments::ctx::Figure)> {
+        let mut v: Vec<_> = self.state.figures.values().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.title().cmp(b.1.title())));
+        v
+    }
+
     /// `#7 d=30`: how the run is named in legends.
     pub fn label(&self) -> String {
         let d: Vec<String> = self
@@ -105,6 +112,8 @@ pub struct Runs {
     /// The selected run's number.
     pub selected: Option<usize>,
     next_num: usize,
+    /// Where the last event's run was found.
+    last_hit: Option<usize>,
 }
 
 impl Runs {
@@ -113,6 +122,7 @@ impl Runs {
             rows: Vec::new(),
             selected: None,
             next_num: 1,
+            last_hit: None,
         };
         for s in saved {
             me.push(s, None, None);
@@ -240,7 +250,16 @@ impl Runs {
 
     /// Applies an event to its run. Returns the run's number, if known.
     pub fn apply(&mut self, ev: &RunEvent) -> Option<usize> {
-        let r = self.rows.iter_mut().find(|r| r.state.id == ev.run)?;
+        // events come in bursts from one run: try the last one found before searching
+        let hit = match self.last_hit {
+            Some(i) if self.rows.get(i).is_some_and(|r| r.state.id == ev.run) => i,
+            _ => {
+                let i = self.rows.iter().position(|r| r.state.id == ev.run)?;
+                self.last_hit = Some(i);
+                i
+            }
+        };
+        let r = &mut self.rows[hit];
         r.state.apply(&ev.event);
         if matches!(ev.event, Event::Started { .. }) {
             let num = r.num;
@@ -255,6 +274,7 @@ impl Runs {
         let i = self.rows.iter().position(|r| r.num == num)?;
         let display_i = self.selected_index();
         let row = self.rows.remove(i);
+        self.last_hit = None;
         if self.selected == Some(num) {
             self.selected = None;
             if let Some(di) = display_i {
@@ -402,6 +422,29 @@ mod tests {
         assert_eq!(runs.apply(&other), None);
         assert_eq!(runs.ended("run-x"), Some(n));
         assert_eq!(runs.get(n).unwrap().state.status, Status::Interrupted);
+    }
+
+    #[test]
+    fn interleaved_events_reach_their_own_runs_even_after_a_removal() {
+        let mut runs = Runs::new(vec![state("a", &[]), state("b", &[]), state("c", &[])]);
+        let metric = |run: &str, v: f64| RunEvent {
+            run: run.into(),
+            event: Event::Metric {
+                step: 1,
+                name: "m".into(),
+                value: v,
+            },
+        };
+        for (run, v) in [("a", 1.0), ("a", 2.0), ("c", 3.0), ("b", 4.0), ("c", 5.0)] {
+            runs.apply(&metric(run, v));
+        }
+        runs.remove(1);
+        assert_eq!(runs.apply(&metric("c", 6.0)), Some(3));
+        assert_eq!(runs.apply(&metric("b", 7.0)), Some(2));
+        assert_eq!(runs.apply(&metric("a", 8.0)), None);
+        let total = |n: usize| runs.get(n).unwrap().state.metrics["m"].total();
+        assert_eq!((total(2), total(3)), (2, 3));
+        assert_eq!(runs.get(3).unwrap().state.latest("m"), Some(6.0));
     }
 
     #[test]

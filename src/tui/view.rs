@@ -957,25 +957,32 @@ fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
 
 /// The corner of the plot with the fewest points, where a legend hides the least.
 fn emptiest_corner(plot: &Plot) -> LegendPosition {
-    let (x0, x1) = plot.x;
-    let (y0, y1) = plot.y;
-    let (w, h) = (
-        (x1 - x0).max(f64::MIN_POSITIVE),
-        (y1 - y0).max(f64::MIN_POSITIVE),
-    );
+    corner_of(
+        plot.lines.iter().flat_map(|l| l.1.points.iter().copied()),
+        plot.x,
+        plot.y,
+    )
+}
+
+/// The corner of `[x0, x1] x [y0, y1]` holding the fewest of `points`.
+fn corner_of(
+    points: impl Iterator<Item = (f64, f64)>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> LegendPosition {
+    let w = (x1 - x0).max(f64::MIN_POSITIVE);
+    let h = (y1 - y0).max(f64::MIN_POSITIVE);
     let mut counts = [0usize; 4]; // top-left, top-right, bottom-left, bottom-right
-    for (_, line, _, _) in &plot.lines {
-        for &(x, y) in &line.points {
-            let (fx, fy) = ((x - x0) / w, (y - y0) / h);
-            let left = fx < 0.35;
-            let right = fx > 0.65;
-            let top = fy > 0.6;
-            let bottom = fy < 0.4;
-            counts[0] += usize::from(left && top);
-            counts[1] += usize::from(right && top);
-            counts[2] += usize::from(left && bottom);
-            counts[3] += usize::from(right && bottom);
-        }
+    for (x, y) in points {
+        let (fx, fy) = ((x - x0) / w, (y - y0) / h);
+        let left = fx < 0.35;
+        let right = fx > 0.65;
+        let top = fy > 0.6;
+        let bottom = fy < 0.4;
+        counts[0] += usize::from(left && top);
+        counts[1] += usize::from(right && top);
+        counts[2] += usize::from(left && bottom);
+        counts[3] += usize::from(right && bottom);
     }
     let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
     [
@@ -1117,7 +1124,7 @@ fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>,
         let style = if i == sel { t.heading() } else { t.text() };
         lines.push(Line::from(vec![
             Span::styled(marker, t.key()),
-            Span::styled(pad(n, name_w), style),
+            Span::styled(pad(&fmt::clip_middle(n, name_w), name_w), style),
             Span::raw(" "),
             Span::styled(rpad(&v, val_w), style),
             Span::raw(" "),
@@ -1273,7 +1280,10 @@ fn compare_table<'a>(app: &App, rows: &[&'a RunRow], metric: Option<&str>) -> Ve
     }
     out.push(Line::from(head));
     let cell_row = |name: String, vals: Vec<String>, style: Style| {
-        let mut spans = vec![Span::styled(pad(&name, name_w), t.dim())];
+        let mut spans = vec![Span::styled(
+            pad(&fmt::clip_middle(&name, name_w - 1), name_w),
+            t.dim(),
+        )];
         for v in vals {
             spans.push(Span::styled(pad(&v, col_w), style));
         }
@@ -1331,6 +1341,7 @@ fn compare_table<'a>(app: &App, rows: &[&'a RunRow], metric: Option<&str>) -> Ve
         t.text(),
     ));
     // final values: the summary where a run has one, else the latest value
+    out.push(Line::from(Span::styled("final values", t.heading())));
     let mut metrics: Vec<String> = metric.map(|m| vec![m.to_string()]).unwrap_or_default();
     for r in rows {
         for m in r.metric_names() {
@@ -1364,7 +1375,7 @@ fn compare_table<'a>(app: &App, rows: &[&'a RunRow], metric: Option<&str>) -> Ve
         } else {
             t.text()
         };
-        out.push(cell_row(format!("final {m}"), vals, style));
+        out.push(cell_row(m, vals, style));
     }
     out
 }
@@ -1385,7 +1396,7 @@ fn render_figure(f: &mut Frame, app: &App, area: Rect) {
         );
         return;
     };
-    let figs: Vec<&(u64, Figure)> = r.state.figures.values().collect();
+    let figs = r.figures();
     let log_h = if figs.is_empty() {
         area.height
     } else {
@@ -1393,15 +1404,25 @@ fn render_figure(f: &mut Frame, app: &App, area: Rect) {
     };
     let [fig_a, log_a] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(log_h)]).areas(area);
-    if let Some((step, fig)) = figs.get(app.figure_index.min(figs.len().saturating_sub(1))) {
+    let last = figs.len().saturating_sub(1);
+    let shown = app.figure_index.unwrap_or(last).min(last);
+    if let Some((step, fig)) = figs.get(shown) {
+        let latest = if app.figure_index.is_none() {
+            " (latest)"
+        } else {
+            ""
+        };
         let title = Line::from(vec![Span::styled(
-            format!(
-                " Run {} · figure {}/{} · {} · step {} ",
-                r.label(),
-                app.figure_index.min(figs.len() - 1) + 1,
-                figs.len(),
-                fig.title(),
-                fmt::count(*step)
+            clip(
+                &format!(
+                    " Run {} · figure {}/{}{latest} · step {} · {} ",
+                    r.label(),
+                    shown + 1,
+                    figs.len(),
+                    fmt::count(*step),
+                    fig.title(),
+                ),
+                (area.width as usize).saturating_sub(24),
             ),
             t.title(),
         )]);
@@ -1560,7 +1581,11 @@ fn render_curves(
                 .labels(yl.to_vec())
                 .style(t.dim()),
         )
-        .legend_position(Some(LegendPosition::TopLeft))
+        .legend_position(Some(corner_of(
+            finite.iter().flatten().copied(),
+            (x0, x1),
+            (y0, y1),
+        )))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
     f.render_widget(chart, area);
 }
