@@ -140,7 +140,7 @@ fn e1_params() -> Vec<ParamDef> {
         ),
     ]
     .into_iter()
-    .chain(super::snr_params(256))
+    .chain(super::snr_params(128))
     .collect()
 }
 
@@ -588,7 +588,7 @@ fn lp_params() -> Vec<ParamDef> {
         ParamDef::int("steps", 10_000, 1, 100_000_000, "training iterations"),
         ParamDef::int(
             "eval_every",
-            250,
+            500,
             1,
             1_000_000,
             "iterations between evaluations",
@@ -602,14 +602,14 @@ fn lp_params() -> Vec<ParamDef> {
         ),
         ParamDef::int(
             "targets",
-            32,
+            16,
             2,
             4096,
             "random targets v (|v| = r) for the gradient variance",
         ),
         ParamDef::int(
             "probe",
-            256,
+            128,
             1,
             65536,
             "samples in the gradient-variance probe batch",
