@@ -332,3 +332,27 @@ fn a_small_terminal_gets_a_message_then_the_lab_after_a_resize() {
     assert!(status.success());
     lab.assert_restored();
 }
+
+#[test]
+fn a_hang_up_arriving_twice_still_lets_the_run_write_its_files() {
+    // a dropped SSH connection often delivers SIGHUP twice (terminal and shell)
+    let mut lab = Lab::start("hup", 100, 30);
+    lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
+    lab.send("j");
+    lab.send("j");
+    lab.wait_for("the d = 30 preset", 5, |s| s.contains("d = 30 (fails) ─"));
+    lab.send("\r");
+    lab.wait_for("a running run", 60, |s| {
+        s.contains("1 running") && step_of(s, "50k").is_some_and(|x| x > 0.0)
+    });
+    let pid = lab.child.process_id().expect("a pid") as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    std::thread::sleep(Duration::from_millis(5));
+    let _ = unsafe { libc::kill(pid, libc::SIGHUP) };
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
+    let dirs = lab.run_dirs();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
+    assert!(summary.contains("\"stopped\""), "{summary}");
+}
