@@ -412,7 +412,6 @@ fn render_params(f: &mut Frame, app: &App, area: Rect) {
     match s.selected {
         Node::Scenario(k) => {
             let e = &s.entries[k];
-            let def = experiments::find(&e.current.experiment);
             let mut title = vec![Span::styled(
                 format!(
                     " {} · {} ",
@@ -430,7 +429,6 @@ fn render_params(f: &mut Frame, app: &App, area: Rect) {
             let inner = block.inner(area);
             f.render_widget(block, area);
             render_fields(f, app, inner, &e.current, &e.original, focused);
-            let _ = def;
         }
         Node::Experiment(id) => {
             let block = pane_block(
@@ -778,13 +776,12 @@ fn render_runs(f: &mut Frame, app: &App, area: Rect) {
     let height = (inner.height as usize).saturating_sub(1);
     let sel = app.runs.selected_index().unwrap_or(0);
     let offset = scroll_offset(sel, app.runs.rows.len(), height);
-    for (i, r) in app.runs.display().enumerate().skip(offset).take(height) {
+    for r in app.runs.display().skip(offset).take(height) {
         let mut line = run_line(t, app, r, &c, w);
         if Some(r.num) == app.runs.selected {
             line = highlight(line, t.selected(focused), w);
         }
         lines.push(line);
-        let _ = i;
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
