@@ -605,14 +605,14 @@ fn lp_params() -> Vec<ParamDef> {
             16,
             2,
             4096,
-            "random targets v (|v| = r) for the gradient variance",
+            "random targets v (|v| = r) for the variance of the gradient across targets",
         ),
         ParamDef::int(
             "probe",
             128,
             1,
             65536,
-            "samples in the gradient-variance probe batch",
+            "samples in that probe batch (its own sampling noise, ~Var[y] E|grad f|^2 / probe, adds to the variance)",
         ),
     ]
     .into_iter()

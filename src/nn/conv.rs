@@ -25,7 +25,7 @@ use super::loss::Loss;
 use super::optim::Optimizer;
 use super::{err, NnError, NnResult};
 
-type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
+use super::ops::Mat;
 type Tape3 = OwnedTape<f32, Dev>;
 
 /// The loss of a batch of outputs: the [`Loss`] reduction times `scale`. With `per_sample_sum`,
@@ -38,50 +38,14 @@ fn loss_tensor<T: Tape<f32, Dev> + Merge<T> + Default>(
     scale: f32,
     per_sample_sum: bool,
 ) -> NnResult<Tensor<(), f32, Dev, T>> {
-    let (batch, width) = *out.shape();
-    let check = |len: usize, want: usize, what: &str| {
-        if len == want {
-            Ok(())
-        } else {
-            Err(NnError(format!("{what}: {len} targets, expected {want}")))
-        }
+    let batch = out.shape().0 as f32;
+    let factor = match loss {
+        // already a sum over the batch
+        Loss::OutputSum => scale,
+        _ if per_sample_sum => scale * batch,
+        _ => scale,
     };
-    let batch_factor = if per_sample_sum { batch as f32 } else { 1.0 };
-    let l = match loss {
-        Loss::Hinge(y) => {
-            check(y.len(), batch * width, "hinge loss")?;
-            let y: Mat = dev.tensor_from_vec(y.to_vec(), (batch, width));
-            ((out * y).negate() + 1.0).relu().mean() * (scale * batch_factor)
-        }
-        Loss::HingeLabelPart(y) => {
-            check(y.len(), batch * width, "hinge loss")?;
-            let y: Mat = dev.tensor_from_vec(y.to_vec(), (batch, width));
-            let z = out * y;
-            let clamped = z.with_empty_tape().clamp(-1.0, 1.0);
-            ((z + clamped) * -0.5).mean() * (scale * batch_factor)
-        }
-        Loss::Mse(t) => {
-            check(t.len(), batch * width, "mean squared error")?;
-            let t: Mat = dev.tensor_from_vec(t.to_vec(), (batch, width));
-            (out - t).square().mean() * (scale * batch_factor)
-        }
-        Loss::SoftmaxCrossEntropy(classes) => {
-            check(classes.len(), batch, "cross-entropy")?;
-            let mut probs = vec![0.0f32; batch * width];
-            for (row, &c) in classes.iter().enumerate() {
-                if c >= width {
-                    return Err(NnError(format!(
-                        "cross-entropy: class {c} but the model has {width} outputs"
-                    )));
-                }
-                probs[row * width + c] = 1.0;
-            }
-            let probs: Mat = dev.tensor_from_vec(probs, (batch, width));
-            dfdx::losses::cross_entropy_with_logits_loss(out, probs) * (scale * batch_factor)
-        }
-        Loss::OutputSum => out.sum() * scale,
-    };
-    Ok(l)
+    Ok(super::ops::loss_tensor(dev, out, loss)? * factor)
 }
 
 fn check_scale(scale: f32) -> NnResult<()> {
@@ -167,14 +131,7 @@ impl LinearMap {
     }
 
     fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
-        let d = self.inputs();
-        if x.len() != batch * d {
-            return Err(NnError(format!(
-                "input has {} numbers, expected batch {batch} x {d}",
-                x.len()
-            )));
-        }
-        Ok(self.dev.tensor_from_vec(x.to_vec(), (batch, d)))
+        super::ops::input_matrix(&self.dev, x, batch, self.inputs())
     }
 
     /// Outputs (`batch x outputs`) for a batch of inputs (`batch x inputs`).

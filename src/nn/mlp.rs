@@ -7,11 +7,9 @@ use rand::Rng;
 use super::device::{new_device, Dev};
 use super::init::truncated_normal;
 use super::loss::Loss;
+use super::ops::{add_bias, host, input_matrix, loss_tensor, Mat, Vector};
 use super::optim::Optimizer;
 use super::{err, NnError, NnResult};
-
-type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
-type Vector = Tensor<(usize,), f32, Dev>;
 
 /// Activation between hidden layers (the output layer is always linear).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,58 +36,6 @@ impl Linear {
     fn forward<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
         add_bias(x.matmul(self.w.retaped::<T>()), &self.b)
     }
-}
-
-/// The numbers of a contiguous tensor (a plain copy; `as_vec` walks a strided index).
-fn host<S: Shape, T>(t: &Tensor<S, f32, Dev, T>) -> Vec<f32> {
-    let mut v = vec![0.0f32; t.shape().num_elements()];
-    t.copy_into(&mut v);
-    v
-}
-
-/// `x + b` with `b` added to every row.
-///
-/// dfdx's broadcast add walks both operands through a generic strided index, which made it
-/// the most expensive part of a training step at the paper's sizes (over a third of all
-/// instructions for E1); on the CPU this op adds the rows directly and sums the rows of the
-/// incoming gradient for `b`.
-#[cfg(not(feature = "cuda"))]
-fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> Mat<T> {
-    let (batch, width) = *x.shape();
-    let (x, x_tape) = x.split_tape();
-    let (b, b_tape) = b.retaped::<T>().split_tape();
-    let mut tape = x_tape.merge(b_tape);
-    let bv = host(&b);
-    let mut out = host(&x);
-    for row in out.chunks_mut(width) {
-        for (o, bj) in row.iter_mut().zip(&bv) {
-            *o += bj;
-        }
-    }
-    let out = x.device().tensor_from_vec(out, (batch, width));
-    let (x_g, b_g, out_g) = (x.ghost(), b.ghost(), out.ghost());
-    tape.add_backward_op(move |grads| {
-        grads.try_alloc_for(&out_g)?;
-        let go: Vec<f32> = grads.get_or_alloc_mut(&out_g)?.to_vec();
-        let gx = grads.get_or_alloc_mut(&x_g)?;
-        for (g, o) in gx.iter_mut().zip(&go) {
-            *g += o;
-        }
-        let gb = grads.get_or_alloc_mut(&b_g)?;
-        for row in go.chunks(width) {
-            for (g, o) in gb.iter_mut().zip(row) {
-                *g += o;
-            }
-        }
-        Ok(())
-    });
-    out.put_tape(tape)
-}
-
-#[cfg(feature = "cuda")]
-fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> Mat<T> {
-    let shape = *x.shape();
-    x + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)
 }
 
 /// Dense layers `sizes[0] -> sizes[1] -> ... -> sizes[n]`, the hidden activation after every
@@ -210,70 +156,13 @@ impl Mlp {
     }
 
     fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
-        let d = self.inputs();
-        if x.len() != batch * d {
-            return Err(NnError(format!(
-                "input has {} numbers, expected batch {batch} x {d}",
-                x.len()
-            )));
-        }
-        Ok(self.dev.tensor_from_vec(x.to_vec(), (batch, d)))
+        input_matrix(&self.dev, x, batch, self.inputs())
     }
 
     /// Outputs (`batch x outputs`, row-major) for a batch of inputs (`batch x inputs`).
     pub fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         let x = self.input(x, batch)?;
         Ok(host(&self.forward_t(x)))
-    }
-
-    fn loss_tensor<T: Tape<f32, Dev> + Merge<T> + Default>(
-        &self,
-        out: Mat<T>,
-        loss: Loss<'_>,
-    ) -> NnResult<Tensor<(), f32, Dev, T>> {
-        let (batch, width) = *out.shape();
-        let check = |len: usize, want: usize, what: &str| {
-            if len == want {
-                Ok(())
-            } else {
-                Err(NnError(format!("{what}: {len} targets, expected {want}")))
-            }
-        };
-        Ok(match loss {
-            Loss::Hinge(y) => {
-                check(y.len(), batch * width, "hinge loss")?;
-                let y: Mat = self.dev.tensor_from_vec(y.to_vec(), (batch, width));
-                ((out * y).negate() + 1.0).relu().mean()
-            }
-            Loss::HingeLabelPart(y) => {
-                check(y.len(), batch * width, "hinge loss")?;
-                let y: Mat = self.dev.tensor_from_vec(y.to_vec(), (batch, width));
-                // (hinge(z) - hinge(-z)) / 2 = -(z + clamp(z, -1, 1)) / 2 with z = y s
-                let z = out * y;
-                let clamped = z.with_empty_tape().clamp(-1.0, 1.0);
-                ((z + clamped) * -0.5).mean()
-            }
-            Loss::Mse(t) => {
-                check(t.len(), batch * width, "mean squared error")?;
-                let t: Mat = self.dev.tensor_from_vec(t.to_vec(), (batch, width));
-                (out - t).square().mean()
-            }
-            Loss::SoftmaxCrossEntropy(classes) => {
-                check(classes.len(), batch, "cross-entropy")?;
-                let mut probs = vec![0.0f32; batch * width];
-                for (row, &c) in classes.iter().enumerate() {
-                    if c >= width {
-                        return Err(NnError(format!(
-                            "cross-entropy: class {c} but the model has {width} outputs"
-                        )));
-                    }
-                    probs[row * width + c] = 1.0;
-                }
-                let probs: Mat = self.dev.tensor_from_vec(probs, (batch, width));
-                dfdx::losses::cross_entropy_with_logits_loss(out, probs)
-            }
-            Loss::OutputSum => out.sum(),
-        })
     }
 
     fn backward(
@@ -284,7 +173,7 @@ impl Mlp {
     ) -> NnResult<(f32, Gradients<f32, Dev>)> {
         let x = self.input(x, batch)?.leaky_traced();
         let out = self.forward_t(x);
-        let l = self.loss_tensor(out, loss)?;
+        let l = loss_tensor(&self.dev, out, loss)?;
         let value = l.array();
         let grads = l.backward();
         Ok((value, grads))
@@ -358,7 +247,7 @@ impl Mlp {
                 inputs.push(host(&h));
             }
         }
-        let l = self.loss_tensor(h, loss)?;
+        let l = loss_tensor(&self.dev, h, loss)?;
         let mut grads = l.backward();
         let n = batch as f64;
         let mut blocks = Vec::with_capacity(2 * n_layers);

@@ -15,6 +15,7 @@ mod device;
 mod init;
 mod loss;
 mod mlp;
+mod ops;
 mod optim;
 mod snr;
 mod staircase;

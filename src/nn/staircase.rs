@@ -279,14 +279,7 @@ impl LinearScore {
     }
 
     fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
-        let d = self.inputs();
-        if x.len() != batch * d {
-            return Err(NnError(format!(
-                "input has {} numbers, expected batch {batch} x {d}",
-                x.len()
-            )));
-        }
-        Ok(self.dev.tensor_from_vec(x.to_vec(), (batch, d)))
+        super::ops::input_matrix(&self.dev, x, batch, self.inputs())
     }
 
     fn column(&self, v: &[f32], batch: usize, what: &str) -> NnResult<Mat> {
