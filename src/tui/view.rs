@@ -701,6 +701,8 @@ struct Cols {
     eta: usize,
     latest: usize,
     trend: usize,
+    /// The gradient SNR's sparkline (0: no room for it).
+    snr: usize,
 }
 
 fn columns(w: usize) -> Cols {
@@ -714,8 +716,15 @@ fn columns(w: usize) -> Cols {
     let latest = if wide { 30 } else { 7 };
     let fixed = 2 + 1 + 3 + 1 + exp + 1 + status + 1 + step + 1 + speed + 1 + eta + 1 + latest + 1;
     let rest = w.saturating_sub(fixed);
-    let trend = (rest / 2).clamp(6, 24).min(rest);
-    let differs = rest.saturating_sub(trend + 1);
+    let sparks = (rest / 2).clamp(6, 24).min(rest);
+    let differs = rest.saturating_sub(sparks + 1);
+    // the main metric's trend, and the gradient SNR's next to it when there is room
+    let (trend, snr) = if sparks >= 13 {
+        let snr = sparks / 2;
+        (sparks - snr - 1, snr)
+    } else {
+        (sparks, 0)
+    };
     Cols {
         exp,
         differs,
@@ -725,7 +734,20 @@ fn columns(w: usize) -> Cols {
         eta,
         latest,
         trend,
+        snr,
     }
+}
+
+/// The run's whole-model gradient SNR: `grad_snr`, or the first `<method>/grad_snr` of a run
+/// that compares methods.
+fn snr_metric(s: &crate::engine::RunState) -> Option<&str> {
+    if s.metrics.contains_key("grad_snr") {
+        return Some("grad_snr");
+    }
+    s.metrics
+        .keys()
+        .find(|k| k.ends_with("/grad_snr"))
+        .map(String::as_str)
 }
 
 fn status_text(s: Status, w: usize) -> String {
@@ -772,6 +794,11 @@ fn render_runs(f: &mut Frame, app: &App, area: Rect) {
         rpad("latest", c.latest),
         pad("trend", c.trend),
     );
+    let header = if c.snr > 0 {
+        format!("{header} {}", pad("snr (log)", c.snr))
+    } else {
+        header
+    };
     let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.heading()))];
     let height = (inner.height as usize).saturating_sub(1);
     let sel = app.runs.selected_index().unwrap_or(0);
@@ -871,6 +898,16 @@ fn run_line<'a>(t: Theme, app: &App, r: &'a RunRow, c: &Cols, w: usize) -> Line<
         Span::raw(" "),
         Span::styled(pad(&trend, c.trend), t.series(0).0),
     ]);
+    if c.snr > 0 {
+        let snr = snr_metric(s)
+            .and_then(|m| s.metrics.get(m))
+            .map(|series| chart::sparkline(series, c.snr, true))
+            .unwrap_or_default();
+        spans.extend([
+            Span::raw(" "),
+            Span::styled(pad(&snr, c.snr), t.series(1).0),
+        ]);
+    }
     Line::from(spans)
 }
 
