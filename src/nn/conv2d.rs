@@ -886,6 +886,7 @@ fn host<S: Shape, T>(t: &Tensor<S, f32, Dev, T>) -> Vec<f32> {
 
 /// Conv + bias + 2x2 max-pool of the rows of `x` (`n x h w cin`, NHWC per row); gives
 /// `n x (h/2)(w/2) cout`. With `need_dx` false no gradient flows to `x` (the input images).
+#[cfg(not(feature = "cuda"))]
 fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
     x: Mat<T>,
     w: &Mat,
@@ -955,6 +956,23 @@ fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> Mat<T> {
         Ok(())
     });
     out.put_tape(tape)
+}
+
+/// The conv + pool kernels compute on the host and write their gradients into host buffers;
+/// with the `cuda` feature the E2 networks cannot run, and a run that tries ends as failed
+/// with this message (the engine catches it).
+#[cfg(feature = "cuda")]
+fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
+    _x: Mat<T>,
+    _w: &Mat,
+    _b: &Vector,
+    _s: ConvPoolShape,
+    _need_dx: bool,
+) -> Mat<T> {
+    panic!(
+        "the E2 convolution and max-pool kernels run on the CPU only: \
+         build fail-lab without the cuda feature to run E2 and E3"
+    )
 }
 
 #[cfg(feature = "cuda")]
