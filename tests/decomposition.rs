@@ -1,7 +1,9 @@
 //! Part 2 of the spec: the line-image generator, the convolution and pooling kernels, the E2
 //! network's gradients, the SNR probes, E4's estimators and the quick checks of E2, E3, E4.
 
+use fail_lab::experiments::checks::{checks, Budget};
 use fail_lab::experiments::decomposition::{line_image, sample_tuples, SIDE};
+use fail_lab::experiments::{params_with, run_direct, CollectCtx, Figure};
 use fail_lab::nn::{
     conv2d_same, conv_kernels_available, conv_pool, conv_pool_grads, max_pool2, with_conv_kernels,
     ConvPoolShape, LineNet, LineNetConfig, LossParts, Objective, PortfolioTarget, SoftmaxPolicy,
@@ -566,4 +568,118 @@ fn portfolio_snr_ratio_grows_like_k() {
         );
         assert!((dec.total.snr() * d as f64 - 1.0).abs() < 0.3);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the experiments
+
+fn run(id: &str, overrides: &[(&str, &str)], seed: u64) -> CollectCtx {
+    let p = params_with(id, overrides).unwrap();
+    let mut ctx = CollectCtx::new();
+    run_direct(id, &p, seed, &mut ctx).unwrap();
+    ctx
+}
+
+fn rejects(id: &str, overrides: &[(&str, &str)], message: &str) {
+    let p = params_with(id, overrides).unwrap();
+    let err = run_direct(id, &p, 0, &mut CollectCtx::new()).unwrap_err();
+    assert!(err.to_string().contains(message), "{err}");
+}
+
+#[test]
+fn bad_parameters_are_refused_with_a_message() {
+    rejects(
+        "E2",
+        &[("k", "16"), ("batch", "5000")],
+        "batch x k = 80000 images per step is too many",
+    );
+    rejects("E3", &[("ks", "[1, 3, 2]")], "ks must be increasing");
+    rejects(
+        "E4",
+        &[("d", "100000"), ("k", "1000")],
+        "d x k = 100000 x 1000 weights is too many",
+    );
+    assert!(params_with("E2", &[("k", "0")]).is_err());
+    assert!(params_with("E4", &[("k", "1")]).is_err());
+}
+
+#[test]
+fn e2_same_seed_same_numbers_and_both_methods_share_the_start() {
+    let o = [
+        ("k", "2"),
+        ("steps_e2e", "4"),
+        ("steps_dec", "3"),
+        ("batch", "4"),
+        ("eval_every", "2"),
+        ("test_size", "20"),
+        ("channels", "4"),
+        ("snr_samples", "3"),
+    ];
+    let a = run("E2", &o, 5);
+    let b = run("E2", &o, 5);
+    assert_eq!(a.metrics, b.metrics);
+    // one initialisation for both methods
+    assert_eq!(
+        a.series("e2e/test_accuracy")[0],
+        a.series("dec/test_accuracy")[0]
+    );
+    // each method evaluates at its own interval and at its last step
+    let steps: Vec<u64> = a.series("dec/test_accuracy").iter().map(|p| p.0).collect();
+    assert_eq!(steps, vec![0, 2, 3]);
+    let steps: Vec<u64> = a.series("e2e/test_accuracy").iter().map(|p| p.0).collect();
+    assert_eq!(steps, vec![0, 2, 4]);
+    for prefix in ["e2e/", "dec/"] {
+        assert!(!a.series(&format!("{prefix}grad_snr")).is_empty());
+        assert!(!a.series(&format!("{prefix}grad_snr/conv1.w")).is_empty());
+    }
+    assert!(a
+        .figures
+        .iter()
+        .any(|(_, f)| matches!(f, Figure::Image { .. })));
+    // one method alone gives the same numbers as in the paired run
+    let c = run("E2", &[o.as_slice(), &[("method", "dec")]].concat(), 5);
+    assert_eq!(c.series("dec/test_accuracy"), a.series("dec/test_accuracy"));
+    assert!(c.series("e2e/test_accuracy").is_empty());
+}
+
+#[test]
+fn e4_same_seed_same_numbers() {
+    let o = [
+        ("d", "50"),
+        ("k", "5"),
+        ("steps", "200"),
+        ("snr_ks", "[2, 5]"),
+        ("snr_samples", "50"),
+    ];
+    let a = run("E4", &o, 3);
+    let b = run("E4", &o, 3);
+    assert_eq!(a.metrics, b.metrics);
+    assert_eq!(a.series("e2e/test_loss").len(), 3);
+    assert_eq!(a.series("init/snr_ratio").len(), 2);
+    assert!(!a.series("dec/grad_snr").is_empty());
+}
+
+fn quick_check(id: &str) {
+    let c = checks().into_iter().find(|c| c.id == id).unwrap();
+    let o = (c.run)(Budget::Quick, &mut |m| eprintln!("{m}")).unwrap();
+    println!("{}: {} | {}", o.id, o.paper, o.measured);
+    for d in &o.details {
+        println!("  {d}");
+    }
+    assert!(o.pass, "{id} quick check failed: {}", o.measured);
+}
+
+#[test]
+fn quick_check_e2() {
+    quick_check("E2");
+}
+
+#[test]
+fn quick_check_e3() {
+    quick_check("E3");
+}
+
+#[test]
+fn quick_check_e4() {
+    quick_check("E4");
 }

@@ -1452,18 +1452,60 @@ impl LineNet {
     /// SNR at the weights of N1's last layer (`100 -> 1`, 100 numbers) for the end-to-end
     /// gradient, the per-image gradient of each tuple's first image (E3, as the authors'
     /// script measures it) and the whole decomposition gradient, from exact per-tuple
-    /// gradients: one forward pass of N1 and one backward pass of N2.
+    /// gradients ([`LineNet::head_grads`]).
     pub fn head_snr(&self, t: &TupleBatch<'_>) -> NnResult<HeadSnr> {
+        let g = self.head_grads(t)?;
+        let (n, w) = (t.batch, g.width);
+        Ok(HeadSnr {
+            end_to_end: snr_of_columns(&g.end_to_end, n, w, 0, w),
+            first_image: snr_of_columns(&g.first_image, n, w, 0, w),
+            decomposition: snr_of_columns(&g.decomposition, n, w, 0, w),
+        })
+    }
+
+    /// Per-tuple gradients at the weights of N1's last layer, see [`HeadGrads`].
+    pub fn head_grads(&self, t: &TupleBatch<'_>) -> NnResult<HeadGrads> {
         self.check_batch(t)?;
-        let (k, n) = (self.cfg.k, t.batch);
-        let x = self.images(t.images, n * k)?;
-        let feats = self.features(x);
-        let width = feats.shape().1;
+        let (features, scores) = self.image_features(t.images, t.batch * self.cfg.k)?;
+        self.head_grads_from(&features, &scores, t)
+    }
+
+    /// N1's last hidden layer (`n x width` features after the ReLU, row-major) and its score
+    /// for each of `n` images.
+    pub fn image_features(&self, images: &[f32], n: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
+        let feats = self.features(self.images(images, n)?);
         let h = host(&feats);
         let s = host(&self.n1[2].forward(feats));
+        Ok((h, s))
+    }
+
+    /// [`LineNet::head_grads`] from N1's features and scores of the tuples' images (as
+    /// [`LineNet::image_features`] gives them; `t.images` is not read): one backward pass of
+    /// N2 gives every tuple's derivative with respect to its k scores, and the gradient at
+    /// the last layer is the sum over the tuple's images of that derivative times the image's
+    /// features.
+    pub fn head_grads_from(
+        &self,
+        features: &[f32],
+        scores: &[f32],
+        t: &TupleBatch<'_>,
+    ) -> NnResult<HeadGrads> {
+        let (k, n) = (self.cfg.k, t.batch);
+        if t.labels.len() != n || t.image_labels.len() != n * k || scores.len() != n * k {
+            return Err(NnError(format!(
+                "{} scores, {} image labels and {} tuple labels for {n} tuples of {k}",
+                scores.len(),
+                t.image_labels.len(),
+                t.labels.len()
+            )));
+        }
+        let width = features.len() / scores.len().max(1);
+        if features.len() != width * n * k || width == 0 {
+            return Err(NnError("features do not fit the scores".into()));
+        }
         // d primary_i / d s_ij: the loss is a mean over tuples, so tuple i's own derivative
         // is `n` times its share of the batch gradient
-        let s0: Mat = self.dev.tensor_from_vec(s.clone(), (n * k, 1));
+        let s0: Mat = self.dev.tensor_from_vec(scores.to_vec(), (n * k, 1));
         let primary = hinge(
             &self.dev,
             self.combine(s0.clone().leaky_traced(), n),
@@ -1473,35 +1515,63 @@ impl LineNet {
         let ds: Vec<f32> = host(&grads.get(&s0)).iter().map(|v| v * n as f32).collect();
         let hinge_grad = |i: usize| {
             let y = t.image_labels[i];
-            if y * s[i] < 1.0 {
+            if y * scores[i] < 1.0 {
                 -y
             } else {
                 0.0
             }
         };
-        let mut e2e = vec![0.0f32; n * width];
-        let mut first = vec![0.0f32; n * width];
-        let mut dec = vec![0.0f32; n * width];
+        let mut g = HeadGrads {
+            width,
+            end_to_end: vec![0.0f32; n * width],
+            first_image: vec![0.0f32; n * width],
+            decomposition: vec![0.0f32; n * width],
+        };
         for i in 0..n {
+            let row = i * width..(i + 1) * width;
             for j in 0..k {
                 let img = i * k + j;
-                let hj = &h[img * width..(img + 1) * width];
+                let hj = &features[img * width..(img + 1) * width];
                 let (a, c) = (ds[img], hinge_grad(img));
-                for (col, &hv) in hj.iter().enumerate() {
-                    e2e[i * width + col] += a * hv;
-                    dec[i * width + col] += (a + c / k as f32) * hv;
-                    if j == 0 {
-                        first[i * width + col] = c * hv;
+                let d = a + c / k as f32;
+                for ((e, dd), &hv) in g.end_to_end[row.clone()]
+                    .iter_mut()
+                    .zip(&mut g.decomposition[row.clone()])
+                    .zip(hj)
+                {
+                    *e += a * hv;
+                    *dd += d * hv;
+                }
+                if j == 0 {
+                    for (f, &hv) in g.first_image[row.clone()].iter_mut().zip(hj) {
+                        *f = c * hv;
                     }
                 }
             }
         }
-        Ok(HeadSnr {
-            end_to_end: snr_of_columns(&e2e, n, width, 0, width),
-            first_image: snr_of_columns(&first, n, width, 0, width),
-            decomposition: snr_of_columns(&dec, n, width, 0, width),
-        })
+        Ok(g)
     }
+
+    /// The tuple scores and N1's per-image scores of `batch` tuples in one pass.
+    pub fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
+        let x = self.images(images, batch * self.cfg.k)?;
+        let s = self.n1[2].forward(self.features(x));
+        let per_image = host(&s);
+        Ok((host(&self.combine(s, batch)), per_image))
+    }
+}
+
+/// Per-tuple gradients (`batch x width`, row-major) at the weights of N1's last layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadGrads {
+    /// Numbers per gradient (the width of N1's last hidden layer, 100).
+    pub width: usize,
+    /// Of the primary loss through N2.
+    pub end_to_end: Vec<f32>,
+    /// Of the per-image hinge loss of the tuple's first image only (E3's script).
+    pub first_image: Vec<f32>,
+    /// Of the decomposition loss: primary plus the mean per-image loss of the tuple.
+    pub decomposition: Vec<f32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1655,7 +1725,7 @@ impl SoftmaxPolicy {
         let (n, k) = (idx.len(), self.outputs());
         let p = self.probs(idx)?;
         let v = self.target_weights(n, target)?;
-        let mut rows: std::collections::HashMap<usize, Vec<f64>> = Default::default();
+        let mut rows: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
         let mut mean_b = vec![0.0f64; k];
         let mut sq = 0.0f64;
         let mut g = vec![0.0f64; k];
