@@ -32,7 +32,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             family: Family::Parities,
             shows: "exact Var of the gradient over all 2^d parity targets sits at the bound G^2/2^d",
             params: t1_params,
-            validate: t1_validate,
+            validate: d_range_validate,
             run: run_t1,
             main_metric: "ratio",
         },
@@ -42,7 +42,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             family: Family::Parities,
             shows: "a ReLU layer of width 3(d/2+1) represents any parity: the failure is optimisation, not expressiveness",
             params: l3_params,
-            validate: l3_validate,
+            validate: d_range_validate,
             run: run_l3,
             main_metric: "accuracy",
         },
@@ -273,7 +273,8 @@ fn t1_params() -> Vec<ParamDef> {
     ]
 }
 
-fn t1_validate(p: &Params) -> Result<(), String> {
+/// T1 and L3 run over `d_min..=d_max`.
+fn d_range_validate(p: &Params) -> Result<(), String> {
     if p.int("d_min") > p.int("d_max") {
         return Err(format!(
             "d_min = {} is larger than d_max = {}",
@@ -468,17 +469,6 @@ fn l3_params() -> Vec<ParamDef> {
         ParamDef::int("d_max", 12, 1, 20, "largest d (all 2^d inputs are checked)"),
         ParamDef::int("trials", 5, 1, 1000, "random v* per d"),
     ]
-}
-
-fn l3_validate(p: &Params) -> Result<(), String> {
-    if p.int("d_min") > p.int("d_max") {
-        return Err(format!(
-            "d_min = {} is larger than d_max = {}",
-            p.int("d_min"),
-            p.int("d_max")
-        ));
-    }
-    Ok(())
 }
 
 /// The network of Lemma 3 for the parity with support `v` (inputs in {0,1}^d), with the e = 0
