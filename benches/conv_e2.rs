@@ -3,15 +3,16 @@
 //!
 //! `cargo bench --bench conv_e2` prints the median time of a forward + backward pass (hinge
 //! loss on the image labels, gradients of every parameter) and of one E2 decomposition training
-//! step (k = 4, batch 200 tuples, Adam). `bench/torch_conv_e2.py` times the same network in
-//! PyTorch; `bench/compare_conv_e2.sh` alternates the two and reports medians.
+//! step (k = 4, batch 200 tuples, Adam), then what the gradient SNR probes cost against the
+//! training they watch (E2 at k = 4; E4 at k = 1000). `bench/torch_conv_e2.py` times the same
+//! network in PyTorch; `bench/compare_conv_e2.sh` alternates the two and reports medians.
 
 use std::time::Instant;
 
-use fail_lab::experiments::decomposition::sample_tuples;
+use fail_lab::experiments::decomposition::{portfolio_batch, sample_tuples, stock_labels};
 use fail_lab::nn::{
     conv_kernel_isa, with_compute_threads, LineNet, LineNetConfig, Objective, OptimKind, Optimizer,
-    TupleBatch,
+    PortfolioTarget, SoftmaxPolicy, TupleBatch,
 };
 use rand::SeedableRng;
 
@@ -72,10 +73,60 @@ fn main() {
             }
             ms.push(t.elapsed().as_secs_f64() / steps as f64 * 1e3);
         }
+        let step_ms = median(&mut ms);
         println!(
-            "conv_e2 E2 training step k=4 batch=200 (800 images, sampling included): {:.1} ms (median of {})",
-            median(&mut ms),
+            "conv_e2 E2 training step k=4 batch=200 (800 images, sampling included): {step_ms:.1} ms (median of {})",
             ms.len()
         );
+
+        // the SNR probe at the defaults: 64 tuples, both estimators, every 100 steps of both
+        let probe = sample_tuples(&mut rng, 64, 4);
+        let mut ms = Vec::new();
+        for _ in 0..rounds.min(3) {
+            let t = Instant::now();
+            for objective in [Objective::EndToEnd, Objective::Decomposition] {
+                net4.gradient_snr(&batch_of(&probe), objective).unwrap();
+            }
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let probe_ms = median(&mut ms);
+        println!(
+            "conv_e2 E2 SNR probe k=4 (64 tuples, both estimators): {probe_ms:.1} ms = {:.1}% of the 200 training steps (100 per method) between two probes",
+            100.0 * probe_ms / (200.0 * step_ms)
+        );
+
+        // E4 at k = 1000: a training step against the exact SNR of both estimators
+        let (d, k) = (1000, 1000);
+        let mut policy = SoftmaxPolicy::new(d, k, &mut rng).unwrap();
+        let stocks = stock_labels(&mut rng, d, k);
+        let mut opt = Optimizer::new(OptimKind::adam_tf(0.1));
+        let steps = if quick { 2 } else { 200 };
+        let t = Instant::now();
+        for _ in 0..steps {
+            let b = portfolio_batch(&mut rng, 100, &stocks, k, true);
+            policy
+                .train_step(&b.idx, PortfolioTarget::Returns(&b.returns), &mut opt)
+                .unwrap();
+        }
+        let e4_step = t.elapsed().as_secs_f64() * 1e3 / steps as f64;
+        let t = Instant::now();
+        let reps = if quick { 1 } else { 20 };
+        for _ in 0..reps {
+            policy.population_snr(&stocks).unwrap();
+        }
+        let e4_probe = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        println!(
+            "conv_e4 E4 k=1000 training step {e4_step:.2} ms, exact SNR probe {e4_probe:.2} ms = {:.1}% of the 100 steps between two probes",
+            100.0 * e4_probe / (100.0 * e4_step)
+        );
     });
+}
+
+fn batch_of(t: &fail_lab::experiments::decomposition::Tuples) -> TupleBatch<'_> {
+    TupleBatch {
+        images: &t.images,
+        batch: t.batch,
+        labels: &t.labels,
+        image_labels: &t.image_labels,
+    }
 }

@@ -853,9 +853,15 @@ fn e4_params() -> Vec<ParamDef> {
             16,
             "k values for the exact SNR of both estimators at initialisation",
         ),
+        ParamDef::choice(
+            "snr_probe",
+            "exact",
+            &["exact", "sampled"],
+            "exact: the SNR over the whole input distribution and all returns (cheap here: one softmax per input); sampled: from snr_samples fresh samples",
+        ),
     ]
     .into_iter()
-    .chain(super::snr_params(2000))
+    .chain(super::snr_params(1000))
     .collect()
 }
 
@@ -1025,7 +1031,19 @@ fn run_e4(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         }
         Ok::<(), Halt>(())
     };
+    let exact = p.str("snr_probe") == "exact";
     let probe = |runs: &[E4Run], step: u64, rng: &mut StdRng, ctx: &mut dyn Ctx| {
+        if exact {
+            for r in runs {
+                let (e2e, dec) = r.policy.population_snr(&stock_of)?;
+                let report = match r.method {
+                    Method::EndToEnd => e2e,
+                    Method::Decomposition => dec,
+                };
+                super::emit_snr(ctx, step, r.prefix, &report);
+            }
+            return Ok(());
+        }
         let b = portfolio_batch(rng, probe_n, &stock_of, k, true);
         for r in runs {
             let target = match r.method {
