@@ -11,7 +11,7 @@ cargo bench --bench conv_e2 --no-run 2>/dev/null
 ours=()
 theirs=()
 for _ in $(seq "$ROUNDS"); do
-    line=$(cargo bench --bench conv_e2 2>/dev/null | grep 'N1 batch=64')
+    line=$(cargo bench --bench conv_e2 -- n1 2>/dev/null | grep 'N1 batch=64')
     echo "$line"
     ours+=("$(echo "$line" | sed -E 's/.*: ([0-9.]+) ms.*/\1/')")
     line=$("$PYTHON" bench/torch_conv_e2.py)

@@ -24,6 +24,8 @@ fn median(v: &mut [f64]) -> f64 {
 fn main() {
     // `cargo test --benches` runs bench targets in test mode: keep that quick
     let quick = std::env::args().any(|a| a == "--test");
+    // `-- n1`: only the network's forward + backward (what bench/compare_conv_e2.sh times)
+    let only_n1 = std::env::args().any(|a| a == "n1");
     let (reps, rounds) = if quick { (2, 1) } else { (50, 7) };
     with_compute_threads(1, || {
         let mut rng = rand::rngs::StdRng::seed_from_u64(0);
@@ -54,6 +56,9 @@ fn main() {
             ms.len()
         );
 
+        if only_n1 {
+            return;
+        }
         let mut net4 = LineNet::new(LineNetConfig::paper(4), &mut rng).unwrap();
         let mut opt = Optimizer::new(OptimKind::adam_tf(1e-3));
         let steps = if quick { 1 } else { 10 };

@@ -1130,15 +1130,17 @@ fn value_at(series: &[(u64, f64)], step: u64) -> Option<f64> {
 pub fn e2_check_budget(budget: Budget) -> (Vec<usize>, u64, usize, usize) {
     match budget {
         // k = 1 and k = 3: the k = 3 case is the paper's failure (k = 4 fails the same way and
-        // costs a third more); a batch of 64 tuples keeps the run under a minute while the
-        // decomposition still reaches its plateau well within the budget
+        // costs a third more). With a batch of 64 tuples (192 images per step) the
+        // decomposition reaches its plateau (0.86) at about 600 steps, against about 400 with
+        // the paper's 200; 800 steps leave a margin, and the check takes about 45 s of one
+        // core. The test set of 500 tuples gives the accuracy to about +- 0.02.
         Budget::Quick => (vec![1, 3], E2_QUICK_STEPS, E2_QUICK_BATCH, 500),
         // the spec's check: 2,500 iterations of both methods, the paper's batch and test set
         Budget::Full => (vec![1, 2, 3, 4], 2500, 200, 2000),
     }
 }
 
-const E2_QUICK_STEPS: u64 = 600;
+const E2_QUICK_STEPS: u64 = 800;
 const E2_QUICK_BATCH: usize = 64;
 
 fn check_e2(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
