@@ -26,12 +26,11 @@ use rand::Rng;
 
 use super::device::{new_device, Dev};
 use super::init::truncated_normal;
+use super::loss::Loss;
+use super::ops::{add_bias, host, loss_tensor, Mat, Vector};
 use super::optim::Optimizer;
 use super::snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
 use super::{err, NnError, NnResult};
-
-type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
-type Vector = Tensor<(usize,), f32, Dev>;
 
 const K: usize = 5;
 const TAPS: usize = K * K;
@@ -877,13 +876,6 @@ pub fn conv_pool_grads(
 // ---------------------------------------------------------------------------------------------
 // ops on the tape
 
-/// The numbers of a contiguous tensor.
-fn host<S: Shape, T>(t: &Tensor<S, f32, Dev, T>) -> Vec<f32> {
-    let mut v = vec![0.0f32; t.shape().num_elements()];
-    t.copy_into(&mut v);
-    v
-}
-
 /// Conv + bias + 2x2 max-pool of the rows of `x` (`n x h w cin`, NHWC per row); gives
 /// `n x (h/2)(w/2) cout`. With `need_dx` false no gradient flows to `x` (the input images).
 #[cfg(not(feature = "cuda"))]
@@ -924,40 +916,6 @@ fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
     out.put_tape(tape)
 }
 
-/// `x + b` with `b` added to every row (see the note on `add_bias` in the MLP).
-#[cfg(not(feature = "cuda"))]
-fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> Mat<T> {
-    let (batch, width) = *x.shape();
-    let (x, x_tape) = x.split_tape();
-    let (b, b_tape) = b.retaped::<T>().split_tape();
-    let mut tape = x_tape.merge(b_tape);
-    let bv = host(&b);
-    let mut out = host(&x);
-    for row in out.chunks_mut(width) {
-        for (o, bj) in row.iter_mut().zip(&bv) {
-            *o += bj;
-        }
-    }
-    let out = x.device().tensor_from_vec(out, (batch, width));
-    let (x_g, b_g, out_g) = (x.ghost(), b.ghost(), out.ghost());
-    tape.add_backward_op(move |grads| {
-        grads.try_alloc_for(&out_g)?;
-        let go: Vec<f32> = grads.get_or_alloc_mut(&out_g)?.to_vec();
-        let gx = grads.get_or_alloc_mut(&x_g)?;
-        for (g, o) in gx.iter_mut().zip(&go) {
-            *g += o;
-        }
-        let gb = grads.get_or_alloc_mut(&b_g)?;
-        for row in go.chunks(width) {
-            for (g, o) in gb.iter_mut().zip(row) {
-                *g += o;
-            }
-        }
-        Ok(())
-    });
-    out.put_tape(tape)
-}
-
 /// The conv + pool kernels compute on the host and write their gradients into host buffers;
 /// with the `cuda` feature the E2 networks cannot run, and a run that tries ends as failed
 /// with this message (the engine catches it).
@@ -973,22 +931,6 @@ fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
         "the E2 convolution and max-pool kernels run on the CPU only: \
          build fail-lab without the cuda feature to run E2 and E3"
     )
-}
-
-#[cfg(feature = "cuda")]
-fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> Mat<T> {
-    let shape = *x.shape();
-    x + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)
-}
-
-fn hinge<T: Tape<f32, Dev> + Merge<T>>(
-    dev: &Dev,
-    scores: Mat<T>,
-    y: &[f32],
-) -> Tensor<(), f32, Dev, T> {
-    let shape = *scores.shape();
-    let y: Mat = dev.tensor_from_vec(y.to_vec(), shape);
-    ((scores * y).negate() + 1.0).relu().mean()
 }
 
 struct Dense {
@@ -1347,8 +1289,8 @@ impl LineNet {
         let x = self.images(t.images, t.batch * self.cfg.k)?.leaky_traced();
         let s = self.n1[2].forward(self.features(x));
         let s_img = s.with_empty_tape();
-        let primary = hinge(&self.dev, self.combine(s, t.batch), t.labels);
-        let per_image = hinge(&self.dev, s_img, t.image_labels);
+        let primary = loss_tensor(&self.dev, self.combine(s, t.batch), Loss::Hinge(t.labels))?;
+        let per_image = loss_tensor(&self.dev, s_img, Loss::Hinge(t.image_labels))?;
         let parts = LossParts {
             primary: primary.array(),
             per_image: per_image.array(),
@@ -1419,7 +1361,11 @@ impl LineNet {
             return Err(NnError(format!("{} labels for {n} images", labels.len())));
         }
         let x = self.images(images, n)?.leaky_traced();
-        let loss = hinge(&self.dev, self.n1[2].forward(self.features(x)), labels);
+        let loss = loss_tensor(
+            &self.dev,
+            self.n1[2].forward(self.features(x)),
+            Loss::Hinge(labels),
+        )?;
         let value = loss.array();
         let mut grads = loss.backward();
         Ok((value, self.flatten(&mut grads)?))
@@ -1506,11 +1452,11 @@ impl LineNet {
         // d primary_i / d s_ij: the loss is a mean over tuples, so tuple i's own derivative
         // is `n` times its share of the batch gradient
         let s0: Mat = self.dev.tensor_from_vec(scores.to_vec(), (n * k, 1));
-        let primary = hinge(
+        let primary = loss_tensor(
             &self.dev,
             self.combine(s0.clone().leaky_traced(), n),
-            t.labels,
-        );
+            Loss::Hinge(t.labels),
+        )?;
         let grads = primary.backward();
         let ds: Vec<f32> = host(&grads.get(&s0)).iter().map(|v| v * n as f32).collect();
         let hinge_grad = |i: usize| {
