@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use fail_lab::engine::{self, Event, LaunchOptions, RunEvent, RunState, Status};
+use fail_lab::engine::{self, Event, LaunchOptions, Owner, RunEvent, RunState, Status};
 use fail_lab::experiments::{Ctx, Halt, Registry, Summary};
 use fail_lab::spec::{Params, Scenario};
 
@@ -251,8 +251,17 @@ fn metrics_reach_the_disk_while_the_run_is_going() {
         lines >= 5,
         "only {lines} metric lines flushed after more than a second"
     );
-    // a run that was killed (no summary.json) reloads as interrupted with its metrics
+    // without its summary.json, the run's owner file names this process, which still runs:
+    // it reads as training elsewhere, not as cut off
     std::fs::remove_file(dir.join("summary.json")).unwrap();
+    let owner = Owner::read(&dir).expect("the run has an owner file");
+    assert_eq!(owner.pid, std::process::id());
+    assert!(owner.is_current());
+    let saved = RunState::load(&dir).unwrap();
+    assert_eq!(saved.status, Status::Elsewhere);
+    // a run that was killed (no summary.json, its process gone) reloads as interrupted with
+    // its metrics
+    dead_owner().write(&dir).unwrap();
     let saved = RunState::load(&dir).unwrap();
     assert_eq!(saved.status, Status::Interrupted);
     assert!(saved.metrics["train_loss"].total() >= 5);
@@ -271,4 +280,236 @@ fn an_invalid_scenario_is_refused_before_any_thread_starts() {
         "{err}"
     );
     assert!(!o.runs_dir.exists() || std::fs::read_dir(&o.runs_dir).unwrap().next().is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// runs of other processes: read from their files while they train
+
+/// An owner that no longer runs: a process that ended (and was reaped) keeps nothing in
+/// `/proc`; elsewhere, an id no process has.
+fn dead_owner() -> Owner {
+    let pid = match std::process::Command::new("true").spawn() {
+        Ok(mut child) => {
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        }
+        Err(_) => u32::MAX / 2,
+    };
+    Owner {
+        pid,
+        ..Owner::current()
+    }
+}
+
+/// A run folder made by hand, as another process would leave it.
+fn hand_made_run(name: &str, owner: Option<&Owner>) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("engine-tests")
+        .join(format!("by-hand-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    if let Some(o) = owner {
+        o.write(&dir).unwrap();
+    }
+    std::fs::write(
+        dir.join("spec.toml"),
+        "experiment = \"E1\"\ntitle = \"by hand\"\nseed = 3\n\n[params]\nd = 5\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn metric_line(step: u64, name: &str, value: f64) -> String {
+    format!("{{\"step\":{step},\"name\":\"{name}\",\"value\":{value}}}\n")
+}
+
+fn append(path: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn steps(run: &RunState, metric: &str) -> Vec<(u64, f64)> {
+    run.metrics[metric]
+        .points()
+        .map(|p| (p.step, p.value))
+        .collect()
+}
+
+#[test]
+fn a_run_whose_owner_still_runs_loads_as_training_elsewhere() {
+    let me = Owner::current();
+    let dir = hand_made_run("alive", Some(&me));
+    append(
+        &dir.join("metrics.jsonl"),
+        &metric_line(10, "train_loss", 0.5),
+    );
+    append(&dir.join("log.txt"), "started\n");
+    let run = RunState::load(&dir).unwrap();
+    assert_eq!(run.status, Status::Elsewhere);
+    assert!(run.is_elsewhere() && !run.status.is_active());
+    assert_eq!(run.status.label(), "running elsewhere");
+    assert_eq!(run.owner.as_ref().map(|o| o.pid), Some(std::process::id()));
+    assert_eq!(run.reason, None);
+    assert_eq!((run.step, run.seed), (10, Some(3)));
+    assert_eq!(run.logs, ["started"]);
+}
+
+#[test]
+fn a_run_whose_owner_is_gone_or_unknown_loads_as_interrupted() {
+    let cases: Vec<(&str, Option<Owner>, Option<&str>)> = vec![
+        ("dead", Some(dead_owner()), None),
+        (
+            "huge-pid",
+            Some(Owner {
+                pid: u32::MAX / 2,
+                ..Owner::current()
+            }),
+            None,
+        ),
+        // older runs have no owner file; a garbled one counts as none
+        ("no-owner", None, None),
+        ("garbled", None, Some("{\"pid\": \"twelve\"")),
+        ("zero", None, Some("{\"pid\": 0}")),
+    ];
+    for (name, owner, raw) in cases {
+        let dir = hand_made_run(name, owner.as_ref());
+        if let Some(raw) = raw {
+            std::fs::write(dir.join("owner.json"), raw).unwrap();
+        }
+        append(
+            &dir.join("metrics.jsonl"),
+            &metric_line(400, "train_loss", 0.5),
+        );
+        // a line cut short by the kill is skipped
+        append(&dir.join("metrics.jsonl"), "{\"step\":410,\"na");
+        let run = RunState::load(&dir).unwrap();
+        assert_eq!(run.status, Status::Interrupted, "{name}");
+        assert_eq!(
+            run.reason.as_deref(),
+            Some("the process ended while this run was training"),
+            "{name}"
+        );
+        assert_eq!(run.step, 400, "{name}");
+        let mut run = run;
+        assert!(!run.refresh(), "{name}: an ended run is not read again");
+    }
+}
+
+#[test]
+fn a_followed_run_reads_only_new_whole_lines_then_its_end() {
+    let dir = hand_made_run("follow", Some(&Owner::current()));
+    let metrics = dir.join("metrics.jsonl");
+    for s in 1..=3 {
+        append(&metrics, &metric_line(s * 10, "train_loss", 1.0 / s as f64));
+    }
+    // a line the writer has only half flushed
+    append(&metrics, "{\"step\":40,\"name\":\"train_lo");
+    append(&dir.join("log.txt"), "one\ntw");
+    let mut run = RunState::load(&dir).unwrap();
+    assert_eq!(run.status, Status::Elsewhere);
+    assert_eq!(steps(&run, "train_loss").len(), 3);
+    assert_eq!(run.logs, ["one"]);
+    assert!(!run.refresh(), "nothing new");
+
+    // the rest of the half line, two more, and another half line
+    append(&metrics, "ss\",\"value\":0.25}\n");
+    append(&metrics, &metric_line(50, "train_loss", 0.2));
+    append(&metrics, &metric_line(50, "test_accuracy", 0.75));
+    append(&metrics, "{\"step\":60,");
+    append(&dir.join("log.txt"), "o\nthree\n");
+    let fig = fail_lab::experiments::ctx::Figure::Image {
+        title: "sample".into(),
+        width: 1,
+        height: 1,
+        pixels: vec![0.5],
+    };
+    append(
+        &dir.join("figures.jsonl"),
+        &format!(
+            "{}\n",
+            serde_json::json!({"step": 50, "figure": fig.to_json()})
+        ),
+    );
+    let before: Vec<Vec<u8>> = ["metrics.jsonl", "log.txt", "figures.jsonl", "owner.json"]
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    assert!(run.refresh());
+    assert_eq!(
+        steps(&run, "train_loss"),
+        vec![(10, 1.0), (20, 0.5), (30, 1.0 / 3.0), (40, 0.25), (50, 0.2)]
+    );
+    assert_eq!(steps(&run, "test_accuracy"), vec![(50, 0.75)]);
+    assert_eq!(run.metrics["train_loss"].total(), 5, "no point read twice");
+    assert_eq!(run.step, 50);
+    assert_eq!(run.logs, ["one", "two", "three"]);
+    assert_eq!(run.figures["sample"], (50, fig));
+    assert_eq!(run.status, Status::Elsewhere);
+    assert!(!run.refresh(), "the half line waits for its end");
+    // only read: the files are as they were
+    let after: Vec<Vec<u8>> = ["metrics.jsonl", "log.txt", "figures.jsonl", "owner.json"]
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+
+    // the run ends: its last line, then its summary
+    append(&metrics, "\"name\":\"train_loss\",\"value\":0.1}\n");
+    let summary = serde_json::json!({
+        "run": "follow", "status": "finished", "step": 60, "total": 60, "elapsed_s": 2.5,
+        "reason": null, "summary": {"metrics": {"test_accuracy": 1.0}, "notes": ["done"]},
+    });
+    std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
+    assert!(run.refresh());
+    assert_eq!(run.status, Status::Finished);
+    assert_eq!((run.step, run.total), (60, 60));
+    assert_eq!(run.metrics["train_loss"].total(), 6);
+    assert_eq!(run.latest("train_loss"), Some(0.1));
+    assert_eq!(
+        run.summary.as_ref().unwrap().get("test_accuracy"),
+        Some(1.0)
+    );
+    assert!(!run.refresh(), "a finished run is not read again");
+    // and a fresh load agrees
+    let again = RunState::load(&dir).unwrap();
+    assert_eq!(again.status, Status::Finished);
+    assert_eq!(steps(&again, "train_loss"), steps(&run, "train_loss"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_followed_run_whose_process_ends_without_a_summary_is_interrupted() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let owner = Owner::of_pid(child.id(), "fail-lab run").unwrap();
+    let dir = hand_made_run("killed", Some(&owner));
+    append(
+        &dir.join("metrics.jsonl"),
+        &metric_line(10, "train_loss", 0.5),
+    );
+    let mut run = RunState::load(&dir).unwrap();
+    assert_eq!(run.status, Status::Elsewhere);
+    // the last flush, cut short, and the process dies
+    append(
+        &dir.join("metrics.jsonl"),
+        &metric_line(20, "train_loss", 0.4),
+    );
+    append(&dir.join("metrics.jsonl"), "{\"step\":30,\"name\":\"tr");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(run.refresh());
+    assert_eq!(run.status, Status::Interrupted);
+    assert_eq!(steps(&run, "train_loss"), vec![(10, 0.5), (20, 0.4)]);
+    assert_eq!(
+        run.reason.as_deref(),
+        Some("the process ended while this run was training")
+    );
 }

@@ -1,6 +1,7 @@
 //! Run lifecycle: each run trains in its own thread, streams [`Event`]s out and takes
 //! [`Command`]s in over crossbeam channels, and writes its files as it goes.
 
+pub mod owner;
 pub mod pool;
 pub mod series;
 pub mod state;
@@ -16,6 +17,7 @@ use crate::experiments::ctx::{check_loss, Ctx, Figure, Halt, Summary};
 use crate::experiments::{self, Registry};
 use crate::spec::{Params, Scenario};
 
+pub use owner::Owner;
 pub use series::{Point, Series};
 pub use state::{RunState, Status};
 pub use store::{EndRecord, RunWriter};

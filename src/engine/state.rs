@@ -1,11 +1,14 @@
 //! What is known about one run, built from its events (live) or from its files (saved).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use super::owner::{Liveness, Owner};
 use super::series::Series;
 use super::Event;
-use crate::experiments::ctx::{Figure, Summary};
+use crate::experiments::ctx::{json_f64, Figure, Summary};
 use crate::spec::{Params, Value};
 
 /// Where a run is in its life.
@@ -20,6 +23,9 @@ pub enum Status {
     Failed,
     /// Saved without a `summary.json`: the process ended while it ran.
     Interrupted,
+    /// Training in another process (its `owner.json` names a process that still runs); what
+    /// is known comes from its files, read again as they grow (see [`RunState::refresh`]).
+    Elsewhere,
 }
 
 impl Status {
@@ -33,6 +39,7 @@ impl Status {
             Status::Diverged => "diverged",
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
+            Status::Elsewhere => "running elsewhere",
         }
     }
 
@@ -50,13 +57,58 @@ impl Status {
         })
     }
 
-    /// Still training, or waiting to.
+    /// Still training in this process, or waiting to (a run trained elsewhere is not: this
+    /// process can neither pause nor stop it, nor does it wait for it).
     pub fn is_active(self) -> bool {
         matches!(self, Status::Queued | Status::Running | Status::Paused)
     }
 }
 
 const MAX_LOG_LINES: usize = 500;
+
+/// A followed run's speed falls to "unknown" after this long without a new step.
+const SPEED_STALE: Duration = Duration::from_secs(10);
+
+/// How far the files of a run trained elsewhere have been read: the byte offset just past the
+/// last complete line of each (a line still being written is read next time, whole).
+#[derive(Debug, Clone)]
+struct Follow {
+    metrics: u64,
+    log: u64,
+    figures: u64,
+    /// The latest step seen and when it was first seen, for the speed.
+    seen: (Instant, u64),
+}
+
+/// Reads `path` from byte `from` on: the text of the complete lines (those ending in a
+/// newline) and the offset just past them; with `to_end`, a last line without a newline too
+/// (the writer is gone, nothing will complete it). A missing or unreadable file reads as
+/// nothing new.
+fn read_from(path: &Path, from: u64, to_end: bool) -> (String, u64) {
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        if f.metadata()?.len() <= from {
+            return Ok(());
+        }
+        f.seek(SeekFrom::Start(from))?;
+        f.read_to_end(&mut bytes).map(|_| ())
+    });
+    if read.is_err() {
+        return (String::new(), from);
+    }
+    if !to_end {
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        bytes.truncate(complete);
+    }
+    let next = from + bytes.len() as u64;
+    (String::from_utf8_lossy(&bytes).into_owned(), next)
+}
+
+/// `summary.json`, if it is there and whole.
+fn read_summary(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
 
 /// One run as the lab and the headless runner see it.
 #[derive(Debug, Clone)]
@@ -79,6 +131,10 @@ pub struct RunState {
     /// The latest figure of each title.
     pub figures: BTreeMap<String, (u64, Figure)>,
     pub summary: Option<Summary>,
+    /// The process that writes (or wrote) this run, from its `owner.json`.
+    pub owner: Option<Owner>,
+    /// Set while the run is trained elsewhere.
+    follow: Option<Follow>,
 }
 
 impl RunState {
@@ -100,6 +156,8 @@ impl RunState {
             logs: VecDeque::new(),
             figures: BTreeMap::new(),
             summary: None,
+            owner: None,
+            follow: None,
         }
     }
 
@@ -229,65 +287,182 @@ impl RunState {
             .map(|s| s as u64);
         run.status = Status::Interrupted;
 
-        if let Ok(text) = std::fs::read_to_string(dir.join("metrics.jsonl")) {
-            for line in text.lines() {
-                // a line cut short by a kill is skipped, not an error
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                    continue;
-                };
-                let (Some(step), Some(name)) = (v["step"].as_u64(), v["name"].as_str()) else {
-                    continue;
-                };
-                let value = match &v["value"] {
-                    serde_json::Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-                    serde_json::Value::String(s) => s.parse::<f64>().unwrap_or(f64::NAN),
-                    _ => f64::NAN,
-                };
-                run.metrics
-                    .entry(name.to_string())
-                    .or_default()
-                    .push(step, value);
-                run.step = run.step.max(step);
-            }
-        }
-        if let Ok(text) = std::fs::read_to_string(dir.join("log.txt")) {
-            for line in text.lines() {
-                run.push_log(line.to_string());
-            }
-        }
-        if let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                run.status = v["status"]
-                    .as_str()
-                    .and_then(Status::from_label)
-                    .unwrap_or(Status::Interrupted);
-                run.step = v["step"].as_u64().unwrap_or(run.step);
-                run.total = v["total"].as_u64().unwrap_or(0);
-                run.elapsed_s = v["elapsed_s"].as_f64().unwrap_or(0.0);
-                run.reason = v["reason"].as_str().map(str::to_string);
-                let mut summary = Summary::default();
-                if let Some(m) = v["summary"]["metrics"].as_object() {
-                    for (k, x) in m {
-                        let value = x
-                            .as_f64()
-                            .or_else(|| x.as_str().and_then(|s| s.parse().ok()));
-                        if let Some(value) = value {
-                            summary.set(k, value);
-                        }
-                    }
-                }
-                if let Some(notes) = v["summary"]["notes"].as_array() {
-                    for n in notes.iter().filter_map(|n| n.as_str()) {
-                        summary.note(n);
-                    }
-                }
-                run.summary = Some(summary);
-            }
+        // whether the writer still runs is asked before looking for `summary.json`: a run
+        // that ends in between is then found finished, never cut off
+        let owner = Owner::read(dir);
+        let alive = owner
+            .as_ref()
+            .is_some_and(|o| o.liveness(dir) == Liveness::Alive);
+        let summary = read_summary(dir);
+        let follow = alive && summary.is_none();
+        // a run that goes on is read up to its last complete line; the rest comes later
+        let metrics = run.read_metrics(dir, 0, !follow).1;
+        let log = run.read_log(dir, 0, !follow).1;
+        let figures = if follow {
+            run.read_figures(dir, 0, false).1
+        } else {
+            0
+        };
+        run.owner = owner;
+        if let Some(v) = &summary {
+            run.apply_summary(v);
+        } else if follow {
+            run.status = Status::Elsewhere;
+            run.follow = Some(Follow {
+                metrics,
+                log,
+                figures,
+                seen: (Instant::now(), run.step),
+            });
         }
         if run.status == Status::Interrupted && run.reason.is_none() {
             run.reason = Some("the process ended while this run was training".into());
         }
         Ok(run)
+    }
+
+    /// Applies the lines of `metrics.jsonl` from byte `from` on (see [`read_from`]). Returns
+    /// the number of metric points read and the offset to read from next time.
+    fn read_metrics(&mut self, dir: &Path, from: u64, to_end: bool) -> (usize, u64) {
+        let (text, next) = read_from(&dir.join("metrics.jsonl"), from, to_end);
+        let mut n = 0;
+        for line in text.lines() {
+            // a line cut short by a kill is skipped, not an error
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let (Some(step), Some(name)) = (v["step"].as_u64(), v["name"].as_str()) else {
+                continue;
+            };
+            self.metrics
+                .entry(name.to_string())
+                .or_default()
+                .push(step, json_f64(&v["value"]));
+            self.step = self.step.max(step);
+            n += 1;
+        }
+        (n, next)
+    }
+
+    /// Applies the lines of `log.txt` from byte `from` on.
+    fn read_log(&mut self, dir: &Path, from: u64, to_end: bool) -> (usize, u64) {
+        let (text, next) = read_from(&dir.join("log.txt"), from, to_end);
+        let mut n = 0;
+        for line in text.lines() {
+            self.push_log(line.to_string());
+            n += 1;
+        }
+        (n, next)
+    }
+
+    /// Applies the lines of `figures.jsonl` from byte `from` on (the latest of each title).
+    fn read_figures(&mut self, dir: &Path, from: u64, to_end: bool) -> (usize, u64) {
+        let (text, next) = read_from(&dir.join("figures.jsonl"), from, to_end);
+        let mut n = 0;
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let Some(step) = v["step"].as_u64() else {
+                continue;
+            };
+            if let Some(f) = Figure::from_json(&v["figure"]) {
+                self.figures.insert(f.title().to_string(), (step, f));
+                n += 1;
+            }
+        }
+        (n, next)
+    }
+
+    /// Takes the end of the run from its `summary.json`.
+    fn apply_summary(&mut self, v: &serde_json::Value) {
+        self.status = v["status"]
+            .as_str()
+            .and_then(Status::from_label)
+            .unwrap_or(Status::Interrupted);
+        self.step = v["step"].as_u64().unwrap_or(self.step);
+        self.total = v["total"].as_u64().unwrap_or(0);
+        self.elapsed_s = v["elapsed_s"].as_f64().unwrap_or(0.0);
+        self.reason = v["reason"].as_str().map(str::to_string);
+        let mut summary = Summary::default();
+        if let Some(m) = v["summary"]["metrics"].as_object() {
+            for (k, x) in m {
+                let value = x
+                    .as_f64()
+                    .or_else(|| x.as_str().and_then(|s| s.parse().ok()));
+                if let Some(value) = value {
+                    summary.set(k, value);
+                }
+            }
+        }
+        if let Some(notes) = v["summary"]["notes"].as_array() {
+            for n in notes.iter().filter_map(|n| n.as_str()) {
+                summary.note(n);
+            }
+        }
+        self.summary = Some(summary);
+    }
+
+    /// True while the run is trained by another process and followed through its files.
+    pub fn is_elsewhere(&self) -> bool {
+        self.status == Status::Elsewhere
+    }
+
+    /// For a run trained elsewhere: reads what its process wrote since the last call (whole
+    /// lines only), then whether it ended: with a `summary.json` the run takes its final
+    /// status from it, and once the process is gone without one it is interrupted. Only
+    /// reads; the files are never touched. Returns true if anything changed.
+    pub fn refresh(&mut self) -> bool {
+        if self.status != Status::Elsewhere {
+            return false;
+        }
+        let (Some(dir), Some(mut f)) = (self.dir.clone(), self.follow.take()) else {
+            return false;
+        };
+        // as in `load`: first whether the writer runs, then whether it wrote its end
+        let alive = self
+            .owner
+            .as_ref()
+            .is_some_and(|o| o.liveness(&dir) == Liveness::Alive);
+        let summary = read_summary(&dir);
+        // once the writer is done, a last line without a newline will stay so: read it too
+        let done = !alive || summary.is_some();
+        let (m, metrics) = self.read_metrics(&dir, f.metrics, done);
+        let (l, log) = self.read_log(&dir, f.log, done);
+        let (g, figures) = self.read_figures(&dir, f.figures, done);
+        let mut changed = m + l + g > 0;
+        if let Some(v) = &summary {
+            self.apply_summary(v);
+            self.steps_per_sec = 0.0;
+            if self.status == Status::Interrupted && self.reason.is_none() {
+                self.reason = Some("the process ended while this run was training".into());
+            }
+            return true;
+        }
+        if !alive {
+            self.status = Status::Interrupted;
+            self.steps_per_sec = 0.0;
+            self.reason = Some("the process ended while this run was training".into());
+            return true;
+        }
+        let (at, step) = f.seen;
+        if self.step > step {
+            let dt = at.elapsed().as_secs_f64();
+            if dt > 0.0 {
+                self.steps_per_sec = (self.step - step) as f64 / dt;
+            }
+            f.seen = (Instant::now(), self.step);
+        } else if at.elapsed() >= SPEED_STALE && self.steps_per_sec != 0.0 {
+            self.steps_per_sec = 0.0;
+            changed = true;
+        }
+        self.follow = Some(Follow {
+            metrics,
+            log,
+            figures,
+            seen: f.seen,
+        });
+        changed
     }
 
     /// Every saved run under `runs_dir`, oldest first, and a message per directory that could

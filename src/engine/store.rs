@@ -1,12 +1,14 @@
-//! Runs on disk: `runs/<id>/spec.toml`, `metrics.jsonl`, `log.txt`, `figures.jsonl` and, at
-//! the end, `summary.json`. Metrics are flushed at least twice a second, so a killed process
-//! leaves every metric up to its last flush.
+//! Runs on disk: `runs/<id>/owner.json` (the process that writes the run, see [`super::owner`]),
+//! `spec.toml`, `metrics.jsonl`, `log.txt`, `figures.jsonl` and, at the end, `summary.json`.
+//! Metrics are flushed at least twice a second, so a killed process leaves every metric up to
+//! its last flush.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::owner::Owner;
 use crate::experiments::ctx::{json_number, Figure, Summary};
 use crate::spec::Scenario;
 
@@ -91,9 +93,15 @@ fn append(path: &Path) -> io::Result<BufWriter<File>> {
 }
 
 impl RunWriter {
-    /// Writes `spec.toml` (the scenario with its resolved seed) and opens the metric files.
+    /// Writes `owner.json` (this process) and `spec.toml` (the scenario with its resolved
+    /// seed) and opens the metric files. The owner comes first and the spec is written
+    /// through a temporary file, so another process that reads the folder while it is being
+    /// made sees either no run yet (no `spec.toml`) or a whole spec with its owner.
     pub fn create(id: &str, dir: &Path, scenario: &Scenario) -> io::Result<Self> {
-        fs::write(dir.join("spec.toml"), scenario.to_toml())?;
+        Owner::current().write(dir)?;
+        let tmp = dir.join("spec.toml.tmp");
+        fs::write(&tmp, scenario.to_toml())?;
+        fs::rename(&tmp, dir.join("spec.toml"))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             id: id.to_string(),

@@ -69,6 +69,15 @@ pub fn json_number(v: f64) -> serde_json::Value {
     }
 }
 
+/// A number as written by [`json_number`] (non-finite values as strings).
+pub fn json_f64(v: &serde_json::Value) -> f64 {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        serde_json::Value::String(s) => s.parse().unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    }
+}
+
 /// An experiment-specific picture for the lab's figure pane.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Figure {
@@ -92,6 +101,50 @@ impl Figure {
     pub fn title(&self) -> &str {
         match self {
             Figure::Image { title, .. } | Figure::Curves { title, .. } => title,
+        }
+    }
+
+    /// A figure from its JSON form (as written by the engine), or `None` if it is not one.
+    pub fn from_json(v: &serde_json::Value) -> Option<Figure> {
+        let title = v["title"].as_str()?.to_string();
+        match v["kind"].as_str()? {
+            "image" => {
+                let width = v["width"].as_u64()? as usize;
+                let height = v["height"].as_u64()? as usize;
+                let pixels: Vec<f32> = v["pixels"]
+                    .as_array()?
+                    .iter()
+                    .map(|p| json_f64(p) as f32)
+                    .collect();
+                (width.checked_mul(height)? == pixels.len()).then_some(Figure::Image {
+                    title,
+                    width,
+                    height,
+                    pixels,
+                })
+            }
+            "curves" => {
+                let series = v["series"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|s| {
+                        let name = s["name"].as_str()?.to_string();
+                        let pts = s["points"]
+                            .as_array()?
+                            .iter()
+                            .filter_map(|p| Some((json_f64(p.get(0)?), json_f64(p.get(1)?))))
+                            .collect();
+                        Some((name, pts))
+                    })
+                    .collect();
+                Some(Figure::Curves {
+                    title,
+                    x_label: v["x_label"].as_str().unwrap_or("").to_string(),
+                    y_label: v["y_label"].as_str().unwrap_or("").to_string(),
+                    series,
+                })
+            }
+            _ => None,
         }
     }
 

@@ -149,6 +149,8 @@ impl Theme {
     pub fn status(&self, s: Status) -> Style {
         match s {
             Status::Running => self.fg(Color::Green),
+            // training too, but in another process
+            Status::Elsewhere => self.fg(Color::LightBlue),
             Status::Queued => self.dim(),
             Status::Paused => self.fg(Color::Yellow),
             Status::Finished => self.fg(Color::Cyan),
@@ -196,6 +198,7 @@ impl Theme {
 pub fn status_icon(s: Status) -> &'static str {
     match s {
         Status::Running => "●",
+        Status::Elsewhere => "◎",
         Status::Paused => "‖",
         Status::Queued => "◌",
         Status::Finished => "✓",
