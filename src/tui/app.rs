@@ -1,7 +1,7 @@
 //! The lab's state and every change to it: keys in, worker events in, state out. Drawing is a
 //! separate, pure function of this state (see `view`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use crossbeam_channel::Receiver;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::engine::pool::{Pool, PoolUpdate};
-use crate::engine::{Command, Event, RunEvent, Status};
+use crate::engine::{Command, Event, Owner, RunEvent, RunState, Status};
 
 use super::chart::{log_by_default, Look};
 use super::editor::{self, Change, Editor, TextInput};
@@ -124,7 +124,17 @@ pub struct App {
     pub message: Option<Message>,
     pub settings: Settings,
     quit: bool,
+    /// When runs trained elsewhere are read again, and the runs folder scanned for new runs.
+    next_follow: Instant,
+    next_scan: Instant,
+    /// Folders of the runs folder that could not be read (reported once each).
+    unreadable: HashSet<String>,
 }
+
+/// How often runs trained by other processes are read again.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+/// How often the runs folder is scanned for runs that other processes started.
+pub const SCAN_EVERY: Duration = Duration::from_secs(2);
 
 /// At most this many events are applied per loop turn, so keys stay responsive under floods.
 const MAX_EVENTS_PER_TURN: usize = 200_000;
@@ -152,6 +162,9 @@ impl App {
             message: None,
             settings,
             quit: false,
+            next_follow: Instant::now() + FOLLOW_EVERY,
+            next_scan: Instant::now() + SCAN_EVERY,
+            unreadable: HashSet::new(),
         }
     }
 
@@ -233,6 +246,15 @@ impl App {
                 self.runs.ended(&id);
             }
         }
+        let now = Instant::now();
+        if now >= self.next_follow {
+            self.next_follow = now + FOLLOW_EVERY;
+            changed |= self.follow_others();
+        }
+        if now >= self.next_scan {
+            self.next_scan = now + SCAN_EVERY;
+            changed |= self.scan_runs_dir();
+        }
         if let Some(m) = &self.message {
             if m.at.elapsed() >= m.lifetime() {
                 self.message = None;
@@ -240,6 +262,82 @@ impl App {
             }
         }
         changed
+    }
+
+    /// Reads again the runs that other processes train (new lines of their files, and
+    /// whether they ended). Returns true if anything changed.
+    pub fn follow_others(&mut self) -> bool {
+        let mut changed = false;
+        let mut ended = Vec::new();
+        for r in self.runs.rows.iter_mut().filter(|r| r.state.is_elsewhere()) {
+            if r.state.refresh() {
+                changed = true;
+                if !r.state.is_elsewhere() {
+                    ended.push((r.num, r.state.status, r.state.step));
+                }
+            }
+        }
+        for (num, status, step) in ended {
+            let text = match status {
+                Status::Interrupted => {
+                    format!("run #{num} was cut off at step {step}: its process ended")
+                }
+                s => format!("run #{num} {} (in another process)", s.label()),
+            };
+            if matches!(
+                status,
+                Status::Diverged | Status::Failed | Status::Interrupted
+            ) {
+                self.error(text);
+            } else {
+                self.say(text);
+            }
+        }
+        changed
+    }
+
+    /// Adds the runs that other processes started in the runs folder since the last look.
+    /// Runs of this lab are known by their folder name and never read from disk. Returns
+    /// true if any was added.
+    pub fn scan_runs_dir(&mut self) -> bool {
+        let Ok(entries) = std::fs::read_dir(&self.settings.runs_dir) else {
+            return false;
+        };
+        let mut found: Vec<(String, PathBuf)> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+            .filter(|(name, _)| !self.runs.knows_dir(name))
+            .collect();
+        // folder names start with the time: oldest first, as at start
+        found.sort();
+        let mut added = 0;
+        for (name, dir) in found {
+            if Owner::read(&dir).is_some_and(|o| o.is_current()) {
+                // this lab's own run, whose launch has not been seen yet
+                continue;
+            }
+            match RunState::load(&dir) {
+                Ok(state) => {
+                    let status = state.status;
+                    let num = self.runs.add_saved(state);
+                    self.unreadable.remove(&name);
+                    log::line(&format!(
+                        "run #{num} found in {}: {name} ({})",
+                        self.settings.runs_dir.display(),
+                        status.label()
+                    ));
+                    added += 1;
+                }
+                Err(e) => {
+                    // a folder being made (no spec.toml yet) is tried again next time
+                    if self.unreadable.insert(name) {
+                        log::line(&format!("run folder not read (yet): {e}"));
+                    }
+                }
+            }
+        }
+        added > 0
     }
 
     fn drain_events(&mut self) -> bool {
@@ -658,6 +756,10 @@ impl App {
         let Some(r) = self.runs.selected_row() else {
             return;
         };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(note);
+            return;
+        }
         let (num, id, status) = (r.num, r.state.id.clone(), r.state.status);
         let cmd = match status {
             Status::Running => Command::Pause,
@@ -687,6 +789,10 @@ impl App {
         let Some(r) = self.runs.selected_row() else {
             return;
         };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(note);
+            return;
+        }
         let (num, id, ticket, status) = (r.num, r.state.id.clone(), r.ticket, r.state.status);
         match (status, ticket) {
             (Status::Queued, Some(t)) => {
@@ -708,7 +814,9 @@ impl App {
         let Some(r) = self.runs.selected_row() else {
             return;
         };
-        if r.is_active() {
+        if let Some(note) = r.elsewhere_note() {
+            self.error(format!("{note} first"));
+        } else if r.is_active() {
             self.error(format!("run #{} is active: stop it first (x)", r.num));
         } else {
             self.overlay = Some(Overlay::ConfirmDelete(r.num));
@@ -717,6 +825,10 @@ impl App {
 
     fn delete_run(&mut self, num: usize) {
         let Some(r) = self.runs.get(num) else { return };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(format!("{note} first"));
+            return;
+        }
         if r.is_active() {
             self.error(format!("run #{num} is active: stop it first (x)"));
             return;
@@ -906,7 +1018,6 @@ fn edit_text(input: &mut TextInput, key: KeyEvent) {
 mod tests {
     use super::*;
     use crate::engine::pool::{Job, Launcher};
-    use crate::engine::RunState;
     use crate::experiments::ctx::Summary;
     use crate::spec::Value;
     use crate::tui::theme::ChartMarker;
@@ -1509,5 +1620,154 @@ mod tests {
         assert!(app.message.as_ref().unwrap().error);
         press(app, KeyCode::Char('l'));
         assert_eq!(app.scenarios.rows().len(), before);
+    }
+
+    /// A run folder as another process leaves it: owner, spec, a metric and, for an ended
+    /// run, a summary.
+    fn foreign_run(runs_dir: &Path, name: &str, owner: Option<&Owner>, ended: bool) -> PathBuf {
+        let dir = runs_dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        if let Some(o) = owner {
+            o.write(&dir).unwrap();
+        }
+        std::fs::write(dir.join("spec.toml"), D5).unwrap();
+        std::fs::write(
+            dir.join("metrics.jsonl"),
+            "{\"step\":10,\"name\":\"test_accuracy\",\"value\":0.5}\n",
+        )
+        .unwrap();
+        if ended {
+            std::fs::write(
+                dir.join("summary.json"),
+                r#"{"status": "finished", "step": 10, "total": 10, "summary": {}}"#,
+            )
+            .unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_runs_folder_is_scanned_for_runs_that_other_processes_start() {
+        let mut l = lab(2, vec![]);
+        let runs_dir = l.app.settings.runs_dir.clone();
+        assert!(!l.app.scan_runs_dir(), "no runs folder yet");
+        // a finished run, and a folder still being made (no spec.toml yet)
+        foreign_run(&runs_dir, "20240101-000000-e1", None, true);
+        std::fs::create_dir_all(runs_dir.join("20240101-000001-e1")).unwrap();
+        std::fs::write(runs_dir.join("lab.log"), "not a run\n").unwrap();
+        // nothing before the scan is due; then the loop's tick finds it
+        assert!(!l.app.update_from_workers());
+        assert!(l.app.runs.rows.is_empty());
+        l.app.next_scan = Instant::now();
+        assert!(l.app.update_from_workers());
+        assert_eq!(l.app.runs.rows.len(), 1);
+        assert_eq!(l.app.runs.rows[0].state.status, Status::Finished);
+        assert_eq!(l.app.runs.selected, Some(1));
+        // the second folder gets its files (an older run: no owner file)
+        foreign_run(&runs_dir, "20240101-000001-e1", None, false);
+        assert!(l.app.scan_runs_dir());
+        assert_eq!(l.app.runs.rows.len(), 2);
+        assert_eq!(l.app.runs.rows[1].state.status, Status::Interrupted);
+        assert_eq!(l.app.runs.selected, Some(1), "the selection stays");
+        assert!(!l.app.scan_runs_dir(), "each run is added once");
+        // this lab's own runs are never read back: one launched (its folder is named by its
+        // id) and one whose launch has not been seen yet (its owner is this process)
+        press(&mut l.app, KeyCode::Enter);
+        l.app.update_from_workers();
+        assert_eq!(l.app.runs.rows[2].state.id, "run-1");
+        foreign_run(&runs_dir, "run-1", Some(&Owner::current()), false);
+        foreign_run(
+            &runs_dir,
+            "20240101-000002-e1",
+            Some(&Owner::current()),
+            false,
+        );
+        assert!(!l.app.scan_runs_dir());
+        assert_eq!(l.app.runs.rows.len(), 3);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_run_of_another_process_is_followed_and_left_to_that_process() {
+        use ratatui::backend::TestBackend;
+        use ratatui::Terminal;
+
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let owner = Owner::of_pid(pid, "fail-lab run").unwrap();
+        let mut l = lab(2, vec![]);
+        let runs_dir = l.app.settings.runs_dir.clone();
+        let dir = foreign_run(&runs_dir, "20240101-000000-e1", Some(&owner), false);
+        assert!(l.app.scan_runs_dir());
+        assert_eq!(l.app.runs.rows[0].state.status, Status::Elsewhere);
+        assert_eq!(l.app.runs.active(), 0, "quitting does not wait for it");
+        let screen = |app: &App| {
+            let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+            term.draw(|f| super::super::view::render(f, app)).unwrap();
+            let buf = term.backend().buffer().clone();
+            (0..buf.area.height)
+                .map(|y| {
+                    (0..buf.area.width)
+                        .map(|x| buf[(x, y)].symbol().to_string())
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let text = screen(&l.app);
+        assert!(text.contains("◎") && text.contains("elsewhere"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "running elsewhere in process {pid} (fail-lab run)"
+            )),
+            "{text}"
+        );
+        // pause, stop and delete belong to the process that trains it
+        l.app.focus = Pane::Runs;
+        for k in ['p', 'x', 'D'] {
+            l.app.message = None;
+            press(&mut l.app, KeyCode::Char(k));
+            let m = l.app.message.as_ref().unwrap();
+            assert!(m.error, "{k}");
+            assert!(
+                m.text.starts_with(&format!(
+                    "run #1 belongs to process {pid} (fail-lab run); stop it there"
+                )),
+                "{k}: {}",
+                m.text
+            );
+        }
+        assert_eq!(l.app.overlay, None);
+        assert!(l.commands.lock().unwrap().is_empty());
+        assert!(dir.join("spec.toml").exists());
+        // new lines are read at the next tick
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("metrics.jsonl"))
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(b"{\"step\":20,\"name\":\"test_accuracy\",\"value\":0.75}\n")
+            })
+            .unwrap();
+        assert!(!l.app.update_from_workers(), "not due yet");
+        l.app.next_follow = Instant::now();
+        assert!(l.app.update_from_workers());
+        let r = &l.app.runs.rows[0].state;
+        assert_eq!((r.step, r.latest("test_accuracy")), (20, Some(0.75)));
+        // the process ends without writing a summary
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(l.app.follow_others());
+        assert_eq!(l.app.runs.rows[0].state.status, Status::Interrupted);
+        let m = l.app.message.as_ref().unwrap();
+        assert!(
+            m.text.contains("run #1 was cut off at step 20"),
+            "{}",
+            m.text
+        );
+        assert!(!l.app.follow_others(), "an ended run is not read again");
     }
 }

@@ -79,9 +79,23 @@ impl RunRow {
             .join(" ")
     }
 
-    /// True while the run trains, waits or is paused.
+    /// True while the run trains, waits or is paused in this lab.
     pub fn is_active(&self) -> bool {
         self.state.status.is_active()
+    }
+
+    /// Why the lab cannot pause, stop or delete this run: another process trains it.
+    pub fn elsewhere_note(&self) -> Option<String> {
+        if !self.state.is_elsewhere() {
+            return None;
+        }
+        let who = self
+            .state
+            .owner
+            .as_ref()
+            .map(|o| o.describe())
+            .unwrap_or_else(|| "another process".into());
+        Some(format!("run #{} belongs to {who}; stop it there", self.num))
     }
 
     /// The scenario this run's settings make (to run it again).
@@ -199,6 +213,30 @@ impl Runs {
     pub fn select_last(&mut self) {
         let n = self.display().last().map(|r| r.num);
         self.selected = n;
+    }
+
+    /// A saved run found after the start (another process began it); returns its number.
+    /// The selection stays where it is.
+    pub fn add_saved(&mut self, state: RunState) -> usize {
+        let num = self.push(state, None, None);
+        if self.selected.is_none() {
+            self.selected = Some(num);
+        }
+        self.recompute_differs();
+        num
+    }
+
+    /// True if a row is the run in folder `name` of the runs folder (a run of this lab, even
+    /// one whose first event has not arrived yet, is known by its id, which is that name).
+    pub fn knows_dir(&self, name: &str) -> bool {
+        self.rows.iter().any(|r| {
+            r.state.id == name
+                || r.state
+                    .dir
+                    .as_ref()
+                    .and_then(|d| d.file_name())
+                    .is_some_and(|n| n == name)
+        })
     }
 
     /// A run waiting in the pool's queue; returns its number.

@@ -151,9 +151,13 @@ fn render_header(f: &mut Frame, app: &App, area: Rect) {
     let running = app.runs.count(Status::Running);
     let paused = app.runs.count(Status::Paused);
     let queued = app.runs.count(Status::Queued);
+    let elsewhere = app.runs.count(Status::Elsewhere);
     let mut right = format!("{running} running");
     if paused > 0 {
         right.push_str(&format!(" · {paused} paused"));
+    }
+    if elsewhere > 0 {
+        right.push_str(&format!(" · {elsewhere} elsewhere"));
     }
     if queued > 0 {
         right.push_str(&format!(" · {queued} queued"));
@@ -753,9 +757,27 @@ fn snr_metric(s: &crate::engine::RunState) -> Option<&str> {
 fn status_text(s: Status, w: usize) -> String {
     let label = match (s, w < 11) {
         (Status::Interrupted, true) => "cut off",
+        (Status::Elsewhere, true) => "external",
+        (Status::Elsewhere, false) if w < s.label().len() => "elsewhere",
         _ => s.label(),
     };
     pad(label, w)
+}
+
+/// What the chart and figure panes say above a run's data: why it ended badly, or which
+/// process trains it.
+fn status_note(s: &crate::engine::RunState) -> Option<String> {
+    match (s.status, &s.reason, &s.owner) {
+        (Status::Diverged | Status::Failed | Status::Interrupted, Some(reason), _) => {
+            Some(format!("{}: {reason}", s.status.label()))
+        }
+        (Status::Elsewhere, _, Some(owner)) => Some(format!(
+            "{} in {}; read from its files as they grow",
+            s.status.label(),
+            owner.describe()
+        )),
+        _ => None,
+    }
 }
 
 fn render_runs(f: &mut Frame, app: &App, area: Rect) {
@@ -863,7 +885,7 @@ fn run_line<'a>(t: Theme, app: &App, r: &'a RunRow, c: &Cols, w: usize) -> Line<
     } else {
         String::new()
     };
-    let live = matches!(s.status, Status::Running);
+    let live = matches!(s.status, Status::Running | Status::Elsewhere);
     let speed = if live {
         fmt::rate(s.steps_per_sec)
     } else {
@@ -1077,21 +1099,12 @@ fn render_run_chart(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(block, area);
 
     let mut chart_a = inner;
-    if let (Some(reason), true) = (
-        &r.state.reason,
-        matches!(
-            r.state.status,
-            Status::Diverged | Status::Failed | Status::Interrupted
-        ),
-    ) {
+    if let Some(note) = status_note(&r.state) {
         let [msg, rest] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         f.render_widget(
             Paragraph::new(Span::styled(
-                clip(
-                    &format!("{}: {reason}", r.state.status.label()),
-                    msg.width as usize,
-                ),
+                clip(&note, msg.width as usize),
                 t.status(r.state.status),
             )),
             msg,
@@ -1108,7 +1121,7 @@ fn render_run_chart(f: &mut Frame, app: &App, area: Rect) {
         render_metric_list(f, app, r, metric.as_deref(), list);
     }
     let Some(m) = metric else {
-        let text = if r.state.status.is_active() {
+        let text = if r.state.status.is_active() || r.state.is_elsewhere() {
             "waiting for the first metric…"
         } else {
             "this run recorded no metrics"
@@ -1499,11 +1512,13 @@ fn render_figure(f: &mut Frame, app: &App, area: Rect) {
         }
     }
     let mut lines: Vec<Line> = Vec::new();
-    if let Some(reason) = &r.state.reason {
-        lines.push(Line::from(Span::styled(
-            format!("{}: {reason}", r.state.status.label()),
-            t.status(r.state.status),
-        )));
+    if let Some(note) = status_note(&r.state).or_else(|| {
+        r.state
+            .reason
+            .as_ref()
+            .map(|reason| format!("{}: {reason}", r.state.status.label()))
+    }) {
+        lines.push(Line::from(Span::styled(note, t.status(r.state.status))));
     }
     let room = (log_a.height as usize).saturating_sub(2 + lines.len());
     let skip = r.state.logs.len().saturating_sub(room);
