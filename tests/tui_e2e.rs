@@ -1,19 +1,25 @@
 //! The real binary in a pseudo-terminal, read back through a vt100 screen parser: start the
 //! lab, pick the parity d = 5 scenario, start a run, watch its step counter and chart move,
 //! open the help, quit, and check that the process ended and the terminal was restored.
+#![cfg(unix)]
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
 
 struct Lab {
     screen: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
+    /// Tells the reader thread to let go of its copy of the terminal's master side.
+    stop_reading: Arc<AtomicBool>,
+    reader: Option<JoinHandle<()>>,
     child: Box<dyn Child + Send + Sync>,
-    master: Box<dyn MasterPty + Send>,
+    /// `None` once the test has closed the terminal (a hang-up).
+    master: Option<Box<dyn MasterPty + Send>>,
     runs: PathBuf,
 }
 
@@ -52,25 +58,56 @@ impl Lab {
         let child = pty.slave.spawn_command(cmd).expect("the lab starts");
         drop(pty.slave);
         let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        // non-blocking, so that the reader can be told to stop and close its copy of the
+        // master (the terminal hangs up only when every copy is closed)
+        let fd = pty.master.as_raw_fd().expect("a pty fd");
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            assert!(flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0);
+        }
         let mut reader = pty.master.try_clone_reader().unwrap();
-        let s2 = screen.clone();
-        std::thread::spawn(move || {
+        let (s2, stop_reading) = (screen.clone(), Arc::new(AtomicBool::new(false)));
+        let stop2 = stop_reading.clone();
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => s2.lock().unwrap().process(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if stop2.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
                 }
-                s2.lock().unwrap().process(&buf[..n]);
             }
         });
-        let writer = pty.master.take_writer().unwrap();
         Lab {
             screen,
-            writer,
+            stop_reading,
+            reader: Some(reader),
             child,
-            master: pty.master,
+            master: Some(pty.master),
             runs,
         }
+    }
+
+    fn master_fd(&self) -> i32 {
+        let master = self.master.as_ref().expect("the terminal is open");
+        master.as_raw_fd().expect("a pty fd")
+    }
+
+    /// Closes the terminal's master side, as a dropped SSH connection or a killed tmux pane
+    /// does: the lab's terminal hangs up.
+    fn hang_up(&mut self) {
+        self.stop_reading.store(true, Ordering::Relaxed);
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        self.master = None;
     }
 
     fn text(&self) -> String {
@@ -93,8 +130,16 @@ impl Lab {
     }
 
     fn send(&mut self, bytes: &str) {
-        self.writer.write_all(bytes.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
+        let fd = self.master_fd();
+        let mut rest = bytes.as_bytes();
+        while !rest.is_empty() {
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                rest = &rest[n as usize..];
+            } else {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
         // a lone Esc must not merge with the next key into an escape sequence
         std::thread::sleep(Duration::from_millis(120));
     }
@@ -124,17 +169,14 @@ impl Lab {
         );
         assert!(!p.screen().hide_cursor(), "the cursor is still hidden");
         drop(p);
-        #[cfg(unix)]
-        {
-            let fd = self.master.as_raw_fd().expect("a pty fd");
-            let mut t: libc::termios = unsafe { std::mem::zeroed() };
-            assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
-            assert!(
-                t.c_lflag & libc::ICANON != 0,
-                "raw mode left on (ICANON off)"
-            );
-            assert!(t.c_lflag & libc::ECHO != 0, "raw mode left on (ECHO off)");
-        }
+        let fd = self.master_fd();
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        assert!(
+            t.c_lflag & libc::ICANON != 0,
+            "raw mode left on (ICANON off)"
+        );
+        assert!(t.c_lflag & libc::ECHO != 0, "raw mode left on (ECHO off)");
     }
 
     fn run_dirs(&self) -> Vec<PathBuf> {
@@ -156,6 +198,7 @@ impl Drop for Lab {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
         }
+        self.stop_reading.store(true, Ordering::Relaxed);
         if let Some(d) = self.runs.parent() {
             let _ = std::fs::remove_dir_all(d);
         }
@@ -316,6 +359,8 @@ fn a_small_terminal_gets_a_message_then_the_lab_after_a_resize() {
         s.contains("terminal too small") && s.contains("need at least 80x24")
     });
     lab.master
+        .as_ref()
+        .unwrap()
         .resize(PtySize {
             rows: 24,
             cols: 80,
@@ -355,4 +400,28 @@ fn a_hang_up_arriving_twice_still_lets_the_run_write_its_files() {
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
     assert!(summary.contains("\"stopped\""), "{summary}");
+}
+
+#[test]
+fn closing_the_terminal_ends_the_lab_and_keeps_the_runs_files() {
+    // a dropped SSH connection or a killed tmux pane: the terminal is gone, not just signalled
+    let mut lab = Lab::start("gone", 100, 30);
+    lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
+    lab.send("j");
+    lab.send("j");
+    lab.wait_for("the d = 30 preset", 5, |s| s.contains("d = 30 (fails) ─"));
+    lab.send("\r");
+    lab.wait_for("a running run", 60, |s| {
+        s.contains("1 running") && step_of(s, "50k").is_some_and(|x| x > 0.0)
+    });
+    lab.hang_up();
+    // wait_exit kills the process and fails if it is still there (it used to spin forever
+    // inside the terminal library, a core busy, deaf to the hang-up)
+    lab.wait_exit(60);
+    let dirs = lab.run_dirs();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
+    assert!(summary.contains("\"stopped\""), "{summary}");
+    let log = std::fs::read_to_string(lab.runs.join("lab.log")).unwrap();
+    assert!(log.contains("lab closed"), "{log}");
 }

@@ -19,7 +19,7 @@ pub mod theme;
 pub mod tree;
 pub mod view;
 
-use std::io;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -159,10 +159,11 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
         terminal.hide_cursor()?;
         terminal.clear()?;
         let mut stats = term::LoopStats::default();
+        let mut input = term::TerminalInput::start()?;
         let exit = term::event_loop(
             &mut terminal,
             &mut app,
-            &mut term::terminal_input,
+            &mut |wait| input.next(wait),
             &stop,
             &mut stats,
         );
@@ -188,26 +189,35 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
         .filter(|r| r.state.dir.is_some())
         .count();
     log::line(&format!("lab closed; {saved} runs on disk"));
+    // the terminal may be gone (a hang-up): print what can be printed, never panic on it
+    let say = |line: String| {
+        let _ = writeln!(io::stderr(), "{line}");
+    };
     match outcome {
         Err(panic) => std::panic::resume_unwind(panic),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe || term::terminal_hung_up() => {
+            log::line(&format!("the terminal is gone ({e}); runs saved"));
+            Ok(())
+        }
         Ok(Err(e)) => Err(format!("terminal error: {e}")),
         Ok(Ok(exit)) => {
             if exit == term::Exit::Signal {
-                eprintln!(
+                say(format!(
                     "fail-lab: stopped by a signal; runs saved in {}",
                     opts.runs_dir.display()
-                );
+                ));
             } else {
-                println!(
+                let _ = writeln!(
+                    io::stdout(),
                     "{saved} runs in {} · log: {}",
                     opts.runs_dir.display(),
                     log_path.display()
                 );
             }
             if left > 0 {
-                eprintln!(
+                say(format!(
                     "fail-lab: {left} run(s) did not stop in time; their files may be incomplete"
-                );
+                ));
             }
             Ok(())
         }

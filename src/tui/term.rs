@@ -40,13 +40,70 @@ pub struct LoopStats {
 /// Where keys come from: waits at most the given time for the next terminal event.
 pub type Input<'a> = dyn FnMut(Duration) -> io::Result<Option<TermEvent>> + 'a;
 
-/// Reads the real terminal.
-pub fn terminal_input(timeout: Duration) -> io::Result<Option<TermEvent>> {
-    if event::poll(timeout)? {
-        Ok(Some(event::read()?))
-    } else {
-        Ok(None)
+/// Reads the real terminal on a thread of its own, so that the loop never blocks inside the
+/// terminal library.
+///
+/// crossterm's reader never returns once the terminal is gone (a closed SSH connection, a
+/// killed tmux pane): the terminal stays readable, every read gives nothing or EIO, and its
+/// `poll` retries at once, forever, whatever its timeout. Called from the loop, that left an
+/// orphaned lab spinning a core and deaf to the SIGHUP it had received. Here only the input
+/// thread can get caught; the loop waits on a channel, checks the signal flag every turn, and
+/// asks the operating system whether the terminal has hung up.
+pub struct TerminalInput {
+    events: crossbeam_channel::Receiver<io::Result<TermEvent>>,
+}
+
+impl TerminalInput {
+    pub fn start() -> io::Result<Self> {
+        let (tx, events) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("lab-input".into())
+            .spawn(move || loop {
+                let ev = event::read();
+                let failed = ev.is_err();
+                if tx.send(ev).is_err() || failed {
+                    break;
+                }
+            })?;
+        Ok(TerminalInput { events })
     }
+
+    /// The next terminal event, waiting at most `timeout`; an error once the terminal is gone.
+    pub fn next(&mut self, timeout: Duration) -> io::Result<Option<TermEvent>> {
+        if terminal_hung_up() {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the terminal hung up",
+            ));
+        }
+        match self.events.recv_timeout(timeout) {
+            Ok(Ok(ev)) => Ok(Some(ev)),
+            Ok(Err(e)) => Err(e),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Ok(None),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the terminal input ended",
+            )),
+        }
+    }
+}
+
+/// Whether the terminal on stdin has hung up (its other end closed).
+#[cfg(unix)]
+pub fn terminal_hung_up() -> bool {
+    let mut fd = libc::pollfd {
+        fd: 0,
+        events: 0,
+        revents: 0,
+    };
+    // POLLHUP, POLLERR and POLLNVAL are reported whatever `events` asks for
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+#[cfg(not(unix))]
+pub fn terminal_hung_up() -> bool {
+    false
 }
 
 /// Runs the lab until the user quits or `stop` is set. Draws the first frame at once, then
