@@ -417,7 +417,8 @@ fn closing_the_terminal_ends_the_lab_and_keeps_the_runs_files() {
     lab.hang_up();
     // wait_exit kills the process and fails if it is still there (it used to spin forever
     // inside the terminal library, a core busy, deaf to the hang-up)
-    lab.wait_exit(60);
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
     let dirs = lab.run_dirs();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();

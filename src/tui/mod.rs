@@ -176,6 +176,12 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
             "loop ended: {exit:?} after {} frames, {} turns",
             stats.frames, stats.turns
         ));
+        if term::terminal_hung_up() {
+            // ratatui's Terminal prints to stderr when it cannot show the cursor as it is
+            // dropped, and printing to a hung-up terminal panics; restore_terminal does what
+            // can still be done
+            std::mem::forget(terminal);
+        }
         exit
     }));
     // whatever ended the loop (a quit, a signal, a lost terminal, a panic): stop the runs so
