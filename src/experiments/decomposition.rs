@@ -763,7 +763,7 @@ fn run_e3(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         }
     }
     let mut summary = Summary::default();
-    let (mut e2e_pts, mut dec_pts) = (Vec::new(), Vec::new());
+    let (mut e2e_pts, mut bound_pts, mut dec_pts) = (Vec::new(), Vec::new(), Vec::new());
     let n_inits = inits as f64;
     for pt in &points {
         let (e, d) = (mean(&pt.e2e), mean(&pt.dec));
@@ -789,8 +789,14 @@ fn run_e3(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
             e / d,
             se_e / d
         ));
-        if e > 0.0 {
+        // an end-to-end estimate within two standard errors of 0 is not a value: what is
+        // known is an upper bound, drawn as its own curve for every k
+        if e > 2.0 * se_e {
             e2e_pts.push((pt.k as f64, e.log10()));
+        }
+        let bound = e.max(0.0) + 2.0 * se_e;
+        if bound > 0.0 {
+            bound_pts.push((pt.k as f64, bound.log10()));
         }
         if d > 0.0 {
             dec_pts.push((pt.k as f64, d.log10()));
@@ -800,12 +806,13 @@ fn run_e3(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         k_max as u64,
         Figure::Curves {
             title: format!(
-                "E3: gradient SNR at N1's last layer vs k (mean of {inits} initialisations; an estimate <= 0 is not drawn)"
+                "E3: SNR at N1's last layer vs k (mean of {inits} inits; end-to-end drawn where above 2 se)"
             ),
             x_label: "k".into(),
             y_label: "log10 SNR".into(),
             series: vec![
                 ("end-to-end".into(), e2e_pts),
+                ("end-to-end at most (+2 se)".into(), bound_pts),
                 ("decomposition".into(), dec_pts),
             ],
         },
