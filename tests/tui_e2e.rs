@@ -179,6 +179,28 @@ impl Lab {
         assert!(t.c_lflag & libc::ECHO != 0, "raw mode left on (ECHO off)");
     }
 
+    /// Picks the d = 30 parity preset and starts it; returns once it is training.
+    fn start_the_d30_run(&mut self) {
+        self.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
+        self.send("j");
+        self.send("j");
+        self.wait_for("the d = 30 preset", 5, |s| s.contains("d = 30 (fails) ─"));
+        self.send("\r");
+        self.wait_for("a running run", 60, |s| {
+            s.contains("1 running") && step_of(s, "50k").is_some_and(|x| x > 0.0)
+        });
+    }
+
+    /// The lab exits by itself (with success) and its one run was stopped with its summary.
+    fn assert_exited_with_the_run_stopped(&mut self) {
+        let status = self.wait_exit(60);
+        assert!(status.success(), "exit status {status:?}");
+        let dirs = self.run_dirs();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+        let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
+        assert!(summary.contains("\"stopped\""), "{summary}");
+    }
+
     fn run_dirs(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&self.runs)
             .map(|d| {
@@ -382,47 +404,23 @@ fn a_small_terminal_gets_a_message_then_the_lab_after_a_resize() {
 fn a_hang_up_arriving_twice_still_lets_the_run_write_its_files() {
     // a dropped SSH connection often delivers SIGHUP twice (terminal and shell)
     let mut lab = Lab::start("hup", 100, 30);
-    lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
-    lab.send("j");
-    lab.send("j");
-    lab.wait_for("the d = 30 preset", 5, |s| s.contains("d = 30 (fails) ─"));
-    lab.send("\r");
-    lab.wait_for("a running run", 60, |s| {
-        s.contains("1 running") && step_of(s, "50k").is_some_and(|x| x > 0.0)
-    });
+    lab.start_the_d30_run();
     let pid = lab.child.process_id().expect("a pid") as i32;
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
     std::thread::sleep(Duration::from_millis(5));
     let _ = unsafe { libc::kill(pid, libc::SIGHUP) };
-    let status = lab.wait_exit(60);
-    assert!(status.success(), "exit status {status:?}");
-    let dirs = lab.run_dirs();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
-    assert!(summary.contains("\"stopped\""), "{summary}");
+    lab.assert_exited_with_the_run_stopped();
 }
 
 #[test]
 fn closing_the_terminal_ends_the_lab_and_keeps_the_runs_files() {
     // a dropped SSH connection or a killed tmux pane: the terminal is gone, not just signalled
     let mut lab = Lab::start("gone", 100, 30);
-    lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
-    lab.send("j");
-    lab.send("j");
-    lab.wait_for("the d = 30 preset", 5, |s| s.contains("d = 30 (fails) ─"));
-    lab.send("\r");
-    lab.wait_for("a running run", 60, |s| {
-        s.contains("1 running") && step_of(s, "50k").is_some_and(|x| x > 0.0)
-    });
+    lab.start_the_d30_run();
     lab.hang_up();
     // wait_exit kills the process and fails if it is still there (it used to spin forever
     // inside the terminal library, a core busy, deaf to the hang-up)
-    let status = lab.wait_exit(60);
-    assert!(status.success(), "exit status {status:?}");
-    let dirs = lab.run_dirs();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    let summary = std::fs::read_to_string(dirs[0].join("summary.json")).unwrap();
-    assert!(summary.contains("\"stopped\""), "{summary}");
+    lab.assert_exited_with_the_run_stopped();
     let log = std::fs::read_to_string(lab.runs.join("lab.log")).unwrap();
     assert!(log.contains("lab closed"), "{log}");
 }
