@@ -671,3 +671,36 @@ fn a_flood_of_worker_events_is_drawn_at_most_30_times_a_second() {
     let got = l.app.runs.rows[0].state.metrics["train_loss"].total();
     assert_eq!(got, sent);
 }
+
+#[test]
+fn the_chart_overlays_the_same_metric_of_every_method() {
+    // E2 trains end-to-end and decomposition side by side: one chart shows both accuracies
+    let mut s = run("20260101-000010-e1", 4, 1000, 100);
+    for step in (0..=1000).step_by(100) {
+        let x = step as f64 / 1000.0;
+        for (name, value) in [
+            ("e2e/test_accuracy", 0.5),
+            ("dec/test_accuracy", 0.5 + 0.4 * x),
+            ("e2e/train_loss", 1.0 - 0.1 * x),
+        ] {
+            s.apply(&Event::Metric {
+                step,
+                name: name.into(),
+                value,
+            });
+        }
+    }
+    let l = lab(vec![s], colour());
+    let text = screen_text(&draw(&l.app, 120, 36));
+    assert!(
+        text.contains("│e2e/test_accuracy│") && text.contains("│dec/test_accuracy│"),
+        "no legend with both methods:\n{text}"
+    );
+    // a metric that only one method has is drawn alone, without a legend
+    let mut l = l;
+    while l.app.chart_metric().as_deref() != Some("e2e/train_loss") {
+        press(&mut l.app, KeyCode::Char('m'));
+    }
+    let text = screen_text(&draw(&l.app, 120, 36));
+    assert!(!text.contains("│e2e/train_loss│"), "{text}");
+}

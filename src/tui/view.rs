@@ -972,6 +972,26 @@ fn plot_series(
     })
 }
 
+/// The metrics that measure the same thing as `name` for the run's other methods: for
+/// `group/rest`, every other `*/rest`, in name order.
+fn siblings<'a>(
+    metrics: &'a std::collections::BTreeMap<String, Series>,
+    name: &str,
+) -> Vec<(String, &'a Series)> {
+    let Some((group, rest)) = name.split_once('/') else {
+        return Vec::new();
+    };
+    metrics
+        .iter()
+        .filter(|(other, _)| {
+            other
+                .split_once('/')
+                .is_some_and(|(g, r)| r == rest && g != group)
+        })
+        .map(|(other, s)| (other.clone(), s))
+        .collect()
+}
+
 fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
     let datasets: Vec<Dataset> = plot
         .lines
@@ -1132,9 +1152,14 @@ fn render_run_chart(f: &mut Frame, app: &App, area: Rect) {
     let Some(series) = r.state.metrics.get(&m) else {
         return;
     };
-    match plot_series(t, &[(m.clone(), series)], look, chart_a.width, 0) {
+    // `e2e/test_accuracy` next to `dec/test_accuracy`: a run that trains several methods
+    // side by side (E2, E4, E10) shows the same quantity of every method in one chart
+    let mut shown = vec![(m.clone(), series)];
+    shown.extend(siblings(&r.state.metrics, &m));
+    let legend = shown.len() > 1;
+    match plot_series(t, &shown, look, chart_a.width, 0) {
         Some(p) if p.lines.iter().any(|l| !l.1.points.is_empty()) => {
-            draw_plot(f, t, &p, chart_a, false)
+            draw_plot(f, t, &p, chart_a, legend)
         }
         _ => f.render_widget(
             Paragraph::new(Span::styled(
