@@ -355,6 +355,15 @@ impl RunState {
         (n, next)
     }
 
+    /// Reads a saved run's figures from its `figures.jsonl` (a saved run reads them when they
+    /// are first shown, not when it is loaded: images make the file large). Lines that do not
+    /// parse are skipped: a run killed mid-write leaves a partial last line.
+    pub fn load_figures(&mut self) {
+        if let Some(dir) = self.dir.clone() {
+            self.read_figures(&dir, 0, true);
+        }
+    }
+
     /// Applies the lines of `figures.jsonl` from byte `from` on (the latest of each title).
     fn read_figures(&mut self, dir: &Path, from: u64, to_end: bool) -> (usize, u64) {
         let (text, next) = read_from(&dir.join("figures.jsonl"), from, to_end);

@@ -14,10 +14,10 @@ use crate::engine::{Command, Event, Owner, RunEvent, RunState, Status};
 use super::chart::{log_by_default, Look};
 use super::editor::{self, Change, Editor, TextInput};
 use super::keys::Context;
+use super::log;
 use super::runs::Runs;
 use super::theme::Theme;
 use super::tree::{Node, Scenarios};
-use super::{figure, log};
 
 /// The panes of the main screen, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -917,10 +917,8 @@ impl App {
             return;
         };
         if !r.figures_loaded {
-            if let Some(dir) = &r.state.dir {
-                if r.state.figures.is_empty() {
-                    r.state.figures = figure::load(dir);
-                }
+            if r.state.figures.is_empty() {
+                r.state.load_figures();
             }
             r.figures_loaded = true;
         }

@@ -1,43 +1,11 @@
-//! Experiment figures: reading them back from `figures.jsonl`, and drawing images in
-//! half-blocks (two pixels per cell, upper in the foreground, lower in the background).
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! Experiment figures: drawing images in half-blocks (two pixels per cell, upper in the foreground, lower in the background).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
-use crate::experiments::ctx::Figure;
-
 use super::theme::Theme;
-
-/// A figure from its JSON form (as written by the engine), or `None` if it is not one.
-pub fn from_json(v: &serde_json::Value) -> Option<Figure> {
-    Figure::from_json(v)
-}
-
-/// The latest figure of each title in a saved run's `figures.jsonl` (lines that do not parse
-/// are skipped: a run killed mid-write leaves a partial last line).
-pub fn load(dir: &Path) -> BTreeMap<String, (u64, Figure)> {
-    let mut out = BTreeMap::new();
-    let Ok(text) = std::fs::read_to_string(dir.join("figures.jsonl")) else {
-        return out;
-    };
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let Some(step) = v["step"].as_u64() else {
-            continue;
-        };
-        if let Some(f) = from_json(&v["figure"]) {
-            out.insert(f.title().to_string(), (step, f));
-        }
-    }
-    out
-}
 
 /// A grey-level image drawn as large as fits, keeping square pixels (a cell is about twice as
 /// tall as wide: one pixel per column, two per row).
@@ -129,6 +97,9 @@ impl Widget for ImageView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::RunState;
+    use crate::experiments::ctx::Figure;
+    use crate::spec::Params;
     use crate::tui::theme::ChartMarker;
 
     #[test]
@@ -151,7 +122,7 @@ mod tests {
             },
         ];
         for f in figs {
-            let back = from_json(&f.to_json()).unwrap();
+            let back = Figure::from_json(&f.to_json()).unwrap();
             match (&f, &back) {
                 (Figure::Curves { series: a, .. }, Figure::Curves { series: b, .. }) => {
                     assert_eq!(a[0], b[0]);
@@ -161,8 +132,8 @@ mod tests {
             }
         }
         let bad = serde_json::json!({"kind": "image", "title": "t", "width": 3, "height": 3, "pixels": [1]});
-        assert!(from_json(&bad).is_none());
-        assert!(from_json(&serde_json::json!({"kind": "video", "title": "t"})).is_none());
+        assert!(Figure::from_json(&bad).is_none());
+        assert!(Figure::from_json(&serde_json::json!({"kind": "video", "title": "t"})).is_none());
     }
 
     #[test]
@@ -181,11 +152,16 @@ mod tests {
             "{\"step\": 3, \"figure\": {\"ki".to_string(),
         ];
         std::fs::write(dir.join("figures.jsonl"), lines.join("\n")).unwrap();
-        let figs = load(&dir);
+        let mut run = RunState::new("r", "E1", "t", Params::default());
+        run.dir = Some(dir.clone());
+        run.load_figures();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(figs.len(), 1);
-        assert_eq!(figs["a"], (2, f(0.9)));
-        assert!(load(Path::new("/nonexistent")).is_empty());
+        assert_eq!(run.figures.len(), 1);
+        assert_eq!(run.figures["a"], (2, f(0.9)));
+        run.dir = Some(std::path::PathBuf::from("/nonexistent"));
+        run.figures.clear();
+        run.load_figures();
+        assert!(run.figures.is_empty());
     }
 
     #[test]
