@@ -44,6 +44,9 @@ struct LabArgs {
     /// Lab: the log file (default: lab.log in the runs folder)
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// Lab: no mouse (clicks and the wheel), so the terminal selects text as usual
+    #[arg(long)]
+    no_mouse: bool,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +128,7 @@ fn lab(args: &LabArgs) -> ExitCode {
     opts.max_running = args.max_running.unwrap_or(0);
     opts.marker = ChartMarker::parse(&args.marker).unwrap_or(ChartMarker::Braille);
     opts.log_file = args.log.clone();
+    opts.mouse = !args.no_mouse;
     opts.device = fail_lab::nn::device_name().to_string();
     match fail_lab::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

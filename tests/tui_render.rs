@@ -6,66 +6,21 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use fail_lab::engine::pool::{Job, Launcher, Pool};
-use fail_lab::engine::{Command, Event, RunEvent, RunState};
+use fail_lab::engine::{Event, RunEvent, RunState};
 use fail_lab::experiments::ctx::{Figure, Summary};
-use fail_lab::experiments::{params_with, Family};
-use fail_lab::spec::Scenario;
-use fail_lab::tui::app::{App, Settings};
-use fail_lab::tui::runs::Runs;
+use fail_lab::experiments::params_with;
+use fail_lab::tui::app::App;
 use fail_lab::tui::term::{event_loop, Exit, LoopStats, FRAME};
-use fail_lab::tui::tree::{Node, Scenarios};
-use fail_lab::tui::{view, ChartMarker, Theme};
+use fail_lab::tui::testing::{draw, press, screen_text, Lab, D10, D30, D5};
+use fail_lab::tui::{ChartMarker, Theme};
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
-
-const D5: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 5\"\nseed = 0\n\n[params]\nd = 5\nsteps = 5000\neval_every = 10\n";
-const D10: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 10\"\nseed = 0\n\n[params]\nd = 10\nsteps = 25000\neval_every = 50\n";
-const D30: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 30 (fails)\"\ndescription = \"The paper's failing case: SGD stays at chance.\"\nseed = 0\n\n[params]\nd = 30\nsteps = 50000\n";
-
-/// A job that never runs anything: the tests feed events themselves.
-struct Idle(String);
-
-impl Job for Idle {
-    fn id(&self) -> &str {
-        &self.0
-    }
-    fn send(&self, _: Command) {}
-    fn is_done(&self) -> bool {
-        false
-    }
-    fn join(self: Box<Self>) {}
-}
-
-struct Lab {
-    app: App,
-    events: Sender<RunEvent>,
-    dir: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "fail-lab-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A metric curve: a logistic rise from `lo` to `hi` around `mid`, with a deterministic wiggle.
 fn curve(steps: u64, every: u64, lo: f64, hi: f64, mid: f64) -> Vec<(u64, f64)> {
@@ -156,69 +111,20 @@ fn sample_runs() -> Vec<RunState> {
 }
 
 fn lab(saved: Vec<RunState>, theme: Theme) -> Lab {
-    let dir = temp_dir("render");
-    let scen = dir.join("scenarios");
-    std::fs::create_dir_all(&scen).unwrap();
-    std::fs::write(scen.join("e1-parity-d5.toml"), D5).unwrap();
-    std::fs::write(scen.join("e1-parity-d10.toml"), D10).unwrap();
-    std::fs::write(scen.join("e1-parity.toml"), D30).unwrap();
-    let mut n = 0;
-    let launcher: Launcher = Box::new(move |_: &Scenario| {
-        n += 1;
-        Ok(Box::new(Idle(format!("live-{n}"))) as Box<dyn Job>)
-    });
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let mut scenarios = Scenarios::load(&scen);
-    // other families grow as experiments are added: keep them folded so pictures stay put
-    for f in [
-        Family::Decomposition,
-        Family::Conditioning,
-        Family::FlatActivations,
-    ] {
-        scenarios.set_open(Node::Family(f), false);
-    }
-    let app = App::new(
-        scenarios,
-        Runs::new(saved),
-        Pool::new(2, launcher),
-        rx,
-        Settings {
-            theme,
-            device: "cpu".into(),
-            runs_dir: dir.join("runs"),
-        },
-    );
-    Lab {
-        app,
-        events: tx,
-        dir,
-    }
+    Lab::with_files(
+        2,
+        saved,
+        &[
+            ("e1-parity-d5.toml", D5),
+            ("e1-parity-d10.toml", D10),
+            ("e1-parity.toml", D30),
+        ],
+        theme,
+    )
 }
 
 fn colour() -> Theme {
     Theme::new(true, ChartMarker::Braille)
-}
-
-fn press(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
-
-fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::render(f, app)).unwrap();
-    t
-}
-
-fn screen_text(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut s = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            s.push_str(buf[(x, y)].symbol());
-        }
-        s.push('\n');
-    }
-    s
 }
 
 /// Snapshots with speeds, times and temporary paths redacted.
@@ -228,7 +134,7 @@ macro_rules! snap {
         settings.add_filter(r"\d+(\.\d+)?[kM]?/s", "[rate]");
         settings.add_filter(r"\b\d+(\.\d+)? s\b", "[secs]");
         settings.add_filter(r"\b\d+[hm]\d+[ms]\b|\b\d+s\b", "[eta]");
-        settings.add_filter(r"fail-lab-render-\d+-\d+", "[tmp]");
+        settings.add_filter(r"fail-lab-lab-\d+-\d+", "[tmp]");
         settings.set_snapshot_path("snapshots");
         settings.bind(|| insta::assert_snapshot!($name, $term.backend()));
     }};
@@ -238,7 +144,7 @@ macro_rules! snap {
 fn main_screen_at_80x24() {
     let mut l = lab(sample_runs(), colour());
     l.app.runs.selected = Some(4);
-    let t = draw(&l.app, 80, 24);
+    let t = draw(&mut l.app, 80, 24);
     let text = screen_text(&t);
     assert!(
         text.contains("Scenarios") && text.contains("Runs"),
@@ -247,9 +153,9 @@ fn main_screen_at_80x24() {
     assert!(!text.contains("too small"));
     snap!("main_80x24", t);
     // the diverged run says why, in the table
-    l.app.focus = fail_lab::tui::app::Pane::Runs;
+    l.app.focus = fail_lab::tui::panes::Pane::Runs;
     press(&mut l.app, KeyCode::Down);
-    let t = draw(&l.app, 80, 24);
+    let t = draw(&mut l.app, 80, 24);
     let text = screen_text(&t);
     assert!(text.contains("train_loss is NaN"), "{text}");
     snap!("diverged_selected_80x24", t);
@@ -260,12 +166,12 @@ fn main_screen_at_160x50() {
     let mut l = lab(sample_runs(), colour());
     l.app.runs.selected = Some(4);
     l.app.runs.get_mut(1).unwrap().marked = true;
-    snap!("main_160x50", draw(&l.app, 160, 50));
+    snap!("main_160x50", draw(&mut l.app, 160, 50));
     // log scale by default for an SNR, smoothing on demand
     press(&mut l.app, KeyCode::Char('m'));
     assert_eq!(l.app.chart_metric().as_deref(), Some("grad_snr"));
     press(&mut l.app, KeyCode::Char('s'));
-    let t = draw(&l.app, 160, 50);
+    let t = draw(&mut l.app, 160, 50);
     let text = screen_text(&t);
     assert!(text.contains("grad_snr log smoothed"), "{text}");
     snap!("snr_log_smoothed_160x50", t);
@@ -282,20 +188,21 @@ fn editing_shows_the_command_line_message_as_typed() {
     for c in "70".chars() {
         press(&mut l.app, KeyCode::Char(c));
     }
-    let t = draw(&l.app, 80, 24);
+    let t = draw(&mut l.app, 80, 24);
     let text = screen_text(&t);
+    // the message as `--set` gives it, wrapped in the pane
     assert!(
-        text.contains("got 70, allowed: an integer in 2..=63"),
+        text.contains("got 70, allowed: an integer") && text.contains("2..=63 (input bits)"),
         "{text}"
     );
     snap!("editing_error_80x24", t);
     press(&mut l.app, KeyCode::Backspace);
     press(&mut l.app, KeyCode::Backspace);
     press(&mut l.app, KeyCode::Char('7'));
-    let t = draw(&l.app, 80, 24);
+    let t = draw(&mut l.app, 80, 24);
     assert!(screen_text(&t).contains("✓ d = 7"));
     press(&mut l.app, KeyCode::Enter);
-    let t = draw(&l.app, 100, 30);
+    let t = draw(&mut l.app, 100, 30);
     let text = screen_text(&t);
     assert!(
         text.contains("edited") && text.contains("d = 5 *"),
@@ -311,7 +218,7 @@ fn compare_overlay_and_side_by_side() {
         l.app.runs.get_mut(n).unwrap().marked = true;
     }
     press(&mut l.app, KeyCode::Char('c'));
-    let t = draw(&l.app, 100, 30);
+    let t = draw(&mut l.app, 100, 30);
     let text = screen_text(&t);
     assert!(text.contains("Compare 3 runs"), "{text}");
     assert!(
@@ -319,21 +226,21 @@ fn compare_overlay_and_side_by_side() {
         "legend: {text}"
     );
     snap!("compare_overlay_100x30", t);
-    snap!("compare_overlay_80x24", draw(&l.app, 80, 24));
+    snap!("compare_overlay_80x24", draw(&mut l.app, 80, 24));
     press(&mut l.app, KeyCode::Char('v'));
-    snap!("compare_side_by_side_160x50", draw(&l.app, 160, 50));
+    snap!("compare_side_by_side_160x50", draw(&mut l.app, 160, 50));
 }
 
 #[test]
 fn help_lists_every_key() {
     let mut l = lab(vec![], colour());
     press(&mut l.app, KeyCode::Char('?'));
-    let t = draw(&l.app, 80, 24);
+    let t = draw(&mut l.app, 80, 24);
     snap!("help_80x24", t);
-    let t = draw(&l.app, 160, 50);
+    let t = draw(&mut l.app, 160, 50);
     let text = screen_text(&t);
     snap!("help_160x50", t);
-    for ctx in fail_lab::tui::keys::Context::HELP {
+    for ctx in fail_lab::tui::keymap::Context::HELP {
         assert!(text.contains(ctx.title()), "{} missing", ctx.title());
     }
 }
@@ -344,14 +251,14 @@ fn quit_question_and_too_small_terminal() {
     press(&mut l.app, KeyCode::Enter);
     l.app.update_from_workers();
     press(&mut l.app, KeyCode::Char('q'));
-    snap!("confirm_quit_80x24", draw(&l.app, 80, 24));
-    let t = draw(&l.app, 60, 20);
+    snap!("confirm_quit_80x24", draw(&mut l.app, 80, 24));
+    let t = draw(&mut l.app, 60, 20);
     let text = screen_text(&t);
     assert!(text.contains("need at least 80x24"), "{text}");
     snap!("too_small_60x20", t);
-    let t = draw(&l.app, 79, 24);
+    let t = draw(&mut l.app, 79, 24);
     assert!(screen_text(&t).contains("too small"));
-    let t = draw(&l.app, 80, 24);
+    let t = draw(&mut l.app, 80, 24);
     assert!(!screen_text(&t).contains("too small"));
 }
 
@@ -404,7 +311,7 @@ fn figures_draw_images_in_half_blocks_and_curves_as_charts() {
     let mut l = lab(vec![s], colour());
     // the latest figure first (both are at step 100: then by title)
     press(&mut l.app, KeyCode::Char('f'));
-    let t = draw(&l.app, 100, 30);
+    let t = draw(&mut l.app, 100, 30);
     let text = screen_text(&t);
     assert!(
         text.contains("figure 2/2 (latest)") && text.contains("│target│"),
@@ -412,7 +319,7 @@ fn figures_draw_images_in_half_blocks_and_curves_as_charts() {
     );
     snap!("figure_curves_100x30", t);
     press(&mut l.app, KeyCode::Right);
-    let t = draw(&l.app, 100, 30);
+    let t = draw(&mut l.app, 100, 30);
     let text = screen_text(&t);
     assert!(
         text.contains("figure 1/2 ·") && text.contains("▀"),
@@ -421,7 +328,7 @@ fn figures_draw_images_in_half_blocks_and_curves_as_charts() {
     snap!("figure_image_100x30", t);
     // back to the last one follows the latest again
     press(&mut l.app, KeyCode::Left);
-    assert!(screen_text(&draw(&l.app, 100, 30)).contains("figure 2/2 (latest)"));
+    assert!(screen_text(&draw(&mut l.app, 100, 30)).contains("figure 2/2 (latest)"));
 }
 
 #[test]
@@ -440,7 +347,7 @@ fn no_color_means_no_colour_anywhere() {
     for n in [1, 4] {
         l.app.runs.get_mut(n).unwrap().marked = true;
     }
-    let check = |app: &App, what: &str| {
+    let check = |app: &mut App, what: &str| {
         let t = draw(app, 120, 40);
         let buf = t.backend().buffer();
         for c in buf.content() {
@@ -449,17 +356,17 @@ fn no_color_means_no_colour_anywhere() {
         }
         screen_text(&t)
     };
-    let main = check(&l.app, "main");
+    let main = check(&mut l.app, "main");
     assert!(
         !main.contains('⠀') && main.contains('•'),
         "dot marker, no Braille"
     );
     press(&mut l.app, KeyCode::Char('c'));
-    check(&l.app, "compare");
+    check(&mut l.app, "compare");
     press(&mut l.app, KeyCode::Esc);
     l.app.runs.selected = Some(1);
     press(&mut l.app, KeyCode::Char('f'));
-    check(&l.app, "figure");
+    check(&mut l.app, "figure");
 }
 
 #[test]
@@ -473,19 +380,19 @@ fn every_marker_draws_the_curve_with_and_without_colour() {
         ] {
             let mut l = lab(sample_runs(), Theme::new(color, marker));
             l.app.runs.selected = Some(1);
-            let t = draw(&l.app, 100, 30);
+            let t = draw(&mut l.app, 100, 30);
             let buf = t.backend().buffer();
-            let top = (0..30)
-                .find(|&y| {
-                    (0..100)
-                        .map(|x| buf[(x, y)].symbol())
-                        .collect::<String>()
-                        .contains("Run #1")
+            let (left, top) = (0..30)
+                .find_map(|y| {
+                    let row: Vec<&str> = (0..100).map(|x| buf[(x, y)].symbol()).collect();
+                    let text = row.concat();
+                    let at = text.find("Run #1")?;
+                    Some((text[..at].chars().count() as u16 - 2, y))
                 })
                 .expect("the chart pane");
-            // the plot area, left of the metric list
+            // the plot area, right of the y labels
             let drawn = (top + 1..top + 8)
-                .flat_map(|y| (6..50).map(move |x| (x, y)))
+                .flat_map(|y| (left + 6..left + 40).map(move |x| (x, y)))
                 .filter(|&(x, y)| {
                     let s = buf[(x, y)].symbol();
                     s.chars()
@@ -505,11 +412,11 @@ fn a_live_run_updates_the_table_and_chart_from_events() {
     let mut l = lab(vec![], colour());
     press(&mut l.app, KeyCode::Enter);
     l.app.update_from_workers();
-    let s = run("live-1", 5, 5000, 10);
+    let s = run("run-1", 5, 5000, 10);
     let send = |event: Event| {
         l.events
             .send(RunEvent {
-                run: "live-1".into(),
+                run: "run-1".into(),
                 event,
             })
             .unwrap()
@@ -520,10 +427,10 @@ fn a_live_run_updates_the_table_and_chart_from_events() {
         title: s.title.clone(),
         params: s.params.clone(),
         seed: 0,
-        dir: PathBuf::from("/nonexistent/live-1"),
+        dir: PathBuf::from("/nonexistent/run-1"),
     });
     l.app.update_from_workers();
-    let before = screen_text(&draw(&l.app, 100, 30));
+    let before = screen_text(&draw(&mut l.app, 100, 30));
     assert!(before.contains("waiting for the first metric"), "{before}");
     for (step, v) in curve(5000, 10, 0.5, 1.0, 2000.0).into_iter().take(300) {
         send(Event::Metric {
@@ -538,7 +445,7 @@ fn a_live_run_updates_the_table_and_chart_from_events() {
         steps_per_sec: 5000.0,
     });
     assert!(l.app.update_from_workers());
-    let after = screen_text(&draw(&l.app, 100, 30));
+    let after = screen_text(&draw(&mut l.app, 100, 30));
     assert_ne!(before, after);
     assert!(after.contains("2990/5000"), "{after}");
     assert!(after.contains("running"));
@@ -634,7 +541,7 @@ fn a_flood_of_worker_events_is_drawn_at_most_30_times_a_second() {
             step += 1;
             // a worker never waits for the UI: an unbounded channel, no acknowledgement
             let _ = tx.send(RunEvent {
-                run: "live-1".into(),
+                run: "run-1".into(),
                 event: Event::Metric {
                     step,
                     name: "train_loss".into(),
@@ -690,17 +597,16 @@ fn the_chart_overlays_the_same_metric_of_every_method() {
             });
         }
     }
-    let l = lab(vec![s], colour());
-    let text = screen_text(&draw(&l.app, 120, 36));
+    let mut l = lab(vec![s], colour());
+    let text = screen_text(&draw(&mut l.app, 120, 36));
     assert!(
         text.contains("│e2e/test_accuracy│") && text.contains("│dec/test_accuracy│"),
         "no legend with both methods:\n{text}"
     );
     // a metric that only one method has is drawn alone, without a legend
-    let mut l = l;
     while l.app.chart_metric().as_deref() != Some("e2e/train_loss") {
         press(&mut l.app, KeyCode::Char('m'));
     }
-    let text = screen_text(&draw(&l.app, 120, 36));
+    let text = screen_text(&draw(&mut l.app, 120, 36));
     assert!(!text.contains("│e2e/train_loss│"), "{text}");
 }

@@ -1,23 +1,30 @@
 //! The lab: a ratatui terminal UI over the engine (never touches dfdx).
 //!
-//! - `app`: the state and every change to it (keys and worker events in, state out);
-//! - `view`: drawing, a pure function of the state;
-//! - `term`: the terminal, the frame-limited loop, signals, the panic hook;
-//! - `tree`, `editor`, `runs`, `chart`, `figure`: the models behind each pane;
-//! - `keys`: every key in one table, for the help screen and the hint bar.
+//! - `app`: the state, worker events in, keys and clicks in (through the key table);
+//! - `keymap`: every key in one table, read by the dispatcher, the help and the hint bar;
+//! - `action`: what keys ask for beyond a pane's own state, applied in one place;
+//! - `panes/`: the main screen's panes, `screens/`: full screens and boxes; each file holds
+//!   its state, its key handling (`on_cmd`) and its `render`;
+//! - `view`: the frame and the main screen's layout, a pure function of the state;
+//! - `runs`: the runs the lab knows; `plot`, `widgets`, `fmt`, `theme`: drawing pieces;
+//! - `mouse`: clicks and the wheel; `term`: the terminal, the loop, signals, the panic hook;
+//! - `testing`: the fixture the lab's tests share.
 
+pub mod action;
 pub mod app;
-pub mod chart;
-pub mod editor;
-pub mod figure;
 pub mod fmt;
-pub mod keys;
+pub mod keymap;
 pub mod log;
+pub mod mouse;
+pub mod panes;
+pub mod plot;
 pub mod runs;
+pub mod screens;
 pub mod term;
+pub mod testing;
 pub mod theme;
-pub mod tree;
 pub mod view;
+pub mod widgets;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -50,6 +57,8 @@ pub struct LabOptions {
     pub device: String,
     /// Compute threads per run.
     pub compute_threads: usize,
+    /// Mouse reports (clicks and the wheel); off leaves the terminal's own text selection.
+    pub mouse: bool,
 }
 
 impl LabOptions {
@@ -63,6 +72,7 @@ impl LabOptions {
             log_file: None,
             device: "cpu".into(),
             compute_threads: 1,
+            mouse: true,
         }
     }
 
@@ -88,7 +98,7 @@ pub fn build_app(opts: &LabOptions) -> App {
         compute_threads: opts.compute_threads.max(1),
     };
     let pool = Pool::new(limit, pool::engine_launcher(launch, tx));
-    let scenarios = tree::Scenarios::load(&opts.scenarios_dir);
+    let scenarios = panes::scenarios::Scenarios::load(&opts.scenarios_dir);
     for b in &scenarios.broken {
         log::line(&format!("scenario file skipped: {}", b.error));
     }
@@ -152,7 +162,7 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
     let mut app = build_app(&opts);
 
     term::install_panic_hook(Box::new(term::restore_terminal));
-    term::enter_terminal().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    term::enter_terminal(opts.mouse).map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let backend = CrosstermBackend::new(io::BufWriter::new(io::stdout()));
         let mut terminal = Terminal::new(backend)?;

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event as TermEvent, KeyEventKind};
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind,
+};
 use crossterm::execute;
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::Backend;
@@ -127,6 +129,12 @@ pub fn event_loop<B: Backend>(
         if app.should_quit() {
             return Ok(Exit::Quit);
         }
+        if let Ok(size) = terminal.size() {
+            if (size.width, size.height) != (app.area.width, app.area.height) {
+                app.resize(size.width, size.height);
+                dirty = true;
+            }
+        }
         let now = Instant::now();
         let since = last_draw.map(|t| now - t).unwrap_or(FRAME);
         if dirty && since >= FRAME {
@@ -168,7 +176,12 @@ fn handle_term_event(app: &mut App, ev: TermEvent) -> bool {
             app.handle_key(k);
             true
         }
-        TermEvent::Resize(..) | TermEvent::FocusGained => true,
+        TermEvent::Mouse(m) => app.handle_mouse(m),
+        TermEvent::Resize(w, h) => {
+            app.resize(w, h);
+            true
+        }
+        TermEvent::FocusGained => true,
         _ => false,
     }
 }
@@ -178,15 +191,27 @@ fn handle_term_event(app: &mut App, ev: TermEvent) -> bool {
 pub fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
     let mut out = io::stdout();
-    let _ = execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        out,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
     let _ = out.flush();
 }
 
-/// Raw mode and the alternate screen.
-pub fn enter_terminal() -> io::Result<()> {
+/// Raw mode and the alternate screen, and mouse reports when `mouse` is on.
+pub fn enter_terminal(mouse: bool) -> io::Result<()> {
     terminal::enable_raw_mode()?;
-    if let Err(e) = execute!(io::stdout(), EnterAlternateScreen) {
-        let _ = terminal::disable_raw_mode();
+    let entered = execute!(io::stdout(), EnterAlternateScreen).and_then(|_| {
+        if mouse {
+            execute!(io::stdout(), EnableMouseCapture)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = entered {
+        restore_terminal();
         return Err(e);
     }
     Ok(())

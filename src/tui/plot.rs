@@ -1,10 +1,20 @@
-//! From a metric's bounded series to what a chart can draw: optional smoothing and log scale,
-//! then thinning to the chart's horizontal resolution (each column keeps its min and max, so
-//! spikes survive). The cost depends on the series' stored points (bounded), never on steps.
+//! Charts. From a metric's bounded series to what a chart can draw: optional smoothing and
+//! log scale, then thinning to the chart's horizontal resolution (each column keeps its min
+//! and max, so spikes survive); the cost depends on the series' stored points (bounded),
+//! never on steps. Then drawing: one or more lines on shared axes with a legend where it
+//! hides the least, and an experiment's own curves.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph};
+use ratatui::Frame;
 
 use crate::engine::Series;
 
 use super::fmt;
+use super::theme::Theme;
+use super::widgets::rpad;
 
 /// How a metric is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -240,6 +250,224 @@ pub fn sparkline(series: &Series, width: usize, log_y: bool) -> String {
             Some(_) => BARS[3],
         })
         .collect()
+}
+
+/// Everything one chart needs: prepared lines with their names and styles.
+pub struct Plot {
+    pub lines: Vec<(String, Line, Style, ratatui::symbols::Marker)>,
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+    pub look: Look,
+    pub x_label: String,
+}
+
+pub fn plot_series(
+    t: Theme,
+    series: &[(String, &Series)],
+    look: Look,
+    width: u16,
+    first_colour: usize,
+) -> Option<Plot> {
+    let x = x_range(series.iter().map(|(_, s)| *s))?;
+    let cols = (width as usize).max(1) * t.marker.dots_per_cell();
+    let lines: Vec<_> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, s))| {
+            let (style, marker) = t.series(first_colour + i);
+            (name.clone(), line(s, look, x, cols), style, marker)
+        })
+        .collect();
+    let y = y_bounds(lines.iter().map(|l| &l.1))?;
+    Some(Plot {
+        lines,
+        x,
+        y,
+        look,
+        x_label: "step".into(),
+    })
+}
+
+/// The metrics that measure the same thing as `name` for the run's other methods: for
+/// `group/rest`, every other `*/rest`, in name order.
+pub fn siblings<'a>(
+    metrics: &'a std::collections::BTreeMap<String, Series>,
+    name: &str,
+) -> Vec<(String, &'a Series)> {
+    let Some((group, rest)) = name.split_once('/') else {
+        return Vec::new();
+    };
+    metrics
+        .iter()
+        .filter(|(other, _)| {
+            other
+                .split_once('/')
+                .is_some_and(|(g, r)| r == rest && g != group)
+        })
+        .map(|(other, s)| (other.clone(), s))
+        .collect()
+}
+
+pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
+    let datasets: Vec<Dataset> = plot
+        .lines
+        .iter()
+        .map(|(name, line, style, marker)| {
+            let d = Dataset::default()
+                .marker(*marker)
+                .graph_type(GraphType::Line)
+                .style(*style)
+                .data(&line.points);
+            if legend {
+                d.name(name.clone())
+            } else {
+                d
+            }
+        })
+        .collect();
+    let xl = x_labels(plot.x);
+    let yl = y_labels(plot.y, plot.look.log_y);
+    let ylab_w = yl.iter().map(|s| s.chars().count()).max().unwrap_or(1);
+    let chart = Chart::new(datasets)
+        .x_axis(
+            Axis::default()
+                .title(Span::styled(plot.x_label.clone(), t.dim()))
+                .bounds([plot.x.0, plot.x.1])
+                .labels(xl.to_vec())
+                .style(t.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([plot.y.0, plot.y.1])
+                .labels(yl.iter().map(|s| rpad(s, ylab_w)).collect::<Vec<_>>())
+                .style(t.dim()),
+        )
+        .legend_position(legend.then(|| emptiest_corner(plot)))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
+    f.render_widget(chart, area);
+}
+
+/// The corner of the plot with the fewest points, where a legend hides the least.
+fn emptiest_corner(plot: &Plot) -> LegendPosition {
+    corner_of(
+        plot.lines.iter().flat_map(|l| l.1.points.iter().copied()),
+        plot.x,
+        plot.y,
+    )
+}
+
+/// The corner of `[x0, x1] x [y0, y1]` holding the fewest of `points`.
+fn corner_of(
+    points: impl Iterator<Item = (f64, f64)>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> LegendPosition {
+    let w = (x1 - x0).max(f64::MIN_POSITIVE);
+    let h = (y1 - y0).max(f64::MIN_POSITIVE);
+    let mut counts = [0usize; 4]; // top-left, top-right, bottom-left, bottom-right
+    for (x, y) in points {
+        let (fx, fy) = ((x - x0) / w, (y - y0) / h);
+        let left = fx < 0.35;
+        let right = fx > 0.65;
+        let top = fy > 0.6;
+        let bottom = fy < 0.4;
+        counts[0] += usize::from(left && top);
+        counts[1] += usize::from(right && top);
+        counts[2] += usize::from(left && bottom);
+        counts[3] += usize::from(right && bottom);
+    }
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    [
+        LegendPosition::TopLeft,
+        LegendPosition::TopRight,
+        LegendPosition::BottomLeft,
+        LegendPosition::BottomRight,
+    ][best]
+}
+
+pub fn render_curves(
+    f: &mut Frame,
+    t: Theme,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    area: Rect,
+) {
+    let finite: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, pts)| {
+            pts.iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect()
+        })
+        .collect();
+    let all = finite.iter().flatten();
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() {
+        f.render_widget(
+            Paragraph::new(Span::styled("this figure has no finite points", t.dim())),
+            area,
+        );
+        return;
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let (y0, y1) = if y1 > y0 {
+        nice(y0, y1)
+    } else {
+        nice(y0 - 0.5, y1 + 0.5)
+    };
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .zip(&finite)
+        .enumerate()
+        .map(|(i, ((name, _), pts))| {
+            let (style, marker) = t.series(i);
+            Dataset::default()
+                .name(name.clone())
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(style)
+                .data(pts)
+        })
+        .collect();
+    let xl = [x0, (x0 + x1) / 2.0, x1].map(fmt::value);
+    let yl = [y0, (y0 + y1) / 2.0, y1].map(fmt::value);
+    let chart = Chart::new(datasets)
+        .x_axis(
+            Axis::default()
+                .title(Span::styled(x_label.to_string(), t.dim()))
+                .bounds([x0, x1])
+                .labels(xl.to_vec())
+                .style(t.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .title(Span::styled(y_label.to_string(), t.dim()))
+                .bounds([y0, y1])
+                .labels(yl.to_vec())
+                .style(t.dim()),
+        )
+        .legend_position(Some(corner_of(
+            finite.iter().flatten().copied(),
+            (x0, x1),
+            (y0, y1),
+        )))
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
+    f.render_widget(chart, area);
 }
 
 #[cfg(test)]

@@ -1,75 +1,26 @@
-//! The parameter editor: one row per parameter (and the seed), type-aware quick changes, and
-//! a text field validated on every key with the same messages as `--set`.
+//! The parameters pane: one row per parameter (and the seed) of the selected scenario,
+//! type-aware quick changes, and a text field validated on every key with the same messages
+//! as `--set`.
+
+use std::path::{Path, PathBuf};
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
 
 use crate::experiments;
 use crate::spec::{Kind, ParamDef, Scenario, Value};
 
-/// A line of text being typed, with a cursor (in characters).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TextInput {
-    pub text: String,
-    pub cursor: usize,
-}
-
-impl TextInput {
-    pub fn new(text: &str) -> Self {
-        Self {
-            text: text.to_string(),
-            cursor: text.chars().count(),
-        }
-    }
-
-    fn byte_at(&self, char_idx: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(char_idx)
-            .map(|(b, _)| b)
-            .unwrap_or(self.text.len())
-    }
-
-    pub fn insert(&mut self, c: char) {
-        let b = self.byte_at(self.cursor);
-        self.text.insert(b, c);
-        self.cursor += 1;
-    }
-
-    pub fn backspace(&mut self) {
-        if self.cursor > 0 {
-            self.cursor -= 1;
-            let b = self.byte_at(self.cursor);
-            self.text.remove(b);
-        }
-    }
-
-    pub fn delete(&mut self) {
-        if self.cursor < self.text.chars().count() {
-            let b = self.byte_at(self.cursor);
-            self.text.remove(b);
-        }
-    }
-
-    pub fn left(&mut self) {
-        self.cursor = self.cursor.saturating_sub(1);
-    }
-
-    pub fn right(&mut self) {
-        self.cursor = (self.cursor + 1).min(self.text.chars().count());
-    }
-
-    pub fn home(&mut self) {
-        self.cursor = 0;
-    }
-
-    pub fn end(&mut self) {
-        self.cursor = self.text.chars().count();
-    }
-
-    /// Ctrl-U: clears the line.
-    pub fn clear(&mut self) {
-        self.text.clear();
-        self.cursor = 0;
-    }
-}
+use super::scenarios::{tree_title, Entry, Node, Scenarios};
+use super::Pane;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::clip;
+use crate::tui::keymap::Cmd;
+use crate::tui::widgets::{highlight, input_spans, pad, pane_block, scroll_offset, TextInput};
 
 /// What a row of the editor edits.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +128,8 @@ pub struct Editor {
     pub row: usize,
     /// The text field, while a value is being typed.
     pub input: Option<TextInput>,
+    /// The verdict on the text typed so far, made when it changes.
+    pub typed: Option<Result<Option<Value>, String>>,
 }
 
 /// What a key did to the editor.
@@ -222,7 +175,13 @@ impl Editor {
                 _ => f.show(s),
             };
             self.input = Some(TextInput::new(&text));
+            self.retyped(s);
         }
+    }
+
+    /// The text changed: judges it again.
+    pub fn retyped(&mut self, s: &Scenario) {
+        self.typed = self.verdict(s);
     }
 
     /// The verdict on the text being typed: `Ok` with the value it would set, or the message.
@@ -243,6 +202,7 @@ impl Editor {
                 let before = f.get(s);
                 f.set(s, v);
                 self.input = None;
+                self.typed = None;
                 Ok(if f.get(s) != before {
                     Change::Value
                 } else {
@@ -256,6 +216,7 @@ impl Editor {
 
     pub fn cancel(&mut self) {
         self.input = None;
+        self.typed = None;
     }
 
     /// Left/right on a value: flips a boolean, cycles a choice, steps an integer by one.
@@ -315,8 +276,8 @@ pub fn cross_check(s: &Scenario) -> Result<(), String> {
 
 /// A file name for saving an edited scenario: `<origin stem>-<changes>.toml`, free in `dir`.
 pub fn suggest_file_name(
-    dir: &std::path::Path,
-    origin: Option<&std::path::Path>,
+    dir: &Path,
+    origin: Option<&Path>,
     s: &Scenario,
     original: &Scenario,
 ) -> String {
@@ -366,8 +327,30 @@ pub fn suggest_file_name(
     format!("{base}-new.toml")
 }
 
+/// The scenario as it is saved to `path`: the edited values, with the changes in its title.
+pub fn saved_copy(entry: &Entry, path: &Path) -> Scenario {
+    let mut s = entry.current.clone();
+    let changes: Vec<String> = entry
+        .original
+        .params
+        .differing(&s.params)
+        .iter()
+        .map(|k| {
+            format!(
+                "{k} = {}",
+                s.params.get(k).map(|v| v.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
+    if !changes.is_empty() {
+        s.title = format!("{} ({})", s.title, changes.join(", "));
+    }
+    s.source = Some(path.display().to_string());
+    s
+}
+
 /// Checks a file name typed for a save: a plain name in the scenarios folder, not taken.
-pub fn check_file_name(dir: &std::path::Path, text: &str) -> Result<std::path::PathBuf, String> {
+pub fn check_file_name(dir: &Path, text: &str) -> Result<PathBuf, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("type a file name".into());
@@ -388,6 +371,344 @@ pub fn check_file_name(dir: &std::path::Path, text: &str) -> Result<std::path::P
         return Err(format!("{name} exists; choose another name"));
     }
     Ok(path)
+}
+
+/// What a key does in the parameters pane.
+pub fn on_cmd(ed: &mut Editor, tree: &mut Scenarios, cmd: Cmd, out: &mut Vec<Action>) {
+    let Some(entry) = tree.current_mut() else {
+        // an experiment or family row: nothing to edit
+        if cmd == Cmd::Back {
+            out.push(Action::Focus(Pane::Scenarios));
+        }
+        return;
+    };
+    match cmd {
+        Cmd::Up => ed.move_by(-1, &entry.current),
+        Cmd::Down => ed.move_by(1, &entry.current),
+        Cmd::First => ed.row = 0,
+        Cmd::Last => ed.move_by(isize::MAX / 2, &entry.current),
+        Cmd::Type => ed.begin(&entry.current),
+        Cmd::Decrease | Cmd::Increase => {
+            let dir = if cmd == Cmd::Increase { 1 } else { -1 };
+            if ed.adjust(&mut entry.current, dir) == Change::Value {
+                entry.revalidate();
+            }
+        }
+        Cmd::Default => {
+            let original = entry.original.clone();
+            if ed.reset(&mut entry.current, &original) == Change::Value {
+                entry.revalidate();
+                let f = ed
+                    .selected_field(&entry.current)
+                    .map(|f| f.name().to_string())
+                    .unwrap_or_default();
+                out.push(Action::Say(format!("{f} reset to its default")));
+            }
+        }
+        Cmd::SaveAs => out.push(Action::OpenSaveAs),
+        Cmd::Start => out.push(Action::StartSelected),
+        Cmd::Back => out.push(Action::Focus(Pane::Scenarios)),
+        _ => {}
+    }
+}
+
+/// What a key does while a value is typed.
+pub fn on_typing(ed: &mut Editor, tree: &mut Scenarios, cmd: Cmd, key: &KeyEvent) {
+    let Some(entry) = tree.current_mut() else {
+        ed.cancel();
+        return;
+    };
+    match cmd {
+        Cmd::Cancel => ed.cancel(),
+        Cmd::Apply => match ed.commit(&mut entry.current) {
+            Ok(Change::Value) => entry.revalidate(),
+            Ok(Change::None) => {}
+            // the message is on screen under the field already; the field stays open
+            Err(m) => crate::tui::log::line(&format!("refused value: {m}")),
+        },
+        _ => {
+            if let Some(input) = ed.input.as_mut() {
+                input.edit(cmd, key);
+            }
+            ed.retyped(&entry.current);
+        }
+    }
+}
+
+/// Draws the pane: the selected scenario's fields, or what the selected row is about.
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.settings.theme;
+    let focused = app.focus == Pane::Params;
+    let s = &app.scenarios;
+    if let Node::Scenario(k) = s.selected {
+        let e = &s.entries[k];
+        // the whole title when it fits, else the words that set it apart from its siblings
+        let room = area.width.saturating_sub(14) as usize;
+        let name = if e.current.title.chars().count() <= room {
+            e.current.title.clone()
+        } else {
+            tree_title(s, k)
+        };
+        let mut title = vec![Span::styled(
+            format!(" {} · {} ", e.current.experiment, clip(&name, room)),
+            t.title(),
+        )];
+        if e.is_edited() {
+            title.push(Span::styled("edited ", t.edited()));
+        }
+        let block = pane_block(t, Line::from(title), focused).title_bottom(
+            Line::from(Span::styled(format!(" {} ", e.origin()), t.dim())).right_aligned(),
+        );
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        render_fields(f, app, inner, e, focused);
+        return;
+    }
+    let (title, lines) = match s.selected {
+        Node::Experiment(id) => (
+            Span::styled(format!(" {id} "), t.title()),
+            about_experiment(app, id),
+        ),
+        Node::Family(fam) => (
+            Span::styled(format!(" {} {} ", fam.number(), fam.title()), t.title()),
+            about_family(app, fam),
+        ),
+        _ => (
+            Span::styled(" Files with errors ", t.error()),
+            about_broken(app),
+        ),
+    };
+    let block = pane_block(t, Line::from(title), focused);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+}
+
+fn about_experiment(app: &App, id: &str) -> Vec<Line<'static>> {
+    let t = app.settings.theme;
+    let Some(d) = experiments::find(id) else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = (d.params)().iter().map(|p| p.name).collect();
+    vec![
+        Line::from(Span::styled(format!("{} {}", d.id, d.name), t.heading())),
+        Line::from(d.shows),
+        Line::from(Span::styled(
+            format!("parameters: {}", names.join(", ")),
+            t.dim(),
+        )),
+        Line::from(Span::styled(
+            "select one of its scenarios below it to edit and start",
+            t.dim(),
+        )),
+    ]
+}
+
+fn about_family(app: &App, fam: experiments::Family) -> Vec<Line<'static>> {
+    let t = app.settings.theme;
+    let exps: Vec<_> = experiments::registry()
+        .iter()
+        .filter(|e| e.family == fam)
+        .collect();
+    if exps.is_empty() {
+        return vec![Line::from(Span::styled(
+            "no experiment of this family in this build",
+            t.dim(),
+        ))];
+    }
+    exps.into_iter()
+        .map(|e| {
+            Line::from(vec![
+                Span::styled(format!("{:<4}", e.id), t.heading()),
+                Span::raw(e.shows),
+            ])
+        })
+        .collect()
+}
+
+fn about_broken(app: &App) -> Vec<Line<'static>> {
+    let t = app.settings.theme;
+    let s = &app.scenarios;
+    let errors: Vec<&str> = match s.broken_selected() {
+        Some(b) => vec![b.error.as_str()],
+        None => s.broken.iter().map(|b| b.error.as_str()).collect(),
+    };
+    errors
+        .into_iter()
+        .map(|e| Line::from(Span::styled(e.to_string(), t.error())))
+        .collect()
+}
+
+/// Column widths of the fields table.
+struct Widths {
+    name: usize,
+    value: usize,
+    range: usize,
+    help: usize,
+}
+
+fn render_fields(f: &mut Frame, app: &App, area: Rect, e: &Entry, focused: bool) {
+    let t = app.settings.theme;
+    let s = &e.current;
+    let fields = Editor::fields(s);
+    let ed = &app.editor;
+    let footer_h = if area.height >= 9 {
+        3
+    } else if focused || area.height >= 6 {
+        2
+    } else {
+        1
+    };
+    let [table_a, footer_a] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(footer_h)]).areas(area);
+    let w = table_a.width as usize;
+    let name = fields
+        .iter()
+        .map(|f| f.name().chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 14);
+    let value = 11usize.min(w / 4).max(6);
+    let mut range = 14usize.min(w / 4);
+    let mut help = w.saturating_sub(name + value + range + 4);
+    if help < 12 {
+        // too narrow for the help: the footer shows the selected field's, the range
+        // takes the room
+        range = w.saturating_sub(name + value + 3);
+        help = 0;
+    }
+    let widths = Widths {
+        name,
+        value,
+        range,
+        help,
+    };
+    let height = table_a.height as usize;
+    let offset = scroll_offset(ed.row, fields.len(), height);
+    let lines: Vec<Line> = fields
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, field)| {
+            let line = field_line(app, e, field, i == ed.row && focused, &widths);
+            if i == ed.row && ed.input.is_none() {
+                highlight(line, t.selected(focused), w)
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), table_a);
+    let foot = footer(app, e, fields.get(ed.row), focused, footer_a.width as usize);
+    f.render_widget(Paragraph::new(foot).wrap(Wrap { trim: true }), footer_a);
+}
+
+/// One field: name, value (or the text being typed), range, help.
+fn field_line(app: &App, e: &Entry, field: &Field, typing_here: bool, w: &Widths) -> Line<'static> {
+    let t = app.settings.theme;
+    let s = &e.current;
+    let edited = field.show(s) != field.show(&e.original);
+    let is_default = match field {
+        Field::Param(d) => s.params.get(d.name) == Some(&d.default),
+        Field::Seed => true,
+    };
+    let value_style = if edited {
+        t.edited().add_modifier(Modifier::BOLD)
+    } else if is_default {
+        t.text()
+    } else {
+        t.heading()
+    };
+    let value = match (&app.editor.input, typing_here) {
+        // the value being typed, with its cursor
+        (Some(input), true) => input_spans(t, &input.text, input.cursor, w.value),
+        _ => vec![Span::styled(pad(&field.show(s), w.value), value_style)],
+    };
+    let mut spans = vec![
+        Span::styled(pad(field.name(), w.name), t.text()),
+        Span::raw(" "),
+    ];
+    spans.extend(value);
+    spans.extend([
+        Span::raw(" "),
+        Span::styled(pad(&field.range_short(), w.range), t.dim()),
+    ]);
+    if w.help > 0 {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(clip(field.help(), w.help), t.dim()));
+    }
+    Line::from(spans)
+}
+
+/// Under the fields: the typed value's verdict while typing, the field's help when focused,
+/// else the scenario's description; a problem across parameters above all of them.
+fn footer(
+    app: &App,
+    e: &Entry,
+    sel: Option<&Field>,
+    focused: bool,
+    fw: usize,
+) -> Vec<Line<'static>> {
+    let t = app.settings.theme;
+    let s = &e.current;
+    let mut foot: Vec<Line> = Vec::new();
+    if let Some(problem) = &e.problem {
+        foot.push(Line::from(Span::styled(format!("✗ {problem}"), t.error())));
+    }
+    match (sel, &app.editor.typed, focused) {
+        (Some(field), Some(verdict), true) => {
+            foot.push(match verdict {
+                Ok(v) => {
+                    let shown = match v {
+                        Some(v) => v.to_string(),
+                        None => "a fresh random seed per run".into(),
+                    };
+                    Line::from(Span::styled(
+                        clip(&format!("✓ {} = {shown}", field.name()), fw),
+                        t.ok(),
+                    ))
+                }
+                Err(m) => Line::from(Span::styled(format!("✗ {m}"), t.error())),
+            });
+            foot.push(Line::from(Span::styled(
+                clip(&format!("allowed: {}", field.allowed()), fw),
+                t.dim(),
+            )));
+        }
+        (Some(field), None, true) => {
+            let default = match field {
+                Field::Param(d) => format!(" · default {}", d.default),
+                Field::Seed => String::new(),
+            };
+            foot.push(Line::from(vec![
+                Span::styled(format!("{}: ", field.name()), t.heading()),
+                Span::raw(field.help().to_string()),
+            ]));
+            foot.push(Line::from(Span::styled(
+                format!(
+                    "{} · allowed: {}{default}",
+                    field.type_name(),
+                    field.allowed()
+                ),
+                t.dim(),
+            )));
+        }
+        _ => {
+            let text = if s.description.is_empty() {
+                experiments::find(&s.experiment)
+                    .map(|d| d.shows.to_string())
+                    .unwrap_or_default()
+            } else {
+                s.description
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            foot.push(Line::from(Span::styled(text, t.dim())));
+        }
+    }
+    foot
 }
 
 #[cfg(test)]
@@ -414,6 +735,7 @@ mod tests {
         let mut ed = Editor {
             row: row_of(&s, "d"),
             input: None,
+            typed: None,
         };
         ed.begin(&s);
         assert_eq!(ed.input.as_ref().unwrap().text, "30");
@@ -443,6 +765,7 @@ mod tests {
         let mut ed = Editor {
             row: row_of(&s, "optimizer"),
             input: None,
+            typed: None,
         };
         assert_eq!(ed.adjust(&mut s, 1), Change::Value);
         assert_eq!(s.params.get("optimizer"), Some(&Value::Str("adam".into())));
@@ -477,6 +800,7 @@ mod tests {
         let mut ed = Editor {
             row: 0,
             input: None,
+            typed: None,
         };
         ed.begin(&s);
         ed.input = Some(TextInput::new("-3"));

@@ -1,13 +1,25 @@
-//! The scenario tree: families, their experiments, and the scenarios of each (the files of the
-//! scenarios folder, plus a "defaults" scenario for an experiment that has no file).
+//! The scenarios pane: the tree of families, their experiments, and the scenarios of each
+//! (the files of the scenarios folder, plus a "defaults" scenario for an experiment that has
+//! no file). The tree folds to fit its pane: the four families always show, and the branch of
+//! the selection stays open.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
 use crate::experiments::{self, Family, Registry};
 use crate::spec::{load_scenario, Scenario};
 
-use super::fmt::natural_cmp;
+use super::Pane;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::{clip, natural_cmp};
+use crate::tui::keymap::Cmd;
+use crate::tui::widgets::{highlight, pane_block, scroll_offset};
 
 /// One scenario the user can start: as read, and as edited in the lab.
 #[derive(Debug, Clone)]
@@ -16,15 +28,26 @@ pub struct Entry {
     pub path: Option<PathBuf>,
     pub original: Scenario,
     pub current: Scenario,
+    /// What is wrong with the current values taken together (e.g. `subset_size > d`):
+    /// checked when a value changes, not when the pane is drawn.
+    pub problem: Option<String>,
 }
 
 impl Entry {
     fn new(path: Option<PathBuf>, scenario: Scenario) -> Self {
-        Self {
+        let mut e = Self {
             path,
             original: scenario.clone(),
             current: scenario,
-        }
+            problem: None,
+        };
+        e.revalidate();
+        e
+    }
+
+    /// Runs the experiment's checks across parameters on the current values.
+    pub fn revalidate(&mut self) {
+        self.problem = super::params::cross_check(&self.current).err();
     }
 
     /// True once the user changed a value.
@@ -335,6 +358,80 @@ impl Scenarios {
         }
     }
 
+    /// The broken file selected, if one is.
+    pub fn broken_selected(&self) -> Option<&Broken> {
+        match self.selected {
+            Node::Broken(i) => self.broken.get(i),
+            _ => None,
+        }
+    }
+
+    /// The family and experiment a node sits in (the branch that stays open around it).
+    pub fn branch_of(&self, node: Node) -> (Option<Family>, Option<&'static str>) {
+        match node {
+            Node::Family(f) => (Some(f), None),
+            Node::Experiment(id) => (experiments::find(id).map(|d| d.family), Some(id)),
+            Node::Scenario(i) => {
+                let def = self
+                    .entries
+                    .get(i)
+                    .and_then(|e| experiments::find(&e.current.experiment));
+                (def.map(|d| d.family), def.map(|d| d.id))
+            }
+            Node::BrokenGroup | Node::Broken(_) => (None, None),
+        }
+    }
+
+    /// Folds the tree to fit `height` rows: everything open if it fits; else the selection's
+    /// family open, and then as many of the next families as fit; else, within the
+    /// selection's family, only its experiment open. The four families always show.
+    pub fn fit(&mut self, height: usize) {
+        let (family, exp) = self.branch_of(self.selected);
+        let exps_of = |f: Family| {
+            experiments::registry()
+                .iter()
+                .filter(move |e| e.family == f)
+                .map(|e| Node::Experiment(e.id))
+        };
+        let family_open = |f: Family| exps_of(f).chain([Node::Family(f)]);
+        let broken = matches!(self.selected, Node::Broken(_)).then_some(Node::BrokenGroup);
+        // everything
+        self.expanded = Family::ALL
+            .iter()
+            .flat_map(|f| family_open(*f))
+            .chain([Node::BrokenGroup])
+            .collect();
+        if self.rows().len() <= height {
+            return;
+        }
+        // the selection's family, then the following ones while they fit
+        self.expanded = family
+            .into_iter()
+            .flat_map(family_open)
+            .chain(broken)
+            .collect();
+        if self.rows().len() <= height {
+            let start = family.map_or(0, |f| f as usize);
+            for k in 1..Family::ALL.len() {
+                let f = Family::ALL[(start + k) % Family::ALL.len()];
+                let before = self.expanded.clone();
+                self.expanded.extend(family_open(f));
+                if self.rows().len() > height {
+                    self.expanded = before;
+                    break;
+                }
+            }
+            return;
+        }
+        // within the selection's family, its experiment only
+        self.expanded = family
+            .map(Node::Family)
+            .into_iter()
+            .chain(exp.map(Node::Experiment))
+            .chain(broken)
+            .collect();
+    }
+
     /// Selects the first scenario whose title contains `text` (case-insensitive), opening
     /// its family and experiment.
     pub fn select_title(&mut self, text: &str) -> bool {
@@ -352,6 +449,154 @@ impl Scenarios {
         }
         self.selected = Node::Scenario(i);
         true
+    }
+}
+
+/// What a key does in the tree.
+pub fn on_cmd(tree: &mut Scenarios, cmd: Cmd, out: &mut Vec<Action>) {
+    match cmd {
+        Cmd::Up => tree.move_by(-1),
+        Cmd::Down => tree.move_by(1),
+        Cmd::PageUp => tree.move_by(-10),
+        Cmd::PageDown => tree.move_by(10),
+        Cmd::First => tree.select_first(),
+        Cmd::Last => tree.select_last(),
+        Cmd::Fold => tree.collapse(),
+        Cmd::Unfold => tree.expand(),
+        Cmd::Activate if !tree.toggle() => out.push(Action::StartSelected),
+        Cmd::Start => out.push(Action::StartSelected),
+        Cmd::Edit => out.push(if tree.current().is_some() {
+            Action::Focus(Pane::Params)
+        } else {
+            Action::Error("select a scenario to edit (a row under an experiment)".into())
+        }),
+        _ => {}
+    }
+}
+
+/// Draws the tree.
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.settings.theme;
+    let focused = app.focus == Pane::Scenarios;
+    let block = pane_block(
+        t,
+        Line::from(Span::styled(" Scenarios ", t.title())),
+        focused,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let s = &app.scenarios;
+    let rows = s.rows();
+    let sel = s.selected_index(&rows);
+    let height = inner.height as usize;
+    let offset = scroll_offset(sel, rows.len(), height);
+    let w = inner.width as usize;
+    let mut lines = Vec::new();
+    for (i, row) in rows.iter().enumerate().skip(offset).take(height) {
+        let fold = match row.fold {
+            Some(true) => "▾ ",
+            Some(false) => "▸ ",
+            None => "",
+        };
+        let indent = "  ".repeat(row.depth);
+        let (text, style, suffix) = match row.node {
+            Node::Family(fam) => {
+                let none = !experiments::registry().iter().any(|e| e.family == fam);
+                (
+                    format!("{} {}", fam.number(), short_family(fam)),
+                    if none { t.dim() } else { t.heading() },
+                    "",
+                )
+            }
+            Node::Experiment(id) => {
+                let name = experiments::find(id).map(|d| d.name).unwrap_or("");
+                (format!("{id} {name}"), t.text(), "")
+            }
+            Node::Scenario(k) => {
+                let e = &s.entries[k];
+                let (text, style) = if e.path.is_none() {
+                    ("defaults".to_string(), t.dim())
+                } else {
+                    (tree_title(s, k), t.text())
+                };
+                (text, style, if e.is_edited() { " *" } else { "" })
+            }
+            Node::BrokenGroup => ("files with errors".into(), t.error(), ""),
+            Node::Broken(k) => (
+                s.broken[k]
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                t.error(),
+                "",
+            ),
+        };
+        let room = w.saturating_sub(indent.len() + fold.chars().count() + suffix.chars().count());
+        let mut spans = vec![
+            Span::raw(indent),
+            Span::styled(fold, t.dim()),
+            Span::styled(clip(&text, room), style),
+        ];
+        if !suffix.is_empty() {
+            spans.push(Span::styled(suffix, t.edited()));
+        }
+        let mut line = Line::from(spans);
+        if i == sel {
+            line = highlight(line, t.selected(focused), w);
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A scenario's title in the tree, without the words it shares with its siblings
+/// ("Random parity, d = 5" under E1 shows as "d = 5" when "d = 10" sits next to it).
+pub fn tree_title(s: &Scenarios, k: usize) -> String {
+    let title = s.entries[k].current.title.as_str();
+    let siblings: Vec<&str> = s
+        .scenarios_of(&s.entries[k].current.experiment)
+        .into_iter()
+        .filter(|&i| s.entries[i].path.is_some())
+        .map(|i| s.entries[i].current.title.as_str())
+        .collect();
+    if siblings.len() < 2 {
+        return title.to_string();
+    }
+    // the longest common prefix that ends at a word boundary
+    let mut common = siblings[0].len();
+    for other in &siblings[1..] {
+        common = common.min(
+            siblings[0]
+                .char_indices()
+                .zip(other.chars())
+                .take_while(|((_, a), b)| a == b)
+                .last()
+                .map(|((i, c), _)| i + c.len_utf8())
+                .unwrap_or(0),
+        );
+    }
+    let prefix = &siblings[0][..common];
+    // cut after the last ", " or ": " of the shared words
+    let cut = [", ", ": ", " - ", " · "]
+        .iter()
+        .filter_map(|sep| prefix.rfind(sep).map(|i| i + sep.len()))
+        .max()
+        .unwrap_or(0);
+    let rest = title.get(cut..).unwrap_or(title).trim_start();
+    if cut == 0 || rest.is_empty() || siblings.iter().any(|t| t.len() <= cut) {
+        title.to_string()
+    } else {
+        rest.to_string()
+    }
+}
+
+fn short_family(f: Family) -> &'static str {
+    match f {
+        Family::Parities => "Parities",
+        Family::Decomposition => "Decomposition vs E2E",
+        Family::Conditioning => "Architecture, conditioning",
+        Family::FlatActivations => "Flat activations",
     }
 }
 

@@ -1,11 +1,46 @@
-//! Experiment figures: drawing images in half-blocks (two pixels per cell, upper in the foreground, lower in the background).
+//! The figure screen: the selected run's figures (images drawn in half-blocks, two pixels per
+//! cell, upper in the foreground, lower in the background; or curves) and its log.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::widgets::Widget;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
+use ratatui::Frame;
 
-use super::theme::Theme;
+use crate::experiments::ctx::Figure;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::{self, clip};
+use crate::tui::keymap::{Cmd, Context};
+use crate::tui::panes::runs::status_note;
+use crate::tui::plot::render_curves;
+use crate::tui::runs::RunRow;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{key_legend, titled};
+
+/// Which figure is shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FigureState {
+    /// The figure shown; `None` follows the latest one as new ones arrive.
+    pub index: Option<usize>,
+}
+
+/// What a key does on the figure screen, for a run with `n` figures.
+pub fn on_cmd(fig: &mut FigureState, n: usize, cmd: Cmd, out: &mut Vec<Action>) {
+    match cmd {
+        Cmd::Back => out.push(Action::CloseScreen),
+        Cmd::NextFigure if n > 0 => {
+            let i = fig.index.unwrap_or(n - 1);
+            fig.index = Some((i + 1) % n).filter(|&i| i != n - 1);
+        }
+        Cmd::PrevFigure if n > 0 => {
+            let i = fig.index.unwrap_or(n - 1);
+            fig.index = Some((i + n - 1) % n).filter(|&i| i != n - 1);
+        }
+        _ => {}
+    }
+}
 
 /// A grey-level image drawn as large as fits, keeping square pixels (a cell is about twice as
 /// tall as wide: one pixel per column, two per row).
@@ -92,6 +127,143 @@ impl Widget for ImageView<'_> {
             }
         }
     }
+}
+
+/// Draws the figure screen.
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.settings.theme;
+    let Some(r) = app.runs.selected_row() else {
+        f.render_widget(
+            Paragraph::new(Span::styled("no run selected", t.dim())).block(
+                Block::bordered()
+                    .border_style(t.border(true))
+                    .title(Span::styled(" Figure ", t.title())),
+            ),
+            area,
+        );
+        return;
+    };
+    let figs = r.figures();
+    let log_h = if figs.is_empty() {
+        area.height
+    } else {
+        (area.height / 3).clamp(4, 12)
+    };
+    let [fig_a, log_a] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(log_h)]).areas(area);
+    let last = figs.len().saturating_sub(1);
+    let shown = app.figure.index.unwrap_or(last).min(last);
+    if let Some((step, fig)) = figs.get(shown) {
+        let latest = if app.figure.index.is_none() {
+            " (latest)"
+        } else {
+            ""
+        };
+        let title = Line::from(vec![Span::styled(
+            clip(
+                &format!(
+                    " Run {} · figure {}/{}{latest} · step {} · {} ",
+                    r.label(),
+                    shown + 1,
+                    figs.len(),
+                    fmt::count(*step),
+                    fig.title(),
+                ),
+                (area.width as usize).saturating_sub(24),
+            ),
+            t.title(),
+        )]);
+        let keys = key_legend(
+            t,
+            Context::Figure,
+            &[
+                (&[Cmd::PrevFigure, Cmd::NextFigure], "figure"),
+                (&[Cmd::Back], "back"),
+            ],
+        );
+        let block = titled(
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(t.border(true)),
+            title,
+            keys,
+            area.width,
+        );
+        let inner = block.inner(fig_a);
+        f.render_widget(block, fig_a);
+        draw_figure(f, t, fig, inner);
+    }
+    render_log(f, t, r, figs.is_empty(), log_a);
+}
+
+fn draw_figure(f: &mut Frame, t: Theme, fig: &Figure, area: Rect) {
+    match fig {
+        Figure::Image {
+            width,
+            height,
+            pixels,
+            ..
+        } => {
+            let view = ImageView {
+                width: *width,
+                height: *height,
+                pixels,
+                theme: t,
+            };
+            f.render_widget(view, area);
+        }
+        Figure::Curves {
+            x_label,
+            y_label,
+            series,
+            ..
+        } => render_curves(f, t, x_label, y_label, series, area),
+    }
+}
+
+/// The run's status note and the last lines of its log that fit.
+fn render_log(f: &mut Frame, t: Theme, r: &RunRow, no_figures: bool, area: Rect) {
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(note) = status_note(&r.state).or_else(|| {
+        r.state
+            .reason
+            .as_ref()
+            .map(|reason| format!("{}: {reason}", r.state.status.label()))
+    }) {
+        lines.push(Line::from(Span::styled(note, t.status(r.state.status))));
+    }
+    let room = (area.height as usize).saturating_sub(2 + lines.len());
+    let skip = r.state.logs.len().saturating_sub(room);
+    lines.extend(
+        r.state
+            .logs
+            .iter()
+            .skip(skip)
+            .map(|l| Line::from(l.as_str())),
+    );
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            if no_figures {
+                "no figures and no log lines: this experiment draws none"
+            } else {
+                "no log lines"
+            },
+            t.dim(),
+        )));
+    }
+    let title = if no_figures {
+        format!(" Run {} · log (no figures) ", r.label())
+    } else {
+        " Log ".to_string()
+    };
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(t.border(no_figures))
+                .title(Span::styled(title, t.title())),
+        ),
+        area,
+    );
 }
 
 #[cfg(test)]

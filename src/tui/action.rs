@@ -1,0 +1,306 @@
+//! What keys and clicks ask the lab to do, as values, and the one place where it is done.
+//!
+//! A pane's key handler changes only its own state; anything else (starting, stopping or
+//! deleting a run, writing a scenario file, reading figures from disk, moving the focus,
+//! opening a screen, a message in the header) comes out as an [`Action`] that
+//! [`App::apply`] carries out. Neither key handlers nor drawing touch the disk.
+
+use crate::engine::{Command, Status};
+use crate::spec::Scenario;
+
+use super::app::App;
+use super::panes::params;
+use super::panes::Pane;
+use super::screens::dialogs::{Overlay, SaveAs};
+use super::screens::Screen;
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Queue a run of the selected scenario, as edited.
+    StartSelected,
+    /// Queue a run of this scenario.
+    Submit(Scenario),
+    /// Run #n again with its settings.
+    Rerun(usize),
+    /// Pause run #n, or resume it.
+    PauseResume(usize),
+    /// Stop run #n (or drop it from the queue).
+    Stop(usize),
+    /// Ask before deleting run #n.
+    AskDelete(usize),
+    /// Delete run #n and its folder.
+    Delete(usize),
+    /// Open the save-as box with a free file name.
+    OpenSaveAs,
+    /// Check the save-as box's name against the scenarios folder.
+    CheckSaveName,
+    /// Write the edited scenario to this file name in the scenarios folder.
+    SaveScenario(String),
+    Focus(Pane),
+    OpenCompare,
+    OpenFigure,
+    CloseScreen,
+    AskQuit,
+    Quit,
+    Say(String),
+    Error(String),
+}
+
+impl App {
+    /// Carries out one action.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::StartSelected => self.start_selected(),
+            Action::Submit(s) => self.submit(s),
+            Action::Rerun(num) => self.rerun(num),
+            Action::PauseResume(num) => self.pause_resume(num),
+            Action::Stop(num) => self.stop(num),
+            Action::AskDelete(num) => self.ask_delete(num),
+            Action::Delete(num) => self.delete_run(num),
+            Action::OpenSaveAs => self.open_save_as(),
+            Action::CheckSaveName => {
+                let dir = self.scenarios.dir.clone();
+                if let Some(Overlay::SaveAs(b)) = &mut self.overlay {
+                    b.verdict = params::check_file_name(&dir, &b.input.text);
+                }
+            }
+            Action::SaveScenario(name) => {
+                if !self.save_as(&name) {
+                    // the box stays open with its name, and says why
+                    self.apply(Action::CheckSaveName);
+                }
+            }
+            Action::Focus(p) => self.focus = p,
+            Action::OpenCompare => self.open_compare(),
+            Action::OpenFigure => self.open_figure(),
+            Action::CloseScreen => self.screen = Screen::Main,
+            Action::AskQuit => self.ask_quit(),
+            Action::Quit => self.quit = true,
+            Action::Say(t) => self.say(t),
+            Action::Error(t) => self.error(t),
+        }
+    }
+
+    fn ask_quit(&mut self) {
+        if self.runs.active() > 0 || self.pool.is_busy() {
+            self.overlay = Some(Overlay::ConfirmQuit);
+        } else {
+            self.quit = true;
+        }
+    }
+
+    /// Queues a run of the selected scenario (as edited).
+    fn start_selected(&mut self) {
+        let Some(entry) = self.scenarios.current() else {
+            let msg = match self.scenarios.broken_selected() {
+                Some(b) => format!("this file has an error: {}", b.error),
+                None => "select a scenario to start (a row under an experiment)".into(),
+            };
+            self.error(msg);
+            return;
+        };
+        // checked again here, whatever changed the values
+        if let Err(e) = params::cross_check(&entry.current) {
+            self.error(format!("cannot start: {e}"));
+            return;
+        }
+        let scenario = entry.current.clone();
+        self.submit(scenario);
+    }
+
+    fn submit(&mut self, scenario: Scenario) {
+        let waiting = self.pool.running() + self.pool.queued() >= self.pool.limit();
+        let ticket = self.pool.submit(scenario.clone());
+        let num = self.runs.add_queued(ticket, &scenario);
+        self.runs.selected = Some(num);
+        if waiting {
+            self.say(format!(
+                "run #{num} queued (limit {} at once)",
+                self.pool.limit()
+            ));
+        } else {
+            self.say(format!("run #{num} started: {}", scenario.title));
+        }
+    }
+
+    fn rerun(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        let s = r.to_scenario();
+        if let Err(e) = crate::engine::validate(&s) {
+            self.error(format!("cannot run #{num} again: {e}"));
+            return;
+        }
+        self.submit(s);
+    }
+
+    fn pause_resume(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(note);
+            return;
+        }
+        let (id, status) = (r.state.id.clone(), r.state.status);
+        let cmd = match status {
+            Status::Running => Command::Pause,
+            Status::Paused => Command::Resume,
+            Status::Queued => {
+                self.error(format!("run #{num} has not started yet"));
+                return;
+            }
+            _ => {
+                self.error(format!("run #{num} is not running"));
+                return;
+            }
+        };
+        if self.pool.send(&id, cmd) {
+            let what = if cmd == Command::Pause {
+                "pausing"
+            } else {
+                "resuming"
+            };
+            self.say(format!("run #{num} {what}"));
+        }
+    }
+
+    fn stop(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(note);
+            return;
+        }
+        let (id, ticket, status) = (r.state.id.clone(), r.ticket, r.state.status);
+        match (status, ticket) {
+            (Status::Queued, Some(t)) => {
+                if self.pool.cancel(t) {
+                    self.runs.remove(num);
+                    self.say(format!("queued run #{num} dropped"));
+                }
+            }
+            (Status::Running | Status::Paused, _) => {
+                if self.pool.send(&id, Command::Stop) {
+                    self.say(format!("stopping run #{num}"));
+                }
+            }
+            _ => self.error(format!("run #{num} is not running")),
+        }
+    }
+
+    /// Why run #n cannot be deleted now, if it cannot.
+    fn cannot_delete(&self, num: usize) -> Option<String> {
+        let r = self.runs.get(num)?;
+        if let Some(note) = r.elsewhere_note() {
+            Some(format!("{note} first"))
+        } else if r.is_active() {
+            Some(format!("run #{num} is active: stop it first (x)"))
+        } else {
+            None
+        }
+    }
+
+    fn ask_delete(&mut self, num: usize) {
+        if self.runs.get(num).is_none() {
+            return;
+        }
+        match self.cannot_delete(num) {
+            Some(e) => self.error(e),
+            None => self.overlay = Some(Overlay::ConfirmDelete(num)),
+        }
+    }
+
+    fn delete_run(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        if let Some(e) = self.cannot_delete(num) {
+            self.error(e);
+            return;
+        }
+        if let Some(dir) = r.state.dir.clone() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    self.error(format!("cannot delete {}: {e}", dir.display()));
+                    return;
+                }
+            }
+        }
+        self.runs.remove(num);
+        self.compare.nums.retain(|n| *n != num);
+        self.say(format!("run #{num} deleted"));
+    }
+
+    fn open_save_as(&mut self) {
+        let dir = self.scenarios.dir.clone();
+        let Some(entry) = self.scenarios.current() else {
+            return;
+        };
+        let name =
+            params::suggest_file_name(&dir, entry.path.as_deref(), &entry.current, &entry.original);
+        let verdict = params::check_file_name(&dir, &name);
+        self.overlay = Some(Overlay::SaveAs(SaveAs::new(&name, verdict)));
+    }
+
+    /// Writes the edited scenario as a new file; false (with a message) if it could not.
+    fn save_as(&mut self, name: &str) -> bool {
+        let dir = self.scenarios.dir.clone();
+        let path = match params::check_file_name(&dir, name) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(e);
+                return false;
+            }
+        };
+        let Some(entry) = self.scenarios.current() else {
+            return true;
+        };
+        let s = params::saved_copy(entry, &path);
+        let written =
+            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, s.to_toml()));
+        match written {
+            Ok(()) => {
+                // the edits now live in the new file; the original keeps its values
+                if let Some(e) = self.scenarios.current_mut() {
+                    e.current = e.original.clone();
+                    e.revalidate();
+                }
+                self.scenarios.add(path.clone(), s);
+                self.overlay = None;
+                self.say(format!("saved {}", path.display()));
+                true
+            }
+            Err(e) => {
+                self.error(format!("cannot write {}: {e}", path.display()));
+                false
+            }
+        }
+    }
+
+    fn open_compare(&mut self) {
+        let marked = self.runs.marked();
+        if marked.len() < 2 {
+            self.error(format!(
+                "mark two or more runs with Space in the runs pane to compare them ({} marked)",
+                marked.len()
+            ));
+            return;
+        }
+        self.compare.open(marked);
+        if self.compare_metric().is_none() {
+            self.compare.metric = None;
+        }
+        self.screen = Screen::Compare;
+    }
+
+    fn open_figure(&mut self) {
+        let Some(r) = self.runs.selected_row_mut() else {
+            self.error("no run selected");
+            return;
+        };
+        if !r.figures_loaded {
+            if r.state.figures.is_empty() {
+                r.state.load_figures();
+            }
+            r.figures_loaded = true;
+        }
+        self.figure.index = None;
+        self.screen = Screen::Figure;
+    }
+}

@@ -1,0 +1,276 @@
+//! The chart pane: the selected run's metric over steps (with the same quantity of the run's
+//! other methods beside it), and the list of its metrics with sparklines.
+
+use std::collections::HashMap;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::engine::Status;
+
+use super::runs::status_note;
+use super::Pane;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::{self, clip};
+use crate::tui::keymap::{Cmd, Context};
+use crate::tui::plot::{self, draw_plot, log_by_default, plot_series, siblings, Look};
+use crate::tui::runs::{RunRow, Runs};
+use crate::tui::widgets::{key_legend, pad, pane_block, pane_frame, rpad, scroll_offset, titled};
+
+/// The chart's choices: which metric, log scale per metric, smoothing. The compare screen
+/// shares them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChartState {
+    /// The metric asked for; a run without it shows its main metric.
+    pub metric: Option<String>,
+    pub log_override: HashMap<String, bool>,
+    pub smooth: bool,
+}
+
+impl ChartState {
+    pub fn look(&self, metric: &str) -> Look {
+        Look {
+            log_y: self
+                .log_override
+                .get(metric)
+                .copied()
+                .unwrap_or_else(|| log_by_default(metric)),
+            smooth: self.smooth,
+        }
+    }
+
+    /// The metric shown for a run: the one asked for if the run has it, else its main one.
+    pub fn metric_of(&self, r: &RunRow) -> Option<String> {
+        match &self.metric {
+            Some(m) if r.state.metrics.contains_key(m) => Some(m.clone()),
+            _ => r.main_metric().map(str::to_string),
+        }
+    }
+
+    /// Log scale on or off for one metric.
+    pub fn toggle_log(&mut self, metric: &str) {
+        let now = self.look(metric).log_y;
+        self.log_override.insert(metric.to_string(), !now);
+    }
+
+    /// The next (or previous) metric of a run.
+    pub fn cycle(&mut self, r: &RunRow, d: isize) {
+        let names: Vec<String> = r.metric_names().into_iter().map(str::to_string).collect();
+        if names.is_empty() {
+            return;
+        }
+        let i = self
+            .metric_of(r)
+            .and_then(|c| names.iter().position(|n| *n == c))
+            .unwrap_or(0) as isize;
+        let n = names.len() as isize;
+        self.metric = Some(names[(i + d).rem_euclid(n) as usize].clone());
+    }
+}
+
+/// What a key does in the chart pane (and the chart keys of the main screen).
+pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
+    match cmd {
+        Cmd::NextMetric | Cmd::PrevMetric => {
+            if let Some(r) = runs.selected_row() {
+                chart.cycle(r, if cmd == Cmd::NextMetric { 1 } else { -1 });
+            }
+        }
+        Cmd::LogY => {
+            if let Some(m) = runs.selected_row().and_then(|r| chart.metric_of(r)) {
+                chart.toggle_log(&m);
+            }
+        }
+        Cmd::Smooth => chart.smooth = !chart.smooth,
+        Cmd::Figure => out.push(Action::OpenFigure),
+        Cmd::Up => runs.move_by(-1),
+        Cmd::Down => runs.move_by(1),
+        Cmd::Back => out.push(Action::Focus(Pane::Runs)),
+        _ => {}
+    }
+}
+
+/// Draws the selected run's chart.
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.settings.theme;
+    let focused = app.focus == Pane::Chart;
+    let Some(r) = app.runs.selected_row() else {
+        let block = pane_block(t, Line::from(Span::styled(" Chart ", t.title())), focused);
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "No run selected: start one from the scenarios, or select one in the runs.",
+                t.dim(),
+            ))
+            .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    };
+    let metric = app.chart_metric();
+    let look = metric
+        .as_deref()
+        .map(|m| app.chart.look(m))
+        .unwrap_or_default();
+    let keys = key_legend(
+        t,
+        Context::Chart,
+        &[
+            (&[Cmd::NextMetric], "metric"),
+            (&[Cmd::LogY], "log"),
+            (&[Cmd::Smooth], "smooth"),
+        ],
+    );
+    let block = titled(
+        pane_frame(t, focused),
+        title(app, r, metric.as_deref(), look),
+        keys,
+        area.width,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let chart_a = beside_chart(f, app, r, metric.as_deref(), inner);
+    let Some(m) = metric else {
+        let text = if r.state.status.is_active() || r.state.is_elsewhere() {
+            "waiting for the first metric…"
+        } else {
+            "this run recorded no metrics"
+        };
+        f.render_widget(Paragraph::new(Span::styled(text, t.dim())), chart_a);
+        return;
+    };
+    draw_metric(f, app, r, &m, look, chart_a);
+}
+
+/// "Run #4 d=10 · test_accuracy log smoothed · 4.3k/s · ETA 9s".
+fn title(app: &App, r: &RunRow, metric: Option<&str>, look: Look) -> Line<'static> {
+    let t = app.settings.theme;
+    let s = &r.state;
+    let mut title = vec![Span::styled(
+        format!(
+            " Run {} · {} ",
+            r.label(),
+            metric.unwrap_or("no metrics yet")
+        ),
+        t.title(),
+    )];
+    if look.log_y {
+        title.push(Span::styled("log ", t.edited()));
+    }
+    if look.smooth {
+        title.push(Span::styled("smoothed ", t.edited()));
+    }
+    if matches!(s.status, Status::Running | Status::Elsewhere) && s.steps_per_sec > 0.0 {
+        let mut pace = format!("· {} ", fmt::rate(s.steps_per_sec));
+        if let Some(eta) = s.eta_secs() {
+            pace.push_str(&format!("· ETA {} ", fmt::duration(eta)));
+        }
+        title.push(Span::styled(pace, t.dim()));
+    }
+    Line::from(title)
+}
+
+/// Draws the run's status note above and its metric list beside the chart; returns the
+/// chart's area.
+fn beside_chart(f: &mut Frame, app: &App, r: &RunRow, metric: Option<&str>, inner: Rect) -> Rect {
+    let t = app.settings.theme;
+    let mut chart_a = inner;
+    if let Some(note) = status_note(&r.state) {
+        let [msg, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                clip(&note, msg.width as usize),
+                t.status(r.state.status),
+            )),
+            msg,
+        );
+        chart_a = rest;
+    }
+    // the metrics list with sparklines, when there is room
+    if let Some(list) = metric_list_area(inner, r) {
+        render_metric_list(f, app, r, metric, list);
+        chart_a.width -= list.width;
+    }
+    chart_a
+}
+
+/// Where the list of metrics goes in a chart pane's inner area, when there is room for it
+/// (below the status note, if the run has one).
+pub fn metric_list_area(inner: Rect, r: &RunRow) -> Option<Rect> {
+    if inner.width < 70 || r.state.metrics.is_empty() {
+        return None;
+    }
+    let w = (inner.width / 3).clamp(24, 40);
+    let note = u16::from(status_note(&r.state).is_some()).min(inner.height);
+    Some(Rect::new(
+        inner.right() - w,
+        inner.y + note,
+        w,
+        inner.height - note,
+    ))
+}
+
+/// The metric's chart, with the same quantity of the run's other methods beside it.
+fn draw_metric(f: &mut Frame, app: &App, r: &RunRow, m: &str, look: Look, area: Rect) {
+    let t = app.settings.theme;
+    let Some(series) = r.state.metrics.get(m) else {
+        return;
+    };
+    // `e2e/test_accuracy` next to `dec/test_accuracy`: a run that trains several methods
+    // side by side (E2, E4, E10) shows the same quantity of every method in one chart
+    let mut shown = vec![(m.to_string(), series)];
+    shown.extend(siblings(&r.state.metrics, m));
+    let legend = shown.len() > 1;
+    match plot_series(t, &shown, look, area.width, 0) {
+        Some(p) if p.lines.iter().any(|l| !l.1.points.is_empty()) => {
+            draw_plot(f, t, &p, area, legend)
+        }
+        _ => f.render_widget(
+            Paragraph::new(Span::styled(
+                if look.log_y {
+                    "no positive values to draw on a log scale (y switches it off)"
+                } else {
+                    "no finite values to draw yet"
+                },
+                t.dim(),
+            )),
+            area,
+        ),
+    }
+}
+
+fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>, area: Rect) {
+    let t = app.settings.theme;
+    let w = area.width as usize;
+    let names = r.metric_names();
+    let sel = shown
+        .and_then(|m| names.iter().position(|n| *n == m))
+        .unwrap_or(0);
+    let height = area.height as usize;
+    let offset = scroll_offset(sel, names.len(), height);
+    let val_w = 7;
+    let spark_w = 8.min(w / 4);
+    let name_w = w.saturating_sub(val_w + spark_w + 3);
+    let mut lines = Vec::new();
+    for (i, n) in names.iter().enumerate().skip(offset).take(height) {
+        let s = &r.state.metrics[*n];
+        let v = s.last().map(|p| fmt::value(p.value)).unwrap_or_default();
+        let sp = plot::sparkline(s, spark_w, app.chart.look(n).log_y);
+        let marker = if i == sel { "▸" } else { " " };
+        let style = if i == sel { t.heading() } else { t.text() };
+        lines.push(Line::from(vec![
+            Span::styled(marker, t.key()),
+            Span::styled(pad(&fmt::clip_middle(n, name_w), name_w), style),
+            Span::raw(" "),
+            Span::styled(rpad(&v, val_w), style),
+            Span::raw(" "),
+            Span::styled(sp, t.series(0).0),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}

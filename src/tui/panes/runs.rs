@@ -1,0 +1,322 @@
+//! The runs pane: every run the lab knows, one line each, with its status, progress, latest
+//! values and sparklines of its main metric and gradient SNR.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::engine::{RunState, Status};
+use crate::experiments;
+
+use super::Pane;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::{self, clip};
+use crate::tui::keymap::Cmd;
+use crate::tui::plot;
+use crate::tui::runs::{RunRow, Runs};
+use crate::tui::theme::{status_icon, Theme};
+use crate::tui::widgets::{highlight, pad, pane_block, rpad, scroll_offset};
+
+/// What a key does in the runs pane.
+pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
+    let sel = runs.selected;
+    match cmd {
+        Cmd::Up => runs.move_by(-1),
+        Cmd::Down => runs.move_by(1),
+        Cmd::PageUp => runs.move_by(-10),
+        Cmd::PageDown => runs.move_by(10),
+        Cmd::First => runs.select_first(),
+        Cmd::Last => runs.select_last(),
+        Cmd::Mark => {
+            if let Some(r) = runs.selected_row_mut() {
+                r.marked = !r.marked;
+            }
+        }
+        Cmd::UnmarkAll => {
+            for r in &mut runs.rows {
+                r.marked = false;
+            }
+        }
+        Cmd::Compare => out.push(Action::OpenCompare),
+        Cmd::Figure => out.push(Action::OpenFigure),
+        Cmd::ToChart => out.push(Action::Focus(Pane::Chart)),
+        _ => {
+            let Some(num) = sel else { return };
+            out.push(match cmd {
+                Cmd::Pause => Action::PauseResume(num),
+                Cmd::Stop => Action::Stop(num),
+                Cmd::Rerun => Action::Rerun(num),
+                Cmd::Delete => Action::AskDelete(num),
+                _ => return,
+            });
+        }
+    }
+}
+
+struct Cols {
+    exp: usize,
+    differs: usize,
+    status: usize,
+    step: usize,
+    speed: usize,
+    eta: usize,
+    latest: usize,
+    trend: usize,
+    /// The gradient SNR's sparkline (0: no room for it).
+    snr: usize,
+}
+
+/// A column and the space after it; a column of width 0 is left out.
+fn col(w: usize) -> usize {
+    if w > 0 {
+        w + 1
+    } else {
+        0
+    }
+}
+
+fn columns(w: usize) -> Cols {
+    // fixed: mark+icon 2, # 3, separators. In a narrow pane the status shows as its icon
+    // only, and speed and ETA (in the chart's title too) make room for the parameters.
+    let wide = w >= 120;
+    let narrow = w < 76;
+    let exp = if wide { 18 } else { 4 };
+    let status = match w {
+        100.. => 11,
+        76.. => 8,
+        _ => 0,
+    };
+    let step = if narrow { 9 } else { 11 };
+    let (speed, eta) = if narrow { (0, 0) } else { (7, 6) };
+    let latest = if wide { 30 } else { 7 };
+    let fixed =
+        2 + 1 + 3 + 1 + exp + 1 + col(status) + step + 1 + col(speed) + col(eta) + latest + 1;
+    let rest = w.saturating_sub(fixed);
+    let sparks = (rest / 2).clamp(6, 24).min(rest);
+    let differs = rest.saturating_sub(sparks + 1);
+    // the main metric's trend, and the gradient SNR's next to it when there is room
+    let (trend, snr) = if sparks >= 13 {
+        let snr = sparks / 2;
+        (sparks - snr - 1, snr)
+    } else {
+        (sparks, 0)
+    };
+    Cols {
+        exp,
+        differs,
+        status,
+        step,
+        speed,
+        eta,
+        latest,
+        trend,
+        snr,
+    }
+}
+
+/// The run's whole-model gradient SNR: `grad_snr`, or the first `<method>/grad_snr` of a run
+/// that compares methods.
+fn snr_metric(s: &RunState) -> Option<&str> {
+    if s.metrics.contains_key("grad_snr") {
+        return Some("grad_snr");
+    }
+    s.metrics
+        .keys()
+        .find(|k| k.ends_with("/grad_snr"))
+        .map(String::as_str)
+}
+
+fn status_text(s: Status, w: usize) -> String {
+    let label = match (s, w < 11) {
+        (Status::Interrupted, true) => "cut off",
+        (Status::Elsewhere, true) => "external",
+        (Status::Elsewhere, false) if w < s.label().len() => "elsewhere",
+        _ => s.label(),
+    };
+    pad(label, w)
+}
+
+/// What the chart and figure panes say above a run's data: why it ended badly, or which
+/// process trains it.
+pub fn status_note(s: &RunState) -> Option<String> {
+    match (s.status, &s.reason, &s.owner) {
+        (Status::Diverged | Status::Failed | Status::Interrupted, Some(reason), _) => {
+            Some(format!("{}: {reason}", s.status.label()))
+        }
+        (Status::Elsewhere, _, Some(owner)) => Some(format!(
+            "{} in {}; read from its files as they grow",
+            s.status.label(),
+            owner.describe()
+        )),
+        _ => None,
+    }
+}
+
+/// Draws the table of runs.
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.settings.theme;
+    let focused = app.focus == Pane::Runs;
+    let marked = app.runs.marked().len();
+    let mut title = vec![Span::styled(" Runs ", t.title())];
+    if marked > 0 {
+        title.push(Span::styled(format!("{marked} marked "), t.edited()));
+    }
+    let block = pane_block(t, Line::from(title), focused);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let w = inner.width as usize;
+    if app.runs.rows.is_empty() {
+        let lines = vec![
+            Line::from(Span::styled("No runs yet.", t.heading())),
+            Line::from(Span::styled(
+                "Select a scenario and press Enter to start one; saved runs come back here.",
+                t.dim(),
+            )),
+        ];
+        f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    let c = columns(w);
+    let mut header = format!(
+        "   {} {} {} ",
+        rpad("#", 3),
+        pad("exp", c.exp),
+        pad("differs", c.differs)
+    );
+    for (text, width, right) in [
+        ("status", c.status, false),
+        ("step", c.step, true),
+        ("speed", c.speed, true),
+        ("ETA", c.eta, true),
+        ("latest", c.latest, true),
+        ("trend", c.trend, false),
+        ("snr (log)", c.snr, false),
+    ] {
+        if width > 0 {
+            header.push_str(&if right {
+                rpad(text, width)
+            } else {
+                pad(text, width)
+            });
+            header.push(' ');
+        }
+    }
+    let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.heading()))];
+    let height = (inner.height as usize).saturating_sub(1);
+    let sel = app.runs.selected_index().unwrap_or(0);
+    let offset = scroll_offset(sel, app.runs.rows.len(), height);
+    for r in app.runs.display().skip(offset).take(height) {
+        let mut line = run_line(t, app, r, &c, w);
+        if Some(r.num) == app.runs.selected {
+            line = highlight(line, t.selected(focused), w);
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A cell of `w` columns and the space after it; nothing when the column is left out.
+fn cell(spans: &mut Vec<Span<'static>>, text: String, w: usize, style: ratatui::style::Style) {
+    if w > 0 {
+        spans.push(Span::styled(text, style));
+        spans.push(Span::raw(" "));
+    }
+}
+
+fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize) -> Line<'static> {
+    let s = &r.state;
+    let mark = if r.marked { "*" } else { " " };
+    let exp = if c.exp > 6 {
+        let name = experiments::find(&s.experiment)
+            .map(|d| d.name)
+            .unwrap_or("");
+        format!("{} {name}", s.experiment)
+    } else {
+        s.experiment.clone()
+    };
+    let mut spans = vec![
+        Span::styled(mark, t.edited()),
+        Span::styled(status_icon(s.status), t.status(s.status)),
+        Span::raw(" "),
+        Span::raw(rpad(&r.num.to_string(), 3)),
+        Span::raw(" "),
+        Span::raw(pad(&exp, c.exp)),
+        Span::raw(" "),
+        Span::raw(pad(&r.differs_text(), c.differs)),
+        Span::raw(" "),
+    ];
+    let status = status_text(s.status, c.status);
+    cell(&mut spans, status, c.status, t.status(s.status));
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let bad_end = matches!(
+        s.status,
+        Status::Diverged | Status::Failed | Status::Interrupted
+    );
+    match (&s.reason, bad_end) {
+        (Some(reason), true) => {
+            let step = if s.step > 0 && !reason.starts_with("at step") {
+                format!("at {}: ", fmt::count(s.step))
+            } else {
+                String::new()
+            };
+            spans.push(Span::styled(
+                clip(&format!("{step}{reason}"), w.saturating_sub(used)),
+                t.status(s.status),
+            ));
+        }
+        _ => progress_cells(&mut spans, t, app, r, c),
+    }
+    Line::from(spans)
+}
+
+/// Step, speed, ETA, latest values and the sparklines of a run that did not end badly.
+fn progress_cells(spans: &mut Vec<Span<'static>>, t: Theme, app: &App, r: &RunRow, c: &Cols) {
+    let s = &r.state;
+    let step = if s.total > 0 {
+        format!("{}/{}", fmt::count(s.step), fmt::count(s.total))
+    } else if s.step > 0 {
+        fmt::count(s.step)
+    } else {
+        String::new()
+    };
+    let live = matches!(s.status, Status::Running | Status::Elsewhere);
+    let speed = if live {
+        fmt::rate(s.steps_per_sec)
+    } else {
+        String::new()
+    };
+    let eta = s.eta_secs().map(fmt::duration).unwrap_or_default();
+    let main = r.main_metric();
+    let latest = if c.latest > 10 {
+        r.metric_names()
+            .iter()
+            .take(3)
+            .filter_map(|m| s.latest(m).map(|v| format!("{m} {}", fmt::value(v))))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    } else {
+        main.and_then(|m| s.latest(m))
+            .map(fmt::value)
+            .unwrap_or_default()
+    };
+    let trend = main
+        .and_then(|m| s.metrics.get(m))
+        .map(|series| plot::sparkline(series, c.trend, app.chart.look(main.unwrap_or("")).log_y))
+        .unwrap_or_default();
+    cell(spans, rpad(&step, c.step), c.step, t.text());
+    cell(spans, rpad(&speed, c.speed), c.speed, t.dim());
+    cell(spans, rpad(&eta, c.eta), c.eta, t.dim());
+    cell(spans, rpad(&latest, c.latest), c.latest, t.heading());
+    cell(spans, pad(&trend, c.trend), c.trend, t.series(0).0);
+    if c.snr > 0 {
+        let snr = snr_metric(s)
+            .and_then(|m| s.metrics.get(m))
+            .map(|series| plot::sparkline(series, c.snr, true))
+            .unwrap_or_default();
+        cell(spans, pad(&snr, c.snr), c.snr, t.series(1).0);
+    }
+    // no space after the last column
+    spans.pop();
+}

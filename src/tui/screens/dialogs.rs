@@ -1,0 +1,162 @@
+//! The boxes drawn over a screen that take the keys until they close: help, the two
+//! questions (quit, delete) and the save-as box.
+
+use std::path::PathBuf;
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::help;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::clip;
+use crate::tui::keymap::{Cmd, Context};
+use crate::tui::widgets::{centered, confirm, input_line, key_legend, TextInput};
+
+/// A box on top of the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help { scroll: usize },
+    ConfirmQuit,
+    ConfirmDelete(usize),
+    SaveAs(SaveAs),
+}
+
+/// The save-as box: the name typed so far, and whether it can be written (checked against
+/// the scenarios folder when the name changes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaveAs {
+    pub input: TextInput,
+    pub verdict: Result<PathBuf, String>,
+}
+
+impl SaveAs {
+    pub fn new(name: &str, verdict: Result<PathBuf, String>) -> Self {
+        Self {
+            input: TextInput::new(name),
+            verdict,
+        }
+    }
+}
+
+/// What a key does in a box: the box as it stays (`None` once it closes).
+pub fn on_cmd(o: Overlay, cmd: Cmd, key: &KeyEvent, out: &mut Vec<Action>) -> Option<Overlay> {
+    match o {
+        Overlay::Help { scroll } => {
+            help::on_cmd(scroll, cmd).map(|scroll| Overlay::Help { scroll })
+        }
+        Overlay::ConfirmQuit => match cmd {
+            Cmd::Yes => {
+                out.push(Action::Quit);
+                None
+            }
+            Cmd::No => None,
+            _ => Some(o),
+        },
+        Overlay::ConfirmDelete(num) => match cmd {
+            Cmd::Yes => {
+                out.push(Action::Delete(num));
+                None
+            }
+            Cmd::No => None,
+            _ => Some(o),
+        },
+        Overlay::SaveAs(mut b) => match cmd {
+            Cmd::Cancel => None,
+            Cmd::Apply => {
+                // the box closes once the file is written; if it cannot be, it stays
+                out.push(Action::SaveScenario(b.input.text.clone()));
+                Some(Overlay::SaveAs(b))
+            }
+            _ => {
+                b.input.edit(cmd, key);
+                out.push(Action::CheckSaveName);
+                Some(Overlay::SaveAs(b))
+            }
+        },
+    }
+}
+
+/// Draws the box over `body`.
+pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
+    let t = app.settings.theme;
+    match o {
+        Overlay::Help { scroll } => help::render(f, t, body, *scroll),
+        Overlay::ConfirmQuit => {
+            let n = app.runs.active();
+            confirm(
+                f,
+                t,
+                body,
+                " Quit? ",
+                &[
+                    format!("{n} run(s) are still active (training, paused or queued)."),
+                    "Stop them and quit? What they recorded so far stays in the runs folder."
+                        .into(),
+                ],
+                "[y] stop them and quit   [n] stay",
+            )
+        }
+        Overlay::ConfirmDelete(num) => {
+            let what = app
+                .runs
+                .get(*num)
+                .map(|r| {
+                    let dir = r
+                        .state
+                        .dir
+                        .as_ref()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_else(|| "(no files)".into());
+                    format!("run #{num} ({}) and its folder {dir}", r.label())
+                })
+                .unwrap_or_default();
+            confirm(
+                f,
+                t,
+                body,
+                " Delete? ",
+                &[format!("Delete {what}?"), "This cannot be undone.".into()],
+                "[y] delete   [n] keep",
+            )
+        }
+        Overlay::SaveAs(b) => render_save_as(f, app, b, body),
+    }
+}
+
+fn render_save_as(f: &mut Frame, app: &App, b: &SaveAs, body: Rect) {
+    let t = app.settings.theme;
+    let dir = app.scenarios.dir.display().to_string();
+    let w = 64.min(body.width.saturating_sub(4));
+    let area = centered(body, w, 7);
+    f.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.border(true))
+        .title(Span::styled(" Save the edited scenario as ", t.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let iw = inner.width as usize;
+    let verdict = match &b.verdict {
+        Ok(p) => Line::from(Span::styled(
+            clip(&format!("will write {}", p.display()), iw),
+            t.ok(),
+        )),
+        Err(e) => Line::from(Span::styled(clip(e, iw), t.error())),
+    };
+    let lines = vec![
+        Line::from(Span::styled(format!("in {dir}/"), t.dim())),
+        input_line(t, &b.input.text, b.input.cursor, iw),
+        verdict,
+        Line::from(""),
+        key_legend(
+            t,
+            Context::SaveAs,
+            &[(&[Cmd::Apply], "save"), (&[Cmd::Cancel], "cancel")],
+        ),
+    ];
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,15 @@
+//! Full screens and the boxes drawn over them. Like a pane, each file holds its state, what
+//! its keys do (`on_cmd`) and its `render`.
+
+pub mod compare;
+pub mod dialogs;
+pub mod figure;
+pub mod help;
+
+/// What fills the screen below the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Main,
+    Compare,
+    Figure,
+}

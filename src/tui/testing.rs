@@ -1,0 +1,190 @@
+//! The lab's test fixture, shared by its unit tests, the screen tests and the benchmarks: a
+//! lab over a temporary scenarios folder whose runs are fake jobs (the test feeds their
+//! events and ends them), keys in, the screen out as text.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::Sender;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::engine::pool::{Job, Launcher, Pool};
+use crate::engine::{Command, RunEvent, RunState};
+use crate::spec::Scenario;
+
+use super::app::{App, Settings};
+use super::panes::scenarios::Scenarios;
+use super::runs::Runs;
+use super::theme::{ChartMarker, Theme};
+use super::view;
+
+pub const D5: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 5\"\nseed = 0\n\n[params]\nd = 5\nsteps = 5000\neval_every = 10\n";
+pub const D10: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 10\"\nseed = 0\n\n[params]\nd = 10\nsteps = 25000\neval_every = 50\n";
+pub const D30: &str = "experiment = \"E1\"\ntitle = \"Random parity, d = 30 (fails)\"\ndescription = \"The paper's failing case: SGD stays at chance.\"\nseed = 0\n\n[params]\nd = 30\nsteps = 50000\n";
+
+/// The commands the lab sent, by run id.
+pub type Commands = Arc<Mutex<Vec<(String, Command)>>>;
+/// Each launched run's id and the flag that ends its "thread".
+pub type Dones = Arc<Mutex<Vec<(String, Arc<AtomicBool>)>>>;
+
+/// A run that trains nothing: it records the commands it gets and ends when told.
+pub struct FakeJob {
+    id: String,
+    done: Arc<AtomicBool>,
+    commands: Commands,
+}
+
+impl Job for FakeJob {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn send(&self, c: Command) {
+        self.commands.lock().unwrap().push((self.id.clone(), c));
+    }
+    fn is_done(&self) -> bool {
+        self.done.load(Ordering::SeqCst)
+    }
+    fn join(self: Box<Self>) {}
+}
+
+/// A lab over a temporary folder, removed when dropped.
+pub struct Lab {
+    pub app: App,
+    /// Events as if from the runs' threads.
+    pub events: Sender<RunEvent>,
+    pub commands: Commands,
+    pub done: Dones,
+    /// The scenarios the pool launched, in order (their ids are `run-1`, `run-2`, ...).
+    pub launched: Arc<Mutex<Vec<Scenario>>>,
+    pub dir: PathBuf,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A new empty folder under the system's temporary folder.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "fail-lab-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+impl Lab {
+    /// A lab with E1's d = 5 and d = 10 scenario files, `limit` runs at once, these saved
+    /// runs, in colour.
+    pub fn new(limit: usize, saved: Vec<RunState>) -> Self {
+        Self::with_files(
+            limit,
+            saved,
+            &[("e1-parity-d5.toml", D5), ("e1-parity-d10.toml", D10)],
+            Theme::new(true, ChartMarker::Braille),
+        )
+    }
+
+    /// A lab whose scenarios folder holds `files` (name, text).
+    pub fn with_files(
+        limit: usize,
+        saved: Vec<RunState>,
+        files: &[(&str, &str)],
+        theme: Theme,
+    ) -> Self {
+        let dir = temp_dir("lab");
+        let scen = dir.join("scenarios");
+        std::fs::create_dir_all(&scen).unwrap();
+        for (name, text) in files {
+            std::fs::write(scen.join(name), text).unwrap();
+        }
+        let commands: Commands = Default::default();
+        let done: Dones = Default::default();
+        let launched: Arc<Mutex<Vec<Scenario>>> = Default::default();
+        let (c, d, l) = (commands.clone(), done.clone(), launched.clone());
+        let mut n = 0;
+        let launcher: Launcher = Box::new(move |s: &Scenario| {
+            n += 1;
+            let flag = Arc::new(AtomicBool::new(false));
+            let id = format!("run-{n}");
+            d.lock().unwrap().push((id.clone(), flag.clone()));
+            l.lock().unwrap().push(s.clone());
+            Ok(Box::new(FakeJob {
+                id,
+                done: flag,
+                commands: c.clone(),
+            }) as Box<dyn Job>)
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let app = App::new(
+            Scenarios::load(&scen),
+            Runs::new(saved),
+            Pool::new(limit, launcher),
+            rx,
+            Settings {
+                theme,
+                device: "cpu".into(),
+                runs_dir: dir.join("runs"),
+            },
+        );
+        Lab {
+            app,
+            events: tx,
+            commands,
+            done,
+            launched,
+            dir,
+        }
+    }
+}
+
+pub fn press(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+pub fn ctrl(app: &mut App, c: char) {
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+}
+
+/// Types each character of `text`.
+pub fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+/// Draws the lab on a `w` x `h` test terminal, after telling it the size (as the loop does,
+/// so the tree folds to fit).
+pub fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    if (app.area.width, app.area.height) != (w, h) {
+        app.resize(w, h);
+    }
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::render(f, app)).unwrap();
+    t
+}
+
+/// The screen's text, one line per row.
+pub fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Draws and returns the text at once.
+pub fn screen(app: &mut App, w: u16, h: u16) -> String {
+    screen_text(&draw(app, w, h))
+}
