@@ -13,10 +13,12 @@ mod conv;
 mod conv2d;
 mod device;
 mod init;
+mod linenet;
 mod loss;
 mod mlp;
 mod ops;
 mod optim;
+mod portfolio;
 mod snr;
 mod staircase;
 
@@ -26,9 +28,11 @@ pub use conv::*;
 pub use conv2d::*;
 pub use device::{compute_threads, device_name, with_compute_threads};
 pub use init::{truncated_normal, TruncatedNormal};
+pub use linenet::{HeadGrads, HeadSnr, LineNet, LineNetConfig, LossParts, Objective, TupleBatch};
 pub use loss::Loss;
 pub use mlp::{Activation, LayerWeights, Mlp};
 pub use optim::{OptimKind, Optimizer};
+pub use portfolio::{PortfolioTarget, SoftmaxPolicy};
 pub use snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
 #[allow(unused_imports)]
 pub use staircase::*;
