@@ -2,7 +2,7 @@
 //! three dense layers) shared by the k images of a tuple, and the combining network N2, with
 //! the training step, per-tuple gradients and the gradient SNR probes of E2 and E3.
 //!
-//! The conv + pool stages are [`super::conv2d`]'s op on the tape; the dense layers, the
+//! The conv + pool stages are the op on the tape of `conv2d/`; the dense layers, the
 //! losses and the optimizer are ordinary dfdx ops on runtime shapes.
 
 use dfdx::prelude::*;
