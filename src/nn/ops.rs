@@ -7,7 +7,7 @@ use rand::Rng;
 use super::device::Dev;
 use super::init::truncated_normal;
 use super::loss::Loss;
-use super::{NnError, NnResult};
+use super::{err, NnError, NnResult};
 
 pub(crate) type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
 pub(crate) type Vector = Tensor<(usize,), f32, Dev>;
@@ -75,7 +75,19 @@ pub(crate) fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> M
     x + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)
 }
 
+/// Appends the gradient of `t` to `flat` (zeros where none flowed to it).
+pub(crate) fn push_grad<S: Shape>(
+    grads: &mut Gradients<f32, Dev>,
+    t: &Tensor<S, f32, Dev>,
+    flat: &mut Vec<f32>,
+) -> NnResult<()> {
+    grads.try_alloc_for(t).map_err(err)?;
+    flat.extend(host(&grads.get(t)));
+    Ok(())
+}
+
 /// A dense layer `x W + b`, `W` `inputs x outputs`.
+#[derive(Clone)]
 pub(crate) struct Dense {
     pub(crate) w: Mat,
     pub(crate) b: Vector,
