@@ -5,6 +5,8 @@
 //! The conv + pool stages are the op on the tape of `conv2d/`; the dense layers, the
 //! losses and the optimizer are ordinary dfdx ops on runtime shapes.
 
+mod head;
+
 use dfdx::prelude::*;
 use rand::Rng;
 
@@ -12,10 +14,12 @@ use super::conv2d::{conv_pool_op, ConvPoolShape};
 use super::device::{new_device, Dev};
 use super::init::truncated_normal;
 use super::loss::Loss;
-use super::ops::{host, loss_tensor, Dense, Mat, Vector};
+use super::ops::{host, loss_tensor, push_grad, Dense, Mat, Vector};
 use super::optim::Optimizer;
-use super::snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
-use super::{err, NnError, NnResult};
+
+use super::snr::{gradient_snr, SnrReport};
+use super::{NnError, NnResult};
+pub use head::{HeadGrads, HeadSnr};
 
 /// Sizes of the E2 network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,17 +112,6 @@ pub struct LossParts {
     pub per_image: f32,
 }
 
-/// SNR of the gradient at N1's last layer (its 100 weights) for the two estimators.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HeadSnr {
-    /// The primary loss through N2.
-    pub end_to_end: Snr,
-    /// The per-image hinge loss of the first image of each tuple only (the authors' script).
-    pub first_image: Snr,
-    /// The whole decomposition loss (primary plus the mean per-image loss of the tuple).
-    pub decomposition: Snr,
-}
-
 /// E2's network: N1 (conv 5x5 -> pool -> conv 5x5 -> pool -> 50 -> ReLU -> 100 -> ReLU -> 1),
 /// shared by the k images of a tuple, then N2 (sigmoid of the k scores -> 100 -> ReLU -> 1).
 pub struct LineNet {
@@ -151,10 +144,7 @@ impl LineNet {
             Dense::new(&dev, 50, 100, rng),
             Dense::new(&dev, 100, 1, rng),
         ];
-        let n2 = vec![
-            Dense::new(&dev, cfg.k, cfg.n2_width, rng),
-            Dense::new(&dev, cfg.n2_width, 1, rng),
-        ];
+        let n2 = new_n2(&dev, cfg, rng);
         Ok(LineNet {
             dev,
             cfg,
@@ -170,10 +160,7 @@ impl LineNet {
         cfg.check()?;
         let mut net = self.duplicate();
         net.cfg = cfg;
-        net.n2 = vec![
-            Dense::new(&net.dev, k, cfg.n2_width, rng),
-            Dense::new(&net.dev, cfg.n2_width, 1, rng),
-        ];
+        net.n2 = new_n2(&net.dev, cfg, rng);
         Ok(net)
     }
 
@@ -182,22 +169,13 @@ impl LineNet {
         let mut net = LineNet {
             dev: self.dev.clone(),
             cfg: self.cfg,
-            conv: [
-                (self.conv[0].0.clone(), self.conv[0].1.clone()),
-                (self.conv[1].0.clone(), self.conv[1].1.clone()),
-            ],
-            n1: Vec::new(),
-            n2: Vec::new(),
+            conv: self.conv.clone(),
+            n1: self.n1.clone(),
+            n2: self.n2.clone(),
         };
-        let copy = |d: &Dense| Dense {
-            w: d.w.clone(),
-            b: d.b.clone(),
-        };
-        net.n1 = self.n1.iter().map(copy).collect();
-        net.n2 = self.n2.iter().map(copy).collect();
         // fresh tensors, so that optimizer state and gradients never mix between copies
-        let params = self.params();
-        net.set_params(&params).expect("a copy has the same layout");
+        net.set_params(&self.params())
+            .expect("a copy has the same layout");
         net
     }
 
@@ -205,22 +183,30 @@ impl LineNet {
         self.cfg
     }
 
+    /// Every (weights, bias) pair, in the order of flattened parameters: the two
+    /// convolutions, N1's dense layers, N2's.
+    fn layers(&self) -> impl Iterator<Item = (&Mat, &Vector)> {
+        let dense = self.n1.iter().chain(&self.n2).map(|d| (&d.w, &d.b));
+        self.conv.iter().map(|(w, b)| (w, b)).chain(dense)
+    }
+
+    fn layers_mut(&mut self) -> impl Iterator<Item = (&mut Mat, &mut Vector)> {
+        let dense = self.n1.iter_mut().chain(self.n2.iter_mut());
+        let dense = dense.map(|d| (&mut d.w, &mut d.b));
+        self.conv.iter_mut().map(|(w, b)| (w, b)).chain(dense)
+    }
+
     /// Names and sizes of the parameter blocks in the order of flattened gradients:
     /// `conv1.w, conv1.b, conv2.w, conv2.b, n1.dense1.w, n1.dense1.b, ..., n2.dense2.b`.
     pub fn param_layout(&self) -> Vec<(String, usize)> {
-        let mut out = Vec::new();
-        for (i, (w, b)) in self.conv.iter().enumerate() {
-            out.push((format!("conv{}.w", i + 1), w.shape().num_elements()));
-            out.push((format!("conv{}.b", i + 1), b.shape().0));
+        let mut names: Vec<String> = (1..=self.conv.len()).map(|i| format!("conv{i}")).collect();
+        for (net, layers) in [("n1", &self.n1), ("n2", &self.n2)] {
+            names.extend((1..=layers.len()).map(|i| format!("{net}.dense{i}")));
         }
-        for (prefix, layers) in [("n1", &self.n1), ("n2", &self.n2)] {
-            for (i, d) in layers.iter().enumerate() {
-                out.push((
-                    format!("{prefix}.dense{}.w", i + 1),
-                    d.w.shape().num_elements(),
-                ));
-                out.push((format!("{prefix}.dense{}.b", i + 1), d.b.shape().0));
-            }
+        let mut out = Vec::new();
+        for (name, (w, b)) in names.iter().zip(self.layers()) {
+            out.push((format!("{name}.w"), w.shape().num_elements()));
+            out.push((format!("{name}.b"), b.shape().0));
         }
         out
     }
@@ -232,13 +218,9 @@ impl LineNet {
     /// Every parameter, flattened in the order of [`LineNet::param_layout`].
     pub fn params(&self) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.num_params());
-        for (w, b) in &self.conv {
+        for (w, b) in self.layers() {
             out.extend(host(w));
             out.extend(host(b));
-        }
-        for d in self.n1.iter().chain(&self.n2) {
-            out.extend(host(&d.w));
-            out.extend(host(&d.b));
         }
         out
     }
@@ -253,25 +235,10 @@ impl LineNet {
             )));
         }
         let dev = self.dev.clone();
-        let mut cursor = 0;
-        let mut next = |n: usize| {
-            let s = p[cursor..cursor + n].to_vec();
-            cursor += n;
-            s
-        };
-        let mut layers: Vec<(&mut Mat, &mut Vector)> =
-            self.conv.iter_mut().map(|(w, b)| (w, b)).collect();
-        layers.extend(
-            self.n1
-                .iter_mut()
-                .chain(self.n2.iter_mut())
-                .map(|d| (&mut d.w, &mut d.b)),
-        );
-        for (w, b) in layers {
-            let s = *w.shape();
-            *w = dev.tensor_from_vec(next(s.0 * s.1), s);
-            let n = b.shape().0;
-            *b = dev.tensor_from_vec(next(n), (n,));
+        let mut rest = p;
+        for (w, b) in self.layers_mut() {
+            *w = take(&dev, &mut rest, *w.shape());
+            *b = take(&dev, &mut rest, *b.shape());
         }
         Ok(())
     }
@@ -317,6 +284,11 @@ impl LineNet {
         self.n1[1].forward(h).relu()
     }
 
+    /// N1's score of each image: `n x 1`.
+    fn scores<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+        self.n1[2].forward(self.features(x))
+    }
+
     /// N2 on the per-image scores (`batch k x 1`): the tuple scores, `batch x 1`.
     fn combine<T: Tape<f32, Dev> + Merge<T>>(&self, scores: Mat<T>, batch: usize) -> Mat<T> {
         let u = scores.reshape_like(&(batch, self.cfg.k)).sigmoid();
@@ -327,13 +299,13 @@ impl LineNet {
     /// N1's score of each of `n` images.
     pub fn image_scores(&self, images: &[f32], n: usize) -> NnResult<Vec<f32>> {
         let x = self.images(images, n)?;
-        Ok(host(&self.n1[2].forward(self.features(x))))
+        Ok(host(&self.scores(x)))
     }
 
     /// The tuple scores of `batch` tuples (`batch k` images, tuple-major).
     pub fn predict(&self, images: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         let x = self.images(images, batch * self.cfg.k)?;
-        let s = self.n1[2].forward(self.features(x));
+        let s = self.scores(x);
         Ok(host(&self.combine(s, batch)))
     }
 
@@ -344,7 +316,7 @@ impl LineNet {
     ) -> NnResult<(LossParts, Gradients<f32, Dev>)> {
         self.check_batch(t)?;
         let x = self.images(t.images, t.batch * self.cfg.k)?.leaky_traced();
-        let s = self.n1[2].forward(self.features(x));
+        let s = self.scores(x);
         let s_img = s.with_empty_tape();
         let primary = loss_tensor(&self.dev, self.combine(s, t.batch), Loss::Hinge(t.labels))?;
         let per_image = loss_tensor(&self.dev, s_img, Loss::Hinge(t.image_labels))?;
@@ -364,13 +336,9 @@ impl LineNet {
 
     fn flatten(&self, grads: &mut Gradients<f32, Dev>) -> NnResult<Vec<f32>> {
         let mut flat = Vec::with_capacity(self.num_params());
-        let mut layers: Vec<(&Mat, &Vector)> = self.conv.iter().map(|(w, b)| (w, b)).collect();
-        layers.extend(self.n1.iter().chain(&self.n2).map(|d| (&d.w, &d.b)));
-        for (w, b) in layers {
-            grads.try_alloc_for(w).map_err(err)?;
-            flat.extend(host(&grads.get(w)));
-            grads.try_alloc_for(b).map_err(err)?;
-            flat.extend(host(&grads.get(b)));
+        for (w, b) in self.layers() {
+            push_grad(grads, w, &mut flat)?;
+            push_grad(grads, b, &mut flat)?;
         }
         Ok(flat)
     }
@@ -395,13 +363,9 @@ impl LineNet {
     ) -> NnResult<LossParts> {
         let (parts, mut grads) = self.backward(t, objective)?;
         opt.begin_step();
-        for (w, b) in self.conv.iter_mut() {
+        for (w, b) in self.layers_mut() {
             opt.update(w, &mut grads)?;
             opt.update(b, &mut grads)?;
-        }
-        for d in self.n1.iter_mut().chain(self.n2.iter_mut()) {
-            opt.update(&mut d.w, &mut grads)?;
-            opt.update(&mut d.b, &mut grads)?;
         }
         Ok(parts)
     }
@@ -418,11 +382,7 @@ impl LineNet {
             return Err(NnError(format!("{} labels for {n} images", labels.len())));
         }
         let x = self.images(images, n)?.leaky_traced();
-        let loss = loss_tensor(
-            &self.dev,
-            self.n1[2].forward(self.features(x)),
-            Loss::Hinge(labels),
-        )?;
+        let loss = loss_tensor(&self.dev, self.scores(x), Loss::Hinge(labels))?;
         let value = loss.array();
         let mut grads = loss.backward();
         Ok((value, self.flatten(&mut grads)?))
@@ -452,127 +412,26 @@ impl LineNet {
         Ok(gradient_snr(&rows, t.batch, &self.param_layout()))
     }
 
-    /// SNR at the weights of N1's last layer (`100 -> 1`, 100 numbers) for the end-to-end
-    /// gradient, the per-image gradient of each tuple's first image (E3, as the authors'
-    /// script measures it) and the whole decomposition gradient, from exact per-tuple
-    /// gradients ([`LineNet::head_grads`]).
-    pub fn head_snr(&self, t: &TupleBatch<'_>) -> NnResult<HeadSnr> {
-        let g = self.head_grads(t)?;
-        let (n, w) = (t.batch, g.width);
-        Ok(HeadSnr {
-            end_to_end: snr_of_columns(&g.end_to_end, n, w, 0, w),
-            first_image: snr_of_columns(&g.first_image, n, w, 0, w),
-            decomposition: snr_of_columns(&g.decomposition, n, w, 0, w),
-        })
-    }
-
-    /// Per-tuple gradients at the weights of N1's last layer, see [`HeadGrads`].
-    pub fn head_grads(&self, t: &TupleBatch<'_>) -> NnResult<HeadGrads> {
-        self.check_batch(t)?;
-        let (features, scores) = self.image_features(t.images, t.batch * self.cfg.k)?;
-        self.head_grads_from(&features, &scores, t)
-    }
-
-    /// N1's last hidden layer (`n x width` features after the ReLU, row-major) and its score
-    /// for each of `n` images.
-    pub fn image_features(&self, images: &[f32], n: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
-        let feats = self.features(self.images(images, n)?);
-        let h = host(&feats);
-        let s = host(&self.n1[2].forward(feats));
-        Ok((h, s))
-    }
-
-    /// [`LineNet::head_grads`] from N1's features and scores of the tuples' images (as
-    /// [`LineNet::image_features`] gives them; `t.images` is not read): one backward pass of
-    /// N2 gives every tuple's derivative with respect to its k scores, and the gradient at
-    /// the last layer is the sum over the tuple's images of that derivative times the image's
-    /// features.
-    pub fn head_grads_from(
-        &self,
-        features: &[f32],
-        scores: &[f32],
-        t: &TupleBatch<'_>,
-    ) -> NnResult<HeadGrads> {
-        let (k, n) = (self.cfg.k, t.batch);
-        if t.labels.len() != n || t.image_labels.len() != n * k || scores.len() != n * k {
-            return Err(NnError(format!(
-                "{} scores, {} image labels and {} tuple labels for {n} tuples of {k}",
-                scores.len(),
-                t.image_labels.len(),
-                t.labels.len()
-            )));
-        }
-        let width = features.len() / scores.len().max(1);
-        if features.len() != width * n * k || width == 0 {
-            return Err(NnError("features do not fit the scores".into()));
-        }
-        // d primary_i / d s_ij: the loss is a mean over tuples, so tuple i's own derivative
-        // is `n` times its share of the batch gradient
-        let s0: Mat = self.dev.tensor_from_vec(scores.to_vec(), (n * k, 1));
-        let primary = loss_tensor(
-            &self.dev,
-            self.combine(s0.clone().leaky_traced(), n),
-            Loss::Hinge(t.labels),
-        )?;
-        let grads = primary.backward();
-        let ds: Vec<f32> = host(&grads.get(&s0)).iter().map(|v| v * n as f32).collect();
-        let hinge_grad = |i: usize| {
-            let y = t.image_labels[i];
-            if y * scores[i] < 1.0 {
-                -y
-            } else {
-                0.0
-            }
-        };
-        let mut g = HeadGrads {
-            width,
-            end_to_end: vec![0.0f32; n * width],
-            first_image: vec![0.0f32; n * width],
-            decomposition: vec![0.0f32; n * width],
-        };
-        for i in 0..n {
-            let row = i * width..(i + 1) * width;
-            for j in 0..k {
-                let img = i * k + j;
-                let hj = &features[img * width..(img + 1) * width];
-                let (a, c) = (ds[img], hinge_grad(img));
-                let d = a + c / k as f32;
-                for ((e, dd), &hv) in g.end_to_end[row.clone()]
-                    .iter_mut()
-                    .zip(&mut g.decomposition[row.clone()])
-                    .zip(hj)
-                {
-                    *e += a * hv;
-                    *dd += d * hv;
-                }
-                if j == 0 {
-                    for (f, &hv) in g.first_image[row.clone()].iter_mut().zip(hj) {
-                        *f = c * hv;
-                    }
-                }
-            }
-        }
-        Ok(g)
-    }
-
     /// The tuple scores and N1's per-image scores of `batch` tuples in one pass.
     pub fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
         let x = self.images(images, batch * self.cfg.k)?;
-        let s = self.n1[2].forward(self.features(x));
+        let s = self.scores(x);
         let per_image = host(&s);
         Ok((host(&self.combine(s, batch)), per_image))
     }
 }
 
-/// Per-tuple gradients (`batch x width`, row-major) at the weights of N1's last layer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HeadGrads {
-    /// Numbers per gradient (the width of N1's last hidden layer, 100).
-    pub width: usize,
-    /// Of the primary loss through N2.
-    pub end_to_end: Vec<f32>,
-    /// Of the per-image hinge loss of the tuple's first image only (E3's script).
-    pub first_image: Vec<f32>,
-    /// Of the decomposition loss: primary plus the mean per-image loss of the tuple.
-    pub decomposition: Vec<f32>,
+/// N2 for `cfg`: `k -> n2_width -> ReLU -> 1`.
+fn new_n2<R: Rng + ?Sized>(dev: &Dev, cfg: LineNetConfig, rng: &mut R) -> Vec<Dense> {
+    vec![
+        Dense::new(dev, cfg.k, cfg.n2_width, rng),
+        Dense::new(dev, cfg.n2_width, 1, rng),
+    ]
+}
+
+/// A tensor of `shape` from the first numbers of `rest`, which keeps the others.
+fn take<S: Shape>(dev: &Dev, rest: &mut &[f32], shape: S) -> Tensor<S, f32, Dev> {
+    let (head, tail) = rest.split_at(shape.num_elements());
+    *rest = tail;
+    dev.tensor_from_vec(head.to_vec(), shape)
 }
