@@ -53,44 +53,44 @@ fn pool_forward(
     out: &mut [f32],
     arg: &mut [u8],
 ) {
-    let (h2, w2) = (h / 2, w / 2);
-    for b in 0..n {
-        for y in 0..h2 {
-            for xx in 0..w2 {
-                let p0 = ((b * h + 2 * y) * w + 2 * xx) * c;
-                let cand = [p0, p0 + c, p0 + w * c, p0 + w * c + c];
-                let o = ((b * h2 + y) * w2 + xx) * c;
-                for ch in 0..c {
-                    let mut best = x[cand[0] + ch];
-                    let mut at = 0u8;
-                    for (j, &p) in cand.iter().enumerate().skip(1) {
-                        let v = x[p + ch];
-                        if v > best {
-                            best = v;
-                            at = j as u8;
-                        }
-                    }
-                    out[o + ch] = best;
-                    arg[o + ch] = at;
+    for_each_window(n, h, w, c, |cand, o| {
+        for ch in 0..c {
+            let mut best = x[cand[0] + ch];
+            let mut at = 0u8;
+            for (j, &p) in cand.iter().enumerate().skip(1) {
+                let v = x[p + ch];
+                if v > best {
+                    best = v;
+                    at = j as u8;
                 }
             }
+            out[o + ch] = best;
+            arg[o + ch] = at;
         }
-    }
+    });
 }
 
 /// Routes the pooled gradient `gp` back to the winners: `gx` (zeroed here) is `n x h x w x c`.
 fn pool_backward(gp: &[f32], arg: &[u8], n: usize, h: usize, w: usize, c: usize, gx: &mut [f32]) {
     gx.iter_mut().for_each(|v| *v = 0.0);
+    for_each_window(n, h, w, c, |cand, o| {
+        for ch in 0..c {
+            gx[cand[arg[o + ch] as usize] + ch] += gp[o + ch];
+        }
+    });
+}
+
+/// Calls `f(window, o)` for every 2x2 window (stride 2) of `n` images `h x w x c`: `window`
+/// holds where its four pixels start, `o` where its pooled pixel does.
+#[inline(always)]
+fn for_each_window(n: usize, h: usize, w: usize, c: usize, mut f: impl FnMut([usize; 4], usize)) {
     let (h2, w2) = (h / 2, w / 2);
     for b in 0..n {
         for y in 0..h2 {
             for xx in 0..w2 {
                 let p0 = ((b * h + 2 * y) * w + 2 * xx) * c;
-                let cand = [p0, p0 + c, p0 + w * c, p0 + w * c + c];
                 let o = ((b * h2 + y) * w2 + xx) * c;
-                for ch in 0..c {
-                    gx[cand[arg[o + ch] as usize] + ch] += gp[o + ch];
-                }
+                f([p0, p0 + c, p0 + w * c, p0 + w * c + c], o);
             }
         }
     }
@@ -215,25 +215,19 @@ fn conv_pool_forward(
     let mut out = vec![0.0f32; n * s.out_len()];
     let mut arg = vec![0u8; n * s.out_len()];
     let (mut xp, mut conv) = (Vec::new(), vec![0.0f32; CHUNK * g.out_len()]);
-    for start in (0..n).step_by(CHUNK) {
-        let m = CHUNK.min(n - start);
-        pad_images(
-            &x[start * g.in_len()..(start + m) * g.in_len()],
-            m,
-            g.h,
-            g.w,
-            g.cin,
-            &mut xp,
-        );
+    for (start, m) in chunks(n) {
+        let (ins, outs) = (images(start, m, g.in_len()), images(start, m, s.out_len()));
+        pad_images(&x[ins], m, g.h, g.w, g.cin, &mut xp);
         conv_forward_padded(&xp, m, g, w, bias, &mut conv);
+        let conv = &conv[..m * g.out_len()];
         pool_forward(
-            &conv[..m * g.out_len()],
+            conv,
             m,
             g.h,
             g.w,
             g.cout,
-            &mut out[start * s.out_len()..(start + m) * s.out_len()],
-            &mut arg[start * s.out_len()..(start + m) * s.out_len()],
+            &mut out[outs.clone()],
+            &mut arg[outs],
         );
     }
     (out, arg)
@@ -252,57 +246,76 @@ fn conv_pool_backward(
 ) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
     let g = s.geo();
     let mut dw = vec![0.0f32; s.filter_len()];
-    let mut db = vec![0.0f32; g.cout];
-    for row in gout.chunks(g.cout) {
+    let db = bias_grad(gout, g.cout);
+    let mut dx = need_dx.then(|| (InputGrad::new(g, w), vec![0.0f32; n * g.in_len()]));
+    let (mut xp, mut gconv) = (Vec::new(), vec![0.0f32; CHUNK * g.out_len()]);
+    for (start, m) in chunks(n) {
+        let (ins, outs) = (images(start, m, g.in_len()), images(start, m, s.out_len()));
+        let gc = &mut gconv[..m * g.out_len()];
+        pool_backward(&gout[outs.clone()], &arg[outs], m, g.h, g.w, g.cout, gc);
+        pad_images(&x[ins.clone()], m, g.h, g.w, g.cin, &mut xp);
+        conv_weight_grad_padded(&xp, m, g, gc, &mut dw);
+        if let Some((input_grad, dx)) = dx.as_mut() {
+            input_grad.write(gc, m, &mut dx[ins]);
+        }
+    }
+    (dw, db, dx.map(|(_, dx)| dx))
+}
+
+/// The chunks of `n` images the host passes work on: `(first image, images)`.
+fn chunks(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n)
+        .step_by(CHUNK)
+        .map(move |start| (start, CHUNK.min(n - start)))
+}
+
+/// Where `m` images of `len` numbers each, from image `start` on, sit in a batch.
+fn images(start: usize, m: usize, len: usize) -> std::ops::Range<usize> {
+    start * len..(start + m) * len
+}
+
+/// The bias gradient: the output gradient summed over every pixel of every image.
+fn bias_grad(gout: &[f32], cout: usize) -> Vec<f32> {
+    let mut db = vec![0.0f32; cout];
+    for row in gout.chunks(cout) {
         for (d, v) in db.iter_mut().zip(row) {
             *d += v;
         }
     }
-    let mut dx = need_dx.then(|| vec![0.0f32; n * g.in_len()]);
-    // the input gradient is a convolution of the output gradient from cout to cin channels
-    let gt = Geo {
-        h: g.h,
-        w: g.w,
-        cin: g.cout,
-        cout: g.cin,
-    };
-    let wt = flip_transpose(w, g.cin, g.cout);
-    let zero = vec![0.0f32; g.cin];
-    let (mut xp, mut gconv, mut gp) = (Vec::new(), vec![0.0f32; CHUNK * g.out_len()], Vec::new());
-    for start in (0..n).step_by(CHUNK) {
-        let m = CHUNK.min(n - start);
-        let gc = &mut gconv[..m * g.out_len()];
-        pool_backward(
-            &gout[start * s.out_len()..(start + m) * s.out_len()],
-            &arg[start * s.out_len()..(start + m) * s.out_len()],
-            m,
-            g.h,
-            g.w,
-            g.cout,
-            gc,
-        );
-        pad_images(
-            &x[start * g.in_len()..(start + m) * g.in_len()],
-            m,
-            g.h,
-            g.w,
-            g.cin,
-            &mut xp,
-        );
-        conv_weight_grad_padded(&xp, m, g, gc, &mut dw);
-        if let Some(dx) = dx.as_mut() {
-            pad_images(gc, m, g.h, g.w, g.cout, &mut gp);
-            conv_forward_padded(
-                &gp,
-                m,
-                gt,
-                &wt,
-                &zero,
-                &mut dx[start * g.in_len()..(start + m) * g.in_len()],
-            );
+    db
+}
+
+/// The input gradient of a convolution: a SAME convolution of the padded gradient of its
+/// outputs, from `cout` to `cin` channels, with the flipped, transposed filter and no bias.
+struct InputGrad {
+    g: Geo,
+    filter: Vec<f32>,
+    zero_bias: Vec<f32>,
+    padded: Vec<f32>,
+}
+
+impl InputGrad {
+    fn new(g: Geo, w: &[f32]) -> Self {
+        InputGrad {
+            g: Geo {
+                h: g.h,
+                w: g.w,
+                cin: g.cout,
+                cout: g.cin,
+            },
+            filter: flip_transpose(w, g.cin, g.cout),
+            zero_bias: vec![0.0f32; g.cin],
+            padded: Vec::new(),
         }
     }
-    (dw, db, dx)
+
+    /// Writes to `dx` the input gradient of `m` images from the gradient `gconv` of their
+    /// convolution outputs.
+    fn write(&mut self, gconv: &[f32], m: usize, dx: &mut [f32]) {
+        let g = self.g;
+        pad_images(gconv, m, g.h, g.w, g.cin, &mut self.padded);
+        conv_forward_padded(&self.padded, m, g, &self.filter, &self.zero_bias, dx);
+    }
 }
 
 /// A conv + pool stage applied to host numbers, for tests and benchmarks: the pooled outputs
@@ -369,21 +382,22 @@ pub(crate) fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
         grads.try_alloc_for(&out_g)?;
         let go: Vec<f32> = grads.get_or_alloc_mut(&out_g)?.to_vec();
         let (dw, db, dx) = conv_pool_backward(&xv, n, s, &wv, &arg, &go, need_dx);
-        for (g, d) in grads.get_or_alloc_mut(&w_g)?.iter_mut().zip(&dw) {
-            *g += d;
-        }
-        for (g, d) in grads.get_or_alloc_mut(&b_g)?.iter_mut().zip(&db) {
-            *g += d;
-        }
+        add_into(grads.get_or_alloc_mut(&w_g)?, &dw);
+        add_into(grads.get_or_alloc_mut(&b_g)?, &db);
         if let Some(dx) = dx {
             grads.try_alloc_for(&x_g)?;
-            for (g, d) in grads.get_or_alloc_mut(&x_g)?.iter_mut().zip(&dx) {
-                *g += d;
-            }
+            add_into(grads.get_or_alloc_mut(&x_g)?, &dx);
         }
         Ok(())
     });
     out.put_tape(tape)
+}
+
+#[cfg(not(feature = "cuda"))]
+fn add_into(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s;
+    }
 }
 
 /// The conv + pool kernels compute on the host and write their gradients into host buffers;
