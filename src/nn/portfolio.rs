@@ -182,10 +182,7 @@ impl SoftmaxPolicy {
         // ||g_i||^2 is the same in both blocks
         let w = Snr::from_moments(plug_w, (sq / nf - plug_w).max(0.0), n);
         let b = Snr::from_moments(plug_b, (sq / nf - plug_b).max(0.0), n);
-        Ok(SnrReport {
-            total: w.combine(&b),
-            blocks: vec![("w".into(), w), ("b".into(), b)],
-        })
+        Ok(report(w, b))
     }
 
     /// The exact SNR of both estimators over the whole input distribution (x uniform over
@@ -233,14 +230,19 @@ impl SoftmaxPolicy {
             sq_e2e += (s2 - 2.0 * s3 + s2 * s2) / d as f64;
         }
         let signal_b: f64 = mean_b.iter().map(|m| m * m).sum();
-        let report = |sq: f64| {
+        let exact = |sq: f64| {
             let w = Snr::from_moments(signal_w, sq - signal_w, 1);
             let b = Snr::from_moments(signal_b, sq - signal_b, 1);
-            SnrReport {
-                total: w.combine(&b),
-                blocks: vec![("w".into(), w), ("b".into(), b)],
-            }
+            report(w, b)
         };
-        Ok((report(sq_e2e), report(sq_dec)))
+        Ok((exact(sq_e2e), exact(sq_dec)))
+    }
+}
+
+/// The report of the two blocks `w` and `b`.
+fn report(w: Snr, b: Snr) -> SnrReport {
+    SnrReport {
+        total: w.combine(&b),
+        blocks: vec![("w".into(), w), ("b".into(), b)],
     }
 }
