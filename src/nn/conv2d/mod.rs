@@ -16,6 +16,10 @@
 //! the padded output gradient with the flipped, transposed filter, so it reuses the forward
 //! kernel. (An im2col through dfdx's `gather` and a `matmul` was several times slower: it
 //! writes 25 copies of every input.)
+//!
+//! `isa.rs` picks the kernels for the CPU; `kernels.rs` holds the generic and AVX2 + FMA
+//! kernels and the two drivers that call them, `avx512.rs` the AVX-512 ones; `op.rs` the conv +
+//! pool stage on host numbers, the public host functions and the op on the tape.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
