@@ -7,7 +7,7 @@ use rand::Rng;
 use super::device::{new_device, Dev};
 use super::init::truncated_normal;
 use super::loss::Loss;
-use super::ops::{add_bias, host, input_matrix, loss_tensor, Mat, Vector};
+use super::ops::{host, input_matrix, loss_tensor, push_grad, Dense, Mat};
 use super::optim::Optimizer;
 use super::{err, NnError, NnResult};
 
@@ -27,22 +27,11 @@ pub struct LayerWeights {
     pub b: Vec<f32>,
 }
 
-struct Linear {
-    w: Mat,
-    b: Vector,
-}
-
-impl Linear {
-    fn forward<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
-        add_bias(x.matmul(self.w.retaped::<T>()), &self.b)
-    }
-}
-
 /// Dense layers `sizes[0] -> sizes[1] -> ... -> sizes[n]`, the hidden activation after every
 /// layer but the last.
 pub struct Mlp {
     dev: Dev,
-    layers: Vec<Linear>,
+    layers: Vec<Dense>,
     hidden: Activation,
 }
 
@@ -83,7 +72,7 @@ impl Mlp {
                 )));
             }
             if let Some(prev) = built.last() {
-                let prev: &Linear = prev;
+                let prev: &Dense = prev;
                 if prev.w.shape().1 != l.inputs {
                     return Err(NnError(format!(
                         "layer {} takes {} inputs but the previous layer gives {}",
@@ -93,7 +82,7 @@ impl Mlp {
                     )));
                 }
             }
-            built.push(Linear {
+            built.push(Dense {
                 w: dev.tensor_from_vec(l.w, (l.inputs, l.outputs)),
                 b: dev.tensor_from_vec(l.b, (l.outputs,)),
             });
@@ -182,10 +171,8 @@ impl Mlp {
     fn flatten(&self, grads: &mut Gradients<f32, Dev>) -> NnResult<Vec<f32>> {
         let mut flat = Vec::with_capacity(self.num_params());
         for l in &self.layers {
-            grads.try_alloc_for(&l.w).map_err(err)?;
-            grads.try_alloc_for(&l.b).map_err(err)?;
-            flat.extend(host(&grads.get(&l.w)));
-            flat.extend(host(&grads.get(&l.b)));
+            push_grad(grads, &l.w, &mut flat)?;
+            push_grad(grads, &l.b, &mut flat)?;
         }
         Ok(flat)
     }

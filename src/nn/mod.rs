@@ -13,22 +13,28 @@ mod conv;
 mod conv2d;
 mod device;
 mod init;
+mod linenet;
 mod loss;
 mod mlp;
 mod ops;
 mod optim;
+mod portfolio;
 mod snr;
 mod staircase;
 
 #[allow(unused_imports)]
 pub use conv::*;
-#[allow(unused_imports)]
-pub use conv2d::*;
+pub use conv2d::{
+    conv2d_same, conv_kernel_isa, conv_kernels_available, conv_pool, conv_pool_grads, max_pool2,
+    with_conv_kernels, ConvPoolShape,
+};
 pub use device::{compute_threads, device_name, with_compute_threads};
 pub use init::{truncated_normal, TruncatedNormal};
+pub use linenet::{HeadGrads, HeadSnr, LineNet, LineNetConfig, LossParts, Objective, TupleBatch};
 pub use loss::Loss;
 pub use mlp::{Activation, LayerWeights, Mlp};
 pub use optim::{OptimKind, Optimizer};
+pub use portfolio::{PortfolioTarget, SoftmaxPolicy};
 pub use snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
 #[allow(unused_imports)]
 pub use staircase::*;

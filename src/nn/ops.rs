@@ -1,11 +1,13 @@
 //! Tensor pieces shared by the models of this folder: copying a tensor to the host, adding a
-//! bias row-wise, turning input numbers into a matrix, and the losses.
+//! bias row-wise, a dense layer, turning input numbers into a matrix, and the losses.
 
 use dfdx::prelude::*;
+use rand::Rng;
 
 use super::device::Dev;
+use super::init::truncated_normal;
 use super::loss::Loss;
-use super::{NnError, NnResult};
+use super::{err, NnError, NnResult};
 
 pub(crate) type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
 pub(crate) type Vector = Tensor<(usize,), f32, Dev>;
@@ -71,6 +73,41 @@ pub(crate) fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> M
 pub(crate) fn add_bias<T: Tape<f32, Dev> + Merge<T>>(x: Mat<T>, b: &Vector) -> Mat<T> {
     let shape = *x.shape();
     x + b.retaped::<T>().broadcast_like::<_, Axis<0>>(&shape)
+}
+
+/// Appends the gradient of `t` to `flat` (zeros where none flowed to it).
+pub(crate) fn push_grad<S: Shape>(
+    grads: &mut Gradients<f32, Dev>,
+    t: &Tensor<S, f32, Dev>,
+    flat: &mut Vec<f32>,
+) -> NnResult<()> {
+    grads.try_alloc_for(t).map_err(err)?;
+    flat.extend(host(&grads.get(t)));
+    Ok(())
+}
+
+/// A dense layer `x W + b`, `W` `inputs x outputs`.
+#[derive(Clone)]
+pub(crate) struct Dense {
+    pub(crate) w: Mat,
+    pub(crate) b: Vector,
+}
+
+impl Dense {
+    /// Truncated-normal weights with std `1/sqrt(inputs)`, a zero bias.
+    pub(crate) fn new<R: Rng + ?Sized>(dev: &Dev, i: usize, o: usize, rng: &mut R) -> Self {
+        Dense {
+            w: dev.tensor_from_vec(
+                truncated_normal(rng, i * o, 1.0 / (i as f32).sqrt()),
+                (i, o),
+            ),
+            b: dev.tensor_from_vec(vec![0.0; o], (o,)),
+        }
+    }
+
+    pub(crate) fn forward<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+        add_bias(x.matmul(self.w.retaped::<T>()), &self.b)
+    }
 }
 
 /// The loss of a batch of outputs (`batch x width`), as a mean over the batch (see [`Loss`]).

@@ -1,0 +1,437 @@
+//! E2's tuple network (spec part 2): the per-image network N1 (two conv + pool stages and
+//! three dense layers) shared by the k images of a tuple, and the combining network N2, with
+//! the training step, per-tuple gradients and the gradient SNR probes of E2 and E3.
+//!
+//! The conv + pool stages are the op on the tape of `conv2d/`; the dense layers, the
+//! losses and the optimizer are ordinary dfdx ops on runtime shapes.
+
+mod head;
+
+use dfdx::prelude::*;
+use rand::Rng;
+
+use super::conv2d::{conv_pool_op, ConvPoolShape};
+use super::device::{new_device, Dev};
+use super::init::truncated_normal;
+use super::loss::Loss;
+use super::ops::{host, loss_tensor, push_grad, Dense, Mat, Vector};
+use super::optim::Optimizer;
+
+use super::snr::{gradient_snr, SnrReport};
+use super::{NnError, NnResult};
+pub use head::{HeadGrads, HeadSnr};
+
+/// Sizes of the E2 network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineNetConfig {
+    /// Images are `side x side`, one channel (`side` a multiple of 4).
+    pub side: usize,
+    /// Images per tuple.
+    pub k: usize,
+    /// Channels of both convolutions (16 in the paper).
+    pub channels: usize,
+    /// Width of N2's hidden layer (100 in the code, for every k).
+    pub n2_width: usize,
+}
+
+impl LineNetConfig {
+    /// The paper's network for tuples of `k` images of 28 x 28.
+    pub fn paper(k: usize) -> Self {
+        LineNetConfig {
+            side: 28,
+            k,
+            channels: 16,
+            n2_width: 100,
+        }
+    }
+
+    fn check(&self) -> NnResult<()> {
+        if self.side < 4 || !self.side.is_multiple_of(4) {
+            return Err(NnError(format!(
+                "image side must be a positive multiple of 4, got {}",
+                self.side
+            )));
+        }
+        if self.k == 0 || self.channels == 0 || self.n2_width == 0 {
+            return Err(NnError(
+                "k, channels and the N2 width must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn stage1(&self) -> ConvPoolShape {
+        ConvPoolShape {
+            h: self.side,
+            w: self.side,
+            cin: 1,
+            cout: self.channels,
+        }
+    }
+
+    fn stage2(&self) -> ConvPoolShape {
+        ConvPoolShape {
+            h: self.side / 2,
+            w: self.side / 2,
+            cin: self.channels,
+            cout: self.channels,
+        }
+    }
+
+    /// Numbers per image.
+    pub fn image_len(&self) -> usize {
+        self.side * self.side
+    }
+}
+
+/// Which loss a training step or a gradient follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// The primary hinge loss on the tuple label only.
+    EndToEnd,
+    /// The primary loss plus the per-image hinge loss (mean over all images), a plain sum.
+    Decomposition,
+}
+
+/// A batch of tuples: `batch * k` images (tuple-major: tuple `i` holds images
+/// `i k .. i k + k`), the tuple labels and the image labels, all in {-1, +1}.
+#[derive(Debug, Clone, Copy)]
+pub struct TupleBatch<'a> {
+    pub images: &'a [f32],
+    pub batch: usize,
+    pub labels: &'a [f32],
+    pub image_labels: &'a [f32],
+}
+
+/// The two parts of the loss of a batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossParts {
+    /// Hinge loss of the tuple scores against the tuple labels.
+    pub primary: f32,
+    /// Hinge loss of the per-image scores against the image labels (mean over images).
+    pub per_image: f32,
+}
+
+/// E2's network: N1 (conv 5x5 -> pool -> conv 5x5 -> pool -> 50 -> ReLU -> 100 -> ReLU -> 1),
+/// shared by the k images of a tuple, then N2 (sigmoid of the k scores -> 100 -> ReLU -> 1).
+pub struct LineNet {
+    dev: Dev,
+    cfg: LineNetConfig,
+    conv: [(Mat, Vector); 2],
+    n1: Vec<Dense>,
+    n2: Vec<Dense>,
+}
+
+impl LineNet {
+    /// The authors' initialisation: truncated normal with std 1/sqrt(28) for the first
+    /// convolution (TensorFlow took the input's last axis, 28, as its fan-in), 1/sqrt(channels)
+    /// for the second, 1/sqrt(fan_in) for the dense layers; biases 0.
+    pub fn new<R: Rng + ?Sized>(cfg: LineNetConfig, rng: &mut R) -> NnResult<Self> {
+        cfg.check()?;
+        let dev = new_device(0);
+        let c = cfg.channels;
+        let conv_layer = |rng: &mut R, s: ConvPoolShape, std: f32| {
+            (
+                dev.tensor_from_vec(truncated_normal(rng, s.filter_len(), std), s.filter_shape()),
+                dev.tensor_from_vec(vec![0.0; s.cout], (s.cout,)),
+            )
+        };
+        let c1 = conv_layer(rng, cfg.stage1(), 1.0 / (cfg.side as f32).sqrt());
+        let c2 = conv_layer(rng, cfg.stage2(), 1.0 / (c as f32).sqrt());
+        let flat = cfg.stage2().out_len();
+        let n1 = vec![
+            Dense::new(&dev, flat, 50, rng),
+            Dense::new(&dev, 50, 100, rng),
+            Dense::new(&dev, 100, 1, rng),
+        ];
+        let n2 = new_n2(&dev, cfg, rng);
+        Ok(LineNet {
+            dev,
+            cfg,
+            conv: [c1, c2],
+            n1,
+            n2,
+        })
+    }
+
+    /// A fresh N2 for tuples of `k` images, keeping N1 (E3 draws N1 once for every k).
+    pub fn with_new_n2<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> NnResult<Self> {
+        let cfg = LineNetConfig { k, ..self.cfg };
+        cfg.check()?;
+        let mut net = self.duplicate();
+        net.cfg = cfg;
+        net.n2 = new_n2(&net.dev, cfg, rng);
+        Ok(net)
+    }
+
+    /// An independent copy with the same weights.
+    pub fn duplicate(&self) -> Self {
+        let mut net = LineNet {
+            dev: self.dev.clone(),
+            cfg: self.cfg,
+            conv: self.conv.clone(),
+            n1: self.n1.clone(),
+            n2: self.n2.clone(),
+        };
+        // fresh tensors, so that optimizer state and gradients never mix between copies
+        net.set_params(&self.params())
+            .expect("a copy has the same layout");
+        net
+    }
+
+    pub fn config(&self) -> LineNetConfig {
+        self.cfg
+    }
+
+    /// Every (weights, bias) pair, in the order of flattened parameters: the two
+    /// convolutions, N1's dense layers, N2's.
+    fn layers(&self) -> impl Iterator<Item = (&Mat, &Vector)> {
+        let dense = self.n1.iter().chain(&self.n2).map(|d| (&d.w, &d.b));
+        self.conv.iter().map(|(w, b)| (w, b)).chain(dense)
+    }
+
+    fn layers_mut(&mut self) -> impl Iterator<Item = (&mut Mat, &mut Vector)> {
+        let dense = self.n1.iter_mut().chain(self.n2.iter_mut());
+        let dense = dense.map(|d| (&mut d.w, &mut d.b));
+        self.conv.iter_mut().map(|(w, b)| (w, b)).chain(dense)
+    }
+
+    /// Names and sizes of the parameter blocks in the order of flattened gradients:
+    /// `conv1.w, conv1.b, conv2.w, conv2.b, n1.dense1.w, n1.dense1.b, ..., n2.dense2.b`.
+    pub fn param_layout(&self) -> Vec<(String, usize)> {
+        let mut names: Vec<String> = (1..=self.conv.len()).map(|i| format!("conv{i}")).collect();
+        for (net, layers) in [("n1", &self.n1), ("n2", &self.n2)] {
+            names.extend((1..=layers.len()).map(|i| format!("{net}.dense{i}")));
+        }
+        let mut out = Vec::new();
+        for (name, (w, b)) in names.iter().zip(self.layers()) {
+            out.push((format!("{name}.w"), w.shape().num_elements()));
+            out.push((format!("{name}.b"), b.shape().0));
+        }
+        out
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.param_layout().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Every parameter, flattened in the order of [`LineNet::param_layout`].
+    pub fn params(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.num_params());
+        for (w, b) in self.layers() {
+            out.extend(host(w));
+            out.extend(host(b));
+        }
+        out
+    }
+
+    /// Replaces every parameter (flattened as [`LineNet::params`]).
+    pub fn set_params(&mut self, p: &[f32]) -> NnResult<()> {
+        if p.len() != self.num_params() {
+            return Err(NnError(format!(
+                "{} numbers for {} parameters",
+                p.len(),
+                self.num_params()
+            )));
+        }
+        let dev = self.dev.clone();
+        let mut rest = p;
+        for (w, b) in self.layers_mut() {
+            *w = take(&dev, &mut rest, *w.shape());
+            *b = take(&dev, &mut rest, *b.shape());
+        }
+        Ok(())
+    }
+
+    fn images(&self, images: &[f32], n: usize) -> NnResult<Mat> {
+        let len = self.cfg.image_len();
+        if images.len() != n * len {
+            return Err(NnError(format!(
+                "{} numbers do not fit {n} images of {len} pixels",
+                images.len()
+            )));
+        }
+        Ok(self.dev.tensor_from_vec(images.to_vec(), (n, len)))
+    }
+
+    fn check_batch(&self, t: &TupleBatch<'_>) -> NnResult<()> {
+        let k = self.cfg.k;
+        if t.labels.len() != t.batch || t.image_labels.len() != t.batch * k {
+            return Err(NnError(format!(
+                "{} tuple labels and {} image labels for {} tuples of {k}",
+                t.labels.len(),
+                t.image_labels.len(),
+                t.batch
+            )));
+        }
+        if t.batch == 0 {
+            return Err(NnError("a batch needs at least one tuple".into()));
+        }
+        Ok(())
+    }
+
+    /// N1 up to its last hidden layer: `n x 100` features after the ReLU.
+    fn features<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+        let h = conv_pool_op(
+            x,
+            &self.conv[0].0,
+            &self.conv[0].1,
+            self.cfg.stage1(),
+            false,
+        );
+        let h = conv_pool_op(h, &self.conv[1].0, &self.conv[1].1, self.cfg.stage2(), true);
+        let h = self.n1[0].forward(h).relu();
+        self.n1[1].forward(h).relu()
+    }
+
+    /// N1's score of each image: `n x 1`.
+    fn scores<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+        self.n1[2].forward(self.features(x))
+    }
+
+    /// N2 on the per-image scores (`batch k x 1`): the tuple scores, `batch x 1`.
+    fn combine<T: Tape<f32, Dev> + Merge<T>>(&self, scores: Mat<T>, batch: usize) -> Mat<T> {
+        let u = scores.reshape_like(&(batch, self.cfg.k)).sigmoid();
+        let h = self.n2[0].forward(u).relu();
+        self.n2[1].forward(h)
+    }
+
+    /// N1's score of each of `n` images.
+    pub fn image_scores(&self, images: &[f32], n: usize) -> NnResult<Vec<f32>> {
+        let x = self.images(images, n)?;
+        Ok(host(&self.scores(x)))
+    }
+
+    /// The tuple scores of `batch` tuples (`batch k` images, tuple-major).
+    pub fn predict(&self, images: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        let x = self.images(images, batch * self.cfg.k)?;
+        let s = self.scores(x);
+        Ok(host(&self.combine(s, batch)))
+    }
+
+    fn backward(
+        &self,
+        t: &TupleBatch<'_>,
+        objective: Objective,
+    ) -> NnResult<(LossParts, Gradients<f32, Dev>)> {
+        self.check_batch(t)?;
+        let x = self.images(t.images, t.batch * self.cfg.k)?.leaky_traced();
+        let s = self.scores(x);
+        let s_img = s.with_empty_tape();
+        let primary = loss_tensor(&self.dev, self.combine(s, t.batch), Loss::Hinge(t.labels))?;
+        let per_image = loss_tensor(&self.dev, s_img, Loss::Hinge(t.image_labels))?;
+        let parts = LossParts {
+            primary: primary.array(),
+            per_image: per_image.array(),
+        };
+        let grads = match objective {
+            Objective::EndToEnd => {
+                drop(per_image);
+                primary.backward()
+            }
+            Objective::Decomposition => (primary + per_image).backward(),
+        };
+        Ok((parts, grads))
+    }
+
+    fn flatten(&self, grads: &mut Gradients<f32, Dev>) -> NnResult<Vec<f32>> {
+        let mut flat = Vec::with_capacity(self.num_params());
+        for (w, b) in self.layers() {
+            push_grad(grads, w, &mut flat)?;
+            push_grad(grads, b, &mut flat)?;
+        }
+        Ok(flat)
+    }
+
+    /// Both loss parts on a batch and the gradient of `objective` with respect to every
+    /// parameter, flattened as [`LineNet::params`].
+    pub fn loss_and_grads(
+        &self,
+        t: &TupleBatch<'_>,
+        objective: Objective,
+    ) -> NnResult<(LossParts, Vec<f32>)> {
+        let (parts, mut grads) = self.backward(t, objective)?;
+        Ok((parts, self.flatten(&mut grads)?))
+    }
+
+    /// One optimizer step on `objective`; returns the loss parts before the step.
+    pub fn train_step(
+        &mut self,
+        t: &TupleBatch<'_>,
+        objective: Objective,
+        opt: &mut Optimizer,
+    ) -> NnResult<LossParts> {
+        let (parts, mut grads) = self.backward(t, objective)?;
+        opt.begin_step();
+        for (w, b) in self.layers_mut() {
+            opt.update(w, &mut grads)?;
+            opt.update(b, &mut grads)?;
+        }
+        Ok(parts)
+    }
+
+    /// The per-image hinge loss of N1's scores on `n` images and its gradient (flattened as
+    /// [`LineNet::params`]; N2's blocks are zero): N1 trained alone as an image classifier.
+    pub fn image_loss_and_grads(
+        &self,
+        images: &[f32],
+        n: usize,
+        labels: &[f32],
+    ) -> NnResult<(f32, Vec<f32>)> {
+        if labels.len() != n {
+            return Err(NnError(format!("{} labels for {n} images", labels.len())));
+        }
+        let x = self.images(images, n)?.leaky_traced();
+        let loss = loss_tensor(&self.dev, self.scores(x), Loss::Hinge(labels))?;
+        let value = loss.array();
+        let mut grads = loss.backward();
+        Ok((value, self.flatten(&mut grads)?))
+    }
+
+    /// One gradient of `objective` per tuple (`batch x num_params`, row-major).
+    pub fn per_sample_grads(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<Vec<f32>> {
+        self.check_batch(t)?;
+        let (k, len) = (self.cfg.k, self.cfg.image_len());
+        let mut rows = Vec::with_capacity(t.batch * self.num_params());
+        for i in 0..t.batch {
+            let one = TupleBatch {
+                images: &t.images[i * k * len..(i + 1) * k * len],
+                batch: 1,
+                labels: &t.labels[i..i + 1],
+                image_labels: &t.image_labels[i * k..(i + 1) * k],
+            };
+            rows.extend(self.loss_and_grads(&one, objective)?.1);
+        }
+        Ok(rows)
+    }
+
+    /// Gradient SNR of `objective` over the tuples of `t` (whole model and per parameter
+    /// block, see [`crate::nn::gradient_snr`]), from one gradient per tuple.
+    pub fn gradient_snr(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<SnrReport> {
+        let rows = self.per_sample_grads(t, objective)?;
+        Ok(gradient_snr(&rows, t.batch, &self.param_layout()))
+    }
+
+    /// The tuple scores and N1's per-image scores of `batch` tuples in one pass.
+    pub fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
+        let x = self.images(images, batch * self.cfg.k)?;
+        let s = self.scores(x);
+        let per_image = host(&s);
+        Ok((host(&self.combine(s, batch)), per_image))
+    }
+}
+
+/// N2 for `cfg`: `k -> n2_width -> ReLU -> 1`.
+fn new_n2<R: Rng + ?Sized>(dev: &Dev, cfg: LineNetConfig, rng: &mut R) -> Vec<Dense> {
+    vec![
+        Dense::new(dev, cfg.k, cfg.n2_width, rng),
+        Dense::new(dev, cfg.n2_width, 1, rng),
+    ]
+}
+
+/// A tensor of `shape` from the first numbers of `rest`, which keeps the others.
+fn take<S: Shape>(dev: &Dev, rest: &mut &[f32], shape: S) -> Tensor<S, f32, Dev> {
+    let (head, tail) = rest.split_at(shape.num_elements());
+    *rest = tail;
+    dev.tensor_from_vec(head.to_vec(), shape)
+}
