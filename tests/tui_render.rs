@@ -610,3 +610,73 @@ fn the_chart_overlays_the_same_metric_of_every_method() {
     let text = screen_text(&draw(&mut l.app, 120, 36));
     assert!(!text.contains("│e2e/train_loss│"), "{text}");
 }
+
+/// The bundled presets, as the lab finds them in `scenarios/`.
+fn bundled() -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_four_families_show_wherever_the_selection_is_and_ten_parameters_at_100x30() {
+    let files = bundled();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    for (w, h) in [(100, 30), (80, 24)] {
+        let mut l = Lab::with_files(2, vec![], &files, colour());
+        let mut seen = std::collections::HashSet::new();
+        // walk the whole tree, row by row
+        for _ in 0..200 {
+            let text = screen_text(&draw(&mut l.app, w, h));
+            for family in [
+                "1 Parities",
+                "2 Decomposition vs E2E",
+                "3 Architecture, conditioning",
+                "4 Flat activations",
+            ] {
+                assert!(text.contains(family), "{w}x{h}: {family} missing\n{text}");
+            }
+            if !seen.insert(l.app.scenarios.selected) {
+                break;
+            }
+            if w == 100 {
+                if let Some(e) = l.app.scenarios.current() {
+                    let names: Vec<String> =
+                        fail_lab::tui::panes::params::Editor::fields(&e.current)
+                            .iter()
+                            .map(|f| f.name().to_string())
+                            .collect();
+                    let shown = names
+                        .iter()
+                        .filter(|n| text.contains(&format!("│{n} ")))
+                        .count();
+                    assert!(
+                        shown >= names.len().min(10),
+                        "{w}x{h}: {shown} of {} parameters of {}\n{text}",
+                        names.len(),
+                        e.current.title
+                    );
+                }
+            }
+            press(&mut l.app, KeyCode::Down);
+        }
+        assert!(
+            seen.len() > 30,
+            "the walk went through the tree: {}",
+            seen.len()
+        );
+    }
+}

@@ -655,3 +655,150 @@ fn a_run_of_another_process_is_followed_and_left_to_that_process() {
     );
     assert!(!l.app.follow_others(), "an ended run is not read again");
 }
+
+#[test]
+fn a_message_goes_at_the_next_key_that_does_something_or_after_its_time() {
+    let tmp = std::env::temp_dir();
+    let mut l = Lab::new(
+        2,
+        vec![finished("a", 5, 1.0, &tmp), finished("b", 7, 1.0, &tmp)],
+    );
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    press(app, KeyCode::Char('c'));
+    assert!(app
+        .message
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("mark two or more"));
+    // a key the table does not know changes nothing, the hint stays
+    press(app, KeyCode::F(9));
+    assert!(app.message.is_some());
+    // marking a run: the hint about marking no longer applies
+    press(app, KeyCode::Char(' '));
+    assert_eq!(app.message, None);
+    // and a message nobody answers goes after its time
+    app.say("run #1 finished");
+    assert!(!app.update_from_workers());
+    app.message.as_mut().unwrap().at -= Duration::from_secs(5);
+    assert!(app.update_from_workers(), "its expiry is a change to draw");
+    assert_eq!(app.message, None);
+}
+
+#[test]
+fn z_zooms_the_focused_pane_and_back() {
+    use crate::tui::testing::screen;
+    let tmp = std::env::temp_dir();
+    let mut l = Lab::new(2, vec![finished("a", 5, 1.0, &tmp)]);
+    let app = &mut l.app;
+    app.focus = Pane::Chart;
+    let normal = screen(app, 100, 30);
+    assert!(normal.contains("Scenarios") && normal.contains("Run #1"));
+    press(app, KeyCode::Char('z'));
+    assert!(app.zoomed);
+    let zoomed = screen(app, 100, 30);
+    assert!(!zoomed.contains("Scenarios"), "{zoomed}");
+    assert!(
+        zoomed.contains("Run #1") && zoomed.contains("zoomed"),
+        "{zoomed}"
+    );
+    // the chart takes the whole width: its metric list has room now
+    assert!(zoomed.contains("▸test_accuracy"), "{zoomed}");
+    // Tab moves the zoom along with the focus
+    press(app, KeyCode::Tab);
+    assert!(screen(app, 100, 30).contains("Scenarios"));
+    press(app, KeyCode::Char('z'));
+    assert!(!app.zoomed);
+    let back = screen(app, 100, 30);
+    assert!(
+        back.contains("Scenarios") && back.contains("Runs") && back.contains("Run #1"),
+        "{back}"
+    );
+}
+
+#[test]
+fn clicks_focus_and_select_and_the_wheel_scrolls() {
+    use crate::tui::testing::screen;
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let tmp = std::env::temp_dir();
+    let mut l = Lab::new(
+        2,
+        vec![
+            finished("a", 5, 1.0, &tmp),
+            finished("b", 7, 1.0, &tmp),
+            finished("c", 9, 1.0, &tmp),
+        ],
+    );
+    let app = &mut l.app;
+    let text = screen(app, 120, 40);
+    let rows: Vec<&str> = text.lines().collect();
+    // the runs table: find run #1's line and click it
+    let (y, line) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.contains("✓   1 E1"))
+        .expect("run #1 in the table");
+    let x = line[..line.find("✓   1 E1").unwrap()].chars().count() as u16;
+    assert_eq!(
+        app.runs.selected,
+        Some(3),
+        "the newest is selected at start"
+    );
+    assert!(app.handle_mouse(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        x + 4,
+        y as u16
+    )));
+    assert_eq!(app.focus, Pane::Runs);
+    assert_eq!(app.runs.selected, Some(1));
+    // the wheel over the tree moves its selection, and the tree keeps the focus it had
+    let before = app.scenarios.selected;
+    app.handle_mouse(mouse(MouseEventKind::ScrollDown, 3, 3));
+    assert_ne!(app.scenarios.selected, before);
+    assert_eq!(app.focus, Pane::Runs);
+    // a click on a metric in the chart's list shows it
+    let text = screen(app, 120, 40);
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, r)| r.contains(" grad_snr "))
+        .expect("the metric list");
+    let x = line[..line.find("grad_snr").unwrap()].chars().count() as u16;
+    app.handle_mouse(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        x + 1,
+        y as u16,
+    ));
+    assert_eq!(app.focus, Pane::Chart);
+    assert_eq!(app.chart_metric().as_deref(), Some("grad_snr"));
+    // the wheel over the chart steps through the metrics
+    app.handle_mouse(mouse(MouseEventKind::ScrollDown, x, y as u16));
+    assert_eq!(app.chart_metric().as_deref(), Some("test_accuracy"));
+    // a click on a parameter selects it
+    let text = screen(app, 120, 40);
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, r)| r.contains("│subset_size"))
+        .expect("the parameters");
+    let x = line
+        .find("│subset_size")
+        .map(|i| line[..i].chars().count())
+        .unwrap() as u16;
+    app.handle_mouse(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        x + 2,
+        y as u16,
+    ));
+    assert_eq!(app.focus, Pane::Params);
+    let e = app.scenarios.current().unwrap();
+    let field = app.editor.selected_field(&e.current).unwrap();
+    assert_eq!(field.name(), "subset_size");
+}

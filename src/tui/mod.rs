@@ -26,6 +26,9 @@ pub mod theme;
 pub mod view;
 pub mod widgets;
 
+#[cfg(test)]
+mod keys_tests;
+
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -11,8 +11,6 @@ use crate::engine::Status;
 use super::app::App;
 use super::fmt::clip;
 use super::keymap::{self, Context};
-use super::panes::params::Editor;
-use super::panes::scenarios::Node;
 use super::panes::{self, Pane};
 use super::screens::dialogs::{self, Overlay};
 use super::screens::{compare, figure, Screen};
@@ -101,16 +99,13 @@ fn split_main(app: &App, body: Rect) -> MainLayout {
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
     // the parameters get room for ten of them at 100x30, and the tree keeps at least 13
-    // rows: the four families with the selection's experiment open
-    let fields = match app.scenarios.selected {
-        Node::Scenario(k) => Editor::fields(&app.scenarios.entries[k].current).len(),
-        _ => 6,
-    } as u16;
-    let cap = if h >= 36 { h / 2 } else { 15 };
-    let params_h = (fields + 5)
-        .min(cap)
-        .min(h.saturating_sub(13))
-        .max(7.min(h));
+    // rows: the four families with the selection's experiment open. The split does not
+    // follow the selection, so the panes stay put as it moves.
+    let params_h = if h >= 36 {
+        h / 2
+    } else {
+        15.min(h.saturating_sub(13)).max(7.min(h))
+    };
     let [scenarios, params] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(params_h)]).areas(left);
     let rows = app.runs.rows.len().max(2) as u16;
