@@ -55,76 +55,17 @@ pub fn parse_scenario(
     file: Option<&str>,
     catalog: &dyn Catalog,
 ) -> Result<Scenario, SpecError> {
-    let file = file.map(str::to_string);
-    let fail = |line: Option<usize>, field: Option<&str>, msg: String| {
-        let mut e = SpecError::new(msg).at(line).in_file(file.clone());
-        if let Some(f) = field {
-            e = e.field(f);
-        }
-        e
-    };
-    let toml_err = |e: toml::de::Error| {
-        let line = e.span().map(|s| line_of(text, s.start));
-        fail(
-            line,
-            None,
-            format!(
-                "not valid TOML: {}",
-                e.message()
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        )
-    };
-
-    let top: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
-        toml::from_str(text).map_err(toml_err)?;
-    let find = |key: &str| top.iter().find(|(k, _)| k.get_ref() == key);
-
-    for k in top.keys() {
-        let name = k.get_ref().as_str();
-        if !TOP_KEYS.contains(&name) {
-            let hint = nearest(name, TOP_KEYS)
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_else(|| ".".into());
-            return Err(fail(
-                Some(line_of(text, k.span().start)),
-                Some(name),
-                format!("unknown key{hint} A scenario has: {}", TOP_KEYS.join(", ")),
-            ));
-        }
-    }
-
+    let top: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(text)
+        .map_err(|e| Parser::toml_error(text, file, e))?;
+    let p = Parser { text, file, top };
+    p.check_keys()?;
     let ids = catalog.experiment_ids();
-    let (exp_key, exp_val) = find("experiment").ok_or_else(|| {
-        fail(
-            None,
-            Some("experiment"),
-            format!(
-                "missing: which experiment this scenario runs, one of {}",
-                ids.join(", ")
-            ),
-        )
-    })?;
-    let exp_line = Some(line_of(text, exp_key.span().start));
-    let experiment = match exp_val.get_ref() {
-        toml::Value::String(s) => s.clone(),
-        _ => {
-            return Err(fail(
-                exp_line,
-                Some("experiment"),
-                format!("expected a string, one of {}", ids.join(", ")),
-            ))
-        }
-    };
+    let (experiment, exp_line) = p.experiment(&ids)?;
     let defs = catalog.params_of(&experiment).ok_or_else(|| {
         let hint = nearest(&experiment, ids.iter().copied())
             .map(|n| format!("; did you mean \"{n}\"?"))
             .unwrap_or_else(|| ".".into());
-        fail(
+        p.fail(
             exp_line,
             Some("experiment"),
             format!(
@@ -133,79 +74,164 @@ pub fn parse_scenario(
             ),
         )
     })?;
-
-    let text_field = |key: &str| -> Result<Option<String>, SpecError> {
-        match find(key) {
-            None => Ok(None),
-            Some((k, v)) => match v.get_ref() {
-                toml::Value::String(s) => Ok(Some(s.clone())),
-                _ => Err(fail(
-                    Some(line_of(text, k.span().start)),
-                    Some(key),
-                    "expected a string".into(),
-                )),
-            },
-        }
-    };
-    let title = text_field("title")?.unwrap_or_else(|| experiment.clone());
-    let description = text_field("description")?.unwrap_or_default();
-    let seed = match find("seed") {
-        None => None,
-        Some((k, v)) => match v.get_ref() {
-            toml::Value::Integer(i) if *i >= 0 => Some(*i as u64),
-            other => {
-                return Err(fail(
-                    Some(line_of(text, k.span().start)),
-                    Some("seed"),
-                    format!("got {other}, allowed: an integer >= 0"),
-                ))
-            }
-        },
-    };
-
-    if let Some((k, v)) = find("params") {
-        if !v.get_ref().is_table() {
-            return Err(fail(
-                Some(line_of(text, k.span().start)),
-                Some("params"),
-                "expected a table of parameter values: a [params] section".into(),
-            ));
-        }
-    }
-    let mut params = Params::defaults(&defs);
-    let given: ParamsOnly = toml::from_str(text).map_err(toml_err)?;
-    for (k, v) in given.params.unwrap_or_default() {
-        let name = k.get_ref();
-        let line = Some(line_of(text, k.span().start));
-        let field = format!("params.{name}");
-        let Some(def) = defs.iter().find(|d| d.name == name) else {
-            let known: Vec<&str> = defs.iter().map(|d| d.name).collect();
-            let hint = nearest(name, known.iter().copied())
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_else(|| ".".into());
-            return Err(fail(
-                line,
-                Some(&field),
-                format!(
-                    "unknown parameter for {experiment}{hint} Known: {}",
-                    known.join(", ")
-                ),
-            ));
-        };
-        let value = def
-            .from_toml(v.get_ref())
-            .map_err(|m| fail(line, Some(&field), format!("{m} ({})", def.help)))?;
-        params.insert(name, value);
-    }
-
+    let title = p.text_field("title")?.unwrap_or_else(|| experiment.clone());
+    let description = p.text_field("description")?.unwrap_or_default();
+    let seed = p.seed()?;
+    let params = p.params(&experiment, &defs)?;
     Ok(Scenario {
         experiment,
         title,
         description,
         seed,
         params,
-        source: file,
+        source: file.map(str::to_string),
     })
+}
+
+/// A scenario file's text and its top-level table, read with spans for the messages.
+struct Parser<'a> {
+    text: &'a str,
+    file: Option<&'a str>,
+    top: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+}
+
+impl Parser<'_> {
+    fn fail(&self, line: Option<usize>, field: Option<&str>, msg: String) -> SpecError {
+        let mut e = SpecError::new(msg)
+            .at(line)
+            .in_file(self.file.map(str::to_string));
+        if let Some(f) = field {
+            e = e.field(f);
+        }
+        e
+    }
+
+    fn toml_error(text: &str, file: Option<&str>, e: toml::de::Error) -> SpecError {
+        let line = e.span().map(|s| line_of(text, s.start));
+        let msg = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        SpecError::new(format!("not valid TOML: {msg}"))
+            .at(line)
+            .in_file(file.map(str::to_string))
+    }
+
+    fn find(&self, key: &str) -> Option<(&Spanned<String>, &Spanned<toml::Value>)> {
+        self.top.iter().find(|(k, _)| k.get_ref() == key)
+    }
+
+    fn line(&self, key: &Spanned<String>) -> Option<usize> {
+        Some(line_of(self.text, key.span().start))
+    }
+
+    /// Every top-level key is one a scenario has.
+    fn check_keys(&self) -> Result<(), SpecError> {
+        for k in self.top.keys() {
+            let name = k.get_ref().as_str();
+            if !TOP_KEYS.contains(&name) {
+                let hint = nearest(name, TOP_KEYS)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_else(|| ".".into());
+                return Err(self.fail(
+                    self.line(k),
+                    Some(name),
+                    format!("unknown key{hint} A scenario has: {}", TOP_KEYS.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The experiment's id (and its line), as written.
+    fn experiment(&self, ids: &[&str]) -> Result<(String, Option<usize>), SpecError> {
+        let (exp_key, exp_val) = self.find("experiment").ok_or_else(|| {
+            self.fail(
+                None,
+                Some("experiment"),
+                format!(
+                    "missing: which experiment this scenario runs, one of {}",
+                    ids.join(", ")
+                ),
+            )
+        })?;
+        let exp_line = self.line(exp_key);
+        match exp_val.get_ref() {
+            toml::Value::String(s) => Ok((s.clone(), exp_line)),
+            _ => Err(self.fail(
+                exp_line,
+                Some("experiment"),
+                format!("expected a string, one of {}", ids.join(", ")),
+            )),
+        }
+    }
+
+    fn text_field(&self, key: &str) -> Result<Option<String>, SpecError> {
+        match self.find(key) {
+            None => Ok(None),
+            Some((k, v)) => match v.get_ref() {
+                toml::Value::String(s) => Ok(Some(s.clone())),
+                _ => Err(self.fail(self.line(k), Some(key), "expected a string".into())),
+            },
+        }
+    }
+
+    fn seed(&self) -> Result<Option<u64>, SpecError> {
+        match self.find("seed") {
+            None => Ok(None),
+            Some((k, v)) => match v.get_ref() {
+                toml::Value::Integer(i) if *i >= 0 => Ok(Some(*i as u64)),
+                other => Err(self.fail(
+                    self.line(k),
+                    Some("seed"),
+                    format!("got {other}, allowed: an integer >= 0"),
+                )),
+            },
+        }
+    }
+
+    /// The experiment's defaults with the `[params]` section's values, each checked.
+    fn params(&self, experiment: &str, defs: &[ParamDef]) -> Result<Params, SpecError> {
+        if let Some((k, v)) = self.find("params") {
+            if !v.get_ref().is_table() {
+                return Err(self.fail(
+                    self.line(k),
+                    Some("params"),
+                    "expected a table of parameter values: a [params] section".into(),
+                ));
+            }
+        }
+        let mut params = Params::defaults(defs);
+        let given: ParamsOnly = toml::from_str(self.text)
+            .map_err(|e| Self::toml_error(self.text, self.file, e))?;
+        for (k, v) in given.params.unwrap_or_default() {
+            let name = k.get_ref();
+            let line = self.line(&k);
+            let field = format!("params.{name}");
+            let Some(def) = defs.iter().find(|d| d.name == name) else {
+                let known: Vec<&str> = defs.iter().map(|d| d.name).collect();
+                let hint = nearest(name, known.iter().copied())
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_else(|| ".".into());
+                return Err(self.fail(
+                    line,
+                    Some(&field),
+                    format!(
+                        "unknown parameter for {experiment}{hint} Known: {}",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            let value = def
+                .from_toml(v.get_ref())
+                .map_err(|m| self.fail(line, Some(&field), format!("{m} ({})", def.help)))?;
+            params.insert(name, value);
+        }
+        Ok(params)
+    }
 }
 
 impl Scenario {

@@ -145,20 +145,7 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err("the lab needs a terminal; for scripts use `fail-lab run <scenario>`".into());
     }
-    let log_path = opts
-        .log_file
-        .clone()
-        .unwrap_or_else(|| opts.runs_dir.join("lab.log"));
-    // a runs folder that cannot be written must not keep anyone from looking at its runs
-    let log_path = match log::open(&log_path) {
-        Ok(()) => log_path,
-        Err(_) => {
-            let fallback =
-                std::env::temp_dir().join(format!("fail-lab-{}.log", std::process::id()));
-            let _ = log::open(&fallback);
-            fallback
-        }
-    };
+    let log_path = open_log(&opts);
     log::line(&format!("lab starting, pid {}", std::process::id()));
     let stop = Arc::new(AtomicBool::new(false));
     term::watch_signals(&stop);
@@ -167,35 +154,7 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
     term::install_panic_hook(Box::new(term::restore_terminal));
     term::enter_terminal(opts.mouse).map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let backend = CrosstermBackend::new(io::BufWriter::new(io::stdout()));
-        let mut terminal = Terminal::new(backend)?;
-        terminal.hide_cursor()?;
-        terminal.clear()?;
-        let mut stats = term::LoopStats::default();
-        let mut input = term::TerminalInput::start()?;
-        let exit = term::event_loop(
-            &mut terminal,
-            &mut app,
-            &mut |wait| input.next(wait),
-            &stop,
-            &mut stats,
-        );
-        if app.runs.active() > 0 && exit.is_ok() {
-            // say what is happening while the runs write their files
-            app.say("stopping the runs and writing their files…");
-            let _ = terminal.draw(|f| view::render(f, &app));
-        }
-        log::line(&format!(
-            "loop ended: {exit:?} after {} frames, {} turns",
-            stats.frames, stats.turns
-        ));
-        if term::terminal_hung_up() {
-            // ratatui's Terminal prints to stderr when it cannot show the cursor as it is
-            // dropped, and printing to a hung-up terminal panics; restore_terminal does what
-            // can still be done
-            std::mem::forget(terminal);
-        }
-        exit
+        in_terminal(&mut app, &stop)
     }));
     // whatever ended the loop (a quit, a signal, a lost terminal, a panic): stop the runs so
     // their metrics are flushed and their summaries written
@@ -208,18 +167,82 @@ pub fn run(opts: LabOptions) -> Result<(), String> {
         .filter(|r| r.state.dir.is_some())
         .count();
     log::line(&format!("lab closed; {saved} runs on disk"));
-    // the terminal may be gone (a hang-up): print what can be printed, never panic on it
+    match outcome {
+        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(exit) => report(exit, &opts, &log_path, saved, left),
+    }
+}
+
+/// Opens the lab's log: in the runs folder, or a temporary file when that cannot be written
+/// (a read-only runs folder must not keep anyone from looking at its runs).
+fn open_log(opts: &LabOptions) -> PathBuf {
+    let log_path = opts
+        .log_file
+        .clone()
+        .unwrap_or_else(|| opts.runs_dir.join("lab.log"));
+    match log::open(&log_path) {
+        Ok(()) => log_path,
+        Err(_) => {
+            let fallback =
+                std::env::temp_dir().join(format!("fail-lab-{}.log", std::process::id()));
+            let _ = log::open(&fallback);
+            fallback
+        }
+    }
+}
+
+/// The loop on the real terminal, until a quit, a signal or a lost terminal.
+fn in_terminal(app: &mut App, stop: &AtomicBool) -> io::Result<term::Exit> {
+    let backend = CrosstermBackend::new(io::BufWriter::new(io::stdout()));
+    let mut terminal = Terminal::new(backend)?;
+    terminal.hide_cursor()?;
+    terminal.clear()?;
+    let mut stats = term::LoopStats::default();
+    let mut input = term::TerminalInput::start()?;
+    let exit = term::event_loop(
+        &mut terminal,
+        app,
+        &mut |wait| input.next(wait),
+        stop,
+        &mut stats,
+    );
+    if app.runs.active() > 0 && exit.is_ok() {
+        // say what is happening while the runs write their files
+        app.say("stopping the runs and writing their files…");
+        let _ = terminal.draw(|f| view::render(f, app));
+    }
+    log::line(&format!(
+        "loop ended: {exit:?} after {} frames, {} turns",
+        stats.frames, stats.turns
+    ));
+    if term::terminal_hung_up() {
+        // ratatui's Terminal prints to stderr when it cannot show the cursor as it is
+        // dropped, and printing to a hung-up terminal panics; restore_terminal does what
+        // can still be done
+        std::mem::forget(terminal);
+    }
+    exit
+}
+
+/// What the user reads once the lab is closed. The terminal may be gone (a hang-up): print
+/// what can be printed, never panic on it.
+fn report(
+    exit: io::Result<term::Exit>,
+    opts: &LabOptions,
+    log_path: &std::path::Path,
+    saved: usize,
+    left: usize,
+) -> Result<(), String> {
     let say = |line: String| {
         let _ = writeln!(io::stderr(), "{line}");
     };
-    match outcome {
-        Err(panic) => std::panic::resume_unwind(panic),
-        Ok(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe || term::terminal_hung_up() => {
+    match exit {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe || term::terminal_hung_up() => {
             log::line(&format!("the terminal is gone ({e}); runs saved"));
             Ok(())
         }
-        Ok(Err(e)) => Err(format!("terminal error: {e}")),
-        Ok(Ok(exit)) => {
+        Err(e) => Err(format!("terminal error: {e}")),
+        Ok(exit) => {
             if exit == term::Exit::Signal {
                 say(format!(
                     "fail-lab: stopped by a signal; runs saved in {}",

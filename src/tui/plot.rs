@@ -385,6 +385,35 @@ fn corner_of(
     ][best]
 }
 
+/// The x range and a nice y range of some points; `None` without any.
+fn curve_bounds(points: impl Iterator<Item = (f64, f64)>) -> Option<((f64, f64), (f64, f64))> {
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (x, y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() {
+        return None;
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let y = if y1 > y0 {
+        nice(y0, y1)
+    } else {
+        nice(y0 - 0.5, y1 + 0.5)
+    };
+    Some(((x0, x1), y))
+}
+
+/// Draws an experiment's own curves (a figure), each series with its name.
 pub fn render_curves(
     f: &mut Frame,
     t: Theme,
@@ -402,33 +431,12 @@ pub fn render_curves(
                 .collect()
         })
         .collect();
-    let all = finite.iter().flatten();
-    let (mut x0, mut x1, mut y0, mut y1) = (
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for &(x, y) in all {
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    if !x0.is_finite() {
+    let Some(((x0, x1), (y0, y1))) = curve_bounds(finite.iter().flatten().copied()) else {
         f.render_widget(
             Paragraph::new(Span::styled("this figure has no finite points", t.dim())),
             area,
         );
         return;
-    }
-    if x1 <= x0 {
-        x1 = x0 + 1.0;
-    }
-    let (y0, y1) = if y1 > y0 {
-        nice(y0, y1)
-    } else {
-        nice(y0 - 0.5, y1 + 0.5)
     };
     let datasets: Vec<Dataset> = series
         .iter()

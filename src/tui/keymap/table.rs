@@ -1,0 +1,487 @@
+//! The key table: every binding of the lab, by context, in help-screen order.
+
+use crossterm::event::KeyCode;
+
+use super::{Binding, Cmd, Context, Key};
+
+const fn b(ctx: Context, keys: &'static [(Key, Cmd)], help: &'static str) -> Binding {
+    Binding {
+        ctx,
+        keys,
+        help,
+        hint: None,
+        hint_keys: 1,
+    }
+}
+
+/// A binding that shows in the hint bar with its first `n` keys.
+const fn h(
+    ctx: Context,
+    keys: &'static [(Key, Cmd)],
+    help: &'static str,
+    n: usize,
+    hint: &'static str,
+) -> Binding {
+    Binding {
+        ctx,
+        keys,
+        help,
+        hint: Some(hint),
+        hint_keys: n,
+    }
+}
+
+const fn p(code: KeyCode) -> Key {
+    Key::Plain(code)
+}
+
+const fn c(ch: char) -> Key {
+    Key::Plain(KeyCode::Char(ch))
+}
+
+use Context as X;
+use KeyCode as K;
+
+pub(super) const UP_DOWN: &[(Key, Cmd)] = &[
+    (p(K::Up), Cmd::Up),
+    (p(K::Down), Cmd::Down),
+    (c('k'), Cmd::Up),
+    (c('j'), Cmd::Down),
+];
+const PAGES: &[(Key, Cmd)] = &[(p(K::PageUp), Cmd::PageUp), (p(K::PageDown), Cmd::PageDown)];
+const ENDS: &[(Key, Cmd)] = &[
+    (p(K::Home), Cmd::First),
+    (p(K::End), Cmd::Last),
+    (c('g'), Cmd::First),
+    (c('G'), Cmd::Last),
+];
+const METRICS: &[(Key, Cmd)] = &[
+    (c('m'), Cmd::NextMetric),
+    (c('M'), Cmd::PrevMetric),
+    (p(K::Left), Cmd::PrevMetric),
+    (p(K::Right), Cmd::NextMetric),
+    (c('h'), Cmd::PrevMetric),
+    (c('l'), Cmd::NextMetric),
+];
+
+/// The whole table, in help-screen order within each context.
+pub const TABLE: &[Binding] = &[
+    // everywhere
+    h(
+        X::Global,
+        &[(c('?'), Cmd::Help)],
+        "help: every key",
+        1,
+        "help",
+    ),
+    h(
+        X::Global,
+        &[(c('q'), Cmd::Quit)],
+        "quit (asks first while runs are active)",
+        1,
+        "quit",
+    ),
+    b(
+        X::Interrupt,
+        &[(Key::Ctrl('c'), Cmd::Quit)],
+        "quit, from anywhere but a question",
+    ),
+    // main screen
+    h(
+        X::Main,
+        &[(p(K::Tab), Cmd::NextPane), (p(K::BackTab), Cmd::PrevPane)],
+        "next / previous pane (a click focuses one too)",
+        1,
+        "pane",
+    ),
+    b(
+        X::Main,
+        &[(c('z'), Cmd::Zoom)],
+        "zoom the focused pane (and back)",
+    ),
+    b(
+        X::Main,
+        &[(c('c'), Cmd::Compare)],
+        "compare the marked runs",
+    ),
+    b(
+        X::Main,
+        &[(c('f'), Cmd::Figure)],
+        "figure and log of the selected run",
+    ),
+    b(
+        X::Main,
+        &[(c('m'), Cmd::NextMetric), (c('M'), Cmd::PrevMetric)],
+        "next / previous metric in the chart",
+    ),
+    b(
+        X::Main,
+        &[(c('y'), Cmd::LogY)],
+        "log scale on the y axis (on / off)",
+    ),
+    b(X::Main, &[(c('s'), Cmd::Smooth)], "smoothing (on / off)"),
+    // scenarios
+    h(X::Scenarios, UP_DOWN, "move (the wheel scrolls)", 2, "move"),
+    b(X::Scenarios, PAGES, "a page up / down"),
+    b(X::Scenarios, ENDS, "first / last row"),
+    b(
+        X::Scenarios,
+        &[
+            (p(K::Left), Cmd::Fold),
+            (p(K::Right), Cmd::Unfold),
+            (c('h'), Cmd::Fold),
+            (c('l'), Cmd::Unfold),
+        ],
+        "fold / unfold a family or experiment",
+    ),
+    h(
+        X::Scenarios,
+        &[(p(K::Enter), Cmd::Activate)],
+        "start a run of the scenario (or fold)",
+        1,
+        "start",
+    ),
+    b(
+        X::Scenarios,
+        &[(c('r'), Cmd::Start)],
+        "start a run of the scenario",
+    ),
+    h(
+        X::Scenarios,
+        &[(c('e'), Cmd::Edit)],
+        "edit its parameters",
+        1,
+        "edit",
+    ),
+    // parameters
+    b(X::Params, UP_DOWN, "choose a parameter"),
+    b(X::Params, ENDS, "first / last parameter"),
+    h(
+        X::Params,
+        &[(p(K::Enter), Cmd::Type), (c('e'), Cmd::Type)],
+        "type a value",
+        1,
+        "type",
+    ),
+    h(
+        X::Params,
+        &[
+            (p(K::Left), Cmd::Decrease),
+            (p(K::Right), Cmd::Increase),
+            (c('h'), Cmd::Decrease),
+            (c('l'), Cmd::Increase),
+        ],
+        "flip a boolean, cycle a choice, step an integer",
+        2,
+        "change",
+    ),
+    h(
+        X::Params,
+        &[(c('d'), Cmd::Default)],
+        "reset the parameter to its default",
+        1,
+        "default",
+    ),
+    h(
+        X::Params,
+        &[(c('w'), Cmd::SaveAs)],
+        "save the edited scenario as a new file",
+        1,
+        "save as",
+    ),
+    h(
+        X::Params,
+        &[(c('r'), Cmd::Start)],
+        "start a run with these values",
+        1,
+        "start",
+    ),
+    h(
+        X::Params,
+        &[(p(K::Esc), Cmd::Back)],
+        "back to the scenarios",
+        1,
+        "back",
+    ),
+    // typing a value (and a file name)
+    h(
+        X::Editing,
+        &[(p(K::Enter), Cmd::Apply)],
+        "apply (only a valid value)",
+        1,
+        "apply",
+    ),
+    h(
+        X::Editing,
+        &[(p(K::Esc), Cmd::Cancel)],
+        "cancel",
+        1,
+        "cancel",
+    ),
+    b(
+        X::Editing,
+        &[
+            (p(K::Left), Cmd::CursorLeft),
+            (p(K::Right), Cmd::CursorRight),
+            (p(K::Home), Cmd::CursorHome),
+            (p(K::End), Cmd::CursorEnd),
+        ],
+        "move in the text",
+    ),
+    b(
+        X::Editing,
+        &[
+            (Key::Ctrl('a'), Cmd::CursorHome),
+            (Key::Ctrl('e'), Cmd::CursorEnd),
+        ],
+        "to the start / end",
+    ),
+    b(
+        X::Editing,
+        &[
+            (p(K::Backspace), Cmd::Erase),
+            (p(K::Delete), Cmd::EraseForward),
+        ],
+        "erase",
+    ),
+    h(
+        X::Editing,
+        &[(Key::Ctrl('u'), Cmd::Clear)],
+        "clear",
+        1,
+        "clear",
+    ),
+    b(
+        X::Editing,
+        &[(Key::AnyChar, Cmd::Insert)],
+        "typed into the field",
+    ),
+    h(
+        X::SaveAs,
+        &[(p(K::Enter), Cmd::Apply)],
+        "save in the scenarios folder",
+        1,
+        "save",
+    ),
+    h(
+        X::SaveAs,
+        &[(p(K::Esc), Cmd::Cancel)],
+        "cancel",
+        1,
+        "cancel",
+    ),
+    b(
+        X::SaveAs,
+        &[
+            (p(K::Left), Cmd::CursorLeft),
+            (p(K::Right), Cmd::CursorRight),
+            (p(K::Home), Cmd::CursorHome),
+            (p(K::End), Cmd::CursorEnd),
+        ],
+        "move in the name",
+    ),
+    b(
+        X::SaveAs,
+        &[
+            (Key::Ctrl('a'), Cmd::CursorHome),
+            (Key::Ctrl('e'), Cmd::CursorEnd),
+        ],
+        "to the start / end",
+    ),
+    b(
+        X::SaveAs,
+        &[
+            (p(K::Backspace), Cmd::Erase),
+            (p(K::Delete), Cmd::EraseForward),
+        ],
+        "erase",
+    ),
+    b(X::SaveAs, &[(Key::Ctrl('u'), Cmd::Clear)], "clear"),
+    b(
+        X::SaveAs,
+        &[(Key::AnyChar, Cmd::Insert)],
+        "typed into the name",
+    ),
+    // runs
+    b(X::Runs, UP_DOWN, "select a run (a click selects one too)"),
+    b(X::Runs, PAGES, "a page up / down"),
+    b(X::Runs, ENDS, "first / last run"),
+    h(
+        X::Runs,
+        &[(c(' '), Cmd::Mark)],
+        "mark / unmark for comparison",
+        1,
+        "mark",
+    ),
+    b(X::Runs, &[(c('u'), Cmd::UnmarkAll)], "unmark all"),
+    h(
+        X::Runs,
+        &[(c('c'), Cmd::Compare)],
+        "compare the marked runs",
+        1,
+        "compare",
+    ),
+    h(
+        X::Runs,
+        &[(c('p'), Cmd::Pause)],
+        "pause / resume",
+        1,
+        "pause",
+    ),
+    h(
+        X::Runs,
+        &[(c('x'), Cmd::Stop)],
+        "stop (or drop a queued run)",
+        1,
+        "stop",
+    ),
+    h(
+        X::Runs,
+        &[(c('r'), Cmd::Rerun)],
+        "run again with the same settings",
+        1,
+        "rerun",
+    ),
+    h(
+        X::Runs,
+        &[(c('D'), Cmd::Delete), (p(K::Delete), Cmd::Delete)],
+        "delete a run and its files (asks)",
+        1,
+        "delete",
+    ),
+    h(
+        X::Runs,
+        &[(c('f'), Cmd::Figure)],
+        "figure and log",
+        1,
+        "figure",
+    ),
+    b(X::Runs, &[(p(K::Enter), Cmd::ToChart)], "to the chart"),
+    // chart
+    h(
+        X::Chart,
+        METRICS,
+        "next / previous metric (the wheel too)",
+        1,
+        "metric",
+    ),
+    h(
+        X::Chart,
+        &[(c('y'), Cmd::LogY)],
+        "log-y on / off",
+        1,
+        "log-y",
+    ),
+    h(
+        X::Chart,
+        &[(c('s'), Cmd::Smooth)],
+        "smoothing on / off",
+        1,
+        "smooth",
+    ),
+    h(
+        X::Chart,
+        &[(c('f'), Cmd::Figure)],
+        "figure and log",
+        1,
+        "figure",
+    ),
+    b(X::Chart, UP_DOWN, "previous / next run"),
+    b(X::Chart, &[(p(K::Esc), Cmd::Back)], "back to the runs"),
+    // compare
+    h(
+        X::Compare,
+        &[(c('v'), Cmd::Layout)],
+        "overlay / side by side",
+        1,
+        "layout",
+    ),
+    h(X::Compare, METRICS, "next / previous metric", 1, "metric"),
+    h(
+        X::Compare,
+        &[(c('y'), Cmd::LogY)],
+        "log-y on / off",
+        1,
+        "log-y",
+    ),
+    h(
+        X::Compare,
+        &[(c('s'), Cmd::Smooth)],
+        "smoothing on / off",
+        1,
+        "smooth",
+    ),
+    h(X::Compare, UP_DOWN, "scroll the table", 2, "scroll"),
+    h(
+        X::Compare,
+        &[(p(K::Esc), Cmd::Back), (c('c'), Cmd::Back)],
+        "back",
+        1,
+        "back",
+    ),
+    // figure
+    h(
+        X::Figure,
+        &[
+            (p(K::Left), Cmd::PrevFigure),
+            (p(K::Right), Cmd::NextFigure),
+            (c('h'), Cmd::PrevFigure),
+            (c('l'), Cmd::NextFigure),
+            (p(K::BackTab), Cmd::PrevFigure),
+            (p(K::Tab), Cmd::NextFigure),
+        ],
+        "previous / next figure",
+        2,
+        "figure",
+    ),
+    h(
+        X::Figure,
+        &[(p(K::Esc), Cmd::Back), (c('f'), Cmd::Back)],
+        "back",
+        1,
+        "back",
+    ),
+    // help
+    h(X::Help, UP_DOWN, "scroll", 2, "scroll"),
+    b(
+        X::Help,
+        &[
+            (p(K::PageUp), Cmd::PageUp),
+            (p(K::PageDown), Cmd::PageDown),
+            (c(' '), Cmd::PageDown),
+        ],
+        "a page up / down",
+    ),
+    b(
+        X::Help,
+        &[(p(K::Home), Cmd::First), (c('g'), Cmd::First)],
+        "to the top",
+    ),
+    h(
+        X::Help,
+        &[
+            (p(K::Esc), Cmd::Back),
+            (c('?'), Cmd::Back),
+            (c('q'), Cmd::Back),
+            (p(K::Enter), Cmd::Back),
+        ],
+        "close",
+        1,
+        "close",
+    ),
+    // questions
+    h(
+        X::Confirm,
+        &[(c('y'), Cmd::Yes), (c('Y'), Cmd::Yes)],
+        "yes",
+        1,
+        "yes",
+    ),
+    h(
+        X::Confirm,
+        &[(c('n'), Cmd::No), (c('N'), Cmd::No), (p(K::Esc), Cmd::No)],
+        "no",
+        1,
+        "no",
+    ),
+];
