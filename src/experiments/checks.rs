@@ -1,7 +1,7 @@
 //! The **Check** of each experiment in the spec, at a quick (CI) or full (paper) budget.
 
-use super::ctx::CollectCtx;
-use super::{params_with, run_direct};
+pub use super::common::{first_reaching, least_squares_slope};
+use super::common::{fmt_steps, mean, run_collect};
 
 /// How much compute a check may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,29 +55,6 @@ pub fn checks() -> Vec<CheckDef> {
     v
 }
 
-fn run_collect(id: &str, overrides: &[(&str, &str)], seed: u64) -> Result<CollectCtx, String> {
-    let params = params_with(id, overrides)?;
-    let mut ctx = CollectCtx::new();
-    run_direct(id, &params, seed, &mut ctx).map_err(|h| format!("{id} {h}"))?;
-    Ok(ctx)
-}
-
-/// First step at which `metric` reaches `threshold`.
-pub fn first_reaching(series: &[(u64, f64)], threshold: f64) -> Option<u64> {
-    series
-        .iter()
-        .find(|(_, v)| *v >= threshold)
-        .map(|(s, _)| *s)
-}
-
-fn fmt_steps(s: Option<u64>) -> String {
-    match s {
-        Some(s) if s >= 1000 => format!("{:.1}k", s as f64 / 1000.0),
-        Some(s) => s.to_string(),
-        None => "never".into(),
-    }
-}
-
 fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
     let full = budget == Budget::Full;
     let mut details = Vec::new();
@@ -102,7 +79,8 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
                 ("snr_samples", "0"),
             ],
             seed,
-        )?;
+        )?
+        .ctx;
         let hit = first_reaching(c.series("test_accuracy"), 0.99);
         pass &= hit.is_some();
         details.push(format!(
@@ -123,7 +101,8 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
                 "E1",
                 &[("d", "10"), ("steps", "25000"), ("eval_every", "50")],
                 seed,
-            )?;
+            )?
+            .ctx;
             let hit = first_reaching(c.series("test_accuracy"), 0.95);
             ok += usize::from(hit.is_some());
             details.push(format!(
@@ -143,7 +122,8 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         "E1",
         &[("d", "30"), ("steps", steps30), ("eval_every", "100")],
         0,
-    )?;
+    )?
+    .ctx;
     let evals = c.series("test_accuracy");
     let lo = evals.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let hi = evals.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
@@ -156,7 +136,7 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     measured.push_str(&format!("; d=30: [{lo:.2}, {hi:.2}]"));
     if full {
         let late: Vec<f64> = evals.iter().filter(|p| p.0 > 10_000).map(|p| p.1).collect();
-        let mean = late.iter().sum::<f64>() / late.len().max(1) as f64;
+        let mean = mean(&late);
         pass &= (mean - 0.5).abs() <= 0.02;
         details.push(format!(
             "d = 30: mean after 10k = {mean:.4} (allowed 0.50 +- 0.02)"
@@ -184,7 +164,8 @@ fn check_t1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         "T1",
         &[("d_min", "4"), ("d_max", d_max), ("inits", "16")],
         0,
-    )?;
+    )?
+    .ctx;
     let ratios = c.series("ratio");
     let singles = c.series("ratio_max_init");
     let mut details = Vec::new();
@@ -233,22 +214,9 @@ fn check_t1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     })
 }
 
-/// Slope of the least-squares line through `pts`.
-pub fn least_squares_slope(pts: &[(f64, f64)]) -> f64 {
-    let n = pts.len() as f64;
-    if pts.len() < 2 {
-        return f64::NAN;
-    }
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    sxy / sxx
-}
-
 fn check_l3(_budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
     progress("L3 d = 2..12");
-    let c = run_collect("L3", &[("d_min", "2"), ("d_max", "12"), ("trials", "5")], 0)?;
+    let c = run_collect("L3", &[("d_min", "2"), ("d_max", "12"), ("trials", "5")], 0)?.ctx;
     let acc = c.series("accuracy");
     let worst = acc.iter().map(|p| p.1).fold(1.0f64, f64::min);
     let details = acc

@@ -19,8 +19,7 @@
 //! causal form stays exact on curves with a kink before x = 1 (E9's distribution). The row
 //! covariance `C` uses the rows `t = 2..n-1` as the code does.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nalgebra::{DMatrix, Matrix3, SymmetricEigen};
@@ -28,9 +27,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::checks::{Budget, CheckDef, CheckOutcome};
-use super::ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
-use super::{params_with, run_direct, ExperimentDef, Family};
-use crate::nn::{Activation, Conv1d, LinearMap, Loss, Mlp, OptimKind, Optimizer, Snr, SnrReport};
+use super::common::{
+    cached_run, fmt_hit, least_squares_slope, optimizer, summary_value, Finished,
+    OPTIMIZERS_ADAM_FIRST as OPTIMIZERS,
+};
+use super::ctx::{Ctx, Figure, Halt, Summary};
+use super::{ExperimentDef, Family};
+use crate::nn::{Activation, Conv1d, LinearMap, Loss, Mlp, Optimizer, Snr, SnrReport};
 use crate::spec::{ParamDef, Params};
 
 pub fn experiments() -> Vec<ExperimentDef> {
@@ -481,7 +484,7 @@ fn cond_exponent(points: &[WConditioning]) -> f64 {
         .iter()
         .map(|c| ((c.n as f64).log10(), c.cond_wtw().log10()))
         .collect();
-    super::checks::least_squares_slope(&pts)
+    least_squares_slope(&pts)
 }
 
 fn e5_params() -> Vec<ParamDef> {
@@ -649,7 +652,6 @@ fn xy(v: &[f64]) -> Vec<(f64, f64)> {
 // ---------------------------------------------------------------------------------------------
 // E6, E7, E8: linear models from f to p
 
-pub const OPTIMIZERS: &[&str] = &["adam", "adam99", "sgd"];
 const OPT_HELP: &str =
     "adam (b2 0.999, eps 1e-8, the code's), adam99 (b2 0.99, eps 1e-5), sgd (plain)";
 
@@ -724,12 +726,6 @@ fn linear_validate(p: &Params) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn optimizer(p: &Params) -> Result<Optimizer, Halt> {
-    let kind = OptimKind::from_name(p.str("optimizer"), p.float("lr"))
-        .ok_or_else(|| Halt::Failed(format!("unknown optimizer {}", p.str("optimizer"))))?;
-    Ok(Optimizer::new(kind))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1356,39 +1352,6 @@ pub fn checks() -> Vec<CheckDef> {
     ]
 }
 
-/// A finished run: its summary and everything it emitted.
-pub struct Finished {
-    pub summary: Summary,
-    pub ctx: CollectCtx,
-}
-
-type RunCell = Arc<OnceLock<Result<Arc<Finished>, String>>>;
-
-/// Runs an experiment once per (id, overrides, seed) in this process: the E6, E7 and E8 checks
-/// compare the same runs.
-pub fn cached_run(
-    id: &str,
-    overrides: &[(&str, &str)],
-    seed: u64,
-) -> Result<Arc<Finished>, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, RunCell>>> = OnceLock::new();
-    let key = format!("{id} {overrides:?} {seed}");
-    let cell = {
-        let mut map = CACHE
-            .get_or_init(|| Mutex::new(HashMap::new()))
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        map.entry(key).or_default().clone()
-    };
-    cell.get_or_init(|| {
-        let params = params_with(id, overrides)?;
-        let mut ctx = CollectCtx::new();
-        let summary = run_direct(id, &params, seed, &mut ctx).map_err(|h| format!("{id} {h}"))?;
-        Ok(Arc::new(Finished { summary, ctx }))
-    })
-    .clone()
-}
-
 /// Step budgets of the checks.
 pub struct Budgets {
     pub e6: u64,
@@ -1421,27 +1384,11 @@ fn linear_run(
 ) -> Result<Arc<Finished>, String> {
     progress(&format!("{id}, {steps} steps"));
     let steps = steps.to_string();
-    cached_run(id, &[("steps", steps.as_str())], 0)
+    Ok(cached_run(id, &[("steps", steps.as_str())], 0)?)
 }
 
 fn steps_to(f: &Finished, level: f64) -> Option<u64> {
     f.summary.get(&level_name(level)).map(|v| v as u64)
-}
-
-fn fmt_hit(s: Option<u64>, budget: u64) -> String {
-    match s {
-        Some(s) => s.to_string(),
-        None => format!("> {budget}"),
-    }
-}
-
-/// The value of `metric` at `step`, if it was recorded.
-fn at_step(f: &Finished, metric: &str, step: u64) -> Option<f64> {
-    f.ctx
-        .series(metric)
-        .iter()
-        .find(|(s, _)| *s == step)
-        .map(|p| p.1)
 }
 
 /// Iterations to filter error 0.5: E8 << E7 << E6 (E6 does not get there at all).
@@ -1489,15 +1436,15 @@ fn check_e6(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         "cond(W^T W) at n = 100: {cond:.4e} (allowed [1e8, 2e8])"
     ));
     let e6 = linear_run("E6", b.e6, progress)?;
-    let mse = e6.summary.get("val_mse_p").unwrap_or(f64::NAN);
-    let err = e6.summary.get("filter_error").unwrap_or(f64::NAN);
+    let mse = summary_value(&e6.summary, "val_mse_p");
+    let err = summary_value(&e6.summary, "filter_error");
     let mse_ok = mse >= 0.03;
     let err_ok = err >= 0.5;
     pass &= mse_ok && err_ok;
     details.push(format!(
         "after {} steps: per-coordinate validation MSE on p = {mse:.4} (want >= 0.03; E p^2 = {:.4})",
         b.e6,
-        e6.summary.get("mean_p2").unwrap_or(f64::NAN)
+        summary_value(&e6.summary, "mean_p2")
     ));
     details.push(format!(
         "after {} steps: max |U - W^-1| = {err:.3} (want >= 0.5)",
@@ -1523,12 +1470,12 @@ fn check_e7(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     let b = budgets(budget);
     let e7 = linear_run("E7", b.e7, progress)?;
     let mut details = Vec::new();
-    let end = e7.summary.get("filter_error").unwrap_or(f64::NAN);
-    let mid = at_step(&e7, "filter_error", 10_000);
+    let end = summary_value(&e7.summary, "filter_error");
+    let mid = e7.at_step("filter_error", 10_000);
     let end_ok = end <= 0.02;
     let mid_ok = mid.is_some_and(|m| m >= 0.05);
     let w: Vec<f64> = (0..3)
-        .map(|j| e7.summary.get(&format!("w{j}")).unwrap_or(f64::NAN))
+        .map(|j| summary_value(&e7.summary, &format!("w{j}")))
         .collect();
     details.push(format!(
         "filter after {} steps: {} (error {end:.4}, want <= 0.02)",
@@ -1562,10 +1509,10 @@ fn check_e8(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     let e8 = linear_run("E8", b.e8, progress)?;
     let e7 = linear_run("E7", b.e7, progress)?;
     let mut details = Vec::new();
-    let err = e8.summary.get("filter_error").unwrap_or(f64::NAN);
-    let mse = e8.summary.get("val_mse_p").unwrap_or(f64::NAN);
-    let wc = e8.summary.get("whitened_cond").unwrap_or(f64::NAN);
-    let c = e8.summary.get("row_cov_cond").unwrap_or(f64::NAN);
+    let err = summary_value(&e8.summary, "filter_error");
+    let mse = summary_value(&e8.summary, "val_mse_p");
+    let wc = summary_value(&e8.summary, "whitened_cond");
+    let c = summary_value(&e8.summary, "row_cov_cond");
     let hit01 = steps_to(&e8, 0.01);
     let (h8, h7) = (steps_to(&e8, 0.02), steps_to(&e7, 0.02));
     let speedup = match (h8, h7) {
@@ -1573,7 +1520,7 @@ fn check_e8(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         _ => f64::NAN,
     };
     let w: Vec<f64> = (0..3)
-        .map(|j| e8.summary.get(&format!("w{j}")).unwrap_or(f64::NAN))
+        .map(|j| summary_value(&e8.summary, &format!("w{j}")))
         .collect();
     let filter_ok = err <= 0.01 && hit01.is_some();
     let mse_ok = mse <= 1e-6;
@@ -1616,9 +1563,9 @@ fn check_e9(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     let e9 = cached_run("E9", &[("steps", steps.as_str())], 0)?;
     progress("E8 on E9's curves (continuous), 500 steps");
     let e8 = cached_run("E8", &[("curves", "continuous"), ("steps", "500")], 0)?;
-    let m9 = e9.summary.get("val_max_err_mean").unwrap_or(f64::NAN);
-    let mse9 = e9.summary.get("val_mse").unwrap_or(f64::NAN);
-    let m8 = e8.summary.get("val_max_err_mean").unwrap_or(f64::NAN);
+    let m9 = summary_value(&e9.summary, "val_max_err_mean");
+    let mse9 = summary_value(&e9.summary, "val_mse");
+    let m8 = summary_value(&e8.summary, "val_max_err_mean");
     let ratio = m9 / m8;
     let abs_ok = m9 >= 0.5;
     let ratio_ok = ratio >= 100.0;
@@ -1626,7 +1573,7 @@ fn check_e9(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         format!(
             "E9 after {} steps: validation MSE {mse9:.3} (E f^2 = {:.0}), mean per-curve max |error| {m9:.3} (want >= 0.5)",
             b.e9,
-            e9.summary.get("mean_f2").unwrap_or(f64::NAN)
+            summary_value(&e9.summary, "mean_f2")
         ),
         format!(
             "E8 (whitened 3-tap filter) after 500 steps on the same validation curves: mean per-curve max |error| {m8:.2e}"

@@ -13,16 +13,17 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::checks::{Budget, CheckDef, CheckOutcome};
-use super::ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
-use super::parity::{sign_accuracy, OPTIMIZERS};
-use super::{params_with, run_direct, ExperimentDef, Family};
+use super::common::{
+    first_at_most, fmt_step, mean, optim_kind, run_collect, sign_accuracy, value_at, OPTIMIZERS,
+    OPT_HELP_PAPER as OPT_HELP,
+};
+use super::ctx::{Ctx, Figure, Halt, Summary};
+use super::{ExperimentDef, Family};
 use crate::nn::{
-    LineNet, LineNetConfig, Objective, OptimKind, Optimizer, PortfolioTarget, Snr, SoftmaxPolicy,
-    TupleBatch,
+    LineNet, LineNetConfig, Objective, Optimizer, PortfolioTarget, Snr, SoftmaxPolicy, TupleBatch,
 };
 use crate::spec::{ParamDef, Params};
 
-const OPT_HELP: &str = "adam99 (b2 0.99, eps 1e-5, the paper's), adam (b2 0.999, eps 1e-8), sgd";
 const METHODS: &[&str] = &["both", "e2e", "dec"];
 const METHOD_HELP: &str =
     "both (end-to-end and decomposition side by side, from the same initialisation), e2e, dec";
@@ -170,11 +171,6 @@ pub fn checks() -> Vec<CheckDef> {
             run: check_e4,
         },
     ]
-}
-
-fn optimizer(p: &Params) -> Result<OptimKind, Halt> {
-    OptimKind::from_name(p.str("optimizer"), p.float("lr"))
-        .ok_or_else(|| Halt::Failed(format!("unknown optimizer {}", p.str("optimizer"))))
 }
 
 /// The methods a run trains, with their metric prefix.
@@ -398,7 +394,7 @@ fn run_e2(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
     let k = p.usize("k");
     let batch = p.usize("batch");
     let eval_every = p.int("eval_every") as u64;
-    let kind = optimizer(p)?;
+    let kind = optim_kind(p, p.float("lr"))?;
     let cfg = LineNetConfig {
         k,
         channels: p.usize("channels"),
@@ -653,10 +649,6 @@ pub struct E3Point {
     /// Standard errors of the SNR estimates (signal standard error over noise).
     pub e2e_se: Vec<f64>,
     pub dec_se: Vec<f64>,
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 fn run_e3(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
@@ -960,7 +952,7 @@ fn run_e4(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
     let steps = p.int("steps") as u64;
     let eval_every = p.int("eval_every") as u64;
     let eval_n = p.usize("eval_samples");
-    let kind = optimizer(p)?;
+    let kind = optim_kind(p, p.float("lr"))?;
     let mut summary = Summary::default();
 
     let snr_ks: Vec<usize> = p.int_list("snr_ks").iter().map(|&k| k as usize).collect();
@@ -1117,22 +1109,6 @@ fn run_e4(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
 // ---------------------------------------------------------------------------------------------
 // checks
 
-fn run_collect(
-    id: &str,
-    overrides: &[(&str, String)],
-    seed: u64,
-) -> Result<(CollectCtx, Summary), String> {
-    let o: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let params = params_with(id, &o)?;
-    let mut ctx = CollectCtx::new();
-    let s = run_direct(id, &params, seed, &mut ctx).map_err(|h| format!("{id} {h}"))?;
-    Ok((ctx, s))
-}
-
-fn value_at(series: &[(u64, f64)], step: u64) -> Option<f64> {
-    series.iter().find(|p| p.0 == step).map(|p| p.1)
-}
-
 /// E2 at a budget: (k values, steps of both methods, batch, test tuples).
 pub fn e2_check_budget(budget: Budget) -> (Vec<usize>, u64, usize, usize) {
     match budget {
@@ -1166,7 +1142,7 @@ fn check_e2(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
         progress(&format!(
             "E2 k = {k}, {method}, {steps} steps, batch {batch}"
         ));
-        let (c, _) = run_collect(
+        let c = run_collect(
             "E2",
             &[
                 ("k", k.to_string()),
@@ -1179,7 +1155,8 @@ fn check_e2(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
                 ("snr_samples", "0".into()),
             ],
             0,
-        )?;
+        )?
+        .ctx;
         let e2e = c.series("e2e/test_accuracy");
         let e2e_last = e2e.last().map(|p| p.1).unwrap_or(f64::NAN);
         let e2e_max = e2e.iter().skip(1).map(|p| p.1).fold(0.0f64, f64::max);
@@ -1286,7 +1263,7 @@ fn check_e3(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let (_, s) = run_collect(
+    let s = run_collect(
         "E3",
         &[
             ("ks", ks_text),
@@ -1294,7 +1271,8 @@ fn check_e3(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
             ("samples", samples.to_string()),
         ],
         0,
-    )?;
+    )?
+    .summary;
     let get = |name: String| s.get(&name).unwrap_or(f64::NAN);
     let mut details = Vec::new();
     let mut pass = true;
@@ -1366,7 +1344,7 @@ fn check_e4(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     for &k in &ks {
         for &seed in &seeds {
             progress(&format!("E4 k = {k}, seed {seed}, 2,500 steps"));
-            let (c, _) = run_collect(
+            let c = run_collect(
                 "E4",
                 &[
                     ("k", k.to_string()),
@@ -1374,7 +1352,8 @@ fn check_e4(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
                     ("snr_samples", "0".into()),
                 ],
                 seed,
-            )?;
+            )?
+            .ctx;
             let e2e = c.series("e2e/test_loss");
             let dec = c.series("dec/test_loss");
             let (e_last, d_last) = (
@@ -1382,8 +1361,7 @@ fn check_e4(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
                 dec.last().map(|p| p.1).unwrap_or(f64::NAN),
             );
             if k <= 10 {
-                let reach = |s: &[(u64, f64)]| s.iter().find(|p| p.1 <= -0.99).map(|p| p.0);
-                let (re, rd) = (reach(e2e), reach(dec));
+                let (re, rd) = (first_at_most(e2e, -0.99), first_at_most(dec, -0.99));
                 let (e100, d100) = (
                     value_at(e2e, 100).unwrap_or(f64::NAN),
                     value_at(dec, 100).unwrap_or(f64::NAN),
@@ -1393,8 +1371,8 @@ fn check_e4(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
                 pass &= ok && faster;
                 details.push(format!(
                     "k = {k}, seed {seed}: loss <= -0.99 at {} (e2e) / {} (dec) (needs <= 1000); at 100: dec {d100:.3} < e2e {e100:.3}{}",
-                    re.map(|s| s.to_string()).unwrap_or_else(|| "never".into()),
-                    rd.map(|s| s.to_string()).unwrap_or_else(|| "never".into()),
+                    fmt_step(re),
+                    fmt_step(rd),
                     if ok && faster { "" } else { "  <- FAIL" }
                 ));
                 measured.push(format!("k={k}: e2e@100 {e100:.2}, dec@100 {d100:.2}"));

@@ -13,8 +13,6 @@
 //! (v*, b*) and the test set come from the seed, and each method's training data and
 //! initialisation from the seed and the method.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -22,16 +20,16 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_distr::StandardNormal;
 
 use super::checks::{Budget, CheckDef, CheckOutcome};
-use super::ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
-use super::parity::OPTIMIZERS;
-use super::{params_with, run_direct, ExperimentDef, Family};
+use super::common::{
+    cached_run, mean, optim_kind, summary_value as metric, OPTIMIZERS, OPT_HELP_PAPER as OPT_HELP,
+};
+use super::ctx::{Ctx, Figure, Halt, Summary};
+use super::{ExperimentDef, Family};
 use crate::nn::{
     Activation, Head, LinearScore, Loss, Mlp, OptimKind, Optimizer, Snr, SnrReport, Staircase,
     PAPER_SHARPNESS,
 };
 use crate::spec::{ParamDef, Params};
-
-const OPT_HELP: &str = "adam99 (b2 0.99, eps 1e-5, the paper's), adam (b2 0.999, eps 1e-8), sgd";
 
 /// Test points shown in the figure: those within this distance of b* (the paper's zoom).
 pub const FIGURE_HALF_WIDTH: f64 = 0.33;
@@ -915,8 +913,7 @@ fn single_figure(method: Method, setup: &Setup, h: &Hyper, pts: &[(f64, f64, f64
 }
 
 fn hyper(p: &Params, lr: f64, steps: u64) -> Result<Hyper, Halt> {
-    let kind = OptimKind::from_name(p.str("optimizer"), lr)
-        .ok_or_else(|| Halt::Failed(format!("unknown optimizer {}", p.str("optimizer"))))?;
+    let kind = optim_kind(p, lr)?;
     let get_f = |name: &str, default: f64| p.get(name).map(|_| p.float(name)).unwrap_or(default);
     Ok(Hyper {
         kind,
@@ -1087,26 +1084,12 @@ pub fn checks() -> Vec<CheckDef> {
     ]
 }
 
-type Cached = Arc<OnceLock<Result<Summary, String>>>;
-
-/// The final numbers of one standalone run. Runs are deterministic in (experiment, settings,
-/// seed), so the checks share them: E14's ranking reuses the runs of E11, E12 and E13.
+/// The final numbers of one standalone run, shared between the checks: E14's ranking reuses
+/// the runs of E11, E12 and E13.
 fn result_of(id: &str, overrides: &[(&str, &str)], seed: u64) -> Result<Summary, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Cached>>> = OnceLock::new();
-    let key = format!("{id} {seed} {overrides:?}");
-    let cell = {
-        let mut map = CACHE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        map.entry(key).or_default().clone()
-    };
-    cell.get_or_init(|| {
-        let params = params_with(id, overrides)?;
-        let mut ctx = CollectCtx::new();
-        run_direct(id, &params, seed, &mut ctx).map_err(|h| format!("{id} seed {seed}: {h}"))
-    })
-    .clone()
+    cached_run(id, overrides, seed)
+        .map(|f| f.summary.clone())
+        .map_err(|e| e.with_seed())
 }
 
 /// Settings the checks use on top of an experiment's defaults: evaluation only at the end
@@ -1125,14 +1108,6 @@ fn seeds(budget: Budget) -> Vec<u64> {
         Budget::Quick => vec![0],
         Budget::Full => vec![0, 1, 2],
     }
-}
-
-fn metric(s: &Summary, name: &str) -> f64 {
-    s.get(name).unwrap_or(f64::NAN)
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 fn pct(v: f64) -> String {

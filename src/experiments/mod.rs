@@ -4,6 +4,7 @@
 //! numbers. It knows nothing of threads, files or the UI; it emits metrics through [`Ctx`].
 
 pub mod checks;
+pub mod common;
 pub mod conditioning;
 pub mod ctx;
 pub mod decomposition;
@@ -12,6 +13,7 @@ pub mod parity;
 
 use std::sync::OnceLock;
 
+pub use common::{emit_snr, snr_due, snr_params};
 pub use ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
 
 use crate::spec::{Catalog, ParamDef, Params};
@@ -113,48 +115,6 @@ pub fn run_direct(
     let def = find(id).ok_or_else(|| Halt::Failed(format!("unknown experiment {id}")))?;
     (def.validate)(params).map_err(Halt::Failed)?;
     (def.run)(params, seed, ctx)
-}
-
-/// Emits an SNR probe's result as metrics: `<prefix>grad_snr` for the whole model and
-/// `<prefix>grad_snr/<block>` per parameter block (when there is more than one).
-pub fn emit_snr(ctx: &mut dyn Ctx, step: u64, prefix: &str, report: &crate::nn::SnrReport) {
-    ctx.metric(step, &format!("{prefix}grad_snr"), report.total.snr());
-    if report.blocks.len() > 1 {
-        for (name, s) in &report.blocks {
-            ctx.metric(step, &format!("{prefix}grad_snr/{name}"), s.snr());
-        }
-    }
-}
-
-/// The two parameters every training experiment declares for its SNR probe.
-pub fn snr_params(samples: i64) -> [ParamDef; 2] {
-    [
-        ParamDef::int(
-            "snr_samples",
-            samples,
-            0,
-            65_536,
-            "samples in the gradient SNR probe; 0 turns the probe off",
-        ),
-        ParamDef::int(
-            "snr_every",
-            0,
-            0,
-            100_000_000,
-            "iterations between SNR probes; 0 = at every evaluation",
-        ),
-    ]
-}
-
-/// Whether the SNR probe runs at `step`, given the evaluation interval.
-pub fn snr_due(p: &Params, step: u64, eval_every: u64, last: bool) -> bool {
-    if p.int("snr_samples") == 0 {
-        return false;
-    }
-    match p.int("snr_every") {
-        0 => step.is_multiple_of(eval_every.max(1)) || last,
-        n => step.is_multiple_of(n as u64) || last,
-    }
 }
 
 /// Default parameters of `id` with some overrides given as `name=value` text.

@@ -6,12 +6,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Binomial, Distribution, StandardNormal};
 
+use super::common::{least_squares_slope, optimizer, sign_accuracy, OPTIMIZERS};
 use super::ctx::{Ctx, Figure, Halt, Summary};
 use super::{ExperimentDef, Family};
-use crate::nn::{Activation, LayerWeights, Loss, Mlp, OptimKind, Optimizer};
+use crate::nn::{Activation, LayerWeights, Loss, Mlp};
 use crate::spec::{ParamDef, Params};
 
-pub const OPTIMIZERS: &[&str] = &["sgd", "adam", "adam99"];
 const OPT_HELP: &str = "sgd (plain), adam (b2 0.999, eps 1e-8), adam99 (b2 0.99, eps 1e-5)";
 
 pub fn experiments() -> Vec<ExperimentDef> {
@@ -79,18 +79,6 @@ pub fn parity_labels(x: &[f32], d: usize, k: usize) -> Vec<f32> {
     x.chunks(d)
         .map(|row| row[..k].iter().product::<f32>())
         .collect()
-}
-
-/// Fraction of samples with `y * score > 0`.
-pub fn sign_accuracy(scores: &[f32], y: &[f32]) -> f64 {
-    let right = scores.iter().zip(y).filter(|(s, y)| *s * *y > 0.0).count();
-    right as f64 / y.len().max(1) as f64
-}
-
-fn optimizer(p: &Params) -> Result<Optimizer, Halt> {
-    let kind = OptimKind::from_name(p.str("optimizer"), p.float("lr"))
-        .ok_or_else(|| Halt::Failed(format!("unknown optimizer {}", p.str("optimizer"))))?;
-    Ok(Optimizer::new(kind))
 }
 
 fn width_of(p: &Params, d: usize) -> usize {
@@ -448,10 +436,7 @@ fn run_t1(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
         );
     }
     if var_pts.len() >= 2 {
-        summary.set(
-            "log2_var_slope",
-            super::checks::least_squares_slope(&var_pts),
-        );
+        summary.set("log2_var_slope", least_squares_slope(&var_pts));
     }
     summary
         .set("max_ratio_single_init", max_single)
