@@ -26,7 +26,7 @@ use nalgebra::{DMatrix, Matrix3, SymmetricEigen};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::checks::{Budget, CheckDef, CheckOutcome};
+use super::check::{Budget, CheckDef, CheckOutcome};
 use super::common::{
     cached_run, fmt_hit, least_squares_slope, optimizer, summary_value, Finished,
     OPTIMIZERS_ADAM_FIRST as OPTIMIZERS,

@@ -12,7 +12,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::checks::{Budget, CheckDef, CheckOutcome};
+use super::check::{Budget, CheckDef, CheckOutcome};
 use super::common::{
     first_at_most, fmt_step, mean, optim_kind, run_collect, sign_accuracy, value_at, OPTIMIZERS,
     OPT_HELP_PAPER as OPT_HELP,

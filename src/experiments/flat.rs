@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::checks::{Budget, CheckDef, CheckOutcome};
+use super::check::{Budget, CheckDef, CheckOutcome};
 use super::common::{
     cached_run, mean, optim_kind, summary_value as metric, OPTIMIZERS, OPT_HELP_PAPER as OPT_HELP,
 };

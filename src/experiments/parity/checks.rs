@@ -1,61 +1,13 @@
-//! The **Check** of each experiment in the spec, at a quick (CI) or full (paper) budget.
+//! The checks of part 1: E1's learning curves at d = 5, 10 and 30, T1's ratio to the bound and
+//! its slope in d, and L3's accuracy on every input.
 
-pub use super::common::{first_reaching, least_squares_slope};
-use super::common::{fmt_steps, mean, run_collect};
+use crate::experiments::check::{Budget, CheckOutcome};
+use crate::experiments::common::{
+    first_reaching, fmt_steps, least_squares_slope, mean, run_collect,
+};
 
-/// How much compute a check may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Budget {
-    /// A reduced budget that still shows the effect (minutes on two cores, all checks).
-    Quick,
-    /// The paper's budgets.
-    Full,
-}
-
-/// The verdict of one check.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckOutcome {
-    pub id: &'static str,
-    /// What the paper reports (and what the check demands).
-    pub paper: String,
-    /// What was measured, in numbers.
-    pub measured: String,
-    pub pass: bool,
-    /// One line per sub-check, for `reproduce --verbose` and failures.
-    pub details: Vec<String>,
-}
-
-pub type CheckFn = fn(Budget, &mut dyn FnMut(&str)) -> Result<CheckOutcome, String>;
-
-/// One experiment's check.
-pub struct CheckDef {
-    pub id: &'static str,
-    pub run: CheckFn,
-}
-
-/// Every check, in spec order.
-pub fn checks() -> Vec<CheckDef> {
-    let mut v = vec![
-        CheckDef {
-            id: "E1",
-            run: check_e1,
-        },
-        CheckDef {
-            id: "T1",
-            run: check_t1,
-        },
-        CheckDef {
-            id: "L3",
-            run: check_l3,
-        },
-    ];
-    v.extend(super::decomposition::checks());
-    v.extend(super::conditioning::checks());
-    v.extend(super::flat::checks());
-    v
-}
-
-fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
+/// The check of E1.
+pub fn e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
     let full = budget == Budget::Full;
     let mut details = Vec::new();
     let mut pass = true;
@@ -157,7 +109,8 @@ fn check_e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     })
 }
 
-fn check_t1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
+/// The check of T1.
+pub fn t1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
     let d_max = if budget == Budget::Full { "14" } else { "12" };
     progress(&format!("T1 d = 4..{d_max}, 16 initialisations each"));
     let c = run_collect(
@@ -214,7 +167,8 @@ fn check_t1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutco
     })
 }
 
-fn check_l3(_budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
+/// The check of L3.
+pub fn l3(_budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome, String> {
     progress("L3 d = 2..12");
     let c = run_collect("L3", &[("d_min", "2"), ("d_max", "12"), ("trials", "5")], 0)?.ctx;
     let acc = c.series("accuracy");

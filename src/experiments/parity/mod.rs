@@ -2,10 +2,13 @@
 //! all parity targets (T1), the hand-built parity network of Lemma 3 (L3), and linear-periodic
 //! targets (LP, Theorem 2).
 
+mod checks;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Binomial, Distribution, StandardNormal};
 
+use super::check::CheckDef;
 use super::common::{least_squares_slope, optimizer, sign_accuracy, OPTIMIZERS};
 use super::ctx::{Ctx, Figure, Halt, Summary};
 use super::{ExperimentDef, Family};
@@ -55,6 +58,24 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: super::no_extra_checks,
             run: run_lp,
             main_metric: "test_loss_ratio",
+        },
+    ]
+}
+
+/// The checks of part 1.
+pub fn checks() -> Vec<CheckDef> {
+    vec![
+        CheckDef {
+            id: "E1",
+            run: checks::e1,
+        },
+        CheckDef {
+            id: "T1",
+            run: checks::t1,
+        },
+        CheckDef {
+            id: "L3",
+            run: checks::l3,
         },
     ]
 }
