@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
-use fail_lab::experiments::checks::{checks, Budget};
-use fail_lab::experiments::{registry, Family, Registry};
+use fail_lab::experiments::{checks, registry, Budget, Family, Registry};
 use fail_lab::spec::{load_scenario, Scenario};
 use fail_lab::tui::{ChartMarker, LabOptions};
 

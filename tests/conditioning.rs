@@ -1,13 +1,12 @@
 //! Part 3 of the spec (E5-E9): Lemma 1, the condition numbers, the curve generators, the
 //! convolution layer against a naive loop and finite differences, and the quick checks.
 
-use fail_lab::experiments::checks::Budget;
 use fail_lab::experiments::conditioning::{
     checks, decode, eigenvalues, encode, lemma1_residual, pwl_data, row_covariance, sample_curves,
     sym_cond, to_row_major_f32, w_conditioning, w_inverse, w_matrix, whitened_covariance,
     whitening_matrix, CurveDist, SLOPE_PATTERNS,
 };
-use fail_lab::experiments::{params_with, run_direct, CollectCtx};
+use fail_lab::experiments::{params_with, run_direct, Budget, CollectCtx};
 use fail_lab::nn::{Conv1d, LinearMap, Loss, OptimKind, Optimizer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -176,7 +175,7 @@ fn condition_numbers_of_w_match_the_spec_table() {
     }
     let c100 = w_conditioning(100).cond_wtw();
     assert!((1e8..=2e8).contains(&c100), "cond at n = 100: {c100:e}");
-    let slope = fail_lab::experiments::checks::least_squares_slope(&pts);
+    let slope = fail_lab::experiments::common::least_squares_slope(&pts);
     println!("growth exponent {slope:.3}");
     assert!((3.5..=4.2).contains(&slope), "exponent {slope}");
 }

@@ -1,9 +1,8 @@
 //! Part 2 of the spec: the line-image generator, the convolution and pooling kernels, the E2
 //! network's gradients, the SNR probes, E4's estimators and the quick checks of E2, E3, E4.
 
-use fail_lab::experiments::checks::{checks, Budget};
 use fail_lab::experiments::decomposition::{line_image, sample_tuples, SIDE};
-use fail_lab::experiments::{params_with, run_direct, CollectCtx, Figure};
+use fail_lab::experiments::{checks, params_with, run_direct, Budget, CollectCtx, Figure};
 use fail_lab::nn::{
     conv2d_same, conv_kernels_available, conv_pool, conv_pool_grads, max_pool2, with_conv_kernels,
     ConvPoolShape, LineNet, LineNetConfig, LossParts, Objective, PortfolioTarget, SoftmaxPolicy,

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use fail_lab::experiments::checks::{checks, Budget, CheckOutcome};
 use fail_lab::experiments::flat::{DataRng, Setup};
-use fail_lab::experiments::{params_with, run_direct, CollectCtx, Figure, Registry, Summary};
+use fail_lab::experiments::{
+    checks, params_with, run_direct, Budget, CheckOutcome, CollectCtx, Figure, Registry, Summary,
+};
 use fail_lab::nn::{with_compute_threads, Head, LinearScore, OptimKind, Optimizer, Staircase};
 use fail_lab::spec::load_scenario;
 use rand::rngs::StdRng;

@@ -1,6 +1,6 @@
 //! Part 1 of the spec: E1, T1, L3 and LP, at budgets that fit CI.
 
-use fail_lab::experiments::checks::first_reaching;
+use fail_lab::experiments::common::first_reaching;
 use fail_lab::experiments::parity::{
     all_sign_inputs, draw_subset_size, lemma3_accuracy, parity_gradient_variance,
 };
@@ -111,7 +111,7 @@ fn t1_variance_never_exceeds_the_bound_and_sits_near_it_from_d_6() {
         .iter()
         .map(|p| (p.0 as f64, p.1))
         .collect();
-    let slope = fail_lab::experiments::checks::least_squares_slope(&lv);
+    let slope = fail_lab::experiments::common::least_squares_slope(&lv);
     println!("slope of log2 Var per unit of d: {slope:.3}");
     assert!((-1.1..=-0.7).contains(&slope), "slope {slope}");
 }
