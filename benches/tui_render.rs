@@ -157,6 +157,8 @@ fn main() {
     );
     for (w, h) in [(100, 30), (200, 60)] {
         app.runs.selected = Some(RUNS);
+        // as the lab's loop does when it learns the size (the tree folds to fit)
+        app.resize(w, h);
         let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         measure(
             &format!("main screen {w}x{h} (buffer)"),

@@ -55,8 +55,8 @@ pub fn parse_scenario(
     file: Option<&str>,
     catalog: &dyn Catalog,
 ) -> Result<Scenario, SpecError> {
-    let top: BTreeMap<Spanned<String>, Spanned<toml::Value>> = toml::from_str(text)
-        .map_err(|e| Parser::toml_error(text, file, e))?;
+    let top: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(text).map_err(|e| Parser::toml_error(text, file, e))?;
     let p = Parser { text, file, top };
     p.check_keys()?;
     let ids = catalog.experiment_ids();
@@ -205,8 +205,8 @@ impl Parser<'_> {
             }
         }
         let mut params = Params::defaults(defs);
-        let given: ParamsOnly = toml::from_str(self.text)
-            .map_err(|e| Self::toml_error(self.text, self.file, e))?;
+        let given: ParamsOnly =
+            toml::from_str(self.text).map_err(|e| Self::toml_error(self.text, self.file, e))?;
         for (k, v) in given.params.unwrap_or_default() {
             let name = k.get_ref();
             let line = self.line(&k);

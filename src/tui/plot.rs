@@ -23,6 +23,20 @@ pub struct Look {
     pub smooth: bool,
 }
 
+impl Look {
+    /// "log smoothed" after a chart's title, as the look is.
+    pub fn flags(self, t: Theme) -> Vec<Span<'static>> {
+        let mut v = Vec::new();
+        if self.log_y {
+            v.push(Span::styled("log ", t.edited()));
+        }
+        if self.smooth {
+            v.push(Span::styled("smoothed ", t.edited()));
+        }
+        v
+    }
+}
+
 /// Log scale by default for metrics that span decades: SNRs and variances.
 pub fn log_by_default(name: &str) -> bool {
     let n = name.to_ascii_lowercase();

@@ -311,12 +311,39 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
         .collect()
 }
 
+/// The key table as the markdown table of `docs/LAB.md` (a test keeps the two the same).
+pub fn markdown() -> String {
+    let mut out = String::from("| where | keys | what they do |\n| --- | --- | --- |\n");
+    for (title, lines) in help_sections() {
+        for (i, (keys, help)) in lines.iter().enumerate() {
+            let wher = if i == 0 {
+                title.to_lowercase()
+            } else {
+                String::new()
+            };
+            out.push_str(&format!("| {wher} | `{keys}` | {help} |\n"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn the_lab_guide_lists_the_keys_of_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LAB.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let table = markdown();
+        assert!(
+            doc.contains(&table),
+            "docs/LAB.md's key table is not the lab's; put this in its place:\n{table}"
+        );
     }
 
     #[test]

@@ -158,12 +158,7 @@ fn title(app: &App, r: &RunRow, metric: Option<&str>, look: Look) -> Line<'stati
         ),
         t.title(),
     )];
-    if look.log_y {
-        title.push(Span::styled("log ", t.edited()));
-    }
-    if look.smooth {
-        title.push(Span::styled("smoothed ", t.edited()));
-    }
+    title.extend(look.flags(t));
     if matches!(s.status, Status::Running | Status::Elsewhere) && s.steps_per_sec > 0.0 {
         let mut pace = format!("· {} ", fmt::rate(s.steps_per_sec));
         if let Some(eta) = s.eta_secs() {

@@ -185,12 +185,7 @@ fn title(app: &App, n: usize, metric: Option<&str>, look: Look) -> Line<'static>
         ),
         t.title(),
     )];
-    if look.log_y {
-        title.push(Span::styled("log ", t.edited()));
-    }
-    if look.smooth {
-        title.push(Span::styled("smoothed ", t.edited()));
-    }
+    title.extend(look.flags(t));
     Line::from(title)
 }
 
