@@ -87,6 +87,15 @@ impl Series {
         self.points.iter().copied().chain(self.pending.map(|p| p.0))
     }
 
+    /// The `i`-th of [`Series::points`].
+    pub fn get(&self, i: usize) -> Option<Point> {
+        match self.points.get(i) {
+            Some(p) => Some(*p),
+            None if i == self.points.len() => self.pending.map(|p| p.0),
+            None => None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.points.len() + usize::from(self.pending.is_some())
     }

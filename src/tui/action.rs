@@ -19,8 +19,6 @@ use super::screens::Screen;
 pub enum Action {
     /// Queue a run of the selected scenario, as edited.
     StartSelected,
-    /// Queue a run of this scenario.
-    Submit(Scenario),
     /// Run #n again with its settings.
     Rerun(usize),
     /// Pause run #n, or resume it.
@@ -52,7 +50,6 @@ impl App {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::StartSelected => self.start_selected(),
-            Action::Submit(s) => self.submit(s),
             Action::Rerun(num) => self.rerun(num),
             Action::PauseResume(num) => self.pause_resume(num),
             Action::Stop(num) => self.stop(num),

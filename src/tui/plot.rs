@@ -241,13 +241,18 @@ pub fn sparkline(series: &Series, width: usize, log_y: bool) -> String {
         }
     };
     let cells = width.min(n);
-    let mut vals: Vec<Option<f64>> = vec![None; cells];
-    for (i, p) in series.points().enumerate() {
-        let c = i * cells / n;
-        if let Some(v) = tf(p.value) {
-            vals[c] = Some(v);
-        }
-    }
+    // each cell shows the last drawable point of its share of the series (points i with
+    // i * cells / n == c): found from the cell's end backwards, so a frame does not walk
+    // every stored point of every run
+    let vals: Vec<Option<f64>> = (0..cells)
+        .map(|c| {
+            let start = (c * n).div_ceil(cells);
+            let end = ((c + 1) * n).div_ceil(cells);
+            (start..end)
+                .rev()
+                .find_map(|i| series.get(i).and_then(|p| tf(p.value)))
+        })
+        .collect();
     let (lo, hi) = vals
         .iter()
         .flatten()
@@ -601,5 +606,58 @@ mod tests {
         assert!(sp.starts_with('▁') && sp.ends_with('█'));
         assert_eq!(sparkline(&series(&[(0, 1.0)]), 10, false), "▄");
         assert_eq!(sparkline(&Series::default(), 10, false), "");
+    }
+
+    #[test]
+    fn sparklines_take_the_last_drawable_point_of_each_cell() {
+        // what a sparkline shows, written the plain way: every point, the last wins
+        fn plain(series: &Series, width: usize, log_y: bool) -> Vec<Option<f64>> {
+            let n = series.len();
+            let cells = width.min(n);
+            let mut vals = vec![None; cells];
+            for (i, p) in series.points().enumerate() {
+                let ok = p.value.is_finite() && !(log_y && p.value <= 0.0);
+                if ok {
+                    vals[i * cells / n] = Some(if log_y { p.value.log10() } else { p.value });
+                }
+            }
+            vals
+        }
+        let mut seed = 7u64;
+        for n in [1usize, 2, 3, 7, 10, 33, 100, 1000, 5000] {
+            let pts: Vec<(u64, f64)> = (0..n as u64)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let v = match seed >> 60 {
+                        0 => f64::NAN,
+                        1 => -1.0,
+                        2 => 0.0,
+                        _ => (seed >> 11) as f64 / (1u64 << 53) as f64,
+                    };
+                    (i, v)
+                })
+                .collect();
+            let s = series(&pts);
+            for width in [1usize, 2, 5, 8, 13, 24, 80] {
+                for log_y in [false, true] {
+                    let want = plain(&s, width, log_y);
+                    let (lo, hi) = want.iter().flatten().fold(
+                        (f64::INFINITY, f64::NEG_INFINITY),
+                        |(l, h), &v| (l.min(v), h.max(v)),
+                    );
+                    let shown: String = want
+                        .iter()
+                        .map(|v| match v {
+                            None => ' ',
+                            Some(v) if hi > lo => {
+                                BARS[(((v - lo) / (hi - lo) * 7.0).round() as usize).min(7)]
+                            }
+                            Some(_) => BARS[3],
+                        })
+                        .collect();
+                    assert_eq!(sparkline(&s, width, log_y), shown, "n {n} width {width}");
+                }
+            }
+        }
     }
 }
