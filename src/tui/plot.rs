@@ -627,7 +627,9 @@ mod tests {
         for n in [1usize, 2, 3, 7, 10, 33, 100, 1000, 5000] {
             let pts: Vec<(u64, f64)> = (0..n as u64)
                 .map(|i| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let v = match seed >> 60 {
                         0 => f64::NAN,
                         1 => -1.0,
@@ -641,10 +643,12 @@ mod tests {
             for width in [1usize, 2, 5, 8, 13, 24, 80] {
                 for log_y in [false, true] {
                     let want = plain(&s, width, log_y);
-                    let (lo, hi) = want.iter().flatten().fold(
-                        (f64::INFINITY, f64::NEG_INFINITY),
-                        |(l, h), &v| (l.min(v), h.max(v)),
-                    );
+                    let (lo, hi) = want
+                        .iter()
+                        .flatten()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                            (l.min(v), h.max(v))
+                        });
                     let shown: String = want
                         .iter()
                         .map(|v| match v {

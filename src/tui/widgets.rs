@@ -105,7 +105,15 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-pub fn confirm(f: &mut Frame, t: Theme, area: Rect, title: &str, text: &[String], keys: &str) {
+/// A question box: its text, then the keys that answer it.
+pub fn confirm(
+    f: &mut Frame,
+    t: Theme,
+    area: Rect,
+    title: &str,
+    text: &[String],
+    keys: Line<'static>,
+) {
     let w = 70.min(area.width.saturating_sub(4));
     let body_lines: usize = text
         .iter()
@@ -126,7 +134,7 @@ pub fn confirm(f: &mut Frame, t: Theme, area: Rect, title: &str, text: &[String]
     f.render_widget(block, a);
     let mut lines: Vec<Line> = text.iter().map(|l| Line::from(l.clone())).collect();
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(keys.to_string(), t.key())));
+    lines.push(keys);
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 

@@ -97,7 +97,11 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
                     "Stop them and quit? What they recorded so far stays in the runs folder."
                         .into(),
                 ],
-                "[y] stop them and quit   [n] stay",
+                key_legend(
+                    t,
+                    Context::Confirm,
+                    &[(&[Cmd::Yes], "stop them and quit  "), (&[Cmd::No], "stay")],
+                ),
             )
         }
         Overlay::ConfirmDelete(num) => {
@@ -120,7 +124,11 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
                 body,
                 " Delete? ",
                 &[format!("Delete {what}?"), "This cannot be undone.".into()],
-                "[y] delete   [n] keep",
+                key_legend(
+                    t,
+                    Context::Confirm,
+                    &[(&[Cmd::Yes], "delete  "), (&[Cmd::No], "keep")],
+                ),
             )
         }
         Overlay::SaveAs(b) => render_save_as(f, app, b, body),
