@@ -243,9 +243,17 @@ impl App {
     /// Keys that do the same in every pane of the main screen.
     fn main_cmd(&mut self, cmd: Cmd, out: &mut Vec<Action>) {
         match cmd {
-            Cmd::NextPane => self.focus = self.focus.step(1),
-            Cmd::PrevPane => self.focus = self.focus.step(-1),
-            Cmd::Zoom => self.zoomed = !self.zoomed,
+            // a zoomed tree has the whole screen to fold into
+            Cmd::NextPane | Cmd::PrevPane => {
+                self.focus = self.focus.step(if cmd == Cmd::NextPane { 1 } else { -1 });
+                if self.zoomed {
+                    self.fit_tree();
+                }
+            }
+            Cmd::Zoom => {
+                self.zoomed = !self.zoomed;
+                self.fit_tree();
+            }
             Cmd::Compare => out.push(Action::OpenCompare),
             Cmd::Figure => out.push(Action::OpenFigure),
             Cmd::NextMetric | Cmd::PrevMetric | Cmd::LogY | Cmd::Smooth => {
