@@ -636,6 +636,57 @@ mod tests {
     }
 
     #[test]
+    fn the_tree_folds_to_fit_and_keeps_the_four_families() {
+        let mut s = presets();
+        assert!(s.select_title("d = 10"));
+        let families = |s: &Scenarios| {
+            s.rows()
+                .iter()
+                .filter(|r| matches!(r.node, Node::Family(_)))
+                .count()
+        };
+        // room for everything
+        s.fit(1000);
+        let all = s.rows().len();
+        assert!(s.rows().iter().all(|r| r.fold != Some(false)), "all open");
+        // the selection's family, and the next families while they fit
+        s.fit(all - 1);
+        assert!(
+            s.rows().len() < all && s.rows().len() > 20,
+            "{}",
+            s.rows().len()
+        );
+        assert!(s.rows().iter().any(|r| r.fold == Some(false)));
+        // only the selection's family open
+        let parity_rows = 1 + s
+            .rows()
+            .iter()
+            .skip(1)
+            .take_while(|r| !matches!(r.node, Node::Family(_)))
+            .count();
+        s.fit(parity_rows + 3);
+        assert_eq!(s.rows().len(), parity_rows + 3);
+        // only the selection's experiment open: the four families, E1 and its scenarios,
+        // the other experiments of the family folded
+        s.fit(5);
+        assert_eq!(families(&s), 4);
+        let rows = s.rows();
+        let open: Vec<Node> = rows
+            .iter()
+            .filter(|r| r.fold == Some(true))
+            .map(|r| r.node)
+            .collect();
+        assert_eq!(
+            open,
+            vec![Node::Family(Family::Parities), Node::Experiment("E1")]
+        );
+        assert!(
+            rows.iter().any(|r| r.node == s.selected),
+            "the selection shows"
+        );
+    }
+
+    #[test]
     fn folding_and_moving() {
         let mut s = presets();
         let n = s.rows().len();
