@@ -94,6 +94,7 @@ fn app() -> App {
             theme: Theme::new(true, ChartMarker::Braille),
             device: "cpu".into(),
             runs_dir: PathBuf::from("/nonexistent"),
+            cores: None,
         },
     );
     app.focus = Pane::Runs;

@@ -5,6 +5,8 @@
 //! A paused run keeps its slot (its thread is alive, waiting for a resume).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
@@ -48,6 +50,98 @@ pub fn engine_launcher(opts: LaunchOptions, events: Sender<RunEvent>) -> Launche
     Box::new(move |scenario: &Scenario| {
         launch(scenario, &opts, events.clone()).map(|h| Box::new(h) as Box<dyn Job>)
     })
+}
+
+/// The compute threads that a launcher's runs hold now, shared with whoever shows them.
+pub type Busy = Arc<AtomicUsize>;
+
+/// How many compute threads a run gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// This many, whatever else trains.
+    Fixed(usize),
+    /// The cores that are free when the run starts (all of them for a run alone, one each
+    /// when many share the machine), out of this many.
+    Auto { cores: usize },
+}
+
+impl Threads {
+    /// `auto`, or a number of at least 1.
+    pub fn parse(text: &str) -> Result<Threads, String> {
+        match text.trim() {
+            "auto" => Ok(Threads::Auto {
+                cores: default_limit(),
+            }),
+            t => match t.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(Threads::Fixed(n)),
+                _ => Err(format!(
+                    "got \"{text}\", allowed: a number of threads of at least 1, or auto"
+                )),
+            },
+        }
+    }
+}
+
+/// A launcher whose runs get their threads as `threads` says; `busy` counts the threads
+/// its runs hold until the pool reaps them.
+pub fn sharing_launcher(
+    opts: LaunchOptions,
+    events: Sender<RunEvent>,
+    threads: Threads,
+    busy: Busy,
+) -> Launcher {
+    Box::new(move |scenario: &Scenario| {
+        let n = match threads {
+            Threads::Fixed(n) => n.max(1),
+            Threads::Auto { cores } => cores.saturating_sub(busy.load(Ordering::SeqCst)).max(1),
+        };
+        let opts = LaunchOptions {
+            compute_threads: n,
+            ..opts.clone()
+        };
+        let handle = launch(scenario, &opts, events.clone())?;
+        busy.fetch_add(n, Ordering::SeqCst);
+        Ok(Box::new(Holding {
+            job: Some(handle),
+            threads: n,
+            busy: busy.clone(),
+        }) as Box<dyn Job>)
+    })
+}
+
+/// A run that holds `threads` of `busy` until it is reaped.
+struct Holding {
+    job: Option<RunHandle>,
+    threads: usize,
+    busy: Busy,
+}
+
+impl Job for Holding {
+    fn id(&self) -> &str {
+        self.job.as_ref().map_or("", |j| j.id.as_str())
+    }
+
+    fn send(&self, command: Command) {
+        if let Some(j) = &self.job {
+            j.send(command);
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.job.as_ref().is_none_or(|j| j.is_done())
+    }
+
+    fn join(mut self: Box<Self>) {
+        if let Some(j) = self.job.take() {
+            j.join();
+        }
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(self.threads, Ordering::SeqCst);
+    }
 }
 
 /// A queued run, known by its ticket until it starts and gets a run id.
@@ -390,5 +484,49 @@ mod tests {
         let (pool, _, _) = fake_pool(0);
         assert_eq!(pool.limit(), 1);
         assert!(default_limit() >= 1);
+    }
+
+    #[test]
+    fn auto_threads_give_a_run_alone_every_core_and_later_runs_what_is_free() {
+        let dir = std::env::temp_dir().join(format!("fail-lab-auto-{}", std::process::id()));
+        let mut s = Scenario::with_defaults("E1", &crate::experiments::Registry).unwrap();
+        s.params.insert("d", crate::spec::Value::Int(5));
+        s.params.insert("steps", crate::spec::Value::Int(300));
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let busy = Busy::default();
+        let opts = LaunchOptions {
+            runs_dir: dir.clone(),
+            compute_threads: 1,
+        };
+        let launcher = sharing_launcher(opts, tx, Threads::Auto { cores: 4 }, busy.clone());
+        let mut pool = Pool::new(3, launcher);
+        for _ in 0..3 {
+            pool.submit(s.clone());
+        }
+        pool.pump();
+        // the first takes the four cores, the others get one each: 6 held until reaped
+        assert_eq!(busy.load(Ordering::SeqCst), 6);
+        let t = Instant::now();
+        while pool.is_busy() && t.elapsed() < Duration::from_secs(60) {
+            pool.pump();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!pool.is_busy());
+        assert_eq!(
+            busy.load(Ordering::SeqCst),
+            0,
+            "reaped runs give their cores back"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn threads_parse_a_count_or_auto() {
+        assert_eq!(Threads::parse("3"), Ok(Threads::Fixed(3)));
+        assert!(matches!(Threads::parse("auto"), Ok(Threads::Auto { cores }) if cores >= 1));
+        for bad in ["0", "-1", "x", ""] {
+            let e = Threads::parse(bad).unwrap_err();
+            assert!(e.contains("at least 1, or auto"), "{bad}: {e}");
+        }
     }
 }

@@ -53,6 +53,8 @@ pub struct Settings {
     /// Shown in the header (e.g. "cpu").
     pub device: String,
     pub runs_dir: PathBuf,
+    /// The compute threads the lab's runs hold and the machine's cores, for the header.
+    pub cores: Option<(crate::engine::pool::Busy, usize)>,
 }
 
 pub struct App {

@@ -802,3 +802,14 @@ fn clicks_focus_and_select_and_the_wheel_scrolls() {
     let field = app.editor.selected_field(&e.current).unwrap();
     assert_eq!(field.name(), "subset_size");
 }
+
+#[test]
+fn the_header_shows_the_cores_that_runs_hold() {
+    use crate::tui::testing::screen;
+    let mut l = Lab::new(2, vec![]);
+    let busy = crate::engine::pool::Busy::default();
+    l.app.settings.cores = Some((busy.clone(), 4));
+    assert!(screen(&mut l.app, 100, 30).contains("cores 0/4"));
+    busy.store(3, Ordering::SeqCst);
+    assert!(screen(&mut l.app, 100, 30).contains("cores 3/4"));
+}

@@ -38,7 +38,7 @@ use std::time::Duration;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
-use crate::engine::pool::{self, Pool};
+use crate::engine::pool::{self, Pool, Threads};
 use crate::engine::{LaunchOptions, RunState};
 
 pub use app::{App, Settings};
@@ -58,8 +58,8 @@ pub struct LabOptions {
     pub log_file: Option<PathBuf>,
     /// Shown in the header, e.g. "cpu".
     pub device: String,
-    /// Compute threads per run.
-    pub compute_threads: usize,
+    /// Compute threads per run: a number, or the cores free when each run starts.
+    pub threads: Threads,
     /// Mouse reports (clicks and the wheel); off leaves the terminal's own text selection.
     pub mouse: bool,
 }
@@ -74,7 +74,7 @@ impl LabOptions {
             color: None,
             log_file: None,
             device: "cpu".into(),
-            compute_threads: 1,
+            threads: Threads::Fixed(1),
             mouse: true,
         }
     }
@@ -98,9 +98,13 @@ pub fn build_app(opts: &LabOptions) -> App {
     };
     let launch = LaunchOptions {
         runs_dir: opts.runs_dir.clone(),
-        compute_threads: opts.compute_threads.max(1),
+        compute_threads: 1,
     };
-    let pool = Pool::new(limit, pool::engine_launcher(launch, tx));
+    let busy = pool::Busy::default();
+    let pool = Pool::new(
+        limit,
+        pool::sharing_launcher(launch, tx, opts.threads, busy.clone()),
+    );
     let scenarios = panes::scenarios::Scenarios::load(&opts.scenarios_dir);
     for b in &scenarios.broken {
         log::line(&format!("scenario file skipped: {}", b.error));
@@ -124,6 +128,7 @@ pub fn build_app(opts: &LabOptions) -> App {
             theme: opts.theme(),
             device: opts.device.clone(),
             runs_dir: opts.runs_dir.clone(),
+            cores: Some((busy, pool::default_limit())),
         },
     );
     if !errors.is_empty() {

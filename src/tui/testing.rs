@@ -132,6 +132,7 @@ impl Lab {
                 theme,
                 device: "cpu".into(),
                 runs_dir: dir.join("runs"),
+                cores: None,
             },
         );
         Lab {

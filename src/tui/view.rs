@@ -191,11 +191,12 @@ fn render_header(f: &mut Frame, app: &App, area: Rect) {
     if queued > 0 {
         right.push_str(&format!(" · {queued} queued"));
     }
-    right.push_str(&format!(
-        " · limit {} · {} ",
-        app.pool.limit(),
-        app.settings.device
-    ));
+    right.push_str(&format!(" · limit {}", app.pool.limit()));
+    if let Some((busy, cores)) = &app.settings.cores {
+        let used = busy.load(std::sync::atomic::Ordering::Relaxed);
+        right.push_str(&format!(" · cores {used}/{cores}"));
+    }
+    right.push_str(&format!(" · {} ", app.settings.device));
     if app.zoomed && app.screen == Screen::Main {
         right.insert_str(0, "zoomed · ");
     }
