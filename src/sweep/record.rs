@@ -78,7 +78,10 @@ impl SweepRecord {
     /// A new record for `plan` (every entry pending) in a fresh folder under
     /// `<runs>/sweeps/`, written before it returns.
     pub fn create(plan: &Plan, runs_dir: &Path) -> io::Result<SweepRecord> {
-        let (id, _) = store::create_run_dir(&runs_dir.join(SWEEPS_DIR), &plan.base.experiment)?;
+        let (id, _) = store::create_run_dir(
+            &runs_dir.join(SWEEPS_DIR),
+            &format!("{}-sweep", plan.base.experiment),
+        )?;
         let runs = plan
             .runs()
             .into_iter()
