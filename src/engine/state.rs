@@ -487,7 +487,7 @@ impl RunState {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.is_dir())
-            .filter(|p| !p.file_name().is_some_and(|n| n == super::SWEEPS_DIR))
+            .filter(|p| p.file_name().is_none_or(|n| n != super::SWEEPS_DIR))
             .collect();
         dirs.sort();
         for dir in dirs {
