@@ -5,4 +5,5 @@ pub mod engine;
 pub mod experiments;
 pub mod nn;
 pub mod spec;
+pub mod sweep;
 pub mod tui;

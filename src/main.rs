@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod cli_sweep;
+
 use clap::{Args, Parser, Subcommand};
 use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
 use fail_lab::experiments::{checks, registry, Budget, Family, Registry};
@@ -70,6 +72,8 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// Run a scenario over a grid of parameter values and seeds, then print the grid's table
+    Sweep(cli_sweep::SweepArgs),
     /// List every experiment and preset
     List,
     /// Run each experiment's check from the spec and print a verdict table
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
             let out = out.unwrap_or_else(|| cli.lab.runs.clone());
             run(&file, &set, seed, &out, json, threads)
         }
+        Some(Cmd::Sweep(args)) => cli_sweep::main(args, &cli.lab.runs),
         Some(Cmd::List) => list(&cli.lab.scenarios),
         Some(Cmd::Reproduce {
             full,

@@ -12,6 +12,10 @@ use super::owner::Owner;
 use crate::experiments::ctx::{json_number, Figure, Summary};
 use crate::spec::Scenario;
 
+/// The folder of sweep records inside a runs folder (`<runs>/sweeps/<id>/sweep.json`); it
+/// holds no run, and run ids (`<time>-<experiment>`) never take its name.
+pub const SWEEPS_DIR: &str = "sweeps";
+
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 /// `YYYYmmdd-HHMMSS` in UTC.

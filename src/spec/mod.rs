@@ -6,6 +6,7 @@
 
 mod params;
 mod scenario;
+pub mod sweep;
 
 pub use params::{Kind, ParamDef, Params, Value};
 pub use scenario::{load_scenario, parse_scenario, Catalog, Scenario};

@@ -29,14 +29,22 @@ pub struct Scenario {
     pub source: Option<String>,
 }
 
-const TOP_KEYS: [&str; 5] = ["experiment", "title", "description", "seed", "params"];
+const TOP_KEYS: [&str; 7] = [
+    "experiment",
+    "title",
+    "description",
+    "seed",
+    "params",
+    "sweep",
+    "sweep_point",
+];
 
 #[derive(Deserialize)]
 struct ParamsOnly {
     params: Option<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
@@ -77,6 +85,7 @@ pub fn parse_scenario(
     let title = p.text_field("title")?.unwrap_or_else(|| experiment.clone());
     let description = p.text_field("description")?.unwrap_or_default();
     let seed = p.seed()?;
+    p.tables_only(&["sweep", "sweep_point"])?;
     let params = p.params(&experiment, &defs)?;
     Ok(Scenario {
         experiment,
@@ -167,6 +176,23 @@ impl Parser<'_> {
                 format!("expected a string, one of {}", ids.join(", ")),
             )),
         }
+    }
+
+    /// Each of `keys` that is present is a table (`[sweep]` is read by its own parser; a
+    /// run's `[sweep_point]` only says which sweep made it and is not read here).
+    fn tables_only(&self, keys: &[&str]) -> Result<(), SpecError> {
+        for key in keys {
+            if let Some((k, v)) = self.find(key) {
+                if !v.get_ref().is_table() {
+                    return Err(self.fail(
+                        self.line(k),
+                        Some(key),
+                        format!("expected a table: a [{key}] section"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn text_field(&self, key: &str) -> Result<Option<String>, SpecError> {
