@@ -382,7 +382,7 @@ impl App {
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-            .filter(|(name, _)| !self.runs.knows_dir(name))
+            .filter(|(name, _)| !self.runs.knows_dir(name) && name != crate::engine::SWEEPS_DIR)
             .collect();
         // folder names start with the time: oldest first, as at start
         found.sort();
