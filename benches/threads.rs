@@ -11,7 +11,8 @@
 //!   100-1, batch 256), E13's (100-100-100-8, batch 256) and E9's autoencoder
 //!   (100-500-100-6-100-100-100, batch 100).
 //!
-//! Each line gives the median time per call at every thread count, the speedup over one thread
+//! `-- --only E2,N1` times only the cases whose name starts with one of those words. Each line
+//! gives the median time per call at every thread count, the speedup over one thread
 //! and the efficiency (speedup / threads).
 
 use std::time::Instant;
@@ -37,6 +38,19 @@ fn batch_of(t: &Tuples) -> TupleBatch<'_> {
     }
 }
 
+/// Whether the case `name` was asked for: `-- --only E2,N1` keeps the cases whose name starts
+/// with one of those words (all by default).
+fn wanted(args: &[String], name: &str) -> bool {
+    match args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+    {
+        None => true,
+        Some(list) => list.split(',').any(|w| name.starts_with(w)),
+    }
+}
+
 /// Times the case that `setup` builds (inside the run's pool: optimizers are not `Send`) at
 /// every thread count, `rounds` alternating rounds of one warm-up call and `reps` timed calls,
 /// and prints one line.
@@ -45,6 +59,9 @@ where
     S: Fn() -> C + Sync,
     C: FnMut(),
 {
+    if !wanted(&std::env::args().collect::<Vec<_>>(), name) {
+        return;
+    }
     let mut ms: Vec<Vec<f64>> = vec![Vec::new(); threads.len()];
     for _ in 0..rounds {
         for (i, &n) in threads.iter().enumerate() {
