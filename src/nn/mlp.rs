@@ -377,7 +377,8 @@ impl Mlp {
     }
 }
 
-#[cfg(test)]
+// the chunks run side by side on the CPU only
+#[cfg(all(test, not(feature = "cuda")))]
 mod tests {
     use super::*;
     use crate::nn::{with_compute_threads, OptimKind};

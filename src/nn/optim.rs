@@ -1,8 +1,6 @@
 //! SGD and Adam applied to runtime-shaped parameters through dfdx's public update kernels.
 
 use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
-#[cfg(feature = "cuda")]
-use dfdx::prelude::{SumTo, TensorFrom, Trace};
 
 use super::device::Dev;
 use super::{err, NnResult};
@@ -171,8 +169,9 @@ fn gradients_holding<S: Shape>(
     p: &Tensor<S, f32, Dev>,
     g: &[f32],
 ) -> NnResult<Gradients<f32, Dev>> {
+    use dfdx::prelude::*;
     let dev = p.device().clone();
-    let mut gt = dev.try_zeros_like(p.shape()).map_err(err)?;
+    let mut gt = dev.try_zeros_like(p).map_err(err)?;
     gt.copy_from(g);
     Ok((p.clone().leaky_traced() * gt).sum::<(), _>().backward())
 }

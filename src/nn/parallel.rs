@@ -8,12 +8,15 @@
 //! every chunk builds its tape from the shared parameters inside the thread that runs it and
 //! sends back plain numbers.
 
+use std::ops::Range;
+
+#[cfg(not(feature = "cuda"))]
 use rayon::prelude::*;
 
 use super::NnResult;
 
 /// The chunks of `n` items of at most `chunk` items each: `start..end` ranges, in order.
-pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<Range<usize>> {
     let chunk = chunk.max(1);
     (0..n)
         .step_by(chunk)
@@ -23,10 +26,11 @@ pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<std::ops::Range<usize>
 
 /// `f` on every chunk of `n` items (at most `chunk` each), in parallel on the current rayon
 /// pool when it has more than one thread; the results in chunk order, or the first error.
+#[cfg(not(feature = "cuda"))]
 pub(crate) fn map_chunks<T, F>(n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
 where
     T: Send,
-    F: Fn(std::ops::Range<usize>) -> NnResult<T> + Sync,
+    F: Fn(Range<usize>) -> NnResult<T> + Sync,
 {
     let ranges = chunk_ranges(n, chunk);
     if ranges.len() < 2 || rayon::current_num_threads() < 2 {
@@ -34,6 +38,17 @@ where
     } else {
         ranges.into_par_iter().map(&f).collect()
     }
+}
+
+/// `f` on every chunk of `n` items (at most `chunk` each), one after the other: a CUDA
+/// device's handles are not shared between threads, and the device runs a chunk's ops in
+/// parallel itself. The same chunks as on the CPU, so the same sums.
+#[cfg(feature = "cuda")]
+pub(crate) fn map_chunks<T, F>(n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+where
+    F: Fn(Range<usize>) -> NnResult<T>,
+{
+    chunk_ranges(n, chunk).into_iter().map(f).collect()
 }
 
 /// The sum of equally long vectors, added in their order: `((v0 + v1) + v2) + ...`.
@@ -80,6 +95,7 @@ mod tests {
         }
     }
 
+    #[cfg(not(feature = "cuda"))]
     #[test]
     fn chunks_run_side_by_side_on_a_pool_of_two() {
         use std::sync::atomic::{AtomicUsize, Ordering};

@@ -544,7 +544,8 @@ fn take<S: Shape>(dev: &Dev, rest: &mut &[f32], shape: S) -> Tensor<S, f32, Dev>
     dev.tensor_from_vec(head.to_vec(), shape)
 }
 
-#[cfg(test)]
+// the chunks run side by side on the CPU only
+#[cfg(all(test, not(feature = "cuda")))]
 mod tests {
     use super::*;
     use crate::nn::{with_compute_threads, OptimKind};
