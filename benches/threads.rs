@@ -8,7 +8,7 @@
 //! - E2's gradient SNR probe (64 tuples of 4, both estimators: 128 per-tuple backward passes);
 //! - N1's forward + backward on 64 images (the PyTorch comparison of `bench/torch_conv_e2.py`);
 //! - a training step of the dense models: E1's MLP (30-300-1, batch 128), E12's (100-100-100-
-//!   100-1, batch 256), E13's (100-100-100-8, batch 256) and E9's autoencoder
+//!   100-1, batch 256 and 1,024), E13's (100-100-100-8, batch 256) and E9's autoencoder
 //!   (100-500-100-6-100-100-100, batch 100).
 //!
 //! `-- --only E2,N1` times only the cases whose name starts with one of those words. Each line
@@ -149,12 +149,17 @@ fn main() {
     });
 
     // the dense models
-    let models: [(&str, Vec<usize>, usize); 4] = [
+    let models: [(&str, Vec<usize>, usize); 5] = [
         ("E1 MLP 30-300-1 batch=128", vec![30, 300, 1], 128),
         (
             "E12 MLP 100-100-100-100-1 batch=256",
             vec![100, 100, 100, 100, 1],
             256,
+        ),
+        (
+            "E12 MLP 100-100-100-100-1 batch=1024",
+            vec![100, 100, 100, 100, 1],
+            1024,
         ),
         (
             "E13 MLP 100-100-100-8 batch=256",

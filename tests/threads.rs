@@ -91,7 +91,7 @@ fn e2_is_the_same_at_any_thread_count() {
 
 #[test]
 fn e9_is_the_same_at_any_thread_count() {
-    // the autoencoder at its batch of 100 runs as two chunks of 50
+    // the autoencoder at its batch of 100 runs in one pass, its matmuls on the run's threads
     same_at_any_thread_count(
         "E9",
         &[
@@ -106,10 +106,11 @@ fn e9_is_the_same_at_any_thread_count() {
 
 #[test]
 fn e12_is_the_same_at_any_thread_count() {
-    // 100-100-100-100-1 at batch 256: four chunks of 64
+    // 100-100-100-100-1 at batch 1,024: four chunks of 256
     same_at_any_thread_count(
         "E12",
         &[
+            ("batch", "1024"),
             ("steps", "30"),
             ("eval_every", "10"),
             ("test_samples", "500"),
