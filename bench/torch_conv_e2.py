@@ -1,9 +1,12 @@
 """PyTorch reference for the E2 convolution benchmark (`benches/conv_e2.rs`).
 
-Times the per-image network N1 of E2 on a batch of 64 line images, one CPU thread: conv 5x5
+Times the per-image network N1 of E2 on a batch of 64 line images on CPU threads: conv 5x5
 (1 -> 16, SAME) -> 2x2 max-pool -> conv 5x5 (16 -> 16, SAME) -> 2x2 max-pool -> Dense 50 + ReLU
 -> Dense 100 + ReLU -> Dense 1, no ReLU after the convolutions; hinge loss on the image labels,
-forward and backward (gradients of every parameter). Prints the median time per pass.
+forward and backward (gradients of every parameter). Prints the median time per pass, one
+line per thread count (`torch.set_num_threads(n)`).
+
+Usage: torch_conv_e2.py [REPS [ROUNDS [THREADS]]], THREADS a comma-separated list (default 1).
 """
 
 import math
@@ -31,8 +34,13 @@ def line_images(n: int, gen: torch.Generator):
     return x, y
 
 
-def main(reps: int = 50, rounds: int = 7) -> None:
-    torch.set_num_threads(1)
+def main(reps: int = 50, rounds: int = 7, threads: str = "1") -> None:
+    for n in (int(t) for t in threads.split(",")):
+        time_n1(reps, rounds, n)
+
+
+def time_n1(reps: int, rounds: int, threads: int) -> None:
+    torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     net = torch.nn.Sequential(
@@ -65,10 +73,11 @@ def main(reps: int = 50, rounds: int = 7) -> None:
         times.append((time.perf_counter() - t) / reps * 1e3)
     times.sort()
     print(
-        f"torch {torch.__version__} N1 batch=64 forward+backward, 1 thread: "
+        f"torch {torch.__version__} N1 batch=64 forward+backward, {threads} thread(s): "
         f"{times[len(times) // 2]:.2f} ms (median of {rounds})"
     )
 
 
 if __name__ == "__main__":
-    main(*(int(a) for a in sys.argv[1:]))
+    args = sys.argv[1:]
+    main(*(int(a) for a in args[:2]), *args[2:3])

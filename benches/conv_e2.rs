@@ -1,11 +1,13 @@
 //! E2's per-image network N1 (conv 5x5 16 -> pool -> conv 5x5 16 -> pool -> 50 -> 100 -> 1)
-//! forward and backward on a batch of 64 line images, one compute thread.
+//! forward and backward on a batch of 64 line images.
 //!
 //! `cargo bench --bench conv_e2` prints the median time of a forward + backward pass (hinge
-//! loss on the image labels, gradients of every parameter) and of one E2 decomposition training
-//! step (k = 4, batch 200 tuples, Adam), then what the gradient SNR probes cost against the
-//! training they watch (E2 at k = 4; E4 at k = 1000). `bench/torch_conv_e2.py` times the same
-//! network in PyTorch; `bench/compare_conv_e2.sh` alternates the two and reports medians.
+//! loss on the image labels, gradients of every parameter) on one compute thread (`-- --threads
+//! 1,2`: at each of those counts), and of one E2 decomposition training step (k = 4, batch 200
+//! tuples, Adam), then what the gradient SNR probes cost against the training they watch (E2 at
+//! k = 4; E4 at k = 1000), on one thread. `bench/torch_conv_e2.py` times the same network in
+//! PyTorch; `bench/compare_conv_e2.sh` alternates the two at 1 and 2 threads and reports
+//! medians. `benches/threads.rs` measures the scaling of the training steps.
 
 use std::time::Instant;
 
@@ -22,43 +24,26 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
     // `cargo test --benches` runs bench targets in test mode: keep that quick
-    let quick = std::env::args().any(|a| a == "--test");
+    let quick = args.iter().any(|a| a == "--test");
     // `-- n1`: only the network's forward + backward (what bench/compare_conv_e2.sh times)
-    let only_n1 = std::env::args().any(|a| a == "n1");
+    let only_n1 = args.iter().any(|a| a == "n1");
     let (reps, rounds) = if quick { (2, 1) } else { (50, 7) };
+    let threads: Vec<usize> = args
+        .iter()
+        .position(|a| a == "--threads")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.split(',').filter_map(|t| t.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1]);
+    for &n in &threads {
+        with_compute_threads(n, || n1_pass(n, reps, rounds));
+    }
+    if only_n1 {
+        return;
+    }
     with_compute_threads(1, || {
         let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-        let net = LineNet::new(LineNetConfig::paper(1), &mut rng).unwrap();
-        let data = sample_tuples(&mut rng, 64, 1);
-        let pass = || {
-            net.image_loss_and_grads(&data.images, 64, &data.image_labels)
-                .unwrap()
-                .0
-        };
-        for _ in 0..5 {
-            pass();
-        }
-        let mut ms = Vec::new();
-        for _ in 0..rounds {
-            let t = Instant::now();
-            let mut sink = 0.0;
-            for _ in 0..reps {
-                sink += pass();
-            }
-            assert!(sink.is_finite());
-            ms.push(t.elapsed().as_secs_f64() / reps as f64 * 1e3);
-        }
-        println!(
-            "conv_e2 N1 batch=64 forward+backward, 1 thread ({}): {:.2} ms (median of {})",
-            conv_kernel_isa(),
-            median(&mut ms),
-            ms.len()
-        );
-
-        if only_n1 {
-            return;
-        }
         let mut net4 = LineNet::new(LineNetConfig::paper(4), &mut rng).unwrap();
         let mut opt = Optimizer::new(OptimKind::adam_tf(1e-3));
         let steps = if quick { 1 } else { 10 };
@@ -125,6 +110,38 @@ fn main() {
             100.0 * e4_probe / (100.0 * e4_step)
         );
     });
+}
+
+/// N1's forward + backward on 64 images on the current pool of `threads` threads: prints the
+/// median of `rounds` timings of `reps` passes each.
+fn n1_pass(threads: usize, reps: usize, rounds: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let net = LineNet::new(LineNetConfig::paper(1), &mut rng).unwrap();
+    let data = sample_tuples(&mut rng, 64, 1);
+    let pass = || {
+        net.image_loss_and_grads(&data.images, 64, &data.image_labels)
+            .unwrap()
+            .0
+    };
+    for _ in 0..5 {
+        pass();
+    }
+    let mut ms = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let mut sink = 0.0;
+        for _ in 0..reps {
+            sink += pass();
+        }
+        assert!(sink.is_finite());
+        ms.push(t.elapsed().as_secs_f64() / reps as f64 * 1e3);
+    }
+    println!(
+        "conv_e2 N1 batch=64 forward+backward, {threads} thread(s) ({}): {:.2} ms (median of {})",
+        conv_kernel_isa(),
+        median(&mut ms),
+        ms.len()
+    );
 }
 
 fn batch_of(t: &fail_lab::experiments::decomposition::Tuples) -> TupleBatch<'_> {

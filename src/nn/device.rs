@@ -33,9 +33,11 @@ pub fn compute_threads() -> usize {
 
 /// Runs `f` with tensor kernels limited to `threads` compute threads.
 ///
-/// dfdx's CPU matmul asks rayon for the current pool size; at the sizes of the paper's models
-/// one thread per run is fastest, and several runs then train side by side without fighting
-/// over cores.
+/// The data-parallel passes of this folder (E2's network; an MLP's batches from 512 samples)
+/// run their fixed chunks on this pool, and dfdx's CPU matmul asks rayon for its size. The
+/// chunks do not depend on the pool's size, so neither do the numbers. The small models gain
+/// nothing from more threads (their matmuls are slower split), so several such runs train
+/// side by side on one thread each.
 pub fn with_compute_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     match rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))

@@ -18,6 +18,7 @@ mod loss;
 mod mlp;
 mod ops;
 mod optim;
+mod parallel;
 mod portfolio;
 mod snr;
 mod staircase;

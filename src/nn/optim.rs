@@ -130,4 +130,48 @@ impl Optimizer {
             }
         }
     }
+
+    /// Applies one update to `p` from its gradient given as host numbers (as many as `p`
+    /// has), e.g. the sum of the gradients of a batch's chunks.
+    pub(crate) fn update_from_host<S: Shape>(
+        &mut self,
+        p: &mut Tensor<S, f32, Dev>,
+        g: &[f32],
+    ) -> NnResult<()> {
+        let mut grads = gradients_holding(p, g)?;
+        self.update(p, &mut grads)
+    }
+}
+
+/// A gradient store holding `g` as the gradient of `p`.
+#[cfg(not(feature = "cuda"))]
+fn gradients_holding<S: Shape>(
+    p: &Tensor<S, f32, Dev>,
+    g: &[f32],
+) -> NnResult<Gradients<f32, Dev>> {
+    let mut grads = Gradients::leaky();
+    let slot = grads.get_or_alloc_mut(p).map_err(err)?;
+    if slot.len() != g.len() {
+        return Err(super::NnError(format!(
+            "{} gradient numbers for a parameter of {}",
+            g.len(),
+            slot.len()
+        )));
+    }
+    slot.copy_from_slice(g);
+    Ok(grads)
+}
+
+/// A gradient store holding `g` as the gradient of `p`: on a device the store is written by
+/// the device's own ops, as the gradient of `sum(p * g)` (exactly `g`).
+#[cfg(feature = "cuda")]
+fn gradients_holding<S: Shape>(
+    p: &Tensor<S, f32, Dev>,
+    g: &[f32],
+) -> NnResult<Gradients<f32, Dev>> {
+    use dfdx::prelude::*;
+    let dev = p.device().clone();
+    let mut gt = dev.try_zeros_like(p).map_err(err)?;
+    gt.copy_from(g);
+    Ok((p.clone().leaky_traced() * gt).sum::<(), _>().backward())
 }

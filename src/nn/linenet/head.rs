@@ -3,9 +3,10 @@
 
 use dfdx::prelude::*;
 
-use super::{LineNet, TupleBatch};
+use super::{LineNet, TupleBatch, CHUNK_IMAGES};
 use crate::nn::loss::Loss;
 use crate::nn::ops::{host, loss_tensor, Mat};
+use crate::nn::parallel::map_chunks;
 use crate::nn::snr::{snr_of_columns, Snr};
 use crate::nn::{NnError, NnResult};
 
@@ -94,12 +95,18 @@ impl LineNet {
     }
 
     /// N1's last hidden layer (`n x width` features after the ReLU, row-major) and its score
-    /// for each of `n` images.
+    /// for each of `n` images; fixed chunks of images run in parallel on the current rayon
+    /// pool.
     pub fn image_features(&self, images: &[f32], n: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
-        let feats = self.features(self.images(images, n)?);
-        let h = host(&feats);
-        let s = host(&self.n1[2].forward(feats));
-        Ok((h, s))
+        self.images_fit(images, n)?;
+        let len = self.cfg.image_len();
+        let chunks = map_chunks(n, CHUNK_IMAGES, |r| {
+            let feats = self.features(self.images(&images[r.start * len..r.end * len], r.len())?);
+            let h = host(&feats);
+            Ok((h, host(&self.n1[2].forward(feats))))
+        })?;
+        let (h, s): (Vec<_>, Vec<_>) = chunks.into_iter().unzip();
+        Ok((h.concat(), s.concat()))
     }
 
     /// [`LineNet::head_grads`] from N1's features and scores of the tuples' images (as

@@ -7,6 +7,8 @@
 
 mod head;
 
+use std::ops::Range;
+
 use dfdx::prelude::*;
 use rand::Rng;
 
@@ -17,9 +19,15 @@ use super::loss::Loss;
 use super::ops::{host, loss_tensor, push_grad, Dense, Mat, Vector};
 use super::optim::Optimizer;
 
+use super::parallel::{map_chunks, share, sum_in_order};
 use super::snr::{gradient_snr, SnrReport};
 use super::{NnError, NnResult};
 pub use head::{HeadGrads, HeadSnr};
+
+/// Images in a chunk of a data-parallel pass (a training step, a gradient, a forward pass):
+/// a batch is cut into chunks of this many images (whole tuples, at least one), whatever the
+/// number of threads, so that its numbers do not depend on it.
+pub(crate) const CHUNK_IMAGES: usize = 32;
 
 /// Sizes of the E2 network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,40 +304,72 @@ impl LineNet {
         self.n2[1].forward(h)
     }
 
-    /// N1's score of each of `n` images.
+    /// N1's score of each of `n` images (fixed chunks in parallel).
     pub fn image_scores(&self, images: &[f32], n: usize) -> NnResult<Vec<f32>> {
-        let x = self.images(images, n)?;
-        Ok(host(&self.scores(x)))
+        self.images_fit(images, n)?;
+        let len = self.cfg.image_len();
+        let chunks = map_chunks(n, CHUNK_IMAGES, |r| {
+            let x = self.images(&images[r.start * len..r.end * len], r.len())?;
+            Ok(host(&self.scores(x)))
+        })?;
+        Ok(chunks.concat())
     }
 
     /// The tuple scores of `batch` tuples (`batch k` images, tuple-major).
     pub fn predict(&self, images: &[f32], batch: usize) -> NnResult<Vec<f32>> {
-        let x = self.images(images, batch * self.cfg.k)?;
-        let s = self.scores(x);
-        Ok(host(&self.combine(s, batch)))
+        Ok(self.predict_all(images, batch)?.0)
     }
 
+    /// Checks that `images` holds `n` images.
+    fn images_fit(&self, images: &[f32], n: usize) -> NnResult<()> {
+        let len = self.cfg.image_len();
+        if images.len() != n * len {
+            return Err(NnError(format!(
+                "{} numbers do not fit {n} images of {len} pixels",
+                images.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn sub_batch<'a>(&self, t: &TupleBatch<'a>, r: Range<usize>) -> TupleBatch<'a> {
+        let (k, len) = (self.cfg.k, self.cfg.image_len());
+        TupleBatch {
+            images: &t.images[r.start * k * len..r.end * k * len],
+            batch: r.len(),
+            labels: &t.labels[r.clone()],
+            image_labels: &t.image_labels[r.start * k..r.end * k],
+        }
+    }
+
+    /// Tuples in a chunk of a data-parallel pass: whole tuples, about [`CHUNK_IMAGES`] images.
+    fn chunk_tuples(&self) -> usize {
+        (CHUNK_IMAGES / self.cfg.k).max(1)
+    }
+
+    /// Both loss parts of the tuples of `t` times `weight` (their share of a larger batch),
+    /// and the gradient of `objective` so weighted.
     fn backward(
         &self,
         t: &TupleBatch<'_>,
         objective: Objective,
+        weight: f32,
     ) -> NnResult<(LossParts, Gradients<f32, Dev>)> {
-        self.check_batch(t)?;
         let x = self.images(t.images, t.batch * self.cfg.k)?.leaky_traced();
         let s = self.scores(x);
         let s_img = s.with_empty_tape();
         let primary = loss_tensor(&self.dev, self.combine(s, t.batch), Loss::Hinge(t.labels))?;
         let per_image = loss_tensor(&self.dev, s_img, Loss::Hinge(t.image_labels))?;
         let parts = LossParts {
-            primary: primary.array(),
-            per_image: per_image.array(),
+            primary: primary.array() * weight,
+            per_image: per_image.array() * weight,
         };
         let grads = match objective {
             Objective::EndToEnd => {
                 drop(per_image);
-                primary.backward()
+                weighted(primary, weight).backward()
             }
-            Objective::Decomposition => (primary + per_image).backward(),
+            Objective::Decomposition => weighted(primary + per_image, weight).backward(),
         };
         Ok((parts, grads))
     }
@@ -343,6 +383,33 @@ impl LineNet {
         Ok(flat)
     }
 
+    /// Both loss parts of a batch and the flattened gradient of `objective`, from fixed chunks
+    /// of tuples run in parallel on the current rayon pool and summed in chunk order: the same
+    /// numbers at any thread count.
+    fn chunked_grads(
+        &self,
+        t: &TupleBatch<'_>,
+        objective: Objective,
+    ) -> NnResult<(LossParts, Vec<f32>)> {
+        self.check_batch(t)?;
+        let chunks = map_chunks(t.batch, self.chunk_tuples(), |r| {
+            let weight = share(r.len(), t.batch);
+            let (parts, mut grads) = self.backward(&self.sub_batch(t, r), objective, weight)?;
+            Ok((parts, self.flatten(&mut grads)?))
+        })?;
+        let mut total = LossParts {
+            primary: 0.0,
+            per_image: 0.0,
+        };
+        let mut grads = Vec::with_capacity(chunks.len());
+        for (parts, g) in chunks {
+            total.primary += parts.primary;
+            total.per_image += parts.per_image;
+            grads.push(g);
+        }
+        Ok((total, sum_in_order(grads)))
+    }
+
     /// Both loss parts on a batch and the gradient of `objective` with respect to every
     /// parameter, flattened as [`LineNet::params`].
     pub fn loss_and_grads(
@@ -350,8 +417,7 @@ impl LineNet {
         t: &TupleBatch<'_>,
         objective: Objective,
     ) -> NnResult<(LossParts, Vec<f32>)> {
-        let (parts, mut grads) = self.backward(t, objective)?;
-        Ok((parts, self.flatten(&mut grads)?))
+        self.chunked_grads(t, objective)
     }
 
     /// One optimizer step on `objective`; returns the loss parts before the step.
@@ -361,17 +427,19 @@ impl LineNet {
         objective: Objective,
         opt: &mut Optimizer,
     ) -> NnResult<LossParts> {
-        let (parts, mut grads) = self.backward(t, objective)?;
+        let (parts, grads) = self.chunked_grads(t, objective)?;
         opt.begin_step();
+        let mut rest = &grads[..];
         for (w, b) in self.layers_mut() {
-            opt.update(w, &mut grads)?;
-            opt.update(b, &mut grads)?;
+            opt.update_from_host(w, split_off(&mut rest, w.shape().num_elements()))?;
+            opt.update_from_host(b, split_off(&mut rest, b.shape().0))?;
         }
         Ok(parts)
     }
 
     /// The per-image hinge loss of N1's scores on `n` images and its gradient (flattened as
     /// [`LineNet::params`]; N2's blocks are zero): N1 trained alone as an image classifier.
+    /// Fixed chunks of images run in parallel, as in [`LineNet::train_step`].
     pub fn image_loss_and_grads(
         &self,
         images: &[f32],
@@ -381,28 +449,42 @@ impl LineNet {
         if labels.len() != n {
             return Err(NnError(format!("{} labels for {n} images", labels.len())));
         }
-        let x = self.images(images, n)?.leaky_traced();
-        let loss = loss_tensor(&self.dev, self.scores(x), Loss::Hinge(labels))?;
-        let value = loss.array();
-        let mut grads = loss.backward();
-        Ok((value, self.flatten(&mut grads)?))
+        let len = self.cfg.image_len();
+        if images.len() != n * len || n == 0 {
+            return Err(NnError(format!(
+                "{} numbers do not fit {n} images of {len} pixels (at least one)",
+                images.len()
+            )));
+        }
+        let chunks = map_chunks(n, CHUNK_IMAGES, |r| {
+            let x = self.images(&images[r.start * len..r.end * len], r.len())?;
+            let loss = loss_tensor(
+                &self.dev,
+                self.scores(x.leaky_traced()),
+                Loss::Hinge(&labels[r.clone()]),
+            )?;
+            let weight = share(r.len(), n);
+            let value = loss.array() * weight;
+            let mut grads = weighted(loss, weight).backward();
+            Ok((value, self.flatten(&mut grads)?))
+        })?;
+        let mut value = 0.0f32;
+        let mut grads = Vec::with_capacity(chunks.len());
+        for (v, g) in chunks {
+            value += v;
+            grads.push(g);
+        }
+        Ok((value, sum_in_order(grads)))
     }
 
-    /// One gradient of `objective` per tuple (`batch x num_params`, row-major).
+    /// One gradient of `objective` per tuple (`batch x num_params`, row-major); the tuples'
+    /// backward passes run in parallel on the current rayon pool.
     pub fn per_sample_grads(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<Vec<f32>> {
         self.check_batch(t)?;
-        let (k, len) = (self.cfg.k, self.cfg.image_len());
-        let mut rows = Vec::with_capacity(t.batch * self.num_params());
-        for i in 0..t.batch {
-            let one = TupleBatch {
-                images: &t.images[i * k * len..(i + 1) * k * len],
-                batch: 1,
-                labels: &t.labels[i..i + 1],
-                image_labels: &t.image_labels[i * k..(i + 1) * k],
-            };
-            rows.extend(self.loss_and_grads(&one, objective)?.1);
-        }
-        Ok(rows)
+        let rows = map_chunks(t.batch, 1, |r| {
+            Ok(self.loss_and_grads(&self.sub_batch(t, r), objective)?.1)
+        })?;
+        Ok(rows.concat())
     }
 
     /// Gradient SNR of `objective` over the tuples of `t` (whole model and per parameter
@@ -412,13 +494,39 @@ impl LineNet {
         Ok(gradient_snr(&rows, t.batch, &self.param_layout()))
     }
 
-    /// The tuple scores and N1's per-image scores of `batch` tuples in one pass.
+    /// The tuple scores and N1's per-image scores of `batch` tuples in one pass (fixed
+    /// chunks of tuples in parallel).
     pub fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
-        let x = self.images(images, batch * self.cfg.k)?;
-        let s = self.scores(x);
-        let per_image = host(&s);
-        Ok((host(&self.combine(s, batch)), per_image))
+        let (k, len) = (self.cfg.k, self.cfg.image_len());
+        self.images_fit(images, batch * k)?;
+        let chunks = map_chunks(batch, self.chunk_tuples(), |r| {
+            let x = self.images(&images[r.start * k * len..r.end * k * len], r.len() * k)?;
+            let s = self.scores(x);
+            let per_image = host(&s);
+            Ok((host(&self.combine(s, r.len())), per_image))
+        })?;
+        let (tuples, per_image): (Vec<_>, Vec<_>) = chunks.into_iter().unzip();
+        Ok((tuples.concat(), per_image.concat()))
     }
+}
+
+/// `loss` times `weight`; a weight of 1 (a batch in one chunk) adds no op to the tape.
+fn weighted<T: Tape<f32, Dev> + Merge<T>>(
+    loss: Tensor<(), f32, Dev, T>,
+    weight: f32,
+) -> Tensor<(), f32, Dev, T> {
+    if weight == 1.0 {
+        loss
+    } else {
+        loss * weight
+    }
+}
+
+/// The first `n` numbers of `rest`, which keeps the others.
+fn split_off<'a>(rest: &mut &'a [f32], n: usize) -> &'a [f32] {
+    let (head, tail) = rest.split_at(n);
+    *rest = tail;
+    head
 }
 
 /// N2 for `cfg`: `k -> n2_width -> ReLU -> 1`.
@@ -434,4 +542,150 @@ fn take<S: Shape>(dev: &Dev, rest: &mut &[f32], shape: S) -> Tensor<S, f32, Dev>
     let (head, tail) = rest.split_at(shape.num_elements());
     *rest = tail;
     dev.tensor_from_vec(head.to_vec(), shape)
+}
+
+// the chunks run side by side on the CPU only
+#[cfg(all(test, not(feature = "cuda")))]
+mod tests {
+    use super::*;
+    use crate::nn::{with_compute_threads, OptimKind};
+    use rand::SeedableRng;
+
+    /// A small tuple batch with a fixed pattern (labels in {-1, +1}).
+    fn batch_data(cfg: LineNetConfig, batch: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let n = batch * cfg.k;
+        let images: Vec<f32> = (0..n * cfg.image_len())
+            .map(|_| if rng.gen_bool(0.1) { 1.0 } else { 0.0 })
+            .collect();
+        let image_labels: Vec<f32> = (0..n)
+            .map(|_| if rng.gen_bool(0.5) { 1.0 } else { -1.0 })
+            .collect();
+        let labels = image_labels
+            .chunks(cfg.k)
+            .map(|c| c.iter().product())
+            .collect();
+        (images, labels, image_labels)
+    }
+
+    fn net(k: usize) -> LineNet {
+        let cfg = LineNetConfig {
+            side: 12,
+            k,
+            channels: 4,
+            n2_width: 8,
+        };
+        LineNet::new(cfg, &mut rand::rngs::StdRng::seed_from_u64(5)).unwrap()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    fn rel_dist(a: &[f32], b: &[f32]) -> f64 {
+        let d: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+        let n: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
+        (d / n).sqrt()
+    }
+
+    #[test]
+    fn chunked_gradients_are_the_same_bits_at_any_thread_count_and_near_the_whole_batch() {
+        // 37 tuples of 3: 10 tuples a chunk, so four chunks, the last one short
+        let net = net(3);
+        let (images, labels, image_labels) = batch_data(net.config(), 37);
+        let t = TupleBatch {
+            images: &images,
+            batch: 37,
+            labels: &labels,
+            image_labels: &image_labels,
+        };
+        assert_eq!(net.chunk_tuples(), 10);
+        for objective in [Objective::EndToEnd, Objective::Decomposition] {
+            let (p1, g1) = with_compute_threads(1, || net.loss_and_grads(&t, objective).unwrap());
+            for threads in [2, 3] {
+                let (p, g) =
+                    with_compute_threads(threads, || net.loss_and_grads(&t, objective).unwrap());
+                assert_eq!(bits(&g), bits(&g1), "{objective:?} at {threads} threads");
+                assert_eq!(p.primary.to_bits(), p1.primary.to_bits());
+                assert_eq!(p.per_image.to_bits(), p1.per_image.to_bits());
+            }
+            // the single pass over the whole batch, as before the chunks
+            let (whole, mut grads) = net.backward(&t, objective, 1.0).unwrap();
+            let whole_g = net.flatten(&mut grads).unwrap();
+            let d = rel_dist(&g1, &whole_g);
+            assert!(d < 1e-5, "{objective:?}: relative distance {d}");
+            assert!((p1.primary - whole.primary).abs() <= 1e-5 * whole.primary.abs());
+            assert!((p1.per_image - whole.per_image).abs() <= 1e-5 * whole.per_image.abs());
+        }
+    }
+
+    #[test]
+    fn training_steps_give_the_same_weights_at_any_thread_count() {
+        let train = |threads: usize| {
+            with_compute_threads(threads, || {
+                let mut net = net(2);
+                let mut opt = Optimizer::new(OptimKind::adam_tf(1e-2));
+                let mut losses = Vec::new();
+                for step in 0..3 {
+                    let (images, labels, image_labels) = batch_data(net.config(), 40 + step);
+                    let t = TupleBatch {
+                        images: &images,
+                        batch: 40 + step,
+                        labels: &labels,
+                        image_labels: &image_labels,
+                    };
+                    let p = net
+                        .train_step(&t, Objective::Decomposition, &mut opt)
+                        .unwrap();
+                    losses.push(p.primary.to_bits());
+                }
+                (bits(&net.params()), losses)
+            })
+        };
+        let one = train(1);
+        assert_eq!(train(2), one);
+        assert_eq!(train(3), one);
+    }
+
+    #[test]
+    fn per_tuple_gradients_and_forward_passes_do_not_depend_on_the_threads() {
+        let net = net(2);
+        let (images, labels, image_labels) = batch_data(net.config(), 45);
+        let t = TupleBatch {
+            images: &images,
+            batch: 45,
+            labels: &labels,
+            image_labels: &image_labels,
+        };
+        let run = |threads: usize| {
+            with_compute_threads(threads, || {
+                let rows = net.per_sample_grads(&t, Objective::EndToEnd).unwrap();
+                let (tuples, per_image) = net.predict_all(&images, 45).unwrap();
+                let (feats, scores) = net.image_features(&images, 90).unwrap();
+                let head = net.head_grads(&t).unwrap();
+                let image = net
+                    .image_loss_and_grads(&images, 90, &image_labels)
+                    .unwrap();
+                [
+                    bits(&rows),
+                    bits(&tuples),
+                    bits(&per_image),
+                    bits(&feats),
+                    bits(&scores),
+                    bits(&head.decomposition),
+                    bits(&image.1),
+                ]
+            })
+        };
+        let one = run(1);
+        assert_eq!(run(2), one);
+        assert_eq!(run(3), one);
+        // a per-tuple row is that tuple's gradient alone
+        let p = net.num_params();
+        let single = net.sub_batch(&t, 7..8);
+        let (_, g7) = net.loss_and_grads(&single, Objective::EndToEnd).unwrap();
+        assert_eq!(bits(&g7), one[0][7 * p..8 * p].to_vec());
+        // per-image scores agree between the passes
+        assert_eq!(one[2], one[4]);
+    }
 }
