@@ -48,6 +48,10 @@ struct LabArgs {
     /// Lab: no mouse (clicks and the wheel), so the terminal selects text as usual
     #[arg(long)]
     no_mouse: bool,
+    /// Lab: compute threads per run, a number >= 1 or `auto` (the free cores, shared among
+    /// the runs that start together)
+    #[arg(long = "threads", value_name = "N|auto", default_value = "1")]
+    lab_threads: String,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +170,17 @@ fn parse_threads(value: &str) -> Result<usize, ExitCode> {
     }
 }
 
+/// `--threads` for runs that share the machine (the lab, a sweep): a number each, or `auto`,
+/// the cores free when a run starts shared among the runs starting with it.
+fn parse_share(value: &str) -> Result<engine::pool::Threads, ExitCode> {
+    if value.trim().eq_ignore_ascii_case("auto") {
+        return Ok(engine::pool::Threads::Auto {
+            cores: free_cores(),
+        });
+    }
+    parse_threads(value).map(engine::pool::Threads::Fixed)
+}
+
 /// Cores a lone run may use: every core this process may run on.
 fn free_cores() -> usize {
     std::thread::available_parallelism()
@@ -183,6 +198,10 @@ fn lab(args: &LabArgs) -> ExitCode {
     opts.marker = ChartMarker::parse(&args.marker).unwrap_or(ChartMarker::Braille);
     opts.log_file = args.log.clone();
     opts.mouse = !args.no_mouse;
+    opts.threads = match parse_share(&args.lab_threads) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     opts.device = fail_lab::nn::device_name().to_string();
     match fail_lab::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,

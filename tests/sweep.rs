@@ -236,6 +236,10 @@ fn bad_input_exits_2_and_starts_no_run() {
         ),
         (vec!["--jobs", "0"], "--jobs: got 0"),
         (
+            vec!["--threads", "0"],
+            "--threads 0: allowed: a whole number of threads >= 1, or `auto`",
+        ),
+        (
             vec!["--grid", "d=4", "--grid", "d=5"],
             "--grid d: given twice",
         ),
@@ -516,4 +520,32 @@ fn a_sweep_stopped_half_way_shows_what_is_missing_and_resumes() {
     assert!(states
         .iter()
         .all(|s| s.as_ref().is_some_and(|s| s.status == Status::Finished)));
+}
+
+#[test]
+fn a_sweep_with_auto_threads_shares_the_cores_and_gives_the_same_numbers() {
+    // the runs' numbers do not depend on their threads (E1's batch keeps one pass)
+    let summaries = |threads: &str| {
+        let out = out_dir(&format!("threads-{threads}"));
+        let o = bin()
+            .args(["sweep", D5, "--grid", "d=4,6", "--seeds", "2"])
+            .args(["--set", "steps=300", "--threads", threads, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{stderr}");
+        let mut v: Vec<String> = run_dirs(&out)
+            .iter()
+            .map(|d| {
+                let s = std::fs::read_to_string(d.join("metrics.jsonl")).unwrap();
+                let spec = std::fs::read_to_string(d.join("spec.toml")).unwrap();
+                let point: String = spec.lines().filter(|l| l.starts_with("d =")).collect();
+                format!("{point} {s}")
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(summaries("1"), summaries("auto"));
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 mod table;
 
 use clap::Args;
-use fail_lab::engine::pool::{self, Pool, PoolUpdate};
+use fail_lab::engine::pool::{self, Pool, PoolUpdate, Threads};
 use fail_lab::engine::{Event, LaunchOptions, RunEvent};
 use fail_lab::experiments::ctx::json_number;
 use fail_lab::experiments::Registry;
@@ -35,6 +35,10 @@ pub struct SweepArgs {
     /// Runs that train at once (default: one per core)
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
+    /// Compute threads per run: a number >= 1, or `auto` (the free cores, shared among the
+    /// runs that start together: one each when the sweep fills the machine)
+    #[arg(long, value_name = "N|auto", default_value = "1")]
+    threads: String,
     /// Folder for the runs and the sweep record (default: the --runs folder)
     #[arg(long)]
     out: Option<PathBuf>,
@@ -62,6 +66,10 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
         return bad("--jobs: got 0, allowed: at least 1 run at once");
     }
     let jobs = args.jobs.unwrap_or_else(pool::default_limit);
+    let threads = match super::parse_share(&args.threads) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
     if let Some(id) = &args.status {
         return status(id, &out, args.json);
     }
@@ -70,7 +78,7 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
         None => start(&args, &out),
     };
     match run {
-        Ok(Some(run)) => drive(run, jobs, &out, args.json),
+        Ok(Some(run)) => drive(run, jobs, threads, &out, args.json),
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => bad(e),
     }
@@ -196,14 +204,17 @@ fn json_line(v: serde_json::Value) {
 
 /// Runs the sweep's queued entries on the pool until each has ended (or a signal stops
 /// them), then prints the table.
-fn drive(mut run: SweepRun, jobs: usize, out: &Path, json: bool) -> ExitCode {
+fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: bool) -> ExitCode {
     let stop = signals();
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
         runs_dir: out.to_path_buf(),
         compute_threads: 1,
     };
-    let mut pool = Pool::new(jobs, pool::engine_launcher(opts, tx));
+    let busy = pool::Busy::default();
+    let starting = pool::Starting::default();
+    let launcher = pool::sharing_launcher(opts, tx, threads, busy, starting.clone());
+    let mut pool = Pool::new(jobs, launcher).with_starting(starting);
     run.submit(&mut pool);
     let bar = progress_bar(run.record.runs.len());
     let started = Instant::now();

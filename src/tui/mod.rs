@@ -101,10 +101,9 @@ pub fn build_app(opts: &LabOptions) -> App {
         compute_threads: 1,
     };
     let busy = pool::Busy::default();
-    let pool = Pool::new(
-        limit,
-        pool::sharing_launcher(launch, tx, opts.threads, busy.clone()),
-    );
+    let starting = pool::Starting::default();
+    let launcher = pool::sharing_launcher(launch, tx, opts.threads, busy.clone(), starting.clone());
+    let pool = Pool::new(limit, launcher).with_starting(starting);
     let scenarios = panes::scenarios::Scenarios::load(&opts.scenarios_dir);
     for b in &scenarios.broken {
         log::line(&format!("scenario file skipped: {}", b.error));
