@@ -176,6 +176,7 @@ impl App {
                 Pane::Scenarios => Context::Scenarios,
                 Pane::Params if self.editor.input.is_some() => Context::Editing,
                 Pane::Params => Context::Params,
+                Pane::Runs if self.runs.typing.is_some() => Context::Filtering,
                 Pane::Runs => Context::Runs,
                 Pane::Chart => Context::Chart,
             },
@@ -220,6 +221,7 @@ impl App {
             Context::Params => params::on_cmd(&mut self.editor, &mut self.scenarios, cmd, out),
             Context::Editing => params::on_typing(&mut self.editor, &mut self.scenarios, cmd, key),
             Context::Runs => runs_pane::on_cmd(&mut self.runs, cmd, out),
+            Context::Filtering => runs_pane::on_filter_typing(&mut self.runs, cmd, key),
             Context::Chart => chart::on_cmd(&mut self.chart, &mut self.runs, cmd, out),
             Context::Compare => {
                 compare::on_cmd(&mut self.compare, &mut self.chart, &self.runs, cmd, out)

@@ -813,3 +813,52 @@ fn the_header_shows_the_cores_that_runs_hold() {
     busy.store(3, Ordering::SeqCst);
     assert!(screen(&mut l.app, 100, 30).contains("cores 3/4"));
 }
+
+#[test]
+fn slash_filters_the_runs_as_typed_and_esc_shows_them_all_again() {
+    use crate::tui::testing::screen;
+    let tmp = std::env::temp_dir();
+    let mut l = Lab::new(
+        2,
+        vec![
+            finished("a", 5, 1.0, &tmp),
+            finished("b", 7, 0.5, &tmp),
+            finished("c", 9, 0.8, &tmp),
+        ],
+    );
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    press(app, KeyCode::Char('/'));
+    assert_eq!(app.context(), Context::Filtering);
+    keys(app, "d>=7");
+    assert_eq!(app.runs.shown(), 2, "the table follows as it is typed");
+    // a word that cannot be read keeps the last good filter ("d>=7 acc": no run's words
+    // have "acc") and says why
+    keys(app, " acc>x");
+    assert_eq!(app.runs.shown(), 0);
+    let text = screen(app, 120, 40);
+    assert!(text.contains("acc>x: > needs a number"), "{text}");
+    for _ in 0..5 {
+        press(app, KeyCode::Backspace);
+    }
+    keys(app, "acc>0.6");
+    press(app, KeyCode::Enter);
+    assert_eq!(app.context(), Context::Runs);
+    assert_eq!(app.runs.shown(), 1);
+    assert!(screen(app, 120, 40).contains("filter: d>=7 acc>0.6 · 1 of 3"));
+    // the selection is on a shown run, and moves among them only
+    assert_eq!(app.runs.selected, Some(3));
+    press(app, KeyCode::Down);
+    assert_eq!(app.runs.selected, Some(3));
+    // Esc while typing goes back to the filter before; Esc in the pane shows every run
+    press(app, KeyCode::Char('/'));
+    ctrl(app, 'u');
+    keys(app, "status=failed");
+    assert_eq!(app.runs.shown(), 0);
+    assert!(screen(app, 120, 40).contains("no run matches the filter"));
+    press(app, KeyCode::Esc);
+    assert_eq!(app.runs.shown(), 1);
+    press(app, KeyCode::Esc);
+    assert_eq!(app.runs.shown(), 3);
+    assert!(app.runs.filter.is_none());
+}

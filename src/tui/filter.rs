@@ -65,8 +65,8 @@ impl Filter {
     /// an order (`>`, `<`, ...) needs a number.
     pub fn parse(text: &str) -> Result<Filter, String> {
         let mut terms = Vec::new();
-        for word in text.split_whitespace() {
-            terms.push(parse_term(word)?);
+        for word in join_operators(text) {
+            terms.push(parse_term(&word)?);
         }
         Ok(Filter {
             text: text.trim().to_string(),
@@ -85,6 +85,29 @@ impl Filter {
             Term::Compare { key, op, value } => compare(r, key, *op, value),
         })
     }
+}
+
+/// The words of a filter, with a comparison written with spaces (`d = 30`, `acc> 0.9`) made
+/// one word again.
+fn join_operators(text: &str) -> Vec<String> {
+    let is_op = |w: &str| OPS.iter().any(|(sym, _)| w == *sym);
+    let ends_op = |w: &str| OPS.iter().any(|(sym, _)| w.ends_with(sym));
+    let starts_op = |w: &str| OPS.iter().any(|(sym, _)| w.starts_with(sym));
+    let mut out: Vec<String> = Vec::new();
+    let mut glue = false;
+    for w in text.split_whitespace() {
+        match out.last_mut() {
+            Some(last) if glue || is_op(w) || starts_op(w) => {
+                last.push_str(w);
+                glue = is_op(w) || (glue && ends_op(w) && !starts_op(w));
+            }
+            _ => {
+                out.push(w.to_string());
+                glue = ends_op(w);
+            }
+        }
+    }
+    out
 }
 
 fn parse_term(word: &str) -> Result<Term, String> {
@@ -200,7 +223,10 @@ mod tests {
 
     fn hits(text: &str, rows: &[RunRow]) -> Vec<usize> {
         let f = Filter::parse(text).unwrap();
-        rows.iter().filter(|r| f.matches(r)).map(|r| r.num).collect()
+        rows.iter()
+            .filter(|r| f.matches(r))
+            .map(|r| r.num)
+            .collect()
     }
 
     #[test]
@@ -222,7 +248,12 @@ mod tests {
         assert_eq!(hits("optimizer=SGD", &rows), vec![1, 2, 3]);
         assert_eq!(hits("exp=e1 seed=2", &rows), vec![2]);
         // words: a part of the title, the parameters, the status
-        assert_eq!(hits("d = 10", &rows), vec![1, 2, 3], "three words, each in every title");
+        assert_eq!(
+            hits("d = 10", &rows),
+            vec![3],
+            "spaces around = are one comparison"
+        );
+        assert_eq!(hits("d >= 10 status= running", &rows), vec![3]);
         assert_eq!(hits("parity fail", &rows), vec![2]);
         assert_eq!(hits("d=5", &rows), vec![1]);
         assert_eq!(hits("#3", &rows), vec![3]);
@@ -238,7 +269,9 @@ mod tests {
             "lr>abc: > needs a number, got \"abc\""
         );
         assert_eq!(Filter::parse("d=").unwrap_err(), "d=: a value after =");
-        assert!(Filter::parse(">=3").unwrap_err().contains("a name before >="));
+        assert!(Filter::parse(">=3")
+            .unwrap_err()
+            .contains("a name before >="));
         assert!(Filter::parse("d>=3 k<x").is_err());
     }
 }

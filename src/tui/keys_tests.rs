@@ -92,6 +92,30 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
             }));
         }
         (Context::Runs, 0) => app.focus = Pane::Runs,
+        (Context::Runs, 1) => {
+            app.focus = Pane::Runs;
+            app.runs
+                .set_filter(Some(crate::tui::filter::Filter::parse("d>=7").unwrap()));
+        }
+        (Context::Filtering, 0) => {
+            app.focus = Pane::Runs;
+            app.runs.typing = Some(crate::tui::runs::FilterInput {
+                input: TextInput {
+                    text: "d>".into(),
+                    cursor: 1,
+                },
+                before: None,
+                verdict: Err("d>: a value after >".into()),
+            });
+        }
+        (Context::Filtering, 1) => {
+            app.focus = Pane::Runs;
+            app.runs.typing = Some(crate::tui::runs::FilterInput {
+                input: TextInput::new("d>=7"),
+                before: None,
+                verdict: Ok(()),
+            });
+        }
         (Context::Chart, 0) => app.focus = Pane::Chart,
         (Context::Compare, 0) => {
             app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE));
@@ -114,7 +138,7 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
 /// key asked for.
 fn fingerprint(app: &mut App) -> String {
     let state = format!(
-        "{:?} {} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?}",
+        "{:?} {} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?}",
         app.focus,
         app.zoomed,
         app.screen,
@@ -127,6 +151,8 @@ fn fingerprint(app: &mut App) -> String {
         app.scenarios.selected,
         app.runs.selected,
         app.runs.marked(),
+        app.runs.filter,
+        app.runs.typing,
     );
     format!("{state}\n{}", screen(app, 120, 40))
 }

@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod app;
+pub mod filter;
 pub mod fmt;
 pub mod keymap;
 pub mod log;

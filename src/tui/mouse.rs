@@ -122,7 +122,7 @@ fn click(app: &mut App, pane: Pane, inner: Rect, at: Position) {
             let Some(sel) = app.runs.selected_index() else {
                 return;
             };
-            let offset = scroll_offset(sel, app.runs.rows.len(), height.saturating_sub(1));
+            let offset = scroll_offset(sel, app.runs.shown(), height.saturating_sub(1));
             if line >= 1 {
                 let hit = app.runs.display().nth(offset + line - 1).map(|r| r.num);
                 if hit.is_some() {

@@ -128,6 +128,18 @@ pub struct Runs {
     next_num: usize,
     /// Where the last event's run was found.
     last_hit: Option<usize>,
+    /// Only the runs that match it are shown (`/` in the runs pane).
+    pub filter: Option<super::filter::Filter>,
+    /// The filter being typed, the one it replaces, and the verdict on the text so far.
+    pub typing: Option<FilterInput>,
+}
+
+/// The runs pane's filter while it is typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterInput {
+    pub input: super::widgets::TextInput,
+    pub before: Option<super::filter::Filter>,
+    pub verdict: Result<(), String>,
 }
 
 impl Runs {
@@ -137,6 +149,8 @@ impl Runs {
             selected: None,
             next_num: 1,
             last_hit: None,
+            filter: None,
+            typing: None,
         };
         for s in saved {
             me.push(s, None, None);
@@ -166,9 +180,26 @@ impl Runs {
         num
     }
 
-    /// The rows newest first, as the table shows them.
+    /// The rows newest first, as the table shows them (those the filter lets through).
     pub fn display(&self) -> impl Iterator<Item = &RunRow> {
-        self.rows.iter().rev()
+        self.rows
+            .iter()
+            .rev()
+            .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
+    }
+
+    /// How many rows the table shows.
+    pub fn shown(&self) -> usize {
+        self.display().count()
+    }
+
+    /// Shows only the runs that match `filter` (none: all); the selection moves to the first
+    /// shown run if the filter hides it.
+    pub fn set_filter(&mut self, filter: Option<super::filter::Filter>) {
+        self.filter = filter.filter(|f| !f.is_empty());
+        if self.selected_index().is_none() {
+            self.select_first();
+        }
     }
 
     pub fn get(&self, num: usize) -> Option<&RunRow> {
@@ -195,12 +226,13 @@ impl Runs {
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        if self.rows.is_empty() {
+        let shown = self.shown();
+        if shown == 0 {
             self.selected = None;
             return;
         }
         let i = self.selected_index().unwrap_or(0) as isize + delta;
-        let i = i.clamp(0, self.rows.len() as isize - 1) as usize;
+        let i = i.clamp(0, shown as isize - 1) as usize;
         let n = self.display().nth(i).map(|r| r.num);
         self.selected = n;
     }

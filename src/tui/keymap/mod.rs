@@ -18,6 +18,8 @@ pub enum Context {
     Params,
     Editing,
     Runs,
+    /// Typing the runs table's filter.
+    Filtering,
     Chart,
     Compare,
     Figure,
@@ -37,6 +39,7 @@ impl Context {
             Context::Params => "Parameters",
             Context::Editing => "Typing a value",
             Context::Runs => "Runs",
+            Context::Filtering => "Typing a filter",
             Context::Chart => "Chart",
             Context::Compare => "Compare",
             Context::Figure => "Figure and log",
@@ -48,7 +51,7 @@ impl Context {
     }
 
     /// The sections of the help screen, in order.
-    pub const HELP: [Context; 11] = [
+    pub const HELP: [Context; 12] = [
         Context::Global,
         Context::Main,
         Context::Scenarios,
@@ -56,6 +59,7 @@ impl Context {
         Context::Editing,
         Context::SaveAs,
         Context::Runs,
+        Context::Filtering,
         Context::Chart,
         Context::Compare,
         Context::Figure,
@@ -63,11 +67,12 @@ impl Context {
     ];
 
     /// Every context the lab can be in (where keys go), for tests and the help screen.
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Scenarios,
         Context::Params,
         Context::Editing,
         Context::Runs,
+        Context::Filtering,
         Context::Chart,
         Context::Compare,
         Context::Figure,
@@ -91,6 +96,7 @@ impl Context {
             Figure => &[Figure, Global, Interrupt],
             Global => &[Global, Interrupt],
             Editing => &[Editing, Interrupt],
+            Filtering => &[Filtering, Interrupt],
             SaveAs => &[SaveAs, Interrupt],
             Help => &[Help, Interrupt],
             Confirm => &[Confirm],
@@ -147,6 +153,8 @@ pub enum Cmd {
     Rerun,
     Delete,
     ToChart,
+    Filter,
+    ClearFilter,
     Layout,
     NextFigure,
     PrevFigure,

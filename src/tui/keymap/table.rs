@@ -357,6 +357,57 @@ pub const TABLE: &[Binding] = &[
         "figure",
     ),
     b(X::Runs, &[(p(K::Enter), Cmd::ToChart)], "to the chart"),
+    h(
+        X::Runs,
+        &[(c('/'), Cmd::Filter)],
+        "filter: words, d=30, lr>0.01, status=failed, acc>0.9",
+        1,
+        "filter",
+    ),
+    b(
+        X::Runs,
+        &[(p(K::Esc), Cmd::ClearFilter)],
+        "show every run again",
+    ),
+    // typing the filter
+    h(
+        X::Filtering,
+        &[(p(K::Enter), Cmd::Apply)],
+        "keep the filter",
+        1,
+        "keep",
+    ),
+    h(
+        X::Filtering,
+        &[(p(K::Esc), Cmd::Cancel)],
+        "back to the filter before",
+        1,
+        "cancel",
+    ),
+    b(
+        X::Filtering,
+        &[
+            (p(K::Left), Cmd::CursorLeft),
+            (p(K::Right), Cmd::CursorRight),
+            (p(K::Home), Cmd::CursorHome),
+            (p(K::End), Cmd::CursorEnd),
+        ],
+        "move in the text",
+    ),
+    b(
+        X::Filtering,
+        &[
+            (p(K::Backspace), Cmd::Erase),
+            (p(K::Delete), Cmd::EraseForward),
+            (Key::Ctrl('u'), Cmd::Clear),
+        ],
+        "erase, clear",
+    ),
+    b(
+        X::Filtering,
+        &[(Key::AnyChar, Cmd::Insert)],
+        "typed into the filter (the table follows as you type)",
+    ),
     // chart
     h(
         X::Chart,

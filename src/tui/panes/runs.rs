@@ -1,6 +1,7 @@
 //! The runs pane: every run the lab knows, one line each, with its status, progress, latest
 //! values and sparklines of its main metric and gradient SNR.
 
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -12,12 +13,15 @@ use crate::experiments;
 use super::Pane;
 use crate::tui::action::Action;
 use crate::tui::app::App;
+use crate::tui::filter::Filter;
 use crate::tui::fmt::{self, clip};
 use crate::tui::keymap::Cmd;
 use crate::tui::plot;
-use crate::tui::runs::{RunRow, Runs};
+use crate::tui::runs::{FilterInput, RunRow, Runs};
 use crate::tui::theme::{status_icon, Theme};
-use crate::tui::widgets::{highlight, pad, pane_block, rpad, scroll_offset};
+use crate::tui::widgets::{
+    highlight, input_spans, pad, pane_block, rpad, scroll_offset, TextInput,
+};
 
 /// What a key does in the runs pane.
 pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
@@ -42,6 +46,15 @@ pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
         Cmd::Compare => out.push(Action::OpenCompare),
         Cmd::Figure => out.push(Action::OpenFigure),
         Cmd::ToChart => out.push(Action::Focus(Pane::Chart)),
+        Cmd::Filter => {
+            let text = runs.filter.as_ref().map_or("", |f| f.text.as_str());
+            runs.typing = Some(FilterInput {
+                input: TextInput::new(text),
+                before: runs.filter.clone(),
+                verdict: Ok(()),
+            });
+        }
+        Cmd::ClearFilter => runs.set_filter(None),
         _ => {
             let Some(num) = sel else { return };
             out.push(match cmd {
@@ -66,6 +79,70 @@ struct Cols {
     trend: usize,
     /// The gradient SNR's sparkline (0: no room for it).
     snr: usize,
+}
+
+/// What a key does while the filter is typed: the table follows every valid text.
+pub fn on_filter_typing(runs: &mut Runs, cmd: Cmd, key: &KeyEvent) {
+    let Some(mut t) = runs.typing.take() else {
+        return;
+    };
+    match cmd {
+        Cmd::Cancel => {
+            runs.set_filter(t.before);
+            return;
+        }
+        Cmd::Apply if t.verdict.is_ok() => return,
+        Cmd::Apply => {}
+        _ => {
+            t.input.edit(cmd, key);
+            match Filter::parse(&t.input.text) {
+                Ok(f) => {
+                    t.verdict = Ok(());
+                    runs.set_filter(Some(f));
+                }
+                Err(e) => t.verdict = Err(e),
+            }
+        }
+    }
+    runs.typing = Some(t);
+}
+
+/// The pane's title: how many runs are marked, and the filter with what it lets through.
+fn title(t: Theme, runs: &Runs) -> Line<'static> {
+    let mut title = vec![Span::styled(" Runs ", t.title())];
+    let marked = runs.marked().len();
+    if marked > 0 {
+        title.push(Span::styled(format!("{marked} marked "), t.edited()));
+    }
+    if let Some(f) = &runs.filter {
+        title.push(Span::styled(
+            format!(
+                "· filter: {} · {} of {} ",
+                f.text,
+                runs.shown(),
+                runs.rows.len()
+            ),
+            t.key(),
+        ));
+    }
+    Line::from(title)
+}
+
+/// The line that takes the column header's place while the filter is typed.
+fn typing_line(t: Theme, typing: &FilterInput, w: usize) -> Line<'static> {
+    let mut spans = vec![Span::styled("filter ", t.heading())];
+    let field_w = (w / 2).max(10);
+    spans.extend(input_spans(
+        t,
+        &typing.input.text,
+        typing.input.cursor,
+        field_w,
+    ));
+    if let Err(e) = &typing.verdict {
+        let room = w.saturating_sub(field_w + 9);
+        spans.push(Span::styled(format!(" ✗ {}", clip(e, room)), t.error()));
+    }
+    Line::from(spans)
 }
 
 /// A column and the space after it; a column of width 0 is left out.
@@ -158,16 +235,11 @@ pub fn status_note(s: &RunState) -> Option<String> {
 pub fn render(f: &mut Frame, app: &App, area: Rect) {
     let t = app.settings.theme;
     let focused = app.focus == Pane::Runs;
-    let marked = app.runs.marked().len();
-    let mut title = vec![Span::styled(" Runs ", t.title())];
-    if marked > 0 {
-        title.push(Span::styled(format!("{marked} marked "), t.edited()));
-    }
-    let block = pane_block(t, Line::from(title), focused);
+    let block = pane_block(t, title(t, &app.runs), focused);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let w = inner.width as usize;
-    if app.runs.rows.is_empty() {
+    if app.runs.rows.is_empty() && app.runs.typing.is_none() {
         let lines = vec![
             Line::from(Span::styled("No runs yet.", t.heading())),
             Line::from(Span::styled(
@@ -203,10 +275,19 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             header.push(' ');
         }
     }
-    let mut lines = vec![Line::from(Span::styled(clip(&header, w), t.heading()))];
+    let mut lines = vec![match &app.runs.typing {
+        Some(typing) => typing_line(t, typing, w),
+        None => Line::from(Span::styled(clip(&header, w), t.heading())),
+    }];
+    if app.runs.shown() == 0 && !app.runs.rows.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "no run matches the filter (Esc shows every run)",
+            t.dim(),
+        )));
+    }
     let height = (inner.height as usize).saturating_sub(1);
     let sel = app.runs.selected_index().unwrap_or(0);
-    let offset = scroll_offset(sel, app.runs.rows.len(), height);
+    let offset = scroll_offset(sel, app.runs.shown(), height);
     for r in app.runs.display().skip(offset).take(height) {
         let mut line = run_line(t, app, r, &c, w);
         if Some(r.num) == app.runs.selected {
