@@ -167,3 +167,21 @@ fn auto_threads_runs() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("finished"), "{stderr}");
 }
+
+#[test]
+fn auto_gives_threads_to_the_experiments_that_train_faster_on_them() {
+    use fail_lab::experiments::{params_with, uses_threads};
+    let p = |id: &str, batch: Option<&str>| match batch {
+        Some(b) => params_with(id, &[("batch", b)]).unwrap(),
+        None => params_with(id, &[]).unwrap(),
+    };
+    assert!(uses_threads("E2", &p("E2", None)));
+    assert!(uses_threads("E3", &p("E3", None)));
+    assert!(!uses_threads("E1", &p("E1", None)));
+    assert!(!uses_threads("E4", &p("E4", None)));
+    // the dense networks from a batch of 512, where their steps are cut into chunks
+    assert!(!uses_threads("E12", &p("E12", None)));
+    assert!(uses_threads("E12", &p("E12", Some("1024"))));
+    assert!(!uses_threads("E9", &p("E9", None)));
+    assert!(uses_threads("E13", &p("E13", Some("512"))));
+}

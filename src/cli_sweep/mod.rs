@@ -36,8 +36,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
     /// Compute threads per run: a number >= 1, or `auto` (the free cores, shared among the
-    /// runs that start together: one each when the sweep fills the machine)
-    #[arg(long, value_name = "N|auto", default_value = "1")]
+    /// runs that start together, for the experiments that train faster on them)
+    #[arg(long, value_name = "N|auto", default_value = "auto")]
     threads: String,
     /// Folder for the runs and the sweep record (default: the --runs folder)
     #[arg(long)]

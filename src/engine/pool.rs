@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use super::{launch, Command, LaunchOptions, RunEvent, RunHandle};
+use crate::experiments::uses_threads;
 use crate::spec::Scenario;
 
 /// A started run as the pool sees it: something that takes commands and ends.
@@ -99,10 +100,12 @@ pub fn sharing_launcher(
     Box::new(move |scenario: &Scenario| {
         let n = match threads {
             Threads::Fixed(n) => n.max(1),
-            Threads::Auto { cores } => {
+            Threads::Auto { cores } if uses_threads(&scenario.experiment, &scenario.params) => {
                 let free = cores.saturating_sub(busy.load(Ordering::SeqCst));
                 (free / starting.load(Ordering::SeqCst).max(1)).max(1)
             }
+            // the small experiments are fastest on one thread
+            Threads::Auto { .. } => 1,
         };
         let opts = LaunchOptions {
             compute_threads: n,
@@ -511,9 +514,12 @@ mod tests {
     #[test]
     fn auto_threads_give_a_run_alone_every_core_and_share_what_is_free() {
         let dir = std::env::temp_dir().join(format!("fail-lab-auto-{}", std::process::id()));
-        let mut s = Scenario::with_defaults("E1", &crate::experiments::Registry).unwrap();
-        s.params.insert("d", crate::spec::Value::Int(5));
-        s.params.insert("steps", crate::spec::Value::Int(300));
+        // E12 at a batch of 1,024 trains in parallel chunks; E1 is fastest on one thread
+        let mut s = Scenario::with_defaults("E12", &crate::experiments::Registry).unwrap();
+        s.params.insert("batch", crate::spec::Value::Int(1024));
+        s.params.insert("steps", crate::spec::Value::Int(3));
+        let mut small = Scenario::with_defaults("E1", &crate::experiments::Registry).unwrap();
+        small.params.insert("steps", crate::spec::Value::Int(50));
         let (tx, _rx) = crossbeam_channel::unbounded();
         let busy = Busy::default();
         let starting = Starting::default();

@@ -18,7 +18,7 @@ pub mod registry;
 pub use check::{Budget, CheckDef, CheckFn, CheckOutcome};
 pub use common::{emit_snr, snr_due, snr_params};
 pub use ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
-pub use registry::{checks, find, params_with, registry, run_direct, Registry};
+pub use registry::{checks, find, params_with, registry, run_direct, uses_threads, Registry};
 
 use crate::spec::{ParamDef, Params};
 

@@ -52,6 +52,26 @@ impl Catalog for Registry {
     }
 }
 
+/// The smallest batch at which a dense model's step is cut into parallel chunks (an MLP's
+/// chunks are at least 256 samples: `nn::Mlp`).
+const DENSE_PARALLEL_BATCH: i64 = 512;
+
+/// Whether a run of `id` with these parameters trains faster on more threads: E2 and E3
+/// (the convolutional network, in data-parallel chunks) always; E9, E12 and E13 (dense
+/// networks) from a batch of 512. The others are fastest on one thread at their sizes (more
+/// make dfdx's small matrix products slower: docs/PERFORMANCE.md), so `--threads auto`
+/// gives them one.
+pub fn uses_threads(id: &str, params: &Params) -> bool {
+    match id {
+        "E2" | "E3" => true,
+        "E9" | "E12" | "E13" => matches!(
+            params.get("batch"),
+            Some(crate::spec::Value::Int(b)) if *b >= DENSE_PARALLEL_BATCH
+        ),
+        _ => false,
+    }
+}
+
 /// Runs an experiment in the calling thread (no engine, no files).
 pub fn run_direct(
     id: &str,

@@ -75,7 +75,9 @@ impl LabOptions {
             color: None,
             log_file: None,
             device: "cpu".into(),
-            threads: Threads::Fixed(1),
+            threads: Threads::Auto {
+                cores: pool::default_limit(),
+            },
             mouse: true,
         }
     }
