@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 mod table;
@@ -161,20 +160,6 @@ fn status(id: &str, out: &Path, json: bool) -> ExitCode {
     finish(&rec, &rows, json)
 }
 
-fn signals() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        // a second signal ends the process at once
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
-    }
-    stop
-}
-
 fn progress_bar(len: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(len as u64),
@@ -205,7 +190,7 @@ fn json_line(v: serde_json::Value) {
 /// Runs the sweep's queued entries on the pool until each has ended (or a signal stops
 /// them), then prints the table.
 fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: bool) -> ExitCode {
-    let stop = signals();
+    let stop = super::stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
         runs_dir: out.to_path_buf(),
