@@ -1,4 +1,4 @@
-//! The lab's test fixture, shared by its unit tests, the screen tests and the benchmarks: a
+//! The lab's test fixture, shared by its unit tests and its screen tests: a
 //! lab over a temporary scenarios folder whose runs are fake jobs (the test feeds their
 //! events and ends them), keys in, the screen out as text.
 
