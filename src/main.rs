@@ -629,29 +629,39 @@ fn run_check(c: &CheckDef, budget: Budget, verbose: bool, threads: usize) -> [St
 /// The verdict table on stdout, as markdown, with a blank line before and after.
 fn print_table(rows: &[[String; 5]]) {
     let header = ["experiment", "paper", "measured", "verdict", "time"];
-    let widths: Vec<usize> = (0..5)
+    let mut cells = vec![header.map(String::from).to_vec()];
+    cells.extend(rows.iter().map(|r| r.to_vec()));
+    println!();
+    print_markdown(&cells);
+    println!();
+}
+
+/// Rows as a markdown table on stdout (the first row is the header), columns padded.
+fn print_markdown(cells: &[Vec<String>]) {
+    let cols = cells.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols)
         .map(|i| {
-            rows.iter()
+            cells
+                .iter()
                 .map(|r| r[i].chars().count())
-                .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let line = |cells: &[&str]| {
-        let parts: Vec<String> = cells
+    let line = |r: &[String]| {
+        let parts: Vec<String> = r
             .iter()
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
         println!("| {} |", parts.join(" | "));
     };
-    println!();
-    line(&header);
-    let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    line(&dashes.iter().map(String::as_str).collect::<Vec<_>>());
-    for r in rows {
-        line(&r.iter().map(String::as_str).collect::<Vec<_>>());
+    let Some((header, rest)) = cells.split_first() else {
+        return;
+    };
+    line(header);
+    line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+    for r in rest {
+        line(r);
     }
-    println!();
 }

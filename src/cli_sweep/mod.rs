@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 mod table;
 
 use clap::Args;
+
+use crate::{json_line, say};
 use fail_lab::engine::pool::{self, Pool, PoolUpdate, Threads};
 use fail_lab::engine::{Event, LaunchOptions, RunEvent};
 use fail_lab::experiments::ctx::json_number;
@@ -172,19 +174,6 @@ fn progress_bar(len: usize) -> indicatif::ProgressBar {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
-}
-
-fn say(bar: &indicatif::ProgressBar, line: impl AsRef<str>) {
-    if bar.is_hidden() {
-        eprintln!("{}", line.as_ref());
-    } else {
-        bar.println(line.as_ref());
-    }
-}
-
-fn json_line(v: serde_json::Value) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout().lock(), "{v}");
 }
 
 /// Runs the sweep's queued entries on the pool until each has ended (or a signal stops

@@ -89,30 +89,7 @@ pub fn cells(rec: &SweepRecord, rows: &[Row]) -> Vec<Vec<String>> {
 
 /// Prints the table on stdout, columns padded, as `reproduce` does.
 pub fn print(rec: &SweepRecord, rows: &[Row]) {
-    let cells = cells(rec, rows);
-    let cols = cells[0].len();
-    let widths: Vec<usize> = (0..cols)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |r: &[String]| {
-        let parts: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("| {} |", parts.join(" | "));
-    };
     println!();
     println!("sweep {} · {} · {}", rec.id, rec.experiment, rec.title);
-    line(&cells[0]);
-    line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
-    for r in &cells[1..] {
-        line(r);
-    }
+    crate::print_markdown(&cells(rec, rows));
 }
