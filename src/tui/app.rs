@@ -482,3 +482,7 @@ impl App {
 #[cfg(test)]
 #[path = "app_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "lab_tests.rs"]
+mod lab_tests;
