@@ -2,8 +2,6 @@
 //! type-aware quick changes, and a text field validated on every key with the same messages
 //! as `--set`.
 
-use std::path::{Path, PathBuf};
-
 use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -12,7 +10,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::experiments;
-use crate::spec::{Kind, ParamDef, Scenario, Value};
+use crate::spec::{Kind, Scenario, Value};
 
 use super::scenarios::{tree_title, Entry, Node, Scenarios};
 use super::Pane;
@@ -22,105 +20,11 @@ use crate::tui::fmt::clip;
 use crate::tui::keymap::Cmd;
 use crate::tui::widgets::{highlight, input_spans, pad, pane_block, scroll_offset, TextInput};
 
-/// What a row of the editor edits.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Field {
-    Seed,
-    Param(ParamDef),
-}
+mod field;
+mod files;
 
-impl Field {
-    pub fn name(&self) -> &str {
-        match self {
-            Field::Seed => "seed",
-            Field::Param(d) => d.name,
-        }
-    }
-
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Field::Seed => "integer",
-            Field::Param(d) => d.type_name(),
-        }
-    }
-
-    pub fn range_short(&self) -> String {
-        match self {
-            Field::Seed => "0.. | random".into(),
-            Field::Param(d) => d.range_short(),
-        }
-    }
-
-    pub fn help(&self) -> &str {
-        match self {
-            Field::Seed => "random-number seed; empty or \"random\" draws a fresh one per run",
-            Field::Param(d) => d.help,
-        }
-    }
-
-    pub fn allowed(&self) -> String {
-        match self {
-            Field::Seed => "an integer >= 0, or empty for a fresh seed".into(),
-            Field::Param(d) => d.allowed(),
-        }
-    }
-
-    /// The value as shown in the table and pre-filled in the text field.
-    pub fn show(&self, s: &Scenario) -> String {
-        match self {
-            Field::Seed => s.seed.map(|x| x.to_string()).unwrap_or("random".into()),
-            Field::Param(d) => s
-                .params
-                .get(d.name)
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-        }
-    }
-
-    fn get(&self, s: &Scenario) -> Option<Value> {
-        match self {
-            Field::Seed => s.seed.map(|x| Value::Int(x as i64)),
-            Field::Param(d) => s.params.get(d.name).cloned(),
-        }
-    }
-
-    /// Parses typed text, with the command line's messages.
-    pub fn parse(&self, text: &str) -> Result<Option<Value>, String> {
-        match self {
-            Field::Seed => {
-                let t = text.trim();
-                if t.is_empty() || t.eq_ignore_ascii_case("random") {
-                    return Ok(None);
-                }
-                t.parse::<u64>()
-                    .map(|x| Some(Value::Int(x as i64)))
-                    .map_err(|_| format!("got \"{t}\", allowed: {}", self.allowed()))
-            }
-            Field::Param(d) => d
-                .parse_str(text)
-                .map(Some)
-                .map_err(|m| format!("{m} ({})", d.help)),
-        }
-    }
-
-    fn set(&self, s: &mut Scenario, v: Option<Value>) {
-        match (self, v) {
-            (Field::Seed, Some(Value::Int(x))) => s.seed = Some(x.max(0) as u64),
-            (Field::Seed, _) => s.seed = None,
-            (Field::Param(d), Some(v)) => s.params.insert(d.name, v),
-            (Field::Param(_), None) => {}
-        }
-    }
-}
-
-/// The fields of a scenario's experiment, seed first, then parameters in declared order.
-pub fn fields_of(experiment: &str) -> Vec<Field> {
-    let mut out = vec![Field::Seed];
-    if let Some(def) = experiments::find(experiment) {
-        out.extend((def.params)().into_iter().map(Field::Param));
-    }
-    out
-}
+pub use field::{fields_of, Field};
+pub use files::{check_file_name, cross_check, saved_copy, suggest_file_name};
 
 /// The editor's state for the selected scenario.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -264,113 +168,6 @@ impl Editor {
         f.set(s, v);
         Change::Value
     }
-}
-
-/// The checks across parameters (e.g. `subset_size <= d`) for the edited values.
-pub fn cross_check(s: &Scenario) -> Result<(), String> {
-    match experiments::find(&s.experiment) {
-        Some(def) => (def.validate)(&s.params),
-        None => Err(format!("unknown experiment \"{}\"", s.experiment)),
-    }
-}
-
-/// A file name for saving an edited scenario: `<origin stem>-<changes>.toml`, free in `dir`.
-pub fn suggest_file_name(
-    dir: &Path,
-    origin: Option<&Path>,
-    s: &Scenario,
-    original: &Scenario,
-) -> String {
-    let stem = origin
-        .and_then(|p| p.file_stem())
-        .map(|x| x.to_string_lossy().to_string())
-        .unwrap_or_else(|| s.experiment.to_lowercase());
-    let changes: Vec<String> = original
-        .params
-        .differing(&s.params)
-        .iter()
-        .take(3)
-        .map(|k| {
-            let v = s.params.get(k).map(|v| v.to_string()).unwrap_or_default();
-            let v: String = v
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
-                .collect();
-            format!("{k}{v}")
-        })
-        .collect();
-    let base = if changes.is_empty() {
-        format!("{stem}-copy")
-    } else {
-        format!("{stem}-{}", changes.join("-"))
-    };
-    let base: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    for n in 1..1000 {
-        let name = if n == 1 {
-            format!("{base}.toml")
-        } else {
-            format!("{base}-{n}.toml")
-        };
-        if !dir.join(&name).exists() {
-            return name;
-        }
-    }
-    format!("{base}-new.toml")
-}
-
-/// The scenario as it is saved to `path`: the edited values, with the changes in its title.
-pub fn saved_copy(entry: &Entry, path: &Path) -> Scenario {
-    let mut s = entry.current.clone();
-    let changes: Vec<String> = entry
-        .original
-        .params
-        .differing(&s.params)
-        .iter()
-        .map(|k| {
-            format!(
-                "{k} = {}",
-                s.params.get(k).map(|v| v.to_string()).unwrap_or_default()
-            )
-        })
-        .collect();
-    if !changes.is_empty() {
-        s.title = format!("{} ({})", s.title, changes.join(", "));
-    }
-    s.source = Some(path.display().to_string());
-    s
-}
-
-/// Checks a file name typed for a save: a plain name in the scenarios folder, not taken.
-pub fn check_file_name(dir: &Path, text: &str) -> Result<PathBuf, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("type a file name".into());
-    }
-    if t.contains('/') || t.contains('\\') || t.starts_with('.') {
-        return Err(format!(
-            "a plain file name, saved in {}/ (no folders)",
-            dir.display()
-        ));
-    }
-    let name = if t.ends_with(".toml") {
-        t.to_string()
-    } else {
-        format!("{t}.toml")
-    };
-    let path = dir.join(&name);
-    if path.exists() {
-        return Err(format!("{name} exists; choose another name"));
-    }
-    Ok(path)
 }
 
 /// What a key does in the parameters pane.
@@ -715,6 +512,7 @@ fn footer(
 mod tests {
     use super::*;
     use crate::experiments::Registry;
+    use crate::spec::ParamDef;
 
     fn e1() -> Scenario {
         let mut s = Scenario::with_defaults("E1", &Registry).unwrap();
