@@ -469,11 +469,6 @@ impl App {
         self.chart.metric_of(self.runs.selected_row()?)
     }
 
-    /// Every metric of the compared runs, the first run's main metric first.
-    pub fn compare_metrics(&self) -> Vec<String> {
-        self.compare.metrics(&self.runs)
-    }
-
     pub fn compare_metric(&self) -> Option<String> {
         self.compare.metric_of(&self.runs)
     }
