@@ -157,7 +157,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     for (w, h) in [(100, 30), (200, 60)] {
-        app.runs.selected = Some(RUNS);
+        app.runs.select(RUNS);
         // as the lab's loop does when it learns the size (the tree folds to fit)
         app.resize(w, h);
         let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");

@@ -227,9 +227,31 @@ fn a_finished_run_leaves_its_files_and_reloads_identically() {
         assert_eq!(a, b, "{name}");
     }
     assert_eq!(saved.summary, live.summary);
-    let (all, errors) = RunState::load_all(&o.runs_dir);
+    let (mut all, errors) = RunState::load_all(&o.runs_dir);
     assert_eq!(all.len(), 1);
     assert!(errors.is_empty());
+    // the folder is read from the summaries: the series wait on disk until asked for
+    let lazy = &mut all[0];
+    assert!(lazy.metrics.is_empty() && lazy.logs.is_empty() && lazy.series_on_disk());
+    assert_eq!(
+        (lazy.status, lazy.step, lazy.total),
+        (Status::Finished, 400, 400)
+    );
+    assert_eq!(
+        lazy.latest("test_accuracy"),
+        live.latest("test_accuracy"),
+        "the summary stands in for the series"
+    );
+    assert!(lazy.load_series());
+    assert!(!lazy.load_series(), "read once");
+    assert_eq!(lazy.metrics.len(), saved.metrics.len());
+    for (name, series) in &saved.metrics {
+        let a: Vec<_> = series.points().collect();
+        let b: Vec<_> = lazy.metrics[name].points().collect();
+        assert_eq!(a, b, "{name}");
+    }
+    assert_eq!(lazy.logs, saved.logs);
+    assert_eq!(lazy.step, 400);
 }
 
 #[test]

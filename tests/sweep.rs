@@ -316,7 +316,15 @@ fn acceptance_two_points_three_seeds_make_six_runs_and_a_table() {
     // six ordinary runs; nothing reports sweeps/ as a broken run
     let dirs = run_dirs(&out);
     assert_eq!(dirs.len(), 6);
-    let (runs, _) = RunState::load_all(&out);
+    let (mut runs, _) = RunState::load_all(&out);
+    // the runs folder is read from the summaries; the bands need the series
+    assert!(runs
+        .iter()
+        .all(|r| r.metrics.is_empty() && r.series_on_disk()));
+    runs.iter_mut().for_each(|r| assert!(r.load_series()));
+    assert!(runs
+        .iter()
+        .all(|r| r.sweep.as_deref() == Some(rec.id.as_str())));
     let groups = group_runs(&runs);
     assert_eq!(groups.len(), 2);
     for g in &groups {

@@ -143,7 +143,7 @@ macro_rules! snap {
 #[test]
 fn main_screen_at_80x24() {
     let mut l = lab(sample_runs(), colour());
-    l.app.runs.selected = Some(4);
+    l.app.runs.select(4);
     let t = draw(&mut l.app, 80, 24);
     let text = screen_text(&t);
     assert!(
@@ -164,7 +164,7 @@ fn main_screen_at_80x24() {
 #[test]
 fn main_screen_at_160x50() {
     let mut l = lab(sample_runs(), colour());
-    l.app.runs.selected = Some(4);
+    l.app.runs.select(4);
     l.app.runs.get_mut(1).unwrap().marked = true;
     snap!("main_160x50", draw(&mut l.app, 160, 50));
     // log scale by default for an SNR, smoothing on demand
@@ -364,7 +364,7 @@ fn no_color_means_no_colour_anywhere() {
     press(&mut l.app, KeyCode::Char('c'));
     check(&mut l.app, "compare");
     press(&mut l.app, KeyCode::Esc);
-    l.app.runs.selected = Some(1);
+    l.app.runs.select(1);
     press(&mut l.app, KeyCode::Char('f'));
     check(&mut l.app, "figure");
 }
@@ -379,7 +379,7 @@ fn every_marker_draws_the_curve_with_and_without_colour() {
             ChartMarker::Block,
         ] {
             let mut l = lab(sample_runs(), Theme::new(color, marker));
-            l.app.runs.selected = Some(1);
+            l.app.runs.select(1);
             let t = draw(&mut l.app, 100, 30);
             let buf = t.backend().buffer();
             let (left, top) = (0..30)

@@ -133,8 +133,13 @@ pub struct RunState {
     pub summary: Option<Summary>,
     /// The process that writes (or wrote) this run, from its `owner.json`.
     pub owner: Option<Owner>,
+    /// The sweep this run belongs to (its `spec.toml`'s `[sweep_point]`).
+    pub sweep: Option<String>,
     /// Set while the run is trained elsewhere.
     follow: Option<Follow>,
+    /// A saved run whose metrics and log are still on disk only: it was loaded from its
+    /// summary (see [`RunState::load`]) and reads them when first shown.
+    series_on_disk: bool,
 }
 
 impl RunState {
@@ -157,7 +162,9 @@ impl RunState {
             figures: BTreeMap::new(),
             summary: None,
             owner: None,
+            sweep: None,
             follow: None,
+            series_on_disk: false,
         }
     }
 
@@ -233,10 +240,34 @@ impl RunState {
 
     /// The latest value of a metric.
     pub fn latest(&self, name: &str) -> Option<f64> {
-        self.metrics
-            .get(name)
-            .and_then(|s| s.last())
-            .map(|p| p.value)
+        match self.metrics.get(name).and_then(|s| s.last()) {
+            Some(p) => Some(p.value),
+            // a run loaded from its summary: the summary's value of that name, if it has one
+            None if self.series_on_disk => self.summary.as_ref()?.metrics.get(name).copied(),
+            None => None,
+        }
+    }
+
+    /// True while the metrics and log of a saved run are still on disk only.
+    pub fn series_on_disk(&self) -> bool {
+        self.series_on_disk
+    }
+
+    /// Reads a saved run's metrics and log if they were left on disk by [`RunState::load`].
+    /// Returns true if it read them now.
+    pub fn load_series(&mut self) -> bool {
+        if !std::mem::take(&mut self.series_on_disk) {
+            return false;
+        }
+        let Some(dir) = self.dir.clone() else {
+            return false;
+        };
+        // the summary's step stays the run's step: the last metric may come before it
+        let step = self.step;
+        self.read_metrics(&dir, 0, true);
+        self.read_log(&dir, 0, true);
+        self.step = step.max(self.step);
+        true
     }
 
     /// Seconds left at the current speed, once the speed is known.
@@ -245,8 +276,18 @@ impl RunState {
             .then(|| (self.total - self.step) as f64 / self.steps_per_sec)
     }
 
-    /// Reads a saved run from its directory.
+    /// Reads a saved run from its directory, metrics and log included.
     pub fn load(dir: &Path) -> Result<Self, String> {
+        let mut run = Self::load_summary(dir)?;
+        run.load_series();
+        Ok(run)
+    }
+
+    /// Reads a saved run from its directory; a run that ended (it has its `summary.json`)
+    /// leaves its metrics and log on disk until [`RunState::load_series`] is called, so that a
+    /// folder of thousands of runs opens fast and small. A run without a summary (one trained
+    /// elsewhere, or cut off) is read whole.
+    pub fn load_summary(dir: &Path) -> Result<Self, String> {
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -285,6 +326,11 @@ impl RunState {
             .get("seed")
             .and_then(|v| v.as_integer())
             .map(|s| s as u64);
+        run.sweep = table
+            .get("sweep_point")
+            .and_then(|p| p.get("sweep"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         run.status = Status::Interrupted;
 
         // whether the writer still runs is asked before looking for `summary.json`: a run
@@ -295,9 +341,17 @@ impl RunState {
             .is_some_and(|o| o.liveness(dir) == Liveness::Alive);
         let summary = read_summary(dir);
         let follow = alive && summary.is_none();
-        // a run that goes on is read up to its last complete line; the rest comes later
-        let metrics = run.read_metrics(dir, 0, !follow).1;
-        let log = run.read_log(dir, 0, !follow).1;
+        // a run that goes on is read up to its last complete line; the rest comes later. A
+        // run that ended keeps its series on disk until they are asked for.
+        let (metrics, log) = if summary.is_some() {
+            run.series_on_disk = true;
+            (0, 0)
+        } else {
+            (
+                run.read_metrics(dir, 0, !follow).1,
+                run.read_log(dir, 0, !follow).1,
+            )
+        };
         let figures = if follow {
             run.read_figures(dir, 0, false).1
         } else {
@@ -474,8 +528,8 @@ impl RunState {
         changed
     }
 
-    /// Every saved run under `runs_dir`, oldest first, and a message per directory that could
-    /// not be read. The sweeps folder (`SWEEPS_DIR`) holds records, not a run, and is passed
+    /// Every saved run under `runs_dir`, oldest first (read with [`RunState::load_summary`]),
+    /// and a message per directory that could not be read. The sweeps folder (`SWEEPS_DIR`) holds records, not a run, and is passed
     /// over.
     pub fn load_all(runs_dir: &Path) -> (Vec<RunState>, Vec<String>) {
         let mut runs = Vec::new();
@@ -491,7 +545,7 @@ impl RunState {
             .collect();
         dirs.sort();
         for dir in dirs {
-            match RunState::load(&dir) {
+            match RunState::load_summary(&dir) {
                 Ok(r) => runs.push(r),
                 Err(e) => errors.push(e),
             }

@@ -180,7 +180,7 @@ impl SweepRecord {
             .iter_mut()
             .map(|e| {
                 let id = e.run.as_ref()?;
-                match RunState::load(&runs_dir.join(id)) {
+                match RunState::load_summary(&runs_dir.join(id)) {
                     Ok(state) => {
                         e.status = state.status.label().to_string();
                         if state.status == Status::Elsewhere {

@@ -65,6 +65,16 @@ impl SweepRun {
     /// Queues every entry that is not done (an earlier run of it is kept in `earlier`).
     /// Returns how many were queued.
     pub fn submit(&mut self, pool: &mut Pool) -> usize {
+        self.submit_with(pool, |_, _| {})
+    }
+
+    /// [`SweepRun::submit`], telling `queued` each run's ticket and scenario as it goes to
+    /// the pool (the lab adds a row for it).
+    pub fn submit_with(
+        &mut self,
+        pool: &mut Pool,
+        mut queued: impl FnMut(Ticket, &Scenario),
+    ) -> usize {
         let mut n = 0;
         for (i, e) in self.record.runs.iter_mut().enumerate() {
             if e.is_done() {
@@ -76,7 +86,9 @@ impl SweepRun {
             e.status = PENDING.into();
             e.reason = None;
             let s = scenario_at(&self.base, &self.points[i], e.seed);
-            self.tickets.insert(pool.submit(s), i);
+            let ticket = pool.submit(s.clone());
+            queued(ticket, &s);
+            self.tickets.insert(ticket, i);
             n += 1;
         }
         self.save();
@@ -124,7 +136,7 @@ impl SweepRun {
                 let &i = self.by_run.get(id)?;
                 if self.record.runs[i].status == Status::Running.label() {
                     // its last event was not seen: read how it ended from its files
-                    let status = RunState::load(&self.runs_dir.join(id))
+                    let status = RunState::load_summary(&self.runs_dir.join(id))
                         .map(|s| s.status.label().to_string())
                         .unwrap_or_else(|_| super::record::MISSING.into());
                     self.record.runs[i].status = status;
@@ -175,6 +187,16 @@ impl SweepRun {
             }
         }
         c
+    }
+
+    /// True while a run of the sweep waits in the pool's queue or trains.
+    pub fn has_work(&self) -> bool {
+        !self.tickets.is_empty()
+            || self
+                .record
+                .runs
+                .iter()
+                .any(|e| e.status == "running" || e.status == "paused")
     }
 
     /// True when every entry has ended one way or another.

@@ -25,6 +25,15 @@ pub enum Action {
     PauseResume(usize),
     /// Stop run #n (or drop it from the queue).
     Stop(usize),
+    /// Stop these runs, those that train or wait (a group's, a sweep's).
+    StopRuns(Vec<usize>),
+    /// Start the sweep the parameters pane describes (asks first when it is large).
+    AskSweep,
+    /// Start it without asking.
+    StartSweep,
+    /// Run again the runs of the selected sweep that did not finish.
+    ResumeSweep,
+    OpenSweep,
     /// Ask before deleting run #n.
     AskDelete(usize),
     /// Delete run #n and its folder.
@@ -53,6 +62,11 @@ impl App {
             Action::Rerun(num) => self.rerun(num),
             Action::PauseResume(num) => self.pause_resume(num),
             Action::Stop(num) => self.stop(num),
+            Action::StopRuns(nums) => self.stop_runs(&nums),
+            Action::AskSweep => self.ask_sweep(),
+            Action::StartSweep => self.start_sweep(),
+            Action::ResumeSweep => self.resume_sweep(),
+            Action::OpenSweep => self.open_sweep(),
             Action::AskDelete(num) => self.ask_delete(num),
             Action::Delete(num) => self.delete_run(num),
             Action::OpenSaveAs => self.open_save_as(),
@@ -102,6 +116,9 @@ impl App {
             self.error(format!("cannot start: {e}"));
             return;
         }
+        if entry.is_sweep() {
+            return self.ask_sweep();
+        }
         let scenario = entry.current.clone();
         self.submit(scenario);
     }
@@ -110,7 +127,7 @@ impl App {
         let waiting = self.pool.running() + self.pool.queued() >= self.pool.limit();
         let ticket = self.pool.submit(scenario.clone());
         let num = self.runs.add_queued(ticket, &scenario);
-        self.runs.selected = Some(num);
+        self.runs.select(num);
         if waiting {
             self.say(format!(
                 "run #{num} queued (limit {} at once)",
@@ -171,6 +188,7 @@ impl App {
             (Status::Queued, Some(t)) => {
                 if self.pool.cancel(t) {
                     self.runs.remove(num);
+                    self.sweeps_dropped(&[t]);
                     self.say(format!("queued run #{num} dropped"));
                 }
             }
@@ -180,6 +198,37 @@ impl App {
                 }
             }
             _ => self.error(format!("run #{num} is not running")),
+        }
+    }
+
+    /// Stops the runs of a group or a sweep that train, and drops those that wait.
+    fn stop_runs(&mut self, nums: &[usize]) {
+        let (mut stopping, mut dropped) = (0, Vec::new());
+        for &num in nums {
+            let Some(r) = self.runs.get(num) else {
+                continue;
+            };
+            let (id, ticket, status) = (r.state.id.clone(), r.ticket, r.state.status);
+            match (status, ticket) {
+                (Status::Queued, Some(t)) if self.pool.cancel(t) => dropped.push((num, t)),
+                (Status::Running | Status::Paused, _) => {
+                    stopping += usize::from(self.pool.send(&id, Command::Stop));
+                }
+                _ => {}
+            }
+        }
+        for (num, _) in &dropped {
+            self.runs.remove(*num);
+        }
+        let tickets: Vec<_> = dropped.iter().map(|d| d.1).collect();
+        self.sweeps_dropped(&tickets);
+        if stopping + dropped.len() == 0 {
+            self.error("none of these runs trains or waits here");
+        } else {
+            self.say(format!(
+                "stopping {stopping} runs, {} queued runs dropped",
+                dropped.len()
+            ));
         }
     }
 
@@ -272,14 +321,16 @@ impl App {
 
     fn open_compare(&mut self) {
         let marked = self.runs.marked();
-        if marked.len() < 2 {
+        let groups: Vec<String> = self.runs.marked_groups.iter().cloned().collect();
+        if marked.len() + groups.len() < 2 {
             self.error(format!(
-                "mark two or more runs with Space in the runs pane to compare them ({} marked)",
-                marked.len()
+                "mark two or more runs or groups with Space in the runs pane to compare them \
+                 ({} marked)",
+                marked.len() + groups.len()
             ));
             return;
         }
-        self.compare.open(marked);
+        self.compare.open(marked, groups);
         if self.compare_metric().is_none() {
             self.compare.metric = None;
         }

@@ -28,6 +28,7 @@ use super::runs::Runs;
 use super::screens::compare::{self, CompareState};
 use super::screens::dialogs::{self, Overlay};
 use super::screens::figure::{self, FigureState};
+use super::screens::sweep::{self as sweep_screen, SweepScreen};
 use super::screens::Screen;
 use super::theme::Theme;
 
@@ -71,6 +72,9 @@ pub struct App {
     pub chart: ChartState,
     pub compare: CompareState,
     pub figure: FigureState,
+    pub sweep_screen: SweepScreen,
+    /// The sweeps this lab started or resumed, kept in their records as they go.
+    pub sweeps: Vec<crate::sweep::runner::SweepRun>,
     pub message: Option<Message>,
     pub settings: Settings,
     /// The terminal's size as last seen (for clicks and for folding the tree to fit).
@@ -112,6 +116,8 @@ impl App {
             chart: ChartState::default(),
             compare: CompareState::default(),
             figure: FigureState::default(),
+            sweep_screen: SweepScreen::default(),
+            sweeps: Vec::new(),
             message: None,
             settings,
             area: Rect::default(),
@@ -161,16 +167,52 @@ impl App {
         }
     }
 
+    /// Reads from disk the series of the saved runs the next frame draws: the rows around
+    /// the cursor, the selected group's or sweep's runs, the compared ones. Returns true if
+    /// any was read.
+    pub fn load_shown(&mut self) -> bool {
+        let reach = self.area.height.max(24) as usize;
+        let mut nums = self.runs.runs_near_cursor(reach);
+        if let Some(node) = &self.runs.cursor {
+            let mut under = self.runs.tree.runs_of(node);
+            if let super::groups::Node::Sweep(id) = node {
+                // the sweep row's chart draws its first groups
+                let first: Vec<usize> = self
+                    .runs
+                    .tree
+                    .sweep_groups(id)
+                    .into_iter()
+                    .take(super::panes::group_chart::MAX_GROUPS)
+                    .flat_map(|g| g.members.iter().copied())
+                    .collect();
+                under = first;
+            }
+            nums.extend(under);
+        }
+        if self.screen == Screen::Compare {
+            nums.extend(self.compare.nums.iter().copied());
+            for key in &self.compare.groups {
+                if let Some(g) = self.runs.tree.group(key) {
+                    nums.extend(g.members.iter().copied());
+                }
+            }
+        }
+        self.runs.load_series(nums)
+    }
+
     /// Where the keys go now (for dispatch, hints and help).
     pub fn context(&self) -> Context {
         match &self.overlay {
             Some(Overlay::Help { .. }) => return Context::Help,
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmDelete(_)) => return Context::Confirm,
+            Some(Overlay::ConfirmQuit | Overlay::ConfirmDelete(_) | Overlay::ConfirmSweep(_)) => {
+                return Context::Confirm
+            }
             Some(Overlay::SaveAs(_)) => return Context::SaveAs,
             None => {}
         }
         match self.screen {
             Screen::Compare => Context::Compare,
+            Screen::Sweep => Context::Sweep,
             Screen::Figure => Context::Figure,
             Screen::Main => match self.focus {
                 Pane::Scenarios => Context::Scenarios,
@@ -226,6 +268,9 @@ impl App {
             Context::Compare => {
                 compare::on_cmd(&mut self.compare, &mut self.chart, &self.runs, cmd, out)
             }
+            Context::Sweep => {
+                sweep_screen::on_cmd(&mut self.sweep_screen, &mut self.runs, cmd, out)
+            }
             Context::Figure => {
                 let n = self
                     .runs
@@ -260,7 +305,7 @@ impl App {
             }
             Cmd::Compare => out.push(Action::OpenCompare),
             Cmd::Figure => out.push(Action::OpenFigure),
-            Cmd::NextMetric | Cmd::PrevMetric | Cmd::LogY | Cmd::Smooth => {
+            Cmd::NextMetric | Cmd::PrevMetric | Cmd::LogY | Cmd::Smooth | Cmd::Band => {
                 chart::on_cmd(&mut self.chart, &mut self.runs, cmd, out)
             }
             _ => {}
@@ -302,6 +347,7 @@ impl App {
         changed |= !updates.is_empty();
         let mut ended = Vec::new();
         for u in updates {
+            self.sweeps_on_update(&u);
             match u {
                 PoolUpdate::Launched { ticket, id } => {
                     if let Some(n) = self.runs.launched(ticket, &id) {
@@ -388,23 +434,16 @@ impl App {
             .collect();
         // folder names start with the time: oldest first, as at start
         found.sort();
-        let mut added = 0;
+        let mut loaded = Vec::new();
         for (name, dir) in found {
             if Owner::read(&dir).is_some_and(|o| o.is_current()) {
                 // this lab's own run, whose launch has not been seen yet
                 continue;
             }
-            match RunState::load(&dir) {
+            match RunState::load_summary(&dir) {
                 Ok(state) => {
-                    let status = state.status;
-                    let num = self.runs.add_saved(state);
                     self.unreadable.remove(&name);
-                    log::line(&format!(
-                        "run #{num} found in {}: {name} ({})",
-                        self.settings.runs_dir.display(),
-                        status.label()
-                    ));
-                    added += 1;
+                    loaded.push((name, state));
                 }
                 Err(e) => {
                     // a folder being made (no spec.toml yet) is tried again next time
@@ -414,7 +453,37 @@ impl App {
                 }
             }
         }
-        added > 0
+        if loaded.is_empty() {
+            return false;
+        }
+        for (_, state) in &loaded {
+            // a run of a sweep started elsewhere: its record tells the sweep's grid
+            if let Some(id) = state
+                .sweep
+                .as_ref()
+                .filter(|id| !self.runs.sweeps.contains_key(*id))
+            {
+                if let Ok(rec) =
+                    crate::sweep::record::SweepRecord::load(&self.settings.runs_dir, id)
+                {
+                    self.runs
+                        .sweeps
+                        .insert(id.clone(), super::groups::SweepInfo::of(&rec));
+                }
+            }
+        }
+        let labels: Vec<(String, &'static str)> = loaded
+            .iter()
+            .map(|(name, s)| (name.clone(), s.status.label()))
+            .collect();
+        let nums = self.runs.add_saved_many(loaded.into_iter().map(|(_, s)| s));
+        for (num, (name, status)) in nums.into_iter().zip(labels) {
+            log::line(&format!(
+                "run #{num} found in {}: {name} ({status})",
+                self.settings.runs_dir.display(),
+            ));
+        }
+        true
     }
 
     fn drain_events(&mut self) -> bool {
@@ -433,6 +502,7 @@ impl App {
 
     /// Applies one worker event.
     pub fn on_event(&mut self, ev: &RunEvent) {
+        self.sweeps_on_event(ev);
         let Some(num) = self.runs.apply(ev) else {
             return;
         };

@@ -148,7 +148,7 @@ fn x_on_a_queued_run_drops_it() {
     press(&mut l.app, KeyCode::Enter);
     l.app.update_from_workers();
     l.app.focus = Pane::Runs;
-    assert_eq!(l.app.runs.selected, Some(2));
+    assert_eq!(l.app.runs.selected(), Some(2));
     press(&mut l.app, KeyCode::Char('x'));
     assert_eq!(l.app.runs.rows.len(), 1);
     assert_eq!(l.app.pool.queued(), 0);

@@ -56,7 +56,7 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
     let mut l = Lab::new(2, runs);
     let app = &mut l.app;
     app.resize(120, 40);
-    app.runs.selected = Some(2);
+    app.runs.select(2);
     app.runs.get_mut(1).unwrap().marked = true;
     app.runs.get_mut(3).unwrap().marked = true;
     let d10 = app.scenarios.select_title("d = 10");
@@ -92,6 +92,29 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
             }));
         }
         (Context::Runs, 0) => app.focus = Pane::Runs,
+        (Context::Runs, 2) => {
+            with_sweep(app);
+            app.focus = Pane::Runs;
+        }
+        (Context::Runs, 3) => {
+            with_sweep(app);
+            app.focus = Pane::Runs;
+            app.runs
+                .select_node(crate::tui::groups::Node::Sweep("s1".into()));
+            app.runs
+                .set_open(&crate::tui::groups::Node::Sweep("s1".into()), false);
+        }
+        (Context::Sweep, 0) => {
+            with_sweep(app);
+            app.focus = Pane::Runs;
+            app.handle_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::NONE));
+        }
+        (Context::Sweep, 1) => {
+            with_sweep(app);
+            app.focus = Pane::Runs;
+            app.handle_key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::NONE));
+            app.sweep_screen.row = 1;
+        }
         (Context::Runs, 1) => {
             app.focus = Pane::Runs;
             app.runs
@@ -134,11 +157,20 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
     Some(l)
 }
 
+/// Adds a finished sweep (two swept parameters, two seeds) and selects its first group.
+fn with_sweep(app: &mut App) {
+    let (runs, info) = crate::tui::testing::sweep_runs("s1");
+    app.runs.add_saved_many(runs);
+    app.runs.add_fresh_sweep("s1", info);
+    let first = app.runs.tree.sweep_groups("s1")[0].key.clone();
+    app.runs.select_node(crate::tui::groups::Node::Group(first));
+}
+
 /// What a person (or the runs) could tell apart: the screen, the lab's state, and what the
 /// key asked for.
 fn fingerprint(app: &mut App) -> String {
     let state = format!(
-        "{:?} {} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?}",
+        "{:?} {} {:?} {:?} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
         app.focus,
         app.zoomed,
         app.screen,
@@ -149,8 +181,10 @@ fn fingerprint(app: &mut App) -> String {
         app.should_quit(),
         app.editor,
         app.scenarios.selected,
-        app.runs.selected,
+        app.runs.cursor,
         app.runs.marked(),
+        app.runs.marked_groups,
+        app.sweep_screen,
         app.runs.filter,
         app.runs.typing,
     );

@@ -48,13 +48,13 @@ fn the_runs_folder_is_scanned_for_runs_that_other_processes_start() {
     assert!(l.app.update_from_workers());
     assert_eq!(l.app.runs.rows.len(), 1);
     assert_eq!(l.app.runs.rows[0].state.status, Status::Finished);
-    assert_eq!(l.app.runs.selected, Some(1));
+    assert_eq!(l.app.runs.selected(), Some(1));
     // the second folder gets its files (an older run: no owner file)
     foreign_run(&runs_dir, "20240101-000001-e1", None, false);
     assert!(l.app.scan_runs_dir());
     assert_eq!(l.app.runs.rows.len(), 2);
     assert_eq!(l.app.runs.rows[1].state.status, Status::Interrupted);
-    assert_eq!(l.app.runs.selected, Some(1), "the selection stays");
+    assert_eq!(l.app.runs.selected(), Some(1), "the selection stays");
     assert!(!l.app.scan_runs_dir(), "each run is added once");
     // this lab's own runs are never read back: one launched (its folder is named by its
     // id) and one whose launch has not been seen yet (its owner is this process)
@@ -248,7 +248,7 @@ fn clicks_focus_and_select_and_the_wheel_scrolls() {
         .expect("run #1 in the table");
     let x = line[..line.find("✓   1 E1").unwrap()].chars().count() as u16;
     assert_eq!(
-        app.runs.selected,
+        app.runs.selected(),
         Some(3),
         "the newest is selected at start"
     );
@@ -258,7 +258,7 @@ fn clicks_focus_and_select_and_the_wheel_scrolls() {
         y as u16
     )));
     assert_eq!(app.focus, Pane::Runs);
-    assert_eq!(app.runs.selected, Some(1));
+    assert_eq!(app.runs.selected(), Some(1));
     // the wheel over the tree moves its selection, and the tree keeps the focus it had
     let before = app.scenarios.selected;
     app.handle_mouse(mouse(MouseEventKind::ScrollDown, 3, 3));
@@ -348,9 +348,9 @@ fn slash_filters_the_runs_as_typed_and_esc_shows_them_all_again() {
     assert_eq!(app.runs.shown(), 1);
     assert!(screen(app, 120, 40).contains("filter: d>=7 acc>0.6 · 1 of 3"));
     // the selection is on a shown run, and moves among them only
-    assert_eq!(app.runs.selected, Some(3));
+    assert_eq!(app.runs.selected(), Some(3));
     press(app, KeyCode::Down);
-    assert_eq!(app.runs.selected, Some(3));
+    assert_eq!(app.runs.selected(), Some(3));
     // Esc while typing goes back to the filter before; Esc in the pane shows every run
     press(app, KeyCode::Char('/'));
     ctrl(app, 'u');

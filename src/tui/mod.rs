@@ -12,8 +12,10 @@
 
 pub mod action;
 pub mod app;
+pub mod bands;
 pub mod filter;
 pub mod fmt;
+pub mod groups;
 pub mod keymap;
 pub mod log;
 pub mod mouse;
@@ -21,6 +23,7 @@ pub mod panes;
 pub mod plot;
 pub mod runs;
 pub mod screens;
+pub mod sweeps;
 pub mod term;
 pub mod testing;
 pub mod theme;
@@ -133,6 +136,7 @@ pub fn build_app(opts: &LabOptions) -> App {
             cores: Some((busy, pool::default_limit())),
         },
     );
+    app.runs.sweeps.extend(sweeps::saved_sweeps(&opts.runs_dir));
     if !errors.is_empty() {
         app.error(format!(
             "{} saved run(s) could not be read (see the log)",

@@ -118,15 +118,21 @@ fn click(app: &mut App, pane: Pane, inner: Rect, at: Position) {
             }
         }
         Pane::Runs => {
-            // a header line, then one line per run
+            // a header line, then one line per row (a click on a folded row's mark unfolds
+            // it: the first three columns)
             let Some(sel) = app.runs.selected_index() else {
                 return;
             };
-            let offset = scroll_offset(sel, app.runs.shown(), height.saturating_sub(1));
+            let rows = app.runs.display_rows();
+            let offset = scroll_offset(sel, rows.len(), height.saturating_sub(1));
             if line >= 1 {
-                let hit = app.runs.display().nth(offset + line - 1).map(|r| r.num);
-                if hit.is_some() {
-                    app.runs.selected = hit;
+                if let Some((node, _)) = rows.into_iter().nth(offset + line - 1) {
+                    let on_fold = at.x.saturating_sub(inner.x) < 3;
+                    if on_fold && app.runs.cursor.as_ref() == Some(&node) {
+                        let open = app.runs.is_open(&node);
+                        app.runs.set_open(&node, !open);
+                    }
+                    app.runs.select_node(node);
                 }
             }
         }

@@ -274,10 +274,14 @@ pub fn sparkline(series: &Series, width: usize, log_y: bool) -> String {
 /// Everything one chart needs: prepared lines with their names and styles.
 pub struct Plot {
     pub lines: Vec<(String, Line, Style, ratatui::symbols::Marker)>,
+    /// Filled areas (a group's band) drawn under the lines: dots and their style.
+    pub fills: Vec<(Vec<(f64, f64)>, Style)>,
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub look: Look,
     pub x_label: String,
+    /// The x axis counts steps (labels `12.5k`); else it holds values (labels `0.001`).
+    pub x_steps: bool,
 }
 
 pub fn plot_series(
@@ -300,10 +304,12 @@ pub fn plot_series(
     let y = y_bounds(lines.iter().map(|l| &l.1))?;
     Some(Plot {
         lines,
+        fills: Vec::new(),
         x,
         y,
         look,
         x_label: "step".into(),
+        x_steps: true,
     })
 }
 
@@ -328,23 +334,32 @@ pub fn siblings<'a>(
 }
 
 pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
-    let datasets: Vec<Dataset> = plot
-        .lines
-        .iter()
-        .map(|(name, line, style, marker)| {
+    let fills = plot.fills.iter().map(|(dots, style)| {
+        Dataset::default()
+            .marker(t.series(0).1)
+            .graph_type(GraphType::Scatter)
+            .style(*style)
+            .data(dots)
+    });
+    let datasets: Vec<Dataset> = fills
+        .chain(plot.lines.iter().map(|(name, line, style, marker)| {
             let d = Dataset::default()
                 .marker(*marker)
                 .graph_type(GraphType::Line)
                 .style(*style)
                 .data(&line.points);
-            if legend {
+            if legend && !name.is_empty() {
                 d.name(name.clone())
             } else {
                 d
             }
-        })
+        }))
         .collect();
-    let xl = x_labels(plot.x);
+    let xl = if plot.x_steps {
+        x_labels(plot.x)
+    } else {
+        y_labels(plot.x, false)
+    };
     let yl = y_labels(plot.y, plot.look.log_y);
     let ylab_w = yl.iter().map(|s| s.chars().count()).max().unwrap_or(1);
     let chart = Chart::new(datasets)

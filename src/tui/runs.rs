@@ -1,12 +1,14 @@
 //! The runs the lab knows: saved ones read at start, queued ones waiting for a slot, and live
 //! ones fed by events. Each has a short number (`#7`) for the table.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::engine::pool::Ticket;
 use crate::engine::{Event, RunEvent, RunState, Status};
 use crate::experiments;
 use crate::spec::{Params, Scenario, Value};
+
+use super::groups::{GroupNode, Node, SweepInfo, Tree};
 
 /// One row of the runs table.
 #[derive(Debug, Clone)]
@@ -119,12 +121,25 @@ pub fn short_value(v: &Value) -> String {
     }
 }
 
-/// Every run of the session, oldest first.
+/// Every run of the session, oldest first, and the table's tree of sweeps and groups over
+/// them.
 #[derive(Debug, Clone, Default)]
 pub struct Runs {
     pub rows: Vec<RunRow>,
-    /// The selected run's number.
-    pub selected: Option<usize>,
+    /// The table's selected row: a run, a group or a sweep.
+    pub cursor: Option<Node>,
+    /// Sweeps, groups and runs alone (rebuilt when runs come or go).
+    pub tree: Tree,
+    /// What the lab knows of each sweep from its record.
+    pub sweeps: BTreeMap<String, SweepInfo>,
+    /// Groups marked for comparison, by key.
+    pub marked_groups: BTreeSet<String>,
+    /// Rows folded or unfolded against their default (see [`Runs::is_open`]).
+    toggled: HashSet<Node>,
+    /// Sweeps started in this lab: unfolded from the start.
+    fresh_sweeps: HashSet<String>,
+    /// Folder names of the runs read from disk, for the runs folder's scan.
+    known_dirs: HashSet<String>,
     next_num: usize,
     /// Where the last event's run was found.
     last_hit: Option<usize>,
@@ -145,18 +160,14 @@ pub struct FilterInput {
 impl Runs {
     pub fn new(saved: Vec<RunState>) -> Self {
         let mut me = Self {
-            rows: Vec::new(),
-            selected: None,
             next_num: 1,
-            last_hit: None,
-            filter: None,
-            typing: None,
+            ..Self::default()
         };
         for s in saved {
             me.push(s, None, None);
         }
-        me.selected = me.rows.last().map(|r| r.num);
         me.recompute_differs();
+        me.select_first();
         me
     }
 
@@ -166,8 +177,11 @@ impl Runs {
         ticket: Option<Ticket>,
         scenario: Option<Scenario>,
     ) -> usize {
-        let num = self.next_num;
-        self.next_num += 1;
+        let num = self.next_num.max(1);
+        self.next_num = num + 1;
+        if let Some(name) = state.dir.as_ref().and_then(|d| d.file_name()) {
+            self.known_dirs.insert(name.to_string_lossy().into_owned());
+        }
         self.rows.push(RunRow {
             num,
             state,
@@ -180,17 +194,207 @@ impl Runs {
         num
     }
 
-    /// The rows newest first, as the table shows them (those the filter lets through).
-    pub fn display(&self) -> impl Iterator<Item = &RunRow> {
-        self.rows
+    /// True if the run passes the filter.
+    fn passes(&self, num: usize) -> bool {
+        match (&self.filter, self.get(num)) {
+            (None, Some(_)) => true,
+            (Some(f), Some(r)) => f.matches(r),
+            (_, None) => false,
+        }
+    }
+
+    /// True if the row shows what is under it.
+    pub fn is_open(&self, node: &Node) -> bool {
+        let default = match node {
+            Node::Sweep(id) => self.fresh_sweeps.contains(id),
+            // a sweep's grid points fold; a group started by hand shows its runs
+            Node::Group(key) => self.tree.group(key).is_some_and(|g| g.sweep.is_none()),
+            Node::Run(_) => false,
+        };
+        default != self.toggled.contains(node)
+    }
+
+    /// Folds or unfolds a sweep or a group row.
+    pub fn set_open(&mut self, node: &Node, open: bool) {
+        if matches!(node, Node::Run(_)) || self.is_open(node) == open {
+            return;
+        }
+        if !self.toggled.remove(node) {
+            self.toggled.insert(node.clone());
+        }
+    }
+
+    /// A sweep started in this lab: its groups show from the start.
+    pub fn add_fresh_sweep(&mut self, id: &str, info: SweepInfo) {
+        self.fresh_sweeps.insert(id.to_string());
+        self.sweeps.insert(id.to_string(), info);
+    }
+
+    /// The table's rows, as it shows them: each with its depth (0 at the top).
+    pub fn display_rows(&self) -> Vec<(Node, u8)> {
+        let mut out = Vec::new();
+        for node in &self.tree.top {
+            match node {
+                Node::Run(n) => {
+                    if self.passes(*n) {
+                        out.push((node.clone(), 0));
+                    }
+                }
+                Node::Group(key) => self.push_group(key, 0, &mut out),
+                Node::Sweep(id) => {
+                    let groups = self.tree.sweep_groups(id);
+                    if !groups
+                        .iter()
+                        .any(|g| g.members.iter().any(|&n| self.passes(n)))
+                    {
+                        continue;
+                    }
+                    out.push((node.clone(), 0));
+                    if self.is_open(node) {
+                        for g in groups {
+                            self.push_group(&g.key, 1, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn push_group(&self, key: &str, depth: u8, out: &mut Vec<(Node, u8)>) {
+        let Some(g) = self.tree.group(key) else {
+            return;
+        };
+        let shown: Vec<usize> = g
+            .members
             .iter()
-            .rev()
-            .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
+            .copied()
+            .filter(|&n| self.passes(n))
+            .collect();
+        if shown.is_empty() {
+            return;
+        }
+        let node = Node::Group(key.to_string());
+        let open = self.is_open(&node);
+        out.push((node, depth));
+        if open {
+            out.extend(shown.into_iter().map(|n| (Node::Run(n), depth + 1)));
+        }
+    }
+
+    /// The runs the table shows, in its order (rows of folded groups left out).
+    pub fn display(&self) -> impl Iterator<Item = &RunRow> {
+        self.display_rows()
+            .into_iter()
+            .filter_map(|(n, _)| match n {
+                Node::Run(num) => self.get(num),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
     /// How many rows the table shows.
     pub fn shown(&self) -> usize {
-        self.display().count()
+        self.display_rows().len()
+    }
+
+    /// The selected run's number (none while a group or a sweep is selected).
+    pub fn selected(&self) -> Option<usize> {
+        match self.cursor {
+            Some(Node::Run(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Selects run `num`, unfolding the rows above it.
+    pub fn select(&mut self, num: usize) {
+        for p in self.tree.parents_of_run(num) {
+            self.set_open(&p, true);
+        }
+        self.cursor = Some(Node::Run(num));
+    }
+
+    /// Selects a row; for a run, unfolds the rows above it.
+    pub fn select_node(&mut self, node: Node) {
+        match node {
+            Node::Run(n) => self.select(n),
+            other => self.cursor = Some(other),
+        }
+    }
+
+    /// The group the cursor is on, if it is on a group row.
+    pub fn selected_group(&self) -> Option<&GroupNode> {
+        match &self.cursor {
+            Some(Node::Group(key)) => self.tree.group(key),
+            _ => None,
+        }
+    }
+
+    /// The sweep of the selected row: the sweep row itself, or the sweep of the group or run.
+    pub fn selected_sweep(&self) -> Option<String> {
+        match self.cursor.as_ref()? {
+            Node::Sweep(id) => Some(id.clone()),
+            Node::Group(key) => self.tree.group(key)?.sweep.clone(),
+            Node::Run(n) => self.get(*n)?.state.sweep.clone(),
+        }
+    }
+
+    /// Unfolds the selected row; on a run or an open row, nothing.
+    pub fn unfold(&mut self) {
+        if let Some(node) = self.cursor.clone() {
+            self.set_open(&node, true);
+        }
+    }
+
+    /// Folds the selected row, or, when it is folded already (or a run), goes to the row
+    /// above it.
+    pub fn fold(&mut self) {
+        let Some(node) = self.cursor.clone() else {
+            return;
+        };
+        if !matches!(node, Node::Run(_)) && self.is_open(&node) {
+            self.set_open(&node, false);
+        } else if let Some(parent) = self.tree.parent(&node) {
+            self.cursor = Some(parent);
+        }
+    }
+
+    /// Reads the series of these runs that are still on disk (saved runs are loaded from
+    /// their summaries). Returns true if any was read.
+    pub fn load_series(&mut self, nums: impl IntoIterator<Item = usize>) -> bool {
+        let mut read = false;
+        for n in nums {
+            if let Some(r) = self.get_mut(n) {
+                read |= r.state.load_series();
+            }
+        }
+        read
+    }
+
+    /// The runs whose series the table's rows around the cursor draw: `reach` rows each side
+    /// (more than a screen), every run of a group row among them.
+    pub fn runs_near_cursor(&self, reach: usize) -> Vec<usize> {
+        let rows = self.display_rows();
+        let at = self.selected_index().unwrap_or(0);
+        let lo = at.saturating_sub(reach);
+        let mut out = Vec::new();
+        for (node, _) in rows.iter().skip(lo).take(2 * reach + 1) {
+            match node {
+                Node::Run(n) => out.push(*n),
+                Node::Group(_) => out.extend(self.tree.runs_of(node)),
+                Node::Sweep(_) => {}
+            }
+        }
+        out
+    }
+
+    /// The runs under the selected row (one for a run).
+    pub fn selected_runs(&self) -> Vec<usize> {
+        self.cursor
+            .as_ref()
+            .map(|n| self.tree.runs_of(n))
+            .unwrap_or_default()
     }
 
     /// Shows only the runs that match `filter` (none: all); the selection moves to the first
@@ -202,77 +406,96 @@ impl Runs {
         }
     }
 
+    /// Rows are kept in number order: found by a binary search.
+    fn index_of(&self, num: usize) -> Option<usize> {
+        self.rows.binary_search_by_key(&num, |r| r.num).ok()
+    }
+
     pub fn get(&self, num: usize) -> Option<&RunRow> {
-        self.rows.iter().find(|r| r.num == num)
+        self.index_of(num).map(|i| &self.rows[i])
     }
 
     pub fn get_mut(&mut self, num: usize) -> Option<&mut RunRow> {
-        self.rows.iter_mut().find(|r| r.num == num)
+        self.index_of(num).map(|i| &mut self.rows[i])
     }
 
     pub fn selected_row(&self) -> Option<&RunRow> {
-        self.selected.and_then(|n| self.get(n))
+        self.selected().and_then(|n| self.get(n))
     }
 
     pub fn selected_row_mut(&mut self) -> Option<&mut RunRow> {
-        let n = self.selected?;
+        let n = self.selected()?;
         self.get_mut(n)
     }
 
-    /// The selected run's position in display order.
+    /// The selected row's position in the table.
     pub fn selected_index(&self) -> Option<usize> {
-        let n = self.selected?;
-        self.display().position(|r| r.num == n)
+        let c = self.cursor.as_ref()?;
+        self.display_rows().iter().position(|(n, _)| n == c)
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let shown = self.shown();
-        if shown == 0 {
-            self.selected = None;
+        let rows = self.display_rows();
+        if rows.is_empty() {
+            self.cursor = None;
             return;
         }
         let i = self.selected_index().unwrap_or(0) as isize + delta;
-        let i = i.clamp(0, shown as isize - 1) as usize;
-        let n = self.display().nth(i).map(|r| r.num);
-        self.selected = n;
+        let i = i.clamp(0, rows.len() as isize - 1) as usize;
+        self.cursor = Some(rows[i].0.clone());
     }
 
     pub fn select_first(&mut self) {
-        let n = self.display().next().map(|r| r.num);
-        self.selected = n;
+        self.cursor = self.display_rows().into_iter().next().map(|(n, _)| n);
     }
 
     pub fn select_last(&mut self) {
-        let n = self.display().last().map(|r| r.num);
-        self.selected = n;
+        self.cursor = self.display_rows().pop().map(|(n, _)| n);
     }
 
     /// A saved run found after the start (another process began it); returns its number.
     /// The selection stays where it is.
     pub fn add_saved(&mut self, state: RunState) -> usize {
         let num = self.push(state, None, None);
-        if self.selected.is_none() {
-            self.selected = Some(num);
-        }
         self.recompute_differs();
+        if self.cursor.is_none() {
+            self.select_first();
+        }
         num
+    }
+
+    /// Saved runs found after the start, at once (the table is rebuilt once); returns their
+    /// numbers.
+    pub fn add_saved_many(&mut self, states: impl IntoIterator<Item = RunState>) -> Vec<usize> {
+        let nums: Vec<usize> = states
+            .into_iter()
+            .map(|s| self.push(s, None, None))
+            .collect();
+        self.recompute_differs();
+        if self.cursor.is_none() {
+            self.select_first();
+        }
+        nums
     }
 
     /// True if a row is the run in folder `name` of the runs folder (a run of this lab, even
     /// one whose first event has not arrived yet, is known by its id, which is that name).
     pub fn knows_dir(&self, name: &str) -> bool {
-        self.rows.iter().any(|r| {
-            r.state.id == name
-                || r.state
-                    .dir
-                    .as_ref()
-                    .and_then(|d| d.file_name())
-                    .is_some_and(|n| n == name)
-        })
+        self.known_dirs.contains(name)
     }
 
     /// A run waiting in the pool's queue; returns its number.
     pub fn add_queued(&mut self, ticket: Ticket, scenario: &Scenario) -> usize {
+        self.add_queued_to(ticket, scenario, None)
+    }
+
+    /// A run of sweep `sweep` (or none) waiting in the pool's queue; returns its number.
+    pub fn add_queued_to(
+        &mut self,
+        ticket: Ticket,
+        scenario: &Scenario,
+        sweep: Option<&str>,
+    ) -> usize {
         let state = RunState::new(
             "",
             &scenario.experiment,
@@ -282,6 +505,7 @@ impl Runs {
         let num = self.push(state, Some(ticket), Some(scenario.clone()));
         if let Some(r) = self.get_mut(num) {
             r.state.seed = scenario.seed;
+            r.state.sweep = sweep.map(str::to_string);
         }
         self.recompute_differs();
         num
@@ -295,7 +519,9 @@ impl Runs {
         if r.state.status == Status::Queued {
             r.state.status = Status::Running;
         }
-        Some(r.num)
+        let num = r.num;
+        self.known_dirs.insert(id.to_string());
+        Some(num)
     }
 
     /// The queued run `ticket` could not start.
@@ -341,21 +567,21 @@ impl Runs {
 
     /// Removes a row (the caller deletes its files).
     pub fn remove(&mut self, num: usize) -> Option<RunRow> {
-        let i = self.rows.iter().position(|r| r.num == num)?;
+        let i = self.index_of(num)?;
         let display_i = self.selected_index();
         let row = self.rows.remove(i);
         self.last_hit = None;
-        if self.selected == Some(num) {
-            self.selected = None;
-            if let Some(di) = display_i {
-                let n = self.rows.len();
-                if n > 0 {
-                    let pick = self.display().nth(di.min(n - 1)).map(|r| r.num);
-                    self.selected = pick;
-                }
-            }
+        self.known_dirs.remove(&row.state.id);
+        if let Some(name) = row.state.dir.as_ref().and_then(|d| d.file_name()) {
+            self.known_dirs.remove(&*name.to_string_lossy());
         }
         self.recompute_differs();
+        if self.cursor == Some(Node::Run(num)) {
+            let rows = self.display_rows();
+            self.cursor = display_i
+                .filter(|_| !rows.is_empty())
+                .map(|di| rows[di.min(rows.len() - 1)].0.clone());
+        }
         Some(row)
     }
 
@@ -379,8 +605,13 @@ impl Runs {
     }
 
     /// For each experiment: the parameters whose values vary among its runs (or, for an
-    /// experiment with one run, differ from the defaults).
+    /// experiment with one run, differ from the defaults); then the tree of sweeps and groups.
     pub fn recompute_differs(&mut self) {
+        self.differs_by_experiment();
+        self.tree = Tree::build(&self.rows);
+    }
+
+    fn differs_by_experiment(&mut self) {
         let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, r) in self.rows.iter().enumerate() {
             groups
@@ -519,18 +750,22 @@ mod tests {
 
     #[test]
     fn selection_survives_removal_and_follows_display_order() {
-        let mut runs = Runs::new(vec![state("a", &[]), state("b", &[]), state("c", &[])]);
-        assert_eq!(runs.selected, Some(3), "the newest run is selected");
+        let mut runs = Runs::new(vec![
+            state("a", &[("d", "5")]),
+            state("b", &[("d", "6")]),
+            state("c", &[("d", "7")]),
+        ]);
+        assert_eq!(runs.selected(), Some(3), "the newest run is selected");
         runs.move_by(1);
-        assert_eq!(runs.selected, Some(2));
+        assert_eq!(runs.selected(), Some(2));
         runs.remove(2);
-        assert_eq!(runs.selected, Some(1));
+        assert_eq!(runs.selected(), Some(1));
         runs.remove(1);
-        assert_eq!(runs.selected, Some(3));
+        assert_eq!(runs.selected(), Some(3));
         runs.remove(3);
-        assert_eq!(runs.selected, None);
+        assert_eq!(runs.selected(), None);
         runs.move_by(1);
-        assert_eq!(runs.selected, None);
+        assert_eq!(runs.selected(), None);
     }
 
     #[test]
@@ -552,5 +787,63 @@ mod tests {
         assert_eq!(row.metric_names(), vec!["test_accuracy", "train_loss"]);
         assert_eq!(short_value(&Value::Int(50_000)), "50k");
         assert_eq!(short_value(&Value::Float(0.001)), "0.001");
+    }
+
+    #[test]
+    fn runs_that_differ_in_the_seed_only_fold_into_a_group_and_sweeps_into_their_points() {
+        let mut a = state("a", &[("d", "5")]);
+        a.seed = Some(0);
+        let mut b = state("b", &[("d", "5")]);
+        b.seed = Some(1);
+        let c = state("c", &[("d", "9")]);
+        let (sweep, info) = crate::tui::testing::sweep_runs("s1");
+        let mut all = vec![a, b, c];
+        all.extend(sweep);
+        let mut runs = Runs::new(all);
+        runs.sweeps.insert("s1".into(), info);
+        // the newest first: the saved sweep (folded), run #3 alone, the hand group (open)
+        let hand = runs.tree.group_of(1).unwrap().key.clone();
+        let top: Vec<(Node, u8)> = runs.display_rows();
+        assert_eq!(
+            top,
+            vec![
+                (Node::Sweep("s1".into()), 0),
+                (Node::Run(3), 0),
+                (Node::Group(hand.clone()), 0),
+                (Node::Run(1), 1),
+                (Node::Run(2), 1),
+            ]
+        );
+        assert_eq!(runs.cursor, Some(Node::Sweep("s1".into())));
+        // unfold the sweep: its four grid points, folded
+        runs.unfold();
+        assert_eq!(runs.shown(), 9);
+        runs.move_by(1);
+        let point = runs.cursor.clone().unwrap();
+        assert!(matches!(point, Node::Group(_)));
+        runs.unfold();
+        runs.move_by(1);
+        assert_eq!(runs.selected(), Some(4), "the point's first run");
+        assert_eq!(runs.selected_sweep().as_deref(), Some("s1"));
+        // left goes up to the group, then folds it, then goes up to the sweep
+        runs.fold();
+        assert_eq!(runs.cursor, Some(point.clone()));
+        runs.fold();
+        assert!(!runs.is_open(&point));
+        runs.fold();
+        assert_eq!(runs.cursor, Some(Node::Sweep("s1".into())));
+        // selecting a run unfolds what is above it
+        runs.set_open(&Node::Sweep("s1".into()), false);
+        runs.select(11);
+        assert!(runs.selected_index().is_some());
+        assert_eq!(runs.selected_runs(), vec![11]);
+        // the filter keeps the groups and sweeps that hold a matching run
+        runs.set_filter(Some(super::super::filter::Filter::parse("d=5").unwrap()));
+        let shown: Vec<Node> = runs.display_rows().into_iter().map(|r| r.0).collect();
+        assert_eq!(shown, vec![Node::Group(hand), Node::Run(1), Node::Run(2)]);
+        // a removed run leaves its group
+        runs.set_filter(None);
+        runs.remove(2);
+        assert!(!runs.display_rows().iter().any(|r| matches!(&r.0, Node::Group(k) if runs.tree.group(k).is_some_and(|g| g.sweep.is_none()))));
     }
 }

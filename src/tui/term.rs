@@ -138,6 +138,7 @@ pub fn event_loop<B: Backend>(
         let now = Instant::now();
         let since = last_draw.map(|t| now - t).unwrap_or(FRAME);
         if dirty && since >= FRAME {
+            app.load_shown();
             terminal.draw(|f| view::render(f, app))?;
             stats.frames += 1;
             last_draw = Some(Instant::now());

@@ -167,6 +167,7 @@ pub fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     if (app.area.width, app.area.height) != (w, h) {
         app.resize(w, h);
     }
+    app.load_shown();
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view::render(f, app)).unwrap();
     t
@@ -188,4 +189,50 @@ pub fn screen_text(t: &Terminal<TestBackend>) -> String {
 /// Draws and returns the text at once.
 pub fn screen(app: &mut App, w: u16, h: u16) -> String {
     screen_text(&draw(app, w, h))
+}
+
+/// The runs of a finished sweep `id` of E1 over d = 4, 6 and lr = 0.1, 0.5 with seeds 0 and
+/// 1 (eight runs, oldest first), each with a test-accuracy curve and its summary; and what
+/// the lab knows of the sweep from its record.
+pub fn sweep_runs(id: &str) -> (Vec<RunState>, super::groups::SweepInfo) {
+    use crate::engine::Status;
+    use crate::experiments::ctx::Summary;
+    let mut runs = Vec::new();
+    for (d, lr) in [(4, "0.1"), (4, "0.5"), (6, "0.1"), (6, "0.5")] {
+        for seed in 0..2u64 {
+            let params =
+                crate::experiments::params_with("E1", &[("d", &d.to_string()), ("lr", lr)])
+                    .unwrap();
+            let mut s = RunState::new(&format!("{id}-{d}-{lr}-{seed}"), "E1", "sweep", params);
+            s.status = Status::Finished;
+            s.seed = Some(seed);
+            s.sweep = Some(id.to_string());
+            // a slower climb for the larger d, a spread over the seeds
+            let rate = if d == 4 { 0.004 } else { 0.0015 } * (1.0 + 0.3 * seed as f64);
+            let mut last = 0.5;
+            for i in 0..=50u64 {
+                last = (0.5 + 0.5 * (1.0 - (-rate * (i * 20) as f64).exp())).min(1.0);
+                s.apply(&crate::engine::Event::Metric {
+                    step: i * 20,
+                    name: "test_accuracy".into(),
+                    value: last,
+                });
+            }
+            s.step = 1000;
+            s.total = 1000;
+            let mut summary = Summary::default();
+            summary
+                .set("test_accuracy", last)
+                .set("best_accuracy", last);
+            s.summary = Some(summary);
+            runs.push(s);
+        }
+    }
+    let info = super::groups::SweepInfo {
+        title: "sweep".into(),
+        axes: vec!["d".into(), "lr".into()],
+        total: runs.len(),
+        runs: runs.iter().map(|r| r.id.clone()).collect(),
+    };
+    (runs, info)
 }

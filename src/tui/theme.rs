@@ -49,6 +49,15 @@ impl ChartMarker {
             _ => 1,
         }
     }
+
+    /// Vertical resolution of one cell, for filling an area dot by dot.
+    pub fn rows_per_cell(self) -> usize {
+        match self {
+            ChartMarker::Braille => 4,
+            ChartMarker::HalfBlock => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// The palette for series in charts, in order: distinct on dark and light backgrounds.

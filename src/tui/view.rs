@@ -31,6 +31,7 @@ pub fn render(f: &mut Frame, app: &App) {
     match app.screen {
         Screen::Main => render_main(f, app, body),
         Screen::Compare => compare::render(f, app, body),
+        Screen::Sweep => crate::tui::screens::sweep::render(f, app, body),
         Screen::Figure => figure::render(f, app, body),
     }
     render_hints(f, app, hints);

@@ -22,6 +22,8 @@ pub enum Context {
     Filtering,
     Chart,
     Compare,
+    /// The sweep screen: its grid table and summary chart.
+    Sweep,
     Figure,
     Help,
     Confirm,
@@ -42,6 +44,7 @@ impl Context {
             Context::Filtering => "Typing a filter",
             Context::Chart => "Chart",
             Context::Compare => "Compare",
+            Context::Sweep => "Sweep screen",
             Context::Figure => "Figure and log",
             Context::Help => "Help",
             Context::Confirm => "Questions",
@@ -51,7 +54,7 @@ impl Context {
     }
 
     /// The sections of the help screen, in order.
-    pub const HELP: [Context; 12] = [
+    pub const HELP: [Context; 13] = [
         Context::Global,
         Context::Main,
         Context::Scenarios,
@@ -62,12 +65,13 @@ impl Context {
         Context::Filtering,
         Context::Chart,
         Context::Compare,
+        Context::Sweep,
         Context::Figure,
         Context::Confirm,
     ];
 
     /// Every context the lab can be in (where keys go), for tests and the help screen.
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Scenarios,
         Context::Params,
         Context::Editing,
@@ -75,6 +79,7 @@ impl Context {
         Context::Filtering,
         Context::Chart,
         Context::Compare,
+        Context::Sweep,
         Context::Figure,
         Context::Help,
         Context::Confirm,
@@ -93,6 +98,7 @@ impl Context {
             Chart => &[Chart, Main, Global, Interrupt],
             Main => &[Main, Global, Interrupt],
             Compare => &[Compare, Global, Interrupt],
+            Sweep => &[Sweep, Global, Interrupt],
             Figure => &[Figure, Global, Interrupt],
             Global => &[Global, Interrupt],
             Editing => &[Editing, Interrupt],
@@ -158,6 +164,17 @@ pub enum Cmd {
     Layout,
     NextFigure,
     PrevFigure,
+    /// The sweep screen of the selected sweep.
+    SweepScreen,
+    /// Run again what a sweep did not finish.
+    Resume,
+    /// A group's band: min..max or ± sd.
+    Band,
+    /// The sweep screen's table: sort by the next column, or reverse.
+    Sort,
+    SortReverse,
+    /// The sweep screen's chart: the next swept parameter on the x axis.
+    NextAxis,
     Yes,
     No,
 }

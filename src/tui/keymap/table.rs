@@ -102,7 +102,7 @@ pub const TABLE: &[Binding] = &[
     b(
         X::Main,
         &[(c('c'), Cmd::Compare)],
-        "compare the marked runs",
+        "compare the marked runs or groups",
     ),
     b(
         X::Main,
@@ -120,6 +120,11 @@ pub const TABLE: &[Binding] = &[
         "log scale on the y axis (on / off)",
     ),
     b(X::Main, &[(c('s'), Cmd::Smooth)], "smoothing (on / off)"),
+    b(
+        X::Main,
+        &[(c('b'), Cmd::Band)],
+        "a group's band: min..max or ± 1 sd",
+    ),
     // scenarios
     h(X::Scenarios, UP_DOWN, "move (the wheel scrolls)", 2, "move"),
     b(X::Scenarios, PAGES, "a page up / down"),
@@ -303,13 +308,36 @@ pub const TABLE: &[Binding] = &[
         "typed into the name",
     ),
     // runs
-    b(X::Runs, UP_DOWN, "select a run (a click selects one too)"),
+    b(
+        X::Runs,
+        UP_DOWN,
+        "select a run, a group or a sweep (a click too)",
+    ),
     b(X::Runs, PAGES, "a page up / down"),
-    b(X::Runs, ENDS, "first / last run"),
+    b(X::Runs, ENDS, "first / last row"),
+    h(
+        X::Runs,
+        &[(p(K::Right), Cmd::Unfold), (p(K::Left), Cmd::Fold)],
+        "unfold a sweep or a group / fold it (or go up to it)",
+        2,
+        "fold",
+    ),
+    h(
+        X::Runs,
+        &[(c('S'), Cmd::SweepScreen)],
+        "the sweep screen: grid table and summary chart",
+        1,
+        "sweep",
+    ),
+    b(
+        X::Runs,
+        &[(c('R'), Cmd::Resume)],
+        "resume a sweep: run what it did not finish",
+    ),
     h(
         X::Runs,
         &[(c(' '), Cmd::Mark)],
-        "mark / unmark for comparison",
+        "mark / unmark a run or a group for comparison",
         1,
         "mark",
     ),
@@ -317,7 +345,7 @@ pub const TABLE: &[Binding] = &[
     h(
         X::Runs,
         &[(c('c'), Cmd::Compare)],
-        "compare the marked runs",
+        "compare the marked runs or groups",
         1,
         "compare",
     ),
@@ -331,7 +359,7 @@ pub const TABLE: &[Binding] = &[
     h(
         X::Runs,
         &[(c('x'), Cmd::Stop)],
-        "stop (or drop a queued run)",
+        "stop (or drop a queued run); on a group or a sweep, all of its runs",
         1,
         "stop",
     ),
@@ -437,7 +465,8 @@ pub const TABLE: &[Binding] = &[
         1,
         "figure",
     ),
-    b(X::Chart, UP_DOWN, "previous / next run"),
+    b(X::Chart, &[(c('b'), Cmd::Band)], "band: min..max or ± 1 sd"),
+    b(X::Chart, UP_DOWN, "previous / next row of the runs"),
     b(X::Chart, &[(p(K::Esc), Cmd::Back)], "back to the runs"),
     // compare
     h(
@@ -463,9 +492,55 @@ pub const TABLE: &[Binding] = &[
         "smooth",
     ),
     h(X::Compare, UP_DOWN, "scroll the table", 2, "scroll"),
+    b(
+        X::Compare,
+        &[(c('b'), Cmd::Band)],
+        "groups' bands: min..max or ± 1 sd",
+    ),
     h(
         X::Compare,
         &[(p(K::Esc), Cmd::Back), (c('c'), Cmd::Back)],
+        "back",
+        1,
+        "back",
+    ),
+    // sweep screen
+    h(X::Sweep, UP_DOWN, "select a grid point", 2, "move"),
+    h(
+        X::Sweep,
+        &[(c('o'), Cmd::Sort), (c('O'), Cmd::SortReverse)],
+        "sort by the next column / reverse the order",
+        2,
+        "sort",
+    ),
+    h(
+        X::Sweep,
+        METRICS,
+        "next / previous summary metric",
+        1,
+        "metric",
+    ),
+    h(
+        X::Sweep,
+        &[(c('a'), Cmd::NextAxis)],
+        "the next swept parameter on the x axis",
+        1,
+        "x axis",
+    ),
+    b(X::Sweep, &[(c('y'), Cmd::LogY)], "log-y on / off"),
+    b(
+        X::Sweep,
+        &[(c('b'), Cmd::Band)],
+        "error bars: min..max or ± 1 sd",
+    ),
+    b(
+        X::Sweep,
+        &[(p(K::Enter), Cmd::ToChart)],
+        "the selected grid point's group in the chart",
+    ),
+    h(
+        X::Sweep,
+        &[(p(K::Esc), Cmd::Back), (c('S'), Cmd::Back)],
         "back",
         1,
         "back",

@@ -10,11 +10,13 @@ use ratatui::Frame;
 
 use crate::engine::Status;
 
+use super::group_chart;
 use super::runs::status_note;
 use super::Pane;
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
+use crate::tui::groups::{Node, Spread};
 use crate::tui::keymap::{Cmd, Context};
 use crate::tui::plot::{self, draw_plot, log_by_default, plot_series, siblings, Look};
 use crate::tui::runs::{RunRow, Runs};
@@ -28,6 +30,8 @@ pub struct ChartState {
     pub metric: Option<String>,
     pub log_override: HashMap<String, bool>,
     pub smooth: bool,
+    /// How groups' bands spread: min..max or ± sd.
+    pub spread: Spread,
 }
 
 impl ChartState {
@@ -75,15 +79,16 @@ impl ChartState {
 pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
     match cmd {
         Cmd::NextMetric | Cmd::PrevMetric => {
-            if let Some(r) = runs.selected_row() {
+            if let Some(r) = shown_row(runs) {
                 chart.cycle(r, if cmd == Cmd::NextMetric { 1 } else { -1 });
             }
         }
         Cmd::LogY => {
-            if let Some(m) = runs.selected_row().and_then(|r| chart.metric_of(r)) {
+            if let Some(m) = shown_row(runs).and_then(|r| chart.metric_of(r)) {
                 chart.toggle_log(&m);
             }
         }
+        Cmd::Band => chart.spread = chart.spread.next(),
         Cmd::Smooth => chart.smooth = !chart.smooth,
         Cmd::Figure => out.push(Action::OpenFigure),
         Cmd::Up => runs.move_by(-1),
@@ -93,10 +98,33 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
     }
 }
 
-/// Draws the selected run's chart.
+/// The run whose metrics the chart's keys go by: the selected run, or the first run of the
+/// selected group or sweep.
+fn shown_row(runs: &Runs) -> Option<&RunRow> {
+    runs.selected_row().or_else(|| {
+        let first = *runs.selected_runs().first()?;
+        runs.get(first)
+    })
+}
+
+/// Draws the selected run's chart, or the selected group's or sweep's bands.
 pub fn render(f: &mut Frame, app: &App, area: Rect) {
     let t = app.settings.theme;
     let focused = app.focus == Pane::Chart;
+    match &app.runs.cursor {
+        Some(Node::Group(key)) => {
+            if let Some(g) = app.runs.tree.group(key) {
+                let what = format!("Group {}", group_chart::group_label(app, g));
+                return group_chart::render(f, app, area, &what, &[g]);
+            }
+        }
+        Some(Node::Sweep(id)) => {
+            let mut groups = app.runs.tree.sweep_groups(id);
+            groups.truncate(group_chart::MAX_GROUPS);
+            return group_chart::render(f, app, area, &format!("Sweep {id}"), &groups);
+        }
+        _ => {}
+    }
     let Some(r) = app.runs.selected_row() else {
         let block = pane_block(t, Line::from(Span::styled(" Chart ", t.title())), focused);
         let inner = block.inner(area);

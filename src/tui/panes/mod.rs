@@ -5,6 +5,7 @@
 //! [`Action`]: super::action::Action
 
 pub mod chart;
+pub mod group_chart;
 pub mod params;
 pub mod runs;
 pub mod scenarios;

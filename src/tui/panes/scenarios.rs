@@ -31,6 +31,8 @@ pub struct Entry {
     /// What is wrong with the current values taken together (e.g. `subset_size > d`):
     /// checked when a value changes, not when the pane is drawn.
     pub problem: Option<String>,
+    /// Parameters given a list of values, and seeds: the start key then starts a sweep.
+    pub grid: crate::spec::sweep::SweepTable,
 }
 
 impl Entry {
@@ -40,6 +42,7 @@ impl Entry {
             original: scenario.clone(),
             current: scenario,
             problem: None,
+            grid: Default::default(),
         };
         e.revalidate();
         e
@@ -52,7 +55,15 @@ impl Entry {
 
     /// True once the user changed a value.
     pub fn is_edited(&self) -> bool {
-        self.original.params != self.current.params || self.original.seed != self.current.seed
+        self.original.params != self.current.params
+            || self.original.seed != self.current.seed
+            || self.grid != Default::default()
+    }
+
+    /// True if the start key starts a sweep: a parameter has a list of values, or seeds
+    /// are given.
+    pub fn is_sweep(&self) -> bool {
+        !self.grid.axes.is_empty() || self.grid.seeds.is_some()
     }
 
     /// The file name, or "built-in defaults".

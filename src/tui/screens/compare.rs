@@ -23,6 +23,9 @@ use crate::tui::widgets::{key_legend, pad, titled};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompareState {
     pub nums: Vec<usize>,
+    /// Groups compared (by key): each drawn as its mean with a band, the runs beside them
+    /// as groups of one.
+    pub groups: Vec<String>,
     pub side_by_side: bool,
     pub metric: Option<String>,
     pub scroll: usize,
@@ -30,15 +33,28 @@ pub struct CompareState {
 
 impl CompareState {
     /// Starts a comparison of these runs.
-    pub fn open(&mut self, nums: Vec<usize>) {
+    pub fn open(&mut self, nums: Vec<usize>, groups: Vec<String>) {
         self.nums = nums;
+        self.groups = groups;
         self.scroll = 0;
+    }
+
+    /// The compared runs, those of the groups first.
+    pub fn all_runs(&self, runs: &Runs) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .groups
+            .iter()
+            .filter_map(|k| runs.tree.group(k))
+            .flat_map(|g| g.members.iter().copied())
+            .collect();
+        out.extend(&self.nums);
+        out
     }
 
     /// Every metric of the compared runs, the first run's main metric first.
     pub fn metrics(&self, runs: &Runs) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for r in self.nums.iter().filter_map(|n| runs.get(*n)) {
+        for r in self.all_runs(runs).iter().filter_map(|n| runs.get(*n)) {
             for m in r.metric_names() {
                 if !out.iter().any(|o| o == m) {
                     out.push(m.to_string());
@@ -89,6 +105,7 @@ pub fn on_cmd(
             }
         }
         Cmd::Smooth => chart.smooth = !chart.smooth,
+        Cmd::Band => chart.spread = chart.spread.next(),
         Cmd::Down => cmp.scroll += 1,
         Cmd::Up => cmp.scroll = cmp.scroll.saturating_sub(1),
         _ => {}
@@ -97,6 +114,9 @@ pub fn on_cmd(
 
 /// Draws the compare screen.
 pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    if !app.compare.groups.is_empty() {
+        return super::compare_groups::render(f, app, area);
+    }
     let t = app.settings.theme;
     let metric = app.compare_metric();
     let look = metric
@@ -171,16 +191,21 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-fn title(app: &App, n: usize, metric: Option<&str>, look: Look) -> Line<'static> {
+pub(super) fn title(app: &App, n: usize, metric: Option<&str>, look: Look) -> Line<'static> {
     let t = app.settings.theme;
     let mode = if app.compare.side_by_side {
         "side by side"
     } else {
         "overlay"
     };
+    let what = if app.compare.groups.is_empty() {
+        "runs"
+    } else {
+        "groups"
+    };
     let mut title = vec![Span::styled(
         format!(
-            " Compare {n} runs · {} · {mode} ",
+            " Compare {n} {what} · {} · {mode} ",
             metric.unwrap_or("no metrics")
         ),
         t.title(),
@@ -235,14 +260,14 @@ fn side_by_side(
 }
 
 /// The table's columns: a name, then one value per run.
-struct Cells {
-    t: crate::tui::theme::Theme,
-    name_w: usize,
-    col_w: usize,
+pub(super) struct Cells {
+    pub t: crate::tui::theme::Theme,
+    pub name_w: usize,
+    pub col_w: usize,
 }
 
 impl Cells {
-    fn row(&self, name: &str, vals: Vec<String>, style: Style) -> Line<'static> {
+    pub fn row(&self, name: &str, vals: Vec<String>, style: Style) -> Line<'static> {
         let mut spans = vec![Span::styled(
             pad(&fmt::clip_middle(name, self.name_w - 1), self.name_w),
             self.t.dim(),

@@ -19,9 +19,13 @@ use crate::tui::widgets::{centered, confirm, input_line, key_legend, TextInput};
 /// A box on top of the screen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     ConfirmQuit,
     ConfirmDelete(usize),
+    /// A sweep of this many runs waits for a yes.
+    ConfirmSweep(usize),
     SaveAs(SaveAs),
 }
 
@@ -59,6 +63,14 @@ pub fn on_cmd(o: Overlay, cmd: Cmd, key: &KeyEvent, out: &mut Vec<Action>) -> Op
         Overlay::ConfirmDelete(num) => match cmd {
             Cmd::Yes => {
                 out.push(Action::Delete(num));
+                None
+            }
+            Cmd::No => None,
+            _ => Some(o),
+        },
+        Overlay::ConfirmSweep(_) => match cmd {
+            Cmd::Yes => {
+                out.push(Action::StartSweep);
                 None
             }
             Cmd::No => None,
@@ -128,6 +140,24 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
                     t,
                     Context::Confirm,
                     &[(&[Cmd::Yes], "delete  "), (&[Cmd::No], "keep")],
+                ),
+            )
+        }
+        Overlay::ConfirmSweep(n) => {
+            let cores = app.pool.limit();
+            confirm(
+                f,
+                t,
+                body,
+                " Start a sweep? ",
+                &[
+                    format!("The grid and the seeds make {n} runs."),
+                    format!("They train {cores} at a time; the others wait in the queue."),
+                ],
+                key_legend(
+                    t,
+                    Context::Confirm,
+                    &[(&[Cmd::Yes], "start them  "), (&[Cmd::No], "not now")],
                 ),
             )
         }

@@ -2,14 +2,17 @@
 //! its keys do (`on_cmd`) and its `render`.
 
 pub mod compare;
+mod compare_groups;
 pub mod dialogs;
 pub mod figure;
 pub mod help;
+pub mod sweep;
 
 /// What fills the screen below the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Main,
     Compare,
+    Sweep,
     Figure,
 }

@@ -22,6 +22,7 @@ use crate::tui::widgets::{highlight, input_spans, pad, pane_block, scroll_offset
 
 mod field;
 mod files;
+pub mod grid;
 
 pub use field::{fields_of, Field};
 pub use files::{check_file_name, cross_check, saved_copy, suggest_file_name};
@@ -34,6 +35,8 @@ pub struct Editor {
     pub input: Option<TextInput>,
     /// The verdict on the text typed so far, made when it changes.
     pub typed: Option<Result<Option<Value>, String>>,
+    /// The same for a list of values or the seeds (see [`grid`]).
+    pub typed_grid: Option<Result<String, String>>,
 }
 
 /// What a key did to the editor.
@@ -121,6 +124,49 @@ impl Editor {
     pub fn cancel(&mut self) {
         self.input = None;
         self.typed = None;
+        self.typed_grid = None;
+    }
+
+    /// Opens the text field on the selected value, or on its list or seeds in the grid.
+    fn begin_entry(&mut self, e: &Entry) {
+        self.begin(&e.current);
+        if let Some(f) = self.selected_field(&e.current) {
+            if let Some(text) = grid::begin_text(e, &f) {
+                self.input = Some(TextInput::new(&text));
+            }
+        }
+        self.retyped_entry(e);
+    }
+
+    /// The text changed: judges it again, as one value and as a list.
+    fn retyped_entry(&mut self, e: &Entry) {
+        self.retyped(&e.current);
+        self.typed_grid = match (self.selected_field(&e.current), &self.input) {
+            (Some(f), Some(input)) => grid::verdict(e, &f, &input.text),
+            _ => None,
+        };
+    }
+
+    /// Enter: a list or the seeds go to the grid; one value to the scenario, and the
+    /// parameter's list, if any, leaves the grid.
+    fn commit_entry(&mut self, e: &mut Entry) -> Result<Change, String> {
+        let (Some(f), Some(text)) = (
+            self.selected_field(&e.current),
+            self.input.as_ref().map(|i| i.text.clone()),
+        ) else {
+            return self.commit(&mut e.current);
+        };
+        if let Some(r) = grid::commit(e, &f, &text) {
+            r?;
+            self.cancel();
+            return Ok(Change::Value);
+        }
+        let change = self.commit(&mut e.current)?;
+        Ok(if grid::forget(e, &f) {
+            Change::Value
+        } else {
+            change
+        })
     }
 
     /// Left/right on a value: flips a boolean, cycles a choice, steps an integer by one.
@@ -160,6 +206,7 @@ impl Editor {
         };
         let v = match &f {
             Field::Seed => original.seed.map(|x| Value::Int(x as i64)),
+            Field::Seeds => None,
             Field::Param(d) => Some(d.default.clone()),
         };
         if f.get(s) == v {
@@ -184,7 +231,7 @@ pub fn on_cmd(ed: &mut Editor, tree: &mut Scenarios, cmd: Cmd, out: &mut Vec<Act
         Cmd::Down => ed.move_by(1, &entry.current),
         Cmd::First => ed.row = 0,
         Cmd::Last => ed.move_by(isize::MAX / 2, &entry.current),
-        Cmd::Type => ed.begin(&entry.current),
+        Cmd::Type => ed.begin_entry(entry),
         Cmd::Decrease | Cmd::Increase => {
             let dir = if cmd == Cmd::Increase { 1 } else { -1 };
             if ed.adjust(&mut entry.current, dir) == Change::Value {
@@ -193,7 +240,10 @@ pub fn on_cmd(ed: &mut Editor, tree: &mut Scenarios, cmd: Cmd, out: &mut Vec<Act
         }
         Cmd::Default => {
             let original = entry.original.clone();
-            if ed.reset(&mut entry.current, &original) == Change::Value {
+            let swept = ed
+                .selected_field(&entry.current)
+                .is_some_and(|f| grid::forget(entry, &f));
+            if ed.reset(&mut entry.current, &original) == Change::Value || swept {
                 entry.revalidate();
                 let f = ed
                     .selected_field(&entry.current)
@@ -217,7 +267,7 @@ pub fn on_typing(ed: &mut Editor, tree: &mut Scenarios, cmd: Cmd, key: &KeyEvent
     };
     match cmd {
         Cmd::Cancel => ed.cancel(),
-        Cmd::Apply => match ed.commit(&mut entry.current) {
+        Cmd::Apply => match ed.commit_entry(entry) {
             Ok(Change::Value) => entry.revalidate(),
             Ok(Change::None) => {}
             // the message is on screen under the field already; the field stays open
@@ -227,7 +277,7 @@ pub fn on_typing(ed: &mut Editor, tree: &mut Scenarios, cmd: Cmd, key: &KeyEvent
             if let Some(input) = ed.input.as_mut() {
                 input.edit(cmd, key);
             }
-            ed.retyped(&entry.current);
+            ed.retyped_entry(entry);
         }
     }
 }
@@ -405,10 +455,13 @@ fn render_fields(f: &mut Frame, app: &App, area: Rect, e: &Entry, focused: bool)
 fn field_line(app: &App, e: &Entry, field: &Field, typing_here: bool, w: &Widths) -> Line<'static> {
     let t = app.settings.theme;
     let s = &e.current;
-    let edited = field.show(s) != field.show(&e.original);
+    let swept = grid::shown(e, field).filter(|_| e.is_sweep() || *field != Field::Seeds);
+    let edited = field.show(s) != field.show(&e.original)
+        || grid::shown(e, field).is_some() && *field != Field::Seeds
+        || *field == Field::Seeds && e.grid.seeds.is_some();
     let is_default = match field {
         Field::Param(d) => s.params.get(d.name) == Some(&d.default),
-        Field::Seed => true,
+        Field::Seed | Field::Seeds => true,
     };
     let value_style = if edited {
         t.edited().add_modifier(Modifier::BOLD)
@@ -420,7 +473,10 @@ fn field_line(app: &App, e: &Entry, field: &Field, typing_here: bool, w: &Widths
     let value = match (&app.editor.input, typing_here) {
         // the value being typed, with its cursor
         (Some(input), true) => input_spans(t, &input.text, input.cursor, w.value),
-        _ => vec![Span::styled(pad(&field.show(s), w.value), value_style)],
+        _ => vec![Span::styled(
+            pad(&swept.unwrap_or_else(|| field.show(s)), w.value),
+            value_style,
+        )],
     };
     let mut spans = vec![
         Span::styled(pad(field.name(), w.name), t.text()),
@@ -454,6 +510,18 @@ fn footer(
         foot.push(Line::from(Span::styled(format!("✗ {problem}"), t.error())));
     }
     match (sel, &app.editor.typed, focused) {
+        (Some(field), Some(_), true) if app.editor.typed_grid.is_some() => {
+            let line = match &app.editor.typed_grid {
+                Some(Ok(what)) => Line::from(Span::styled(clip(&format!("✓ {what}"), fw), t.ok())),
+                Some(Err(m)) => Line::from(Span::styled(format!("✗ {m}"), t.error())),
+                None => Line::default(),
+            };
+            foot.push(line);
+            foot.push(Line::from(Span::styled(
+                clip(&format!("allowed: {}", field.allowed()), fw),
+                t.dim(),
+            )));
+        }
         (Some(field), Some(verdict), true) => {
             foot.push(match verdict {
                 Ok(v) => {
@@ -476,7 +544,7 @@ fn footer(
         (Some(field), None, true) => {
             let default = match field {
                 Field::Param(d) => format!(" · default {}", d.default),
-                Field::Seed => String::new(),
+                Field::Seed | Field::Seeds => String::new(),
             };
             foot.push(Line::from(vec![
                 Span::styled(format!("{}: ", field.name()), t.heading()),
@@ -534,6 +602,7 @@ mod tests {
             row: row_of(&s, "d"),
             input: None,
             typed: None,
+            typed_grid: None,
         };
         ed.begin(&s);
         assert_eq!(ed.input.as_ref().unwrap().text, "30");
@@ -564,6 +633,7 @@ mod tests {
             row: row_of(&s, "optimizer"),
             input: None,
             typed: None,
+            typed_grid: None,
         };
         assert_eq!(ed.adjust(&mut s, 1), Change::Value);
         assert_eq!(s.params.get("optimizer"), Some(&Value::Str("adam".into())));
@@ -599,6 +669,7 @@ mod tests {
             row: 0,
             input: None,
             typed: None,
+            typed_grid: None,
         };
         ed.begin(&s);
         ed.input = Some(TextInput::new("-3"));

@@ -15,9 +15,12 @@ use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::filter::Filter;
 use crate::tui::fmt::{self, clip};
+use crate::tui::groups::Node;
 use crate::tui::keymap::Cmd;
 use crate::tui::plot;
 use crate::tui::runs::{FilterInput, RunRow, Runs};
+
+mod groups;
 use crate::tui::theme::{status_icon, Theme};
 use crate::tui::widgets::{
     highlight, input_spans, pad, pane_block, rpad, scroll_offset, TextInput,
@@ -25,7 +28,6 @@ use crate::tui::widgets::{
 
 /// What a key does in the runs pane.
 pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
-    let sel = runs.selected;
     match cmd {
         Cmd::Up => runs.move_by(-1),
         Cmd::Down => runs.move_by(1),
@@ -33,19 +35,20 @@ pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
         Cmd::PageDown => runs.move_by(10),
         Cmd::First => runs.select_first(),
         Cmd::Last => runs.select_last(),
-        Cmd::Mark => {
-            if let Some(r) = runs.selected_row_mut() {
-                r.marked = !r.marked;
-            }
-        }
+        Cmd::Unfold => runs.unfold(),
+        Cmd::Fold => runs.fold(),
+        Cmd::Mark => toggle_mark(runs),
         Cmd::UnmarkAll => {
             for r in &mut runs.rows {
                 r.marked = false;
             }
+            runs.marked_groups.clear();
         }
         Cmd::Compare => out.push(Action::OpenCompare),
         Cmd::Figure => out.push(Action::OpenFigure),
         Cmd::ToChart => out.push(Action::Focus(Pane::Chart)),
+        Cmd::SweepScreen => out.push(Action::OpenSweep),
+        Cmd::Resume => out.push(Action::ResumeSweep),
         Cmd::Filter => {
             let text = runs.filter.as_ref().map_or("", |f| f.text.as_str());
             runs.typing = Some(FilterInput {
@@ -55,30 +58,72 @@ pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
             });
         }
         Cmd::ClearFilter => runs.set_filter(None),
-        _ => {
-            let Some(num) = sel else { return };
-            out.push(match cmd {
-                Cmd::Pause => Action::PauseResume(num),
-                Cmd::Stop => Action::Stop(num),
-                Cmd::Rerun => Action::Rerun(num),
-                Cmd::Delete => Action::AskDelete(num),
-                _ => return,
-            });
-        }
+        Cmd::Pause | Cmd::Stop | Cmd::Rerun | Cmd::Delete => on_run_cmd(runs, cmd, out),
+        _ => {}
     }
 }
 
-struct Cols {
-    exp: usize,
-    differs: usize,
-    status: usize,
-    step: usize,
-    speed: usize,
-    eta: usize,
-    latest: usize,
-    trend: usize,
+/// Marks (or unmarks) the selected run or group for comparison; a sweep marks its groups.
+fn toggle_mark(runs: &mut Runs) {
+    match runs.cursor.clone() {
+        Some(Node::Run(_)) => {
+            if let Some(r) = runs.selected_row_mut() {
+                r.marked = !r.marked;
+            }
+        }
+        Some(Node::Group(key)) if !runs.marked_groups.remove(&key) => {
+            runs.marked_groups.insert(key);
+        }
+        Some(Node::Group(_)) => {}
+        Some(Node::Sweep(id)) => {
+            let keys: Vec<String> = runs
+                .tree
+                .sweep_groups(&id)
+                .iter()
+                .map(|g| g.key.clone())
+                .collect();
+            let all = keys.iter().all(|k| runs.marked_groups.contains(k));
+            for k in keys {
+                if all {
+                    runs.marked_groups.remove(&k);
+                } else {
+                    runs.marked_groups.insert(k);
+                }
+            }
+        }
+        None => {}
+    }
+}
+
+/// Pause, stop, run again, delete: on a run; stop also on a group or a sweep (every run of
+/// it that trains or waits).
+fn on_run_cmd(runs: &Runs, cmd: Cmd, out: &mut Vec<Action>) {
+    match (runs.selected(), cmd) {
+        (Some(num), Cmd::Pause) => out.push(Action::PauseResume(num)),
+        (Some(num), Cmd::Stop) => out.push(Action::Stop(num)),
+        (Some(num), Cmd::Rerun) => out.push(Action::Rerun(num)),
+        (Some(num), Cmd::Delete) => out.push(Action::AskDelete(num)),
+        (None, Cmd::Stop) if runs.cursor.is_some() => {
+            out.push(Action::StopRuns(runs.selected_runs()))
+        }
+        (None, _) if runs.cursor.is_some() => out.push(Action::Error(
+            "select a run for this (→ unfolds a group, ← goes back up)".into(),
+        )),
+        _ => {}
+    }
+}
+
+pub(super) struct Cols {
+    pub(super) exp: usize,
+    pub(super) differs: usize,
+    pub(super) status: usize,
+    pub(super) step: usize,
+    pub(super) speed: usize,
+    pub(super) eta: usize,
+    pub(super) latest: usize,
+    pub(super) trend: usize,
     /// The gradient SNR's sparkline (0: no room for it).
-    snr: usize,
+    pub(super) snr: usize,
 }
 
 /// What a key does while the filter is typed: the table follows every valid text.
@@ -195,7 +240,7 @@ fn columns(w: usize) -> Cols {
 
 /// The run's whole-model gradient SNR: `grad_snr`, or the first `<method>/grad_snr` of a run
 /// that compares methods.
-fn snr_metric(s: &RunState) -> Option<&str> {
+pub(super) fn snr_metric(s: &RunState) -> Option<&str> {
     if s.metrics.contains_key("grad_snr") {
         return Some("grad_snr");
     }
@@ -286,11 +331,22 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         )));
     }
     let height = (inner.height as usize).saturating_sub(1);
+    let rows = app.runs.display_rows();
     let sel = app.runs.selected_index().unwrap_or(0);
-    let offset = scroll_offset(sel, app.runs.shown(), height);
-    for r in app.runs.display().skip(offset).take(height) {
-        let mut line = run_line(t, app, r, &c, w);
-        if Some(r.num) == app.runs.selected {
+    let offset = scroll_offset(sel, rows.len(), height);
+    for (node, depth) in rows.into_iter().skip(offset).take(height) {
+        let mut line = match &node {
+            Node::Run(num) => match app.runs.get(*num) {
+                Some(r) => run_line(t, app, r, &c, w, depth),
+                None => continue,
+            },
+            Node::Group(key) => match app.runs.tree.group(key) {
+                Some(g) => groups::group_line(t, app, g, &c, depth),
+                None => continue,
+            },
+            Node::Sweep(id) => groups::sweep_line(t, app, id, &c),
+        };
+        if app.runs.cursor.as_ref() == Some(&node) {
             line = highlight(line, t.selected(focused), w);
         }
         lines.push(line);
@@ -299,23 +355,38 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
 }
 
 /// A cell of `w` columns and the space after it; nothing when the column is left out.
-fn cell(spans: &mut Vec<Span<'static>>, text: String, w: usize, style: ratatui::style::Style) {
+pub(super) fn cell(
+    spans: &mut Vec<Span<'static>>,
+    text: String,
+    w: usize,
+    style: ratatui::style::Style,
+) {
     if w > 0 {
         spans.push(Span::styled(text, style));
         spans.push(Span::raw(" "));
     }
 }
 
-fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize) -> Line<'static> {
+/// The experiment's column: its id, and its name where there is room.
+fn exp_text(experiment: &str, w: usize) -> String {
+    if w > 6 {
+        let name = experiments::find(experiment).map(|d| d.name).unwrap_or("");
+        format!("{experiment} {name}")
+    } else {
+        experiment.to_string()
+    }
+}
+
+/// A run's row; inside a group (depth > 0) its parameters are the group's, so it shows its
+/// seed.
+fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> Line<'static> {
     let s = &r.state;
     let mark = if r.marked { "*" } else { " " };
-    let exp = if c.exp > 6 {
-        let name = experiments::find(&s.experiment)
-            .map(|d| d.name)
-            .unwrap_or("");
-        format!("{} {name}", s.experiment)
+    let differs = if depth > 0 {
+        let seed = s.seed.map_or("random".into(), |x| x.to_string());
+        format!("{}seed {seed}", "  ".repeat(depth as usize))
     } else {
-        s.experiment.clone()
+        r.differs_text()
     };
     let mut spans = vec![
         Span::styled(mark, t.edited()),
@@ -323,9 +394,9 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize) -> Line<'static
         Span::raw(" "),
         Span::raw(rpad(&r.num.to_string(), 3)),
         Span::raw(" "),
-        Span::raw(pad(&exp, c.exp)),
+        Span::raw(pad(&exp_text(&s.experiment, c.exp), c.exp)),
         Span::raw(" "),
-        Span::raw(pad(&r.differs_text(), c.differs)),
+        Span::raw(pad(&differs, c.differs)),
         Span::raw(" "),
     ];
     let status = status_text(s.status, c.status);

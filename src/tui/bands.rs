@@ -1,0 +1,176 @@
+//! Groups in charts: the mean of a metric over a group's runs drawn as a line, with a band
+//! (min..max or ± sd over the seeds) filled under it, steps aligned as the sweep's
+//! aggregation aligns them. Used by the chart pane, the compare screen and the sweep row's
+//! overlay.
+
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::Frame;
+
+use super::groups::{band_of, band_series, Spread};
+use super::plot::{self, draw_plot, line, x_range, y_bounds, Look, Plot};
+use super::runs::RunRow;
+use super::theme::Theme;
+use crate::engine::Series;
+
+/// A group's metric as drawn: the mean and the band's edges.
+#[derive(Debug, Clone)]
+pub struct Band {
+    pub label: String,
+    pub mean: Series,
+    pub lo: Series,
+    pub hi: Series,
+    /// Runs with this metric.
+    pub n: usize,
+}
+
+impl Band {
+    /// The band of `metric` over `runs`; `None` when no run has a point of it.
+    pub fn of(label: String, runs: &[&RunRow], metric: &str, spread: Spread) -> Option<Band> {
+        let points = band_of(runs, metric);
+        if points.is_empty() {
+            return None;
+        }
+        let [mean, lo, hi] = band_series(&points, spread);
+        let n = runs
+            .iter()
+            .filter(|r| r.state.metrics.contains_key(metric))
+            .count();
+        Some(Band {
+            label,
+            mean,
+            lo,
+            hi,
+            n,
+        })
+    }
+}
+
+/// The dots that fill the area between two thinned lines, column by column, `rows` dots
+/// per unit of the y range's height.
+fn fill_between(lo: &plot::Line, hi: &plot::Line, y: (f64, f64), rows: usize) -> Vec<(f64, f64)> {
+    // per column (x of the thinned points): the lowest low and the highest high
+    let mut cols: Vec<(f64, f64, f64)> = Vec::new();
+    for &(x, v) in &lo.points {
+        match cols.last_mut() {
+            Some(c) if c.0 == x => c.1 = c.1.min(v),
+            _ => cols.push((x, v, f64::NEG_INFINITY)),
+        }
+    }
+    let mut i = 0;
+    for &(x, v) in &hi.points {
+        while i < cols.len() && cols[i].0 < x {
+            i += 1;
+        }
+        if let Some(c) = cols.get_mut(i).filter(|c| c.0 == x) {
+            c.2 = c.2.max(v);
+        }
+    }
+    let dy = (y.1 - y.0) / rows.max(1) as f64;
+    let mut dots = Vec::new();
+    if dy <= 0.0 || !dy.is_finite() {
+        return dots;
+    }
+    for (x, a, b) in cols.into_iter().filter(|c| c.2 >= c.1) {
+        let mut v = a;
+        while v <= b {
+            dots.push((x, v));
+            v += dy;
+        }
+    }
+    dots
+}
+
+/// The plot of groups' means with their bands filled beneath, colours from `first_colour`
+/// on; `None` when there is nothing to draw.
+pub fn band_plot(
+    t: Theme,
+    bands: &[Band],
+    look: Look,
+    area: Rect,
+    first_colour: usize,
+) -> Option<Plot> {
+    let x = x_range(bands.iter().map(|b| &b.mean))?;
+    let cols = (area.width as usize).max(1) * t.marker.dots_per_cell();
+    let mut lines = Vec::new();
+    let mut edges = Vec::new();
+    let edge_look = Look {
+        smooth: false,
+        ..look
+    };
+    for (i, b) in bands.iter().enumerate() {
+        let (style, marker) = t.series(first_colour + i);
+        let label = format!("{} (n={})", b.label, b.n);
+        lines.push((label, line(&b.mean, look, x, cols), style, marker));
+        edges.push((
+            line(&b.lo, edge_look, x, cols),
+            line(&b.hi, edge_look, x, cols),
+            style,
+        ));
+    }
+    let all = lines
+        .iter()
+        .map(|l| &l.1)
+        .chain(edges.iter().flat_map(|e| [&e.0, &e.1]));
+    let y = y_bounds(all)?;
+    let rows = area.height.saturating_sub(2) as usize * t.marker.rows_per_cell();
+    let fills = edges
+        .iter()
+        .map(|(lo, hi, style)| {
+            (
+                fill_between(lo, hi, y, rows),
+                style.add_modifier(Modifier::DIM),
+            )
+        })
+        .collect();
+    Some(Plot {
+        lines,
+        fills,
+        x,
+        y,
+        look,
+        x_label: "step".into(),
+        x_steps: true,
+    })
+}
+
+/// Draws [`band_plot`]; false (nothing drawn) when there is nothing to draw.
+pub fn draw_bands(
+    f: &mut Frame,
+    t: Theme,
+    bands: &[Band],
+    look: Look,
+    area: Rect,
+    legend: bool,
+) -> bool {
+    match band_plot(t, bands, look, area, 0) {
+        Some(p) => {
+            draw_plot(f, t, &p, area, legend);
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fill_covers_each_column_from_its_low_to_its_high() {
+        let lo = plot::Line {
+            points: vec![(0.0, 0.0), (1.0, 0.5), (1.0, 0.25)],
+            dropped: 0,
+        };
+        let hi = plot::Line {
+            points: vec![(0.0, 1.0), (1.0, 0.75)],
+            dropped: 0,
+        };
+        let dots = fill_between(&lo, &hi, (0.0, 1.0), 4);
+        let at = |x: f64| -> Vec<f64> { dots.iter().filter(|d| d.0 == x).map(|d| d.1).collect() };
+        assert_eq!(at(0.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        // the column's lowest low (0.25) up to its high
+        assert_eq!(at(1.0), vec![0.25, 0.5, 0.75]);
+        assert!(fill_between(&lo, &hi, (0.0, 0.0), 4).is_empty());
+    }
+}

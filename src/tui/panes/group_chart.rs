@@ -1,0 +1,119 @@
+//! The chart pane on a group row (its metric's mean over the seeds with a band) and on a
+//! sweep row (every grid point's mean, with its band, in one chart).
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::Pane;
+use crate::tui::app::App;
+use crate::tui::bands::{draw_bands, Band};
+use crate::tui::groups::{point_label, GroupNode};
+use crate::tui::keymap::{Cmd, Context};
+use crate::tui::runs::RunRow;
+use crate::tui::widgets::{key_legend, pane_frame, titled};
+
+/// A sweep row's chart draws at most this many of its groups (the first, in grid order).
+pub const MAX_GROUPS: usize = 12;
+
+/// The metric a group's chart shows: the one asked for if a run of it has it, else the
+/// main metric of its first run.
+pub fn group_metric(app: &App, runs: &[&RunRow]) -> Option<String> {
+    match &app.chart.metric {
+        Some(m) if runs.iter().any(|r| r.state.metrics.contains_key(m)) => Some(m.clone()),
+        _ => runs
+            .iter()
+            .find_map(|r| r.main_metric())
+            .map(str::to_string),
+    }
+}
+
+/// A group's label: its grid point in a sweep, else what sets its runs apart.
+pub fn group_label(app: &App, g: &GroupNode) -> String {
+    let first = g.members.first().and_then(|&n| app.runs.get(n));
+    match (&g.sweep, first) {
+        (Some(id), Some(r)) => {
+            let axes = app
+                .runs
+                .sweeps
+                .get(id)
+                .map(|s| s.axes.clone())
+                .unwrap_or_default();
+            let label = point_label(&axes, &r.state.params);
+            if label.is_empty() {
+                r.differs_text()
+            } else {
+                label
+            }
+        }
+        (None, Some(r)) if !r.differs.is_empty() => r.differs_text(),
+        (None, Some(r)) => r.state.experiment.clone(),
+        _ => String::new(),
+    }
+}
+
+pub fn group_runs<'a>(app: &'a App, g: &GroupNode) -> Vec<&'a RunRow> {
+    g.members.iter().filter_map(|&n| app.runs.get(n)).collect()
+}
+
+/// The bands of `groups` on the metric of the first group's runs.
+pub fn bands_of(app: &App, groups: &[&GroupNode]) -> (Option<String>, Vec<Band>) {
+    let all: Vec<&RunRow> = groups.iter().flat_map(|g| group_runs(app, g)).collect();
+    let Some(metric) = group_metric(app, &all) else {
+        return (None, Vec::new());
+    };
+    let bands = groups
+        .iter()
+        .filter_map(|g| {
+            let runs = group_runs(app, g);
+            Band::of(group_label(app, g), &runs, &metric, app.chart.spread)
+        })
+        .collect();
+    (Some(metric), bands)
+}
+
+/// Draws the chart of a group row (one group) or a sweep row (its groups).
+pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&GroupNode]) {
+    let t = app.settings.theme;
+    let focused = app.focus == Pane::Chart;
+    let (metric, bands) = bands_of(app, groups);
+    let look = metric
+        .as_deref()
+        .map(|m| app.chart.look(m))
+        .unwrap_or_default();
+    let seeds: usize = groups.iter().map(|g| g.members.len()).sum();
+    let mut title = vec![Span::styled(
+        format!(
+            " {what} · {seeds} runs · {} ",
+            metric.as_deref().unwrap_or("no metrics yet")
+        ),
+        t.title(),
+    )];
+    title.extend(look.flags(t));
+    title.push(Span::styled(
+        format!("{} ", app.chart.spread.label()),
+        t.dim(),
+    ));
+    let keys = key_legend(
+        t,
+        Context::Chart,
+        &[
+            (&[Cmd::NextMetric], "metric"),
+            (&[Cmd::LogY], "log"),
+            (&[Cmd::Band], "band"),
+        ],
+    );
+    let block = titled(pane_frame(t, focused), Line::from(title), keys, area.width);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if !draw_bands(f, t, &bands, look, inner, true) {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                "no metric points yet in these runs (queued, or loading)",
+                t.dim(),
+            )),
+            inner,
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! The runs table's rows for a group (runs that differ only in their seed) and for a sweep:
+//! what their runs add up to, on the columns of a run's row.
+
+use ratatui::text::{Line, Span};
+
+use super::{cell, exp_text, snr_metric, Cols};
+use crate::engine::Status;
+use crate::tui::app::App;
+use crate::tui::fmt::{self, clip};
+use crate::tui::groups::{band_of, point_label, GroupNode, Node, Tally};
+use crate::tui::plot;
+use crate::tui::runs::RunRow;
+use crate::tui::theme::{status_icon, Theme};
+use crate::tui::widgets::{pad, rpad};
+
+/// `▾` for an open row, `▸` for a folded one.
+fn fold_mark(open: bool) -> &'static str {
+    if open {
+        "▾"
+    } else {
+        "▸"
+    }
+}
+
+/// Status counts as `✓3 ●1 ✗1`, each in its status's colour.
+fn counts_spans(t: Theme, tally: &Tally, w: usize) -> Vec<Span<'static>> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for (s, n) in &tally.counts {
+        let text = format!("{}{n} ", status_icon(*s));
+        used += text.chars().count();
+        if used > w {
+            break;
+        }
+        out.push(Span::styled(text, t.status(*s)));
+    }
+    out
+}
+
+/// The runs of `nums` that the table knows.
+fn rows_of<'a>(app: &'a App, nums: &[usize]) -> Vec<&'a RunRow> {
+    nums.iter().filter_map(|&n| app.runs.get(n)).collect()
+}
+
+/// `mean ± sd` of the main metric's latest values.
+fn mean_sd(tally: &Tally) -> String {
+    match &tally.latest {
+        Some(s) if s.n > 1 => format!("{}±{}", fmt::value(s.mean), fmt::value(s.sd)),
+        Some(s) => fmt::value(s.mean),
+        None => String::new(),
+    }
+}
+
+/// The sweep's or group's label, then its status counts, in the table's `differs` column.
+fn label_cells(t: Theme, label: &str, tally: &Tally, w: usize) -> Vec<Span<'static>> {
+    let room = w.saturating_sub(label.chars().count() + 1);
+    let counts = counts_spans(t, tally, room);
+    let used: usize = counts.iter().map(|s| s.content.chars().count()).sum();
+    let mut spans = vec![Span::styled(
+        pad(label, w.saturating_sub(used)),
+        t.heading(),
+    )];
+    spans.extend(counts);
+    spans.push(Span::raw(" "));
+    spans
+}
+
+/// A grid point's (or a hand group's) row: n, status counts, the main metric's latest value
+/// as mean ± sd, and sparklines of the mean over its runs.
+pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8) -> Line<'static> {
+    let runs = rows_of(app, &g.members);
+    let main = runs
+        .first()
+        .and_then(|r| r.main_metric())
+        .map(str::to_string);
+    let tally = Tally::of(&runs, main.as_deref());
+    let node = Node::Group(g.key.clone());
+    let marked = app.runs.marked_groups.contains(&g.key);
+    let params = runs.first().map(|r| &r.state.params);
+    let label = match (&g.sweep, params) {
+        (Some(id), Some(p)) => {
+            let axes = app
+                .runs
+                .sweeps
+                .get(id)
+                .map(|s| s.axes.clone())
+                .unwrap_or_default();
+            point_label(&axes, p)
+        }
+        _ => runs.first().map(|r| r.differs_text()).unwrap_or_default(),
+    };
+    let label = format!("{}{label}", "  ".repeat(depth as usize));
+    let mut spans = vec![
+        Span::styled(if marked { "*" } else { " " }, t.edited()),
+        Span::styled(fold_mark(app.runs.is_open(&node)), t.key()),
+        Span::raw(" "),
+        Span::raw(rpad("", 3)),
+        Span::raw(" "),
+        Span::raw(pad(&exp_text(&g.experiment, c.exp), c.exp)),
+        Span::raw(" "),
+    ];
+    spans.extend(label_cells(t, &label, &tally, c.differs));
+    let status = if tally.n(Status::Running) + tally.n(Status::Elsewhere) > 0 {
+        "running"
+    } else if tally.ended() == tally.total {
+        "ended"
+    } else {
+        "waiting"
+    };
+    cell(&mut spans, pad(status, c.status), c.status, t.dim());
+    cell(
+        &mut spans,
+        rpad(&format!("n={}", tally.total), c.step),
+        c.step,
+        t.text(),
+    );
+    cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
+    let eta = tally.eta_s.map(fmt::duration).unwrap_or_default();
+    cell(&mut spans, rpad(&eta, c.eta), c.eta, t.dim());
+    let latest = match &main {
+        Some(m) if c.latest > 10 => format!("{m} {}", mean_sd(&tally)),
+        _ => mean_sd(&tally),
+    };
+    cell(
+        &mut spans,
+        rpad(&clip(&latest, c.latest), c.latest),
+        c.latest,
+        t.heading(),
+    );
+    let log = main.as_deref().is_some_and(|m| app.chart.look(m).log_y);
+    let trend = main
+        .as_deref()
+        .map(|m| mean_sparkline(&runs, m, c.trend, log))
+        .unwrap_or_default();
+    cell(&mut spans, pad(&trend, c.trend), c.trend, t.series(0).0);
+    if c.snr > 0 {
+        let snr = runs
+            .first()
+            .and_then(|r| snr_metric(&r.state))
+            .map(|m| mean_sparkline(&runs, m, c.snr, true))
+            .unwrap_or_default();
+        cell(&mut spans, pad(&snr, c.snr), c.snr, t.series(1).0);
+    }
+    spans.pop();
+    Line::from(spans)
+}
+
+/// The sparkline of the mean of metric `name` over `runs`.
+fn mean_sparkline(runs: &[&RunRow], name: &str, width: usize, log_y: bool) -> String {
+    let band = band_of(runs, name);
+    let [mean, _, _] = crate::tui::groups::band_series(&band, Default::default());
+    plot::sparkline(&mean, width, log_y)
+}
+
+/// A sweep's row: its swept parameters, its runs by status, and a bar of its progress.
+pub(super) fn sweep_line(t: Theme, app: &App, id: &str, c: &Cols) -> Line<'static> {
+    let node = Node::Sweep(id.to_string());
+    let runs = rows_of(app, &app.runs.tree.runs_of(&node));
+    let tally = Tally::of(&runs, None);
+    let info = app.runs.sweeps.get(id);
+    let planned = info.map_or(tally.total, |i| i.total.max(tally.total));
+    let experiment = app
+        .runs
+        .tree
+        .sweep(id)
+        .map(|s| s.experiment.clone())
+        .unwrap_or_default();
+    let axes = info.map(|i| i.axes.join(" × ")).unwrap_or_default();
+    let seeds = {
+        let mut s: Vec<u64> = runs.iter().filter_map(|r| r.state.seed).collect();
+        s.sort_unstable();
+        s.dedup();
+        s.len()
+    };
+    let label = if axes.is_empty() {
+        format!("sweep {} seeds", seeds)
+    } else {
+        format!("sweep {axes} · {seeds} seeds")
+    };
+    let mut spans = vec![
+        Span::raw(" "),
+        Span::styled(fold_mark(app.runs.is_open(&node)), t.key()),
+        Span::raw(" "),
+        Span::raw(rpad("", 3)),
+        Span::raw(" "),
+        Span::raw(pad(&exp_text(&experiment, c.exp), c.exp)),
+        Span::raw(" "),
+    ];
+    spans.extend(label_cells(t, &label, &tally, c.differs));
+    let done = tally.ended();
+    let status = if done >= planned { "ended" } else { "sweep" };
+    cell(&mut spans, pad(status, c.status), c.status, t.dim());
+    cell(
+        &mut spans,
+        rpad(&format!("{done}/{planned}"), c.step),
+        c.step,
+        t.text(),
+    );
+    cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
+    let eta = tally.eta_s.map(fmt::duration).unwrap_or_default();
+    cell(&mut spans, rpad(&eta, c.eta), c.eta, t.dim());
+    cell(&mut spans, rpad(id, c.latest), c.latest, t.dim());
+    let bar = progress_bar(
+        done,
+        planned,
+        c.trend + if c.snr > 0 { c.snr + 1 } else { 0 },
+    );
+    spans.push(Span::styled(bar, t.series(0).0));
+    Line::from(spans)
+}
+
+/// `█████░░░░░`: `done` of `total` over `width` cells.
+fn progress_bar(done: usize, total: usize, width: usize) -> String {
+    let full = (done.min(total) * width).checked_div(total).unwrap_or(0);
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}

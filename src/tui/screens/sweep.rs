@@ -1,0 +1,553 @@
+//! The sweep screen: the grid as a table (one row per grid point: its values, its runs by
+//! status, and every summary metric as mean ± sd over the seeds that finished), sortable by
+//! any column; under it, one summary metric against one swept parameter with error bars,
+//! a line per combination of the other swept parameters, the way the paper's figures tell
+//! their story (accuracy against d; the SNR against k on a log axis).
+
+use std::cmp::Ordering;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::Frame;
+
+use crate::engine::RunState;
+use crate::spec::Value;
+use crate::sweep::group::Aggregate;
+use crate::sweep::Stats;
+use crate::tui::action::Action;
+use crate::tui::app::App;
+use crate::tui::fmt::{self, clip};
+use crate::tui::groups::{axis_number, Node, Spread, Tally};
+use crate::tui::keymap::{Cmd, Context};
+use crate::tui::plot::{self, draw_plot, log_by_default, Look, Plot};
+use crate::tui::runs::{short_value, Runs};
+use crate::tui::widgets::{highlight, key_legend, pad, rpad, scroll_offset, titled};
+
+/// The screen's choices.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepScreen {
+    pub id: String,
+    /// The table's selected row (in the sorted order).
+    pub row: usize,
+    /// Sort by this column (swept parameters, then metrics), `None`: grid order.
+    pub sort: Option<usize>,
+    pub reverse: bool,
+    /// The metric of the chart (an index into the metrics).
+    pub metric: usize,
+    /// The swept parameter on the chart's x axis.
+    pub axis: usize,
+    /// Log scale on the y axis, per metric, against the default.
+    pub log_flip: std::collections::BTreeSet<String>,
+    pub spread: Spread,
+}
+
+impl SweepScreen {
+    pub fn open(&mut self, id: &str) {
+        if self.id != id {
+            *self = SweepScreen {
+                id: id.to_string(),
+                ..SweepScreen::default()
+            };
+        }
+    }
+
+    fn log_y(&self, metric: &str) -> bool {
+        log_by_default(metric) != self.log_flip.contains(metric)
+    }
+}
+
+/// One grid point of the table.
+#[derive(Debug, Clone)]
+pub struct GridRow {
+    pub key: String,
+    /// The swept parameters' values, in the grid's order.
+    pub values: Vec<Option<Value>>,
+    pub agg: Aggregate,
+    pub tally: Tally,
+}
+
+/// The sweep's swept parameters, its summary metrics, and its grid points in grid order.
+pub fn grid(runs: &Runs, id: &str) -> (Vec<String>, Vec<String>, Vec<GridRow>) {
+    let axes = runs
+        .sweeps
+        .get(id)
+        .map(|s| s.axes.clone())
+        .unwrap_or_default();
+    let mut metrics: Vec<String> = Vec::new();
+    let rows: Vec<GridRow> = runs
+        .tree
+        .sweep_groups(id)
+        .into_iter()
+        .map(|g| {
+            let rows: Vec<_> = g.members.iter().filter_map(|&n| runs.get(n)).collect();
+            let states: Vec<&RunState> = rows.iter().map(|r| &r.state).collect();
+            let agg = Aggregate::of(&states);
+            for m in agg.metrics.keys() {
+                if !metrics.contains(m) {
+                    metrics.push(m.clone());
+                }
+            }
+            let values = axes
+                .iter()
+                .map(|a| rows.first().and_then(|r| r.state.params.get(a).cloned()))
+                .collect();
+            GridRow {
+                key: g.key.clone(),
+                values,
+                agg,
+                tally: Tally::of(&rows, None),
+            }
+        })
+        .collect();
+    // the experiment's main metric first
+    let main = runs
+        .tree
+        .sweep(id)
+        .and_then(|s| crate::experiments::find(&s.experiment))
+        .map(|d| d.main_metric);
+    if let Some(i) = main.and_then(|m| metrics.iter().position(|x| x == m)) {
+        let m = metrics.remove(i);
+        metrics.insert(0, m);
+    }
+    (axes, metrics, rows)
+}
+
+fn cmp_values(a: &Option<Value>, b: &Option<Value>) -> Ordering {
+    match (
+        a.as_ref().and_then(axis_number),
+        b.as_ref().and_then(axis_number),
+    ) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => {
+            let s = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+            fmt::natural_cmp(&s(a), &s(b))
+        }
+    }
+}
+
+/// The rows in the screen's order: by the sort column (runs without a value last), else in
+/// grid order.
+pub fn sorted(
+    s: &SweepScreen,
+    axes: &[String],
+    metrics: &[String],
+    mut rows: Vec<GridRow>,
+) -> Vec<GridRow> {
+    let Some(col) = s.sort else {
+        return rows;
+    };
+    let mean = |r: &GridRow, m: &str| r.agg.metrics.get(m).map(|st| st.mean);
+    rows.sort_by(|a, b| {
+        let o = if col < axes.len() {
+            cmp_values(&a.values[col], &b.values[col])
+        } else {
+            let m = &metrics[(col - axes.len()).min(metrics.len().saturating_sub(1))];
+            match (mean(a, m), mean(b, m)) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => return Ordering::Less,
+                (None, Some(_)) => return Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+        };
+        if s.reverse {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+    rows
+}
+
+/// What a key does on the sweep screen.
+pub fn on_cmd(s: &mut SweepScreen, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
+    let (axes, metrics, rows) = grid(runs, &s.id);
+    let columns = axes.len() + metrics.len();
+    match cmd {
+        Cmd::Back => out.push(Action::CloseScreen),
+        Cmd::Up => s.row = s.row.saturating_sub(1),
+        Cmd::Down => s.row = (s.row + 1).min(rows.len().saturating_sub(1)),
+        Cmd::Sort if columns > 0 => {
+            s.sort = Some(s.sort.map_or(0, |c| (c + 1) % columns));
+            s.reverse = false;
+        }
+        Cmd::SortReverse => s.reverse = !s.reverse,
+        Cmd::NextMetric | Cmd::PrevMetric if !metrics.is_empty() => {
+            let d = if cmd == Cmd::NextMetric { 1 } else { -1 };
+            s.metric = (s.metric as isize + d).rem_euclid(metrics.len() as isize) as usize;
+        }
+        Cmd::NextAxis if !axes.is_empty() => s.axis = (s.axis + 1) % axes.len(),
+        Cmd::LogY => {
+            if let Some(m) = metrics.get(s.metric) {
+                if !s.log_flip.remove(m) {
+                    s.log_flip.insert(m.clone());
+                }
+            }
+        }
+        Cmd::Band => s.spread = s.spread.next(),
+        Cmd::ToChart => {
+            // the selected grid point, in the runs table
+            let rows = sorted(s, &axes, &metrics, rows);
+            if let Some(r) = rows.get(s.row) {
+                runs.select_node(Node::Sweep(s.id.clone()));
+                runs.set_open(&Node::Sweep(s.id.clone()), true);
+                runs.select_node(Node::Group(r.key.clone()));
+                out.push(Action::CloseScreen);
+                out.push(Action::Focus(crate::tui::panes::Pane::Chart));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn stats_text(st: Option<&Stats>) -> String {
+    match st {
+        Some(s) if s.n > 1 => format!("{}±{}", fmt::value(s.mean), fmt::value(s.sd)),
+        Some(s) => fmt::value(s.mean),
+        None => "-".into(),
+    }
+}
+
+/// Draws the sweep screen.
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.settings.theme;
+    let s = &app.sweep_screen;
+    let (axes, metrics, rows) = grid(&app.runs, &s.id);
+    let rows = sorted(s, &axes, &metrics, rows);
+    let table_h = (rows.len() as u16 + 3).clamp(5, area.height / 2);
+    let [table_a, chart_a] =
+        Layout::vertical([Constraint::Length(table_h), Constraint::Min(4)]).areas(area);
+    let keys = key_legend(
+        t,
+        Context::Sweep,
+        &[
+            (&[Cmd::Sort], "sort"),
+            (&[Cmd::NextMetric], "metric"),
+            (&[Cmd::NextAxis], "x"),
+            (&[Cmd::Back], "back"),
+        ],
+    );
+    let done: usize = rows.iter().map(|r| r.tally.ended()).sum();
+    let total = app.runs.sweeps.get(&s.id).map_or(0, |i| i.total);
+    let block = titled(
+        Block::bordered()
+            .border_type(BorderType::Thick)
+            .border_style(t.border(true)),
+        Line::from(Span::styled(
+            format!(
+                " Sweep {} · {} points · {done}/{total} runs ended ",
+                s.id,
+                rows.len()
+            ),
+            t.title(),
+        )),
+        keys,
+        area.width,
+    );
+    let inner = block.inner(table_a);
+    f.render_widget(block, table_a);
+    render_table(f, app, &axes, &metrics, &rows, inner);
+    render_chart(f, app, &axes, &metrics, &rows, chart_a);
+}
+
+fn render_table(
+    f: &mut Frame,
+    app: &App,
+    axes: &[String],
+    metrics: &[String],
+    rows: &[GridRow],
+    area: Rect,
+) {
+    let t = app.settings.theme;
+    let s = &app.sweep_screen;
+    let w = area.width as usize;
+    let col_w = |name: &str| name.chars().count().max(8);
+    let mut header = vec![];
+    let sort_mark = |i: usize| match (s.sort, s.reverse) {
+        (Some(c), false) if c == i => "↑",
+        (Some(c), true) if c == i => "↓",
+        _ => "",
+    };
+    for (i, a) in axes.iter().enumerate() {
+        header.push(Span::styled(
+            rpad(&format!("{}{a}", sort_mark(i)), col_w(a)) + " ",
+            t.heading(),
+        ));
+    }
+    header.push(Span::styled(pad("runs", 16), t.heading()));
+    for (i, m) in metrics.iter().enumerate() {
+        let style = if i == s.metric {
+            t.heading().add_modifier(Modifier::UNDERLINED)
+        } else {
+            t.heading()
+        };
+        header.push(Span::styled(
+            rpad(
+                &format!("{}{m}", sort_mark(axes.len() + i)),
+                col_w(m).max(15),
+            ) + " ",
+            style,
+        ));
+    }
+    let mut lines = vec![Line::from(header)];
+    if rows.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "this sweep has no run in the runs folder yet",
+            t.dim(),
+        )));
+    }
+    let height = (area.height as usize).saturating_sub(1);
+    let offset = scroll_offset(s.row, rows.len(), height);
+    for (i, r) in rows.iter().enumerate().skip(offset).take(height) {
+        let mut spans = Vec::new();
+        for (a, v) in axes.iter().zip(&r.values) {
+            let v = v.as_ref().map(short_value).unwrap_or("-".into());
+            spans.push(Span::raw(rpad(&v, col_w(a)) + " "));
+        }
+        let mut counts = String::new();
+        for (st, n) in &r.tally.counts {
+            counts.push_str(&format!("{}{n} ", crate::tui::theme::status_icon(*st)));
+        }
+        spans.push(Span::styled(pad(&counts, 16), t.dim()));
+        for m in metrics {
+            let text = stats_text(r.agg.metrics.get(m));
+            spans.push(Span::raw(rpad(&text, col_w(m).max(15)) + " "));
+        }
+        let mut line = Line::from(spans);
+        if i == s.row {
+            line = highlight(line, t.selected(true), w);
+        }
+        lines.push(line);
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+/// One line per combination of the other swept parameters: (label, points x, mean, lo, hi).
+type Curve = (String, Vec<(f64, f64, f64, f64)>);
+
+fn curves(axes: &[String], rows: &[GridRow], metric: &str, x: usize, spread: Spread) -> Vec<Curve> {
+    let mut out: Vec<Curve> = Vec::new();
+    for r in rows {
+        let (Some(xv), Some(st)) = (
+            r.values
+                .get(x)
+                .and_then(|v| v.as_ref())
+                .and_then(axis_number),
+            r.agg.metrics.get(metric),
+        ) else {
+            continue;
+        };
+        let label: Vec<String> = axes
+            .iter()
+            .zip(&r.values)
+            .enumerate()
+            .filter(|(i, _)| *i != x)
+            .map(|(_, (a, v))| format!("{a}={}", v.as_ref().map(short_value).unwrap_or("-".into())))
+            .collect();
+        let label = if label.is_empty() {
+            metric.to_string()
+        } else {
+            label.join(" ")
+        };
+        let (lo, hi) = spread.edges(st);
+        let at = match out.iter().position(|c| c.0 == label) {
+            Some(i) => i,
+            None => {
+                out.push((label, Vec::new()));
+                out.len() - 1
+            }
+        };
+        out[at].1.push((xv, st.mean, lo, hi));
+    }
+    for c in &mut out {
+        c.1.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
+}
+
+/// The plot of the curves: each mean as a line through its points, a dot at each, and an
+/// error bar from low to high.
+fn curves_plot(app: &App, curves: &[Curve], log_y: bool, x_label: &str) -> Option<Plot> {
+    let t = app.settings.theme;
+    let tf = |v: f64| -> Option<f64> {
+        match (v.is_finite(), log_y) {
+            (false, _) => None,
+            (true, true) => (v > 0.0).then(|| v.log10()),
+            (true, false) => Some(v),
+        }
+    };
+    let mut lines = Vec::new();
+    let mut fills = Vec::new();
+    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (i, (label, pts)) in curves.iter().enumerate() {
+        let (style, marker) = t.series(i);
+        let mean: Vec<(f64, f64)> = pts.iter().filter_map(|p| Some((p.0, tf(p.1)?))).collect();
+        for p in pts {
+            x0 = x0.min(p.0);
+            x1 = x1.max(p.0);
+            if let (Some(lo), Some(hi)) = (tf(p.2), tf(p.3)) {
+                let bar = plot::Line {
+                    points: vec![(p.0, lo), (p.0, hi)],
+                    dropped: 0,
+                };
+                lines.push((String::new(), bar, style, marker));
+            }
+        }
+        fills.push((mean.clone(), style.add_modifier(Modifier::BOLD)));
+        lines.push((
+            label.clone(),
+            plot::Line {
+                points: mean,
+                dropped: 0,
+            },
+            style,
+            marker,
+        ));
+    }
+    if !x0.is_finite() {
+        return None;
+    }
+    let pad_x = ((x1 - x0) * 0.05).max(0.5);
+    let y = plot::y_bounds(lines.iter().map(|l| &l.1))?;
+    Some(Plot {
+        lines,
+        fills,
+        x: (x0 - pad_x, x1 + pad_x),
+        y,
+        look: Look {
+            log_y,
+            smooth: false,
+        },
+        x_label: x_label.to_string(),
+        x_steps: false,
+    })
+}
+
+fn render_chart(
+    f: &mut Frame,
+    app: &App,
+    axes: &[String],
+    metrics: &[String],
+    rows: &[GridRow],
+    area: Rect,
+) {
+    let t = app.settings.theme;
+    let s = &app.sweep_screen;
+    let metric = metrics.get(s.metric.min(metrics.len().saturating_sub(1)));
+    let axis = axes.get(s.axis.min(axes.len().saturating_sub(1)));
+    let log_y = metric.is_some_and(|m| s.log_y(m));
+    let title = match (metric, axis) {
+        (Some(m), Some(a)) => format!(
+            " {m} against {a} · mean over the seeds, bars {} {}",
+            s.spread.label().trim_start_matches("band "),
+            if log_y { "· log " } else { "" }
+        ),
+        _ => " Summary against a swept parameter ".into(),
+    };
+    let keys = key_legend(
+        t,
+        Context::Sweep,
+        &[(&[Cmd::LogY], "log"), (&[Cmd::Band], "bars")],
+    );
+    let block = titled(
+        Block::bordered().border_style(t.border(false)),
+        Line::from(Span::styled(clip(&title, area.width as usize), t.title())),
+        keys,
+        area.width,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let plot = match (metric, axis) {
+        (Some(m), Some(a)) => {
+            let x = axes.iter().position(|x| x == a).unwrap_or(0);
+            curves_plot(app, &curves(axes, rows, m, x, s.spread), log_y, a)
+        }
+        _ => None,
+    };
+    match plot {
+        Some(p) => draw_plot(f, t, &p, inner, true),
+        None => {
+            let why = if axes.is_empty() {
+                "this sweep varies only the seed: its runs are one group (see the runs table)"
+            } else {
+                "no finished run yet: summary metrics come when runs finish"
+            };
+            f.render_widget(Paragraph::new(Span::styled(why, t.dim())), inner);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(mean: f64, sd: f64, min: f64, max: f64) -> Stats {
+        Stats {
+            n: 3,
+            mean,
+            sd,
+            min,
+            max,
+        }
+    }
+
+    fn row(d: i64, lr: f64, acc: Option<Stats>) -> GridRow {
+        let mut agg = Aggregate::default();
+        if let Some(s) = acc {
+            agg.metrics.insert("acc".into(), s);
+        }
+        GridRow {
+            key: format!("{d}-{lr}"),
+            values: vec![Some(Value::Int(d)), Some(Value::Float(lr))],
+            agg,
+            tally: Tally::default(),
+        }
+    }
+
+    #[test]
+    fn rows_sort_by_a_parameter_or_a_metric_with_missing_values_last() {
+        let axes = vec!["d".to_string(), "lr".to_string()];
+        let metrics = vec!["acc".to_string()];
+        let rows = vec![
+            row(10, 0.1, Some(stats(0.6, 0.1, 0.5, 0.7))),
+            row(4, 0.1, None),
+            row(30, 0.1, Some(stats(0.9, 0.0, 0.9, 0.9))),
+        ];
+        let mut s = SweepScreen::default();
+        let keys = |rows: Vec<GridRow>| rows.into_iter().map(|r| r.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(sorted(&s, &axes, &metrics, rows.clone())),
+            ["10-0.1", "4-0.1", "30-0.1"]
+        );
+        s.sort = Some(0);
+        assert_eq!(
+            keys(sorted(&s, &axes, &metrics, rows.clone())),
+            ["4-0.1", "10-0.1", "30-0.1"]
+        );
+        s.sort = Some(2);
+        s.reverse = true;
+        assert_eq!(
+            keys(sorted(&s, &axes, &metrics, rows)),
+            ["30-0.1", "10-0.1", "4-0.1"]
+        );
+    }
+
+    #[test]
+    fn curves_follow_one_parameter_with_a_line_per_value_of_the_others() {
+        let axes = vec!["d".to_string(), "lr".to_string()];
+        let rows = vec![
+            row(10, 0.1, Some(stats(0.6, 0.1, 0.5, 0.7))),
+            row(5, 0.1, Some(stats(0.9, 0.05, 0.8, 1.0))),
+            row(5, 0.01, Some(stats(0.7, 0.0, 0.7, 0.7))),
+            row(30, 0.01, None),
+        ];
+        let c = curves(&axes, &rows, "acc", 0, Spread::MinMax);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].0, "lr=0.1");
+        assert_eq!(c[0].1, vec![(5.0, 0.9, 0.8, 1.0), (10.0, 0.6, 0.5, 0.7)]);
+        assert_eq!(c[1].1, vec![(5.0, 0.7, 0.7, 0.7)]);
+        let sd = curves(&axes, &rows, "acc", 0, Spread::Sd);
+        assert!((sd[0].1[0].2 - 0.85).abs() < 1e-12 && (sd[0].1[0].3 - 0.95).abs() < 1e-12);
+    }
+}
