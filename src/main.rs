@@ -224,6 +224,17 @@ fn prepare(file: &Path, set: &[String], seed: Option<u64>) -> Result<Scenario, S
         scenario.seed = seed;
     }
     engine::validate(&scenario).map_err(|e| format!("{}: {e}", file.display()))?;
+    let has_grid = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("sweep"));
+    if has_grid {
+        eprintln!(
+            "note: {} has a [sweep] table; this runs its scenario once (`fail-lab sweep {0}` \
+             runs the grid)",
+            file.display()
+        );
+    }
     Ok(scenario)
 }
 

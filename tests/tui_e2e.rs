@@ -424,3 +424,82 @@ fn closing_the_terminal_ends_the_lab_and_keeps_the_runs_files() {
     let log = std::fs::read_to_string(lab.runs.join("lab.log")).unwrap();
     assert!(log.contains("lab closed"), "{log}");
 }
+
+impl Lab {
+    /// In the parameters pane: moves to the field whose help starts with `help`, types
+    /// `value` in it and applies it.
+    fn set_field(&mut self, help: &str, value: &str) {
+        for _ in 0..30 {
+            if self.text().contains(help) {
+                break;
+            }
+            self.send("j");
+        }
+        self.wait_for(help, 5, |s| s.contains(help));
+        self.send("\r");
+        self.send("\x15"); // Ctrl-U
+        self.send(value);
+        self.wait_for("the value checked as typed", 5, |s| s.contains('✓'));
+        self.send("\r");
+    }
+}
+
+#[test]
+fn a_sweep_started_from_the_parameters_pane_shows_its_groups_and_its_screen() {
+    let mut lab = Lab::start("sweep", 120, 36);
+    lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
+    lab.send("\t");
+    lab.set_field("d: input bits", "4,6");
+    lab.set_field("steps: training iterations", "300");
+    lab.set_field("seeds: seeds of a sweep", "2");
+    lab.wait_for("the seeds in the editor", 5, |s| s.contains("2 (0..1)"));
+    // four runs: below the question's threshold, so it starts at once
+    lab.send("r");
+    let s = lab.wait_for("the sweep's groups, every run finished", 120, |s| {
+        s.contains("sweep d · 2 seeds")
+            && s.contains("d=4")
+            && s.contains("d=6")
+            && s.contains("4/4")
+            && s.matches("✓2").count() >= 2
+    });
+    assert!(s.contains("n=2"), "{s}");
+    // the chart of the sweep row draws both grid points' means
+    assert!(s.contains("(n=2)"), "{s}");
+    lab.send("\t");
+    lab.send("S");
+    let s = lab.wait_for("the sweep screen", 10, |s| {
+        s.contains("Sweep ") && s.contains("test_accuracy against d")
+    });
+    assert!(s.contains("4/4 runs ended"), "{s}");
+    lab.send("\x1b");
+    lab.send("q");
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
+    lab.assert_restored();
+    // four ordinary runs, each marked as the sweep's, and the sweep's record
+    let runs: Vec<PathBuf> = lab
+        .run_dirs()
+        .into_iter()
+        .filter(|d| d.file_name().is_some_and(|n| n != "sweeps"))
+        .collect();
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    for r in &runs {
+        let spec = std::fs::read_to_string(r.join("spec.toml")).unwrap();
+        assert!(
+            spec.contains("[sweep_point]") && spec.contains("steps = 300"),
+            "{spec}"
+        );
+        assert!(r.join("summary.json").is_file());
+    }
+    let records: Vec<PathBuf> = std::fs::read_dir(lab.runs.join("sweeps"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("sweep.json"))
+        .collect();
+    assert_eq!(records.len(), 1);
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&records[0]).unwrap()).unwrap();
+    let entries = rec["runs"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert!(entries.iter().all(|e| e["status"] == "finished"), "{rec}");
+}

@@ -22,6 +22,9 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
 
+mod common;
+use common::snap;
+
 /// A metric curve: a logistic rise from `lo` to `hi` around `mid`, with a deterministic wiggle.
 fn curve(steps: u64, every: u64, lo: f64, hi: f64, mid: f64) -> Vec<(u64, f64)> {
     (0..=steps / every)
@@ -127,19 +130,6 @@ fn colour() -> Theme {
     Theme::new(true, ChartMarker::Braille)
 }
 
-/// Snapshots with speeds, times and temporary paths redacted.
-macro_rules! snap {
-    ($name:expr, $term:expr) => {{
-        let mut settings = insta::Settings::clone_current();
-        settings.add_filter(r"\d+(\.\d+)?[kM]?/s", "[rate]");
-        settings.add_filter(r"\b\d+(\.\d+)? s\b", "[secs]");
-        settings.add_filter(r"\b\d+[hm]\d+[ms]\b|\b\d+s\b", "[eta]");
-        settings.add_filter(r"fail-lab-lab-\d+-\d+", "[tmp]");
-        settings.set_snapshot_path("snapshots");
-        settings.bind(|| insta::assert_snapshot!($name, $term.backend()));
-    }};
-}
-
 #[test]
 fn main_screen_at_80x24() {
     let mut l = lab(sample_runs(), colour());
@@ -238,8 +228,13 @@ fn help_lists_every_key() {
     let t = draw(&mut l.app, 80, 24);
     snap!("help_80x24", t);
     let t = draw(&mut l.app, 160, 50);
-    let text = screen_text(&t);
+    let mut text = screen_text(&t);
     snap!("help_160x50", t);
+    // the rest is further down
+    for _ in 0..4 {
+        press(&mut l.app, KeyCode::PageDown);
+        text.push_str(&screen_text(&draw(&mut l.app, 160, 50)));
+    }
     for ctx in fail_lab::tui::keymap::Context::HELP {
         assert!(text.contains(ctx.title()), "{} missing", ctx.title());
     }

@@ -1,16 +1,8 @@
 //! The grid's table: one row per grid point, its values, its runs and, for each summary
 //! metric, `mean ± sd (min..max)` over the runs that finished.
 
+use crate::fmt_value;
 use fail_lab::sweep::{Row, Stats, SweepRecord};
-
-fn fmt_value(v: f64) -> String {
-    if v == 0.0 || (v.abs() >= 1e-3 && v.abs() < 1e5) {
-        let s = format!("{v:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        format!("{v:.3e}")
-    }
-}
 
 /// `0.9 ± 0.05 (0.85..0.95)`; one value is shown alone.
 pub fn cell(s: &Stats) -> String {

@@ -46,37 +46,59 @@ impl Band {
     }
 }
 
-/// The dots that fill the area between two thinned lines, column by column, `rows` dots
-/// per unit of the y range's height.
-fn fill_between(lo: &plot::Line, hi: &plot::Line, y: (f64, f64), rows: usize) -> Vec<(f64, f64)> {
-    // per column (x of the thinned points): the lowest low and the highest high
-    let mut cols: Vec<(f64, f64, f64)> = Vec::new();
-    for &(x, v) in &lo.points {
-        match cols.last_mut() {
-            Some(c) if c.0 == x => c.1 = c.1.min(v),
-            _ => cols.push((x, v, f64::NEG_INFINITY)),
+/// The dots that fill the area between two thinned lines: each of `columns` columns over
+/// the x range `x`, from the low edge to the high one (both interpolated between the lines'
+/// points), `rows` dots per height of the y range `y`.
+fn fill_between(
+    lo: &plot::Line,
+    hi: &plot::Line,
+    x: (f64, f64),
+    y: (f64, f64),
+    columns: usize,
+    rows: usize,
+) -> Vec<(f64, f64)> {
+    // per x of the thinned points: the lowest low and the highest high
+    let mut edges: Vec<(f64, f64, f64)> = Vec::new();
+    for &(px, v) in &lo.points {
+        match edges.last_mut() {
+            Some(c) if c.0 == px => c.1 = c.1.min(v),
+            _ => edges.push((px, v, f64::NEG_INFINITY)),
         }
     }
     let mut i = 0;
-    for &(x, v) in &hi.points {
-        while i < cols.len() && cols[i].0 < x {
+    for &(px, v) in &hi.points {
+        while i < edges.len() && edges[i].0 < px {
             i += 1;
         }
-        if let Some(c) = cols.get_mut(i).filter(|c| c.0 == x) {
+        if let Some(c) = edges.get_mut(i).filter(|c| c.0 == px) {
             c.2 = c.2.max(v);
         }
     }
+    edges.retain(|c| c.2 >= c.1);
     let dy = (y.1 - y.0) / rows.max(1) as f64;
+    let dx = (x.1 - x.0) / columns.max(1) as f64;
     let mut dots = Vec::new();
-    if dy <= 0.0 || !dy.is_finite() {
+    if !(dy > 0.0 && dy.is_finite() && dx > 0.0 && dx.is_finite()) {
         return dots;
     }
-    for (x, a, b) in cols.into_iter().filter(|c| c.2 >= c.1) {
+    let mut column = |cx: f64, a: f64, b: f64| {
         let mut v = a;
         while v <= b {
-            dots.push((x, v));
+            dots.push((cx, v));
             v += dy;
         }
+    };
+    for w in edges.windows(2) {
+        let ((x0, lo0, hi0), (x1, lo1, hi1)) = (w[0], w[1]);
+        let mut cx = x0;
+        while cx < x1 {
+            let f = (cx - x0) / (x1 - x0);
+            column(cx, lo0 + f * (lo1 - lo0), hi0 + f * (hi1 - hi0));
+            cx += dx;
+        }
+    }
+    if let Some(&(cx, a, b)) = edges.last() {
+        column(cx, a, b);
     }
     dots
 }
@@ -118,7 +140,7 @@ pub fn band_plot(
         .iter()
         .map(|(lo, hi, style)| {
             (
-                fill_between(lo, hi, y, rows),
+                fill_between(lo, hi, x, y, cols, rows),
                 style.add_modifier(Modifier::DIM),
             )
         })
@@ -159,18 +181,20 @@ mod tests {
     #[test]
     fn the_fill_covers_each_column_from_its_low_to_its_high() {
         let lo = plot::Line {
-            points: vec![(0.0, 0.0), (1.0, 0.5), (1.0, 0.25)],
+            points: vec![(0.0, 0.0), (2.0, 0.5), (2.0, 0.25)],
             dropped: 0,
         };
         let hi = plot::Line {
-            points: vec![(0.0, 1.0), (1.0, 0.75)],
+            points: vec![(0.0, 1.0), (2.0, 0.75)],
             dropped: 0,
         };
-        let dots = fill_between(&lo, &hi, (0.0, 1.0), 4);
+        let dots = fill_between(&lo, &hi, (0.0, 2.0), (0.0, 1.0), 2, 4);
         let at = |x: f64| -> Vec<f64> { dots.iter().filter(|d| d.0 == x).map(|d| d.1).collect() };
         assert_eq!(at(0.0), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
-        // the column's lowest low (0.25) up to its high
-        assert_eq!(at(1.0), vec![0.25, 0.5, 0.75]);
-        assert!(fill_between(&lo, &hi, (0.0, 0.0), 4).is_empty());
+        // between the points: the edges interpolated (low 0.125, high 0.875)
+        assert_eq!(at(1.0), vec![0.125, 0.375, 0.625, 0.875]);
+        // the last column's lowest low (0.25) up to its high
+        assert_eq!(at(2.0), vec![0.25, 0.5, 0.75]);
+        assert!(fill_between(&lo, &hi, (0.0, 2.0), (0.0, 0.0), 2, 4).is_empty());
     }
 }

@@ -315,19 +315,10 @@ pub const TABLE: &[Binding] = &[
     ),
     b(X::Runs, PAGES, "a page up / down"),
     b(X::Runs, ENDS, "first / last row"),
-    h(
+    b(
         X::Runs,
         &[(p(K::Right), Cmd::Unfold), (p(K::Left), Cmd::Fold)],
         "unfold a sweep or a group / fold it (or go up to it)",
-        2,
-        "fold",
-    ),
-    h(
-        X::Runs,
-        &[(c('S'), Cmd::SweepScreen)],
-        "the sweep screen: grid table and summary chart",
-        1,
-        "sweep",
     ),
     b(
         X::Runs,
@@ -359,7 +350,7 @@ pub const TABLE: &[Binding] = &[
     h(
         X::Runs,
         &[(c('x'), Cmd::Stop)],
-        "stop (or drop a queued run); on a group or a sweep, all of its runs",
+        "stop (or drop a queued run); groups and sweeps too",
         1,
         "stop",
     ),
@@ -383,6 +374,13 @@ pub const TABLE: &[Binding] = &[
         "figure and log",
         1,
         "figure",
+    ),
+    h(
+        X::Runs,
+        &[(c('S'), Cmd::SweepScreen)],
+        "the sweep screen: grid table and summary chart",
+        1,
+        "sweep",
     ),
     b(X::Runs, &[(p(K::Enter), Cmd::ToChart)], "to the chart"),
     h(

@@ -52,7 +52,7 @@ impl Field {
         match self {
             Field::Seed => "an integer >= 0, or empty for a fresh seed".into(),
             Field::Seeds => "a count N, a range A..B, a list 1,4,7, or empty".into(),
-            Field::Param(d) => format!("{}; or a list v1,v2,... to sweep it", d.allowed()),
+            Field::Param(d) => d.allowed(),
         }
     }
 

@@ -543,7 +543,10 @@ fn footer(
         }
         (Some(field), None, true) => {
             let default = match field {
-                Field::Param(d) => format!(" · default {}", d.default),
+                Field::Param(d) if matches!(d.kind, Kind::IntList { .. }) => {
+                    format!(" · default {} · lists parted by ; sweep it", d.default)
+                }
+                Field::Param(d) => format!(" · default {} · a list v1,v2 sweeps it", d.default),
                 Field::Seed | Field::Seeds => String::new(),
             };
             foot.push(Line::from(vec![

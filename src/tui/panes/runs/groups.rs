@@ -4,7 +4,6 @@
 use ratatui::text::{Line, Span};
 
 use super::{cell, exp_text, snr_metric, Cols};
-use crate::engine::Status;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
 use crate::tui::groups::{band_of, point_label, GroupNode, Node, Tally};
@@ -51,7 +50,13 @@ fn mean_sd(tally: &Tally) -> String {
     }
 }
 
-/// The sweep's or group's label, then its status counts, in the table's `differs` column.
+/// The room of a group's or sweep's label and status counts: the experiment, `differs` and
+/// status columns of a run's row.
+fn label_width(c: &Cols) -> usize {
+    c.exp + 1 + c.differs + if c.status > 0 { c.status + 1 } else { 0 }
+}
+
+/// The sweep's or group's label, then its status counts as room allows.
 fn label_cells(t: Theme, label: &str, tally: &Tally, w: usize) -> Vec<Span<'static>> {
     let room = w.saturating_sub(label.chars().count() + 1);
     let counts = counts_spans(t, tally, room);
@@ -89,36 +94,31 @@ pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8
         }
         _ => runs.first().map(|r| r.differs_text()).unwrap_or_default(),
     };
-    let label = format!("{}{label}", "  ".repeat(depth as usize));
+    // a grid point under its sweep needs no experiment: its label takes that room too
+    let label = if depth > 0 {
+        format!("{}{label}", "  ".repeat(depth as usize))
+    } else {
+        format!("{} {label}", pad(&exp_text(&g.experiment, c.exp), c.exp))
+    };
     let mut spans = vec![
         Span::styled(if marked { "*" } else { " " }, t.edited()),
         Span::styled(fold_mark(app.runs.is_open(&node)), t.key()),
         Span::raw(" "),
         Span::raw(rpad("", 3)),
         Span::raw(" "),
-        Span::raw(pad(&exp_text(&g.experiment, c.exp), c.exp)),
-        Span::raw(" "),
     ];
-    spans.extend(label_cells(t, &label, &tally, c.differs));
-    let status = if tally.n(Status::Running) + tally.n(Status::Elsewhere) > 0 {
-        "running"
-    } else if tally.ended() == tally.total {
-        "ended"
-    } else {
-        "waiting"
-    };
-    cell(&mut spans, pad(status, c.status), c.status, t.dim());
-    cell(
-        &mut spans,
-        rpad(&format!("n={}", tally.total), c.step),
-        c.step,
-        t.text(),
-    );
+    spans.extend(label_cells(t, &label, &tally, label_width(c)));
+    let n = format!("n={}", tally.total);
+    cell(&mut spans, rpad(&n, c.step), c.step, t.text());
     cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
     let eta = tally.eta_s.map(fmt::duration).unwrap_or_default();
     cell(&mut spans, rpad(&eta, c.eta), c.eta, t.dim());
     let latest = match &main {
         Some(m) if c.latest > 10 => format!("{m} {}", mean_sd(&tally)),
+        // a narrow column keeps the mean whole
+        _ if mean_sd(&tally).chars().count() > c.latest => {
+            tally.latest.map(|s| fmt::value(s.mean)).unwrap_or_default()
+        }
         _ => mean_sd(&tally),
     };
     cell(
@@ -177,29 +177,28 @@ pub(super) fn sweep_line(t: Theme, app: &App, id: &str, c: &Cols) -> Line<'stati
     } else {
         format!("sweep {axes} · {seeds} seeds")
     };
+    let label = format!("{} {label}", pad(&experiment, c.exp.min(4)));
     let mut spans = vec![
         Span::raw(" "),
         Span::styled(fold_mark(app.runs.is_open(&node)), t.key()),
         Span::raw(" "),
         Span::raw(rpad("", 3)),
         Span::raw(" "),
-        Span::raw(pad(&exp_text(&experiment, c.exp), c.exp)),
-        Span::raw(" "),
     ];
-    spans.extend(label_cells(t, &label, &tally, c.differs));
+    spans.extend(label_cells(t, &label, &tally, label_width(c)));
     let done = tally.ended();
-    let status = if done >= planned { "ended" } else { "sweep" };
-    cell(&mut spans, pad(status, c.status), c.status, t.dim());
-    cell(
-        &mut spans,
-        rpad(&format!("{done}/{planned}"), c.step),
-        c.step,
-        t.text(),
-    );
+    let progress = format!("{done}/{planned}");
+    cell(&mut spans, rpad(&progress, c.step), c.step, t.text());
     cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
     let eta = tally.eta_s.map(fmt::duration).unwrap_or_default();
     cell(&mut spans, rpad(&eta, c.eta), c.eta, t.dim());
-    cell(&mut spans, rpad(id, c.latest), c.latest, t.dim());
+    // the sweep's id where there is room (the chart's title has it too)
+    let id_text = if c.latest > 10 {
+        clip(id, c.latest)
+    } else {
+        String::new()
+    };
+    cell(&mut spans, rpad(&id_text, c.latest), c.latest, t.dim());
     let bar = progress_bar(
         done,
         planned,
