@@ -551,3 +551,7 @@ mod tests;
 #[cfg(test)]
 #[path = "lab_tests.rs"]
 mod lab_tests;
+
+#[cfg(test)]
+#[path = "sweep_tests.rs"]
+mod sweep_tests;

@@ -25,7 +25,7 @@ fn started(id: &str, d: i64) -> RunEvent {
     }
 }
 
-fn ev(id: &str, event: Event) -> RunEvent {
+pub(super) fn ev(id: &str, event: Event) -> RunEvent {
     RunEvent {
         run: id.into(),
         event,
