@@ -333,13 +333,18 @@ impl RunState {
             .map(str::to_string);
         run.status = Status::Interrupted;
 
-        // whether the writer still runs is asked before looking for `summary.json`: a run
-        // that ends in between is then found finished, never cut off
+        // a run with its summary has ended, whoever wrote it. Without one, whether the writer
+        // still runs is asked before looking for `summary.json` again: a run that ends in
+        // between is then found finished, never cut off
         let owner = Owner::read(dir);
-        let alive = owner
-            .as_ref()
-            .is_some_and(|o| o.liveness(dir) == Liveness::Alive);
-        let summary = read_summary(dir);
+        let mut summary = read_summary(dir);
+        let alive = summary.is_none()
+            && owner
+                .as_ref()
+                .is_some_and(|o| o.liveness(dir) == Liveness::Alive);
+        if summary.is_none() {
+            summary = read_summary(dir);
+        }
         let follow = alive && summary.is_none();
         // a run that goes on is read up to its last complete line; the rest comes later. A
         // run that ended keeps its series on disk until they are asked for.
@@ -544,8 +549,12 @@ impl RunState {
             .filter(|p| p.file_name().is_none_or(|n| n != super::SWEEPS_DIR))
             .collect();
         dirs.sort();
-        for dir in dirs {
-            match RunState::load_summary(&dir) {
+        // thousands of small files: read on every core, kept in folder order
+        use rayon::prelude::*;
+        let loaded: Vec<Result<RunState, String>> =
+            dirs.par_iter().map(|d| RunState::load_summary(d)).collect();
+        for r in loaded {
+            match r {
                 Ok(r) => runs.push(r),
                 Err(e) => errors.push(e),
             }

@@ -171,7 +171,8 @@ impl App {
     /// the cursor, the selected group's or sweep's runs, the compared ones. Returns true if
     /// any was read.
     pub fn load_shown(&mut self) -> bool {
-        let reach = self.area.height.max(24) as usize;
+        // the runs pane shows fewer rows than half the screen's height
+        let reach = (self.area.height as usize / 2).max(12);
         let mut nums = self.runs.runs_near_cursor(reach);
         if let Some(node) = &self.runs.cursor {
             let mut under = self.runs.tree.runs_of(node);
