@@ -103,14 +103,16 @@ fn fill_between(
     dots
 }
 
-/// The plot of groups' means with their bands filled beneath, colours from `first_colour`
-/// on; `None` when there is nothing to draw.
+/// The plot of groups' means with their bands filled beneath (`fill`; else the means
+/// alone, for many groups at once), colours from `first_colour` on; `None` when there is
+/// nothing to draw.
 pub fn band_plot(
     t: Theme,
     bands: &[Band],
     look: Look,
     area: Rect,
     first_colour: usize,
+    fill: bool,
 ) -> Option<Plot> {
     let x = x_range(bands.iter().map(|b| &b.mean))?;
     let cols = (area.width as usize).max(1) * t.marker.dots_per_cell();
@@ -138,6 +140,7 @@ pub fn band_plot(
     let rows = area.height.saturating_sub(2) as usize * t.marker.rows_per_cell();
     let fills = edges
         .iter()
+        .filter(|_| fill)
         .map(|(lo, hi, style)| {
             (
                 fill_between(lo, hi, x, y, cols, rows),
@@ -164,8 +167,9 @@ pub fn draw_bands(
     look: Look,
     area: Rect,
     legend: bool,
+    fill: bool,
 ) -> bool {
-    match band_plot(t, bands, look, area, 0) {
+    match band_plot(t, bands, look, area, 0, fill) {
         Some(p) => {
             draw_plot(f, t, &p, area, legend);
             true

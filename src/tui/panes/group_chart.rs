@@ -91,10 +91,12 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
         t.title(),
     )];
     title.extend(look.flags(t));
-    title.push(Span::styled(
-        format!("{} ", app.chart.spread.label()),
-        t.dim(),
-    ));
+    if groups.len() == 1 {
+        title.push(Span::styled(
+            format!("{} ", app.chart.spread.label()),
+            t.dim(),
+        ));
+    }
     let keys = key_legend(
         t,
         Context::Chart,
@@ -107,7 +109,8 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
     let block = titled(pane_frame(t, focused), Line::from(title), keys, area.width);
     let inner = block.inner(area);
     f.render_widget(block, area);
-    if !draw_bands(f, t, &bands, look, inner, true) {
+    // one group's band; a sweep's grid points as their means (bands would hide each other)
+    if !draw_bands(f, t, &bands, look, inner, true, groups.len() == 1) {
         f.render_widget(
             Paragraph::new(Span::styled(
                 "no metric points yet in these runs (queued, or loading)",

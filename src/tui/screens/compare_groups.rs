@@ -94,7 +94,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     let all: Vec<Band> = bands.iter().flatten().cloned().collect();
-    match band_plot(t, &all, look, inner, 0) {
+    match band_plot(t, &all, look, inner, 0, true) {
         None => f.render_widget(
             Paragraph::new(Span::styled(
                 "none of these runs has recorded this metric yet",
@@ -147,7 +147,7 @@ fn side_by_side(
             let area = b.inner(*cell);
             f.render_widget(b, *cell);
             let one = bands[k].iter().cloned().collect::<Vec<_>>();
-            match band_plot(t, &one, look, area, k) {
+            match band_plot(t, &one, look, area, k, true) {
                 Some(mut p) => {
                     p.x = shared.x;
                     p.y = shared.y;
