@@ -89,8 +89,10 @@ enum Cmd {
     Sweep(cli_sweep::SweepArgs),
     /// List every experiment and preset
     List,
-    /// Run each experiment's check from the spec and print a verdict table: the checks' runs
-    /// are planned, trained on --jobs threads (or read from --from-runs DIR), then judged
+    /// Run each experiment's check from the spec and print a verdict table
+    ///
+    /// The checks' runs are planned first, trained --jobs at a time (or read from
+    /// --from-runs DIR), then each check judges its runs.
     Reproduce(cli_reproduce::ReproduceArgs),
 }
 
