@@ -1,4 +1,5 @@
-//! The `fail-lab` command: the lab (no subcommand), headless runs, the paper checks, the list.
+//! The `fail-lab` command: the lab (no subcommand), headless runs, the list; the paper checks
+//! (`cli_reproduce/`) and sweeps (`cli_sweep/`) in modules of their own.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod cli_reproduce;
 mod cli_sweep;
 
 use clap::{Args, Parser, Subcommand};
 use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
-use fail_lab::experiments::{checks, registry, Budget, CheckDef, Family, Registry};
+use fail_lab::experiments::{registry, Family, Registry};
 use fail_lab::spec::{load_scenario, Scenario};
 use fail_lab::tui::{ChartMarker, LabOptions};
 
@@ -88,28 +90,10 @@ enum Cmd {
     /// List every experiment and preset
     List,
     /// Run each experiment's check from the spec and print a verdict table
-    Reproduce {
-        /// A reduced budget that still shows each effect (the default)
-        #[arg(long, conflicts_with = "full")]
-        quick: bool,
-        /// The paper's budgets (long)
-        #[arg(long)]
-        full: bool,
-        /// Only these experiments, e.g. --only E1,T1
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// Print every sub-check
-        #[arg(long, short)]
-        verbose: bool,
-        /// Compute threads for each check's runs: a number >= 1, or `auto` (the cores free now)
-        #[arg(
-            long,
-            default_value = "1",
-            value_name = "N|auto",
-            allow_hyphen_values = true
-        )]
-        threads: String,
-    },
+    ///
+    /// The checks' runs are planned first, trained --jobs at a time (or read from
+    /// --from-runs DIR), then each check judges its runs.
+    Reproduce(cli_reproduce::ReproduceArgs),
 }
 
 fn main() -> ExitCode {
@@ -133,21 +117,7 @@ fn main() -> ExitCode {
         }
         Some(Cmd::Sweep(args)) => cli_sweep::main(args, &cli.lab.runs),
         Some(Cmd::List) => list(&cli.lab.scenarios),
-        Some(Cmd::Reproduce {
-            full,
-            only,
-            verbose,
-            threads,
-            ..
-        }) => match parse_threads(&threads) {
-            Ok(threads) => reproduce(
-                if full { Budget::Full } else { Budget::Quick },
-                &only,
-                verbose,
-                threads,
-            ),
-            Err(code) => code,
-        },
+        Some(Cmd::Reproduce(args)) => cli_reproduce::main(args),
     }
 }
 
@@ -551,100 +521,6 @@ fn list(scenarios: &Path) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn reproduce(budget: Budget, only: &[String], verbose: bool, threads: usize) -> ExitCode {
-    let all = checks();
-    if let Err(code) = check_only(only, &all) {
-        return code;
-    }
-    let selected: Vec<_> = all
-        .iter()
-        .filter(|c| only.is_empty() || only.iter().any(|o| o.eq_ignore_ascii_case(c.id)))
-        .collect();
-    let label = if budget == Budget::Full {
-        "full (paper budgets)"
-    } else {
-        "quick"
-    };
-    eprintln!(
-        "reproduce, {label}: {}",
-        selected.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-    );
-    let rows: Vec<[String; 5]> = selected
-        .into_iter()
-        .map(|c| run_check(c, budget, verbose, threads))
-        .collect();
-    let failed = rows.iter().filter(|r| r[3] != "pass").count();
-    print_table(&rows);
-    if failed == 0 {
-        println!("{} checks passed", rows.len());
-        ExitCode::SUCCESS
-    } else {
-        println!("{failed} of {} checks did not pass", rows.len());
-        ExitCode::from(1)
-    }
-}
-
-/// Refuses an `--only` name with no check in this build (exit code 2).
-fn check_only(only: &[String], all: &[CheckDef]) -> Result<(), ExitCode> {
-    let known: Vec<&str> = all.iter().map(|c| c.id).collect();
-    for id in only {
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(id)) {
-            eprintln!(
-                "error: --only {id}: no check for this experiment in this build; available: {}",
-                known.join(", ")
-            );
-            return Err(ExitCode::from(2));
-        }
-    }
-    Ok(())
-}
-
-/// Runs one check on `threads` compute threads, reports it on stderr and gives its row of
-/// the verdict table: experiment, paper, measured, verdict, time.
-fn run_check(c: &CheckDef, budget: Budget, verbose: bool, threads: usize) -> [String; 5] {
-    let t = Instant::now();
-    let mut progress = |msg: &str| eprintln!("  .. {msg}");
-    let result = fail_lab::nn::with_compute_threads(threads, || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            (c.run)(budget, &mut progress)
-        }))
-    });
-    let secs = t.elapsed().as_secs_f64();
-    let (paper, measured, verdict, details) = match result {
-        Ok(Ok(o)) => (
-            o.paper,
-            o.measured,
-            if o.pass { "pass" } else { "FAIL" },
-            o.details,
-        ),
-        Ok(Err(e)) => ("-".into(), e, "ERROR", vec![]),
-        Err(_) => ("-".into(), "the check panicked".into(), "ERROR", vec![]),
-    };
-    eprintln!("  {} {verdict} in {secs:.1} s", c.id);
-    if verbose || verdict != "pass" {
-        for d in &details {
-            eprintln!("      {d}");
-        }
-    }
-    [
-        c.id.to_string(),
-        paper,
-        measured,
-        verdict.to_string(),
-        format!("{secs:.0} s"),
-    ]
-}
-
-/// The verdict table on stdout, as markdown, with a blank line before and after.
-fn print_table(rows: &[[String; 5]]) {
-    let header = ["experiment", "paper", "measured", "verdict", "time"];
-    let mut cells = vec![header.map(String::from).to_vec()];
-    cells.extend(rows.iter().map(|r| r.to_vec()));
-    println!();
-    print_markdown(&cells);
-    println!();
 }
 
 /// Rows as a markdown table on stdout (the first row is the header), columns padded.

@@ -162,7 +162,8 @@ fn status(id: &str, out: &Path, json: bool) -> ExitCode {
     finish(&rec, &rows, json)
 }
 
-fn progress_bar(len: usize) -> indicatif::ProgressBar {
+/// A bar of runs done, on stderr (hidden when stderr is not a terminal).
+pub(crate) fn progress_bar(len: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(len as u64),
         indicatif::ProgressDrawTarget::stderr_with_hz(4),

@@ -1,8 +1,11 @@
 //! Run lifecycle: each run trains in its own thread, streams [`Event`]s out and takes
-//! [`Command`]s in over crossbeam channels, and writes its files as it goes.
+//! [`Command`]s in over crossbeam channels, and writes its files as it goes; a list of planned
+//! runs trained a few at a time (`batch.rs`) and saved runs found by what they ran (`saved.rs`).
 
+pub mod batch;
 pub mod owner;
 pub mod pool;
+pub mod saved;
 pub mod series;
 pub mod state;
 pub mod store;
@@ -250,7 +253,8 @@ pub fn run_to_end(
     Ok((id, out))
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+/// The text of a caught panic.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::owner::{Liveness, Owner};
 use super::series::Series;
 use super::Event;
-use crate::experiments::ctx::{json_f64, Figure, Summary};
+use crate::experiments::ctx::{Figure, Summary};
 use crate::spec::{Params, Value};
 
 /// Where a run is in its life.
@@ -385,18 +385,9 @@ impl RunState {
     fn read_metrics(&mut self, dir: &Path, from: u64, to_end: bool) -> (usize, u64) {
         let (text, next) = read_from(&dir.join("metrics.jsonl"), from, to_end);
         let mut n = 0;
-        for line in text.lines() {
-            // a line cut short by a kill is skipped, not an error
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let (Some(step), Some(name)) = (v["step"].as_u64(), v["name"].as_str()) else {
-                continue;
-            };
-            self.metrics
-                .entry(name.to_string())
-                .or_default()
-                .push(step, json_f64(&v["value"]));
+        // a line cut short by a kill is skipped, not an error
+        for (step, name, value) in text.lines().filter_map(super::store::parse_metric_line) {
+            self.metrics.entry(name).or_default().push(step, value);
             self.step = self.step.max(step);
             n += 1;
         }
@@ -427,17 +418,9 @@ impl RunState {
     fn read_figures(&mut self, dir: &Path, from: u64, to_end: bool) -> (usize, u64) {
         let (text, next) = read_from(&dir.join("figures.jsonl"), from, to_end);
         let mut n = 0;
-        for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let Some(step) = v["step"].as_u64() else {
-                continue;
-            };
-            if let Some(f) = Figure::from_json(&v["figure"]) {
-                self.figures.insert(f.title().to_string(), (step, f));
-                n += 1;
-            }
+        for (step, f) in text.lines().filter_map(super::store::parse_figure_line) {
+            self.figures.insert(f.title().to_string(), (step, f));
+            n += 1;
         }
         (n, next)
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::owner::Owner;
-use crate::experiments::ctx::{json_number, Figure, Summary};
+use crate::experiments::ctx::{json_f64, json_number, Figure, Summary};
 use crate::spec::Scenario;
 
 /// The folder of sweep records inside a runs folder (`<runs>/sweeps/<id>/sweep.json`); it
@@ -65,6 +65,20 @@ pub fn create_run_dir(runs_dir: &Path, experiment: &str) -> io::Result<(String, 
         }
     }
     Err(io::Error::other("could not find a free run directory name"))
+}
+
+/// One line of `metrics.jsonl` as [`RunWriter::metric`] writes it: step, name and value;
+/// `None` for a line that is not one (a line cut short by a kill).
+pub fn parse_metric_line(line: &str) -> Option<(u64, String, f64)> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let (step, name) = (v["step"].as_u64()?, v["name"].as_str()?);
+    Some((step, name.to_string(), json_f64(&v["value"])))
+}
+
+/// One line of `figures.jsonl` as [`RunWriter::figure`] writes it: step and figure.
+pub fn parse_figure_line(line: &str) -> Option<(u64, Figure)> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some((v["step"].as_u64()?, Figure::from_json(&v["figure"])?))
 }
 
 /// How a run ended, as written to `summary.json`.

@@ -2,11 +2,10 @@
 //! metrics, small statistics, step formatting, and running an experiment by id for a check
 //! (once, or once per process where several checks compare the same runs).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use super::ctx::{CollectCtx, Ctx, Halt, Summary};
-use super::{params_with, run_direct};
+use super::plan::{self, RunRequest};
 use crate::nn::{OptimKind, Optimizer, SnrReport};
 use crate::spec::{ParamDef, Params};
 
@@ -160,7 +159,7 @@ pub fn fmt_hit(s: Option<u64>, budget: u64) -> String {
 // running an experiment for a check
 
 /// A finished run: its summary and everything it emitted.
-#[derive(Debug)]
+#[derive(Debug, Clone, Default)]
 pub struct Finished {
     pub summary: Summary,
     pub ctx: CollectCtx,
@@ -180,14 +179,17 @@ pub enum RunError {
     Params(String),
     /// The run ended early.
     Halted { id: String, seed: u64, halt: Halt },
+    /// Only held runs answer (`plan::RunSource::Held`) and this one (its label) is not: the
+    /// check asked for a run its plan did not list.
+    NotPlanned(String),
 }
 
 impl RunError {
     /// The message with the run's seed: `E12 seed 1: diverged at ...`.
     pub fn with_seed(&self) -> String {
         match self {
-            RunError::Params(e) => e.clone(),
             RunError::Halted { id, seed, halt } => format!("{id} seed {seed}: {halt}"),
+            other => other.to_string(),
         }
     }
 }
@@ -197,6 +199,10 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Params(e) => f.write_str(e),
             RunError::Halted { id, halt, .. } => write!(f, "{id} {halt}"),
+            RunError::NotPlanned(label) => write!(
+                f,
+                "no run held for {label}: the check asked for a run its plan did not list"
+            ),
         }
     }
 }
@@ -207,27 +213,28 @@ impl From<RunError> for String {
     }
 }
 
+fn request<S: AsRef<str>>(
+    id: &str,
+    overrides: &[(&str, S)],
+    seed: u64,
+) -> Result<RunRequest, RunError> {
+    let o: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+    RunRequest::new(id, &o, seed).map_err(RunError::Params)
+}
+
 /// Runs experiment `id` with its defaults and `overrides`, in this thread, keeping everything
-/// it emits.
+/// it emits; a run the process holds is not trained again (and under another
+/// [`plan::RunSource`], none is: see [`plan`]).
 pub fn run_collect<S: AsRef<str>>(
     id: &str,
     overrides: &[(&str, S)],
     seed: u64,
 ) -> Result<Finished, RunError> {
-    let o: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_ref())).collect();
-    let params = params_with(id, &o).map_err(RunError::Params)?;
-    let mut ctx = CollectCtx::new();
-    let summary = run_direct(id, &params, seed, &mut ctx).map_err(|halt| RunError::Halted {
-        id: id.to_string(),
-        seed,
-        halt,
-    })?;
-    Ok(Finished { summary, ctx })
+    let run = plan::obtain(request(id, overrides, seed)?, false)?;
+    Ok(Arc::try_unwrap(run).unwrap_or_else(|shared| (*shared).clone()))
 }
 
-type RunCell = Arc<OnceLock<Result<Arc<Finished>, RunError>>>;
-
-/// [`run_collect`] once per (id, overrides, seed) in this process. Runs are deterministic in
+/// [`run_collect`] once per (id, parameters, seed) in this process. Runs are deterministic in
 /// those, so checks that compare the same runs (E8 with E7, E14 with E11-E13) share them;
 /// whichever asks first spends the time.
 pub fn cached_run(
@@ -235,15 +242,5 @@ pub fn cached_run(
     overrides: &[(&str, &str)],
     seed: u64,
 ) -> Result<Arc<Finished>, RunError> {
-    static CACHE: OnceLock<Mutex<HashMap<String, RunCell>>> = OnceLock::new();
-    let key = format!("{id} {overrides:?} {seed}");
-    let cell = {
-        let mut map = CACHE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        map.entry(key).or_default().clone()
-    };
-    cell.get_or_init(|| run_collect(id, overrides, seed).map(Arc::new))
-        .clone()
+    plan::obtain(request(id, overrides, seed)?, true)
 }

@@ -204,7 +204,7 @@ pub fn check_loss(step: u64, loss: f64) -> Result<(), Halt> {
 }
 
 /// A context that keeps everything in memory: for paper checks and tests.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CollectCtx {
     pub metrics: BTreeMap<String, Vec<(u64, f64)>>,
     pub logs: Vec<String>,

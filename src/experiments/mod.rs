@@ -1,7 +1,8 @@
 //! The paper's experiments: one folder per family (`parity/`, `decomposition/`,
 //! `conditioning/`, `flat/`), each with one file per experiment (or per few that share a
 //! runner) and its checks; what every family shares (`common.rs`); the check types
-//! (`check.rs`); and the registry of every experiment and check (`registry.rs`).
+//! (`check.rs`); the runs of checks as data, planned, trained apart and held (`plan.rs`);
+//! and the registry of every experiment and check (`registry.rs`).
 //!
 //! An experiment is a plain function of (validated parameters, seed, context): same seed, same
 //! numbers. It knows nothing of threads, files or the UI; it emits metrics through [`Ctx`].
@@ -13,6 +14,7 @@ pub mod ctx;
 pub mod decomposition;
 pub mod flat;
 pub mod parity;
+pub mod plan;
 pub mod registry;
 
 pub use check::{Budget, CheckDef, CheckFn, CheckOutcome};

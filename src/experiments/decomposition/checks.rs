@@ -102,7 +102,7 @@ fn e2_at_k(
         pass &= ok;
         details.push(format!(
             "k = {k}: end-to-end accuracy at most {e2e_max:.3} over {} evaluations (needs <= 0.56 at every one){}",
-            e2e.len() - 1,
+            e2e.len().saturating_sub(1),
             if ok { "" } else { "  <- FAIL" }
         ));
     }

@@ -11,11 +11,9 @@ pub fn e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome
     let full = budget == Budget::Full;
     let mut details = Vec::new();
     let (mut pass, mut measured) = e1_d5(full, progress, &mut details)?;
-    if full {
-        let (ok, m) = e1_d10(progress, &mut details)?;
-        pass &= ok;
-        measured.push_str(&m);
-    }
+    let (ok, m) = e1_d10(full, progress, &mut details)?;
+    pass &= ok;
+    measured.push_str(&m);
     let (ok, m) = e1_d30(full, progress, &mut details)?;
     pass &= ok;
     measured.push_str(&m);
@@ -24,7 +22,7 @@ pub fn e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome
         paper: if full {
             "d=5 >=0.99 by 2.1k; d=10 >=0.95 at 9.5k; d=30 in [0.43,0.57] for 50k".into()
         } else {
-            "d=5 (|S|=3) >=0.99 within 5k; d=30 at chance, in [0.43,0.57]".into()
+            "d=5 (|S|=3) >=0.99 within 5k; d=10 5k steps (not judged); d=30 at chance, in [0.43,0.57]".into()
         },
         measured,
         pass,
@@ -70,30 +68,66 @@ fn e1_d5(
     Ok((pass, format!("d=5: 0.99 at {}", hits5.join(", "))))
 }
 
-/// d = 10 (full only): >= 0.95 within 25,000 iterations on at least 2 of 3 seeds.
+/// Iterations of the quick budget's d = 10 run.
+const E1_QUICK_D10_STEPS: u64 = 5000;
+
+/// d = 10. Full: >= 0.95 within 25,000 iterations on at least 2 of 3 seeds. Quick: one seed
+/// for 5,000 iterations, reported and not judged (the paper's d = 10 curve gets to 0.95 near
+/// 9,500): it is there so that the quick runs draw Figure 1's three curves, d = 5, 10, 30.
 fn e1_d10(
+    full: bool,
     progress: &mut dyn FnMut(&str),
     details: &mut Vec<String>,
 ) -> Result<(bool, String), String> {
+    let (seeds, steps) = if full {
+        (0..3u64, 25_000)
+    } else {
+        (0..1, E1_QUICK_D10_STEPS)
+    };
+    let steps_text = steps.to_string();
     let mut ok = 0;
     let mut hits = Vec::new();
-    for seed in 0..3u64 {
-        progress(&format!("E1 d = 10, seed {seed}"));
+    for seed in seeds {
+        progress(&format!("E1 d = 10, seed {seed}, {steps} steps"));
         let c = run_collect(
             "E1",
-            &[("d", "10"), ("steps", "25000"), ("eval_every", "50")],
+            &[
+                ("d", "10"),
+                ("steps", steps_text.as_str()),
+                ("eval_every", "50"),
+            ],
             seed,
         )?
         .ctx;
-        let hit = first_reaching(c.series("test_accuracy"), 0.95);
+        let acc = c.series("test_accuracy");
+        let hit = first_reaching(acc, 0.95);
         ok += usize::from(hit.is_some());
-        details.push(format!(
-            "d = 10, seed {seed}: accuracy >= 0.95 at {}",
-            fmt_steps(hit)
-        ));
-        hits.push(fmt_steps(hit));
+        if full {
+            details.push(format!(
+                "d = 10, seed {seed}: accuracy >= 0.95 at {}",
+                fmt_steps(hit)
+            ));
+            hits.push(fmt_steps(hit));
+        } else {
+            let last = acc.last().map_or(f64::NAN, |p| p.1);
+            let best = acc.iter().map(|p| p.1).fold(f64::NAN, f64::max);
+            details.push(format!(
+                "d = 10, seed {seed}, {steps} steps (reported, not judged: Figure 1's middle \
+                 curve; the paper reaches 0.95 near 9,500): accuracy {last:.3} at the end, best \
+                 {best:.3}, >= 0.95 at {}",
+                fmt_steps(hit)
+            ));
+            hits.push(format!("{last:.2}"));
+        }
     }
-    Ok((ok >= 2, format!("; d=10: 0.95 at {}", hits.join(", "))))
+    if full {
+        Ok((ok >= 2, format!("; d=10: 0.95 at {}", hits.join(", "))))
+    } else {
+        Ok((
+            true,
+            format!("; d=10: {} at {}", hits.join(", "), fmt_steps(Some(steps))),
+        ))
+    }
 }
 
 /// d = 30: every evaluation within [0.43, 0.57]; (full) mean after 10k within 0.50 +- 0.02.

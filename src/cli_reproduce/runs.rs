@@ -1,0 +1,159 @@
+//! The planned runs of `reproduce`: trained on worker threads with a progress bar (and saved,
+//! with `--save-runs`), or read from a folder of saved runs; either way held for the checks.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::say;
+use fail_lab::engine::batch::{self, BatchOptions, BatchUpdate};
+use fail_lab::engine::saved::{load_finished, SavedRuns};
+use fail_lab::experiments::common::RunError;
+use fail_lab::experiments::plan::{self, RunRequest};
+use fail_lab::experiments::Halt;
+
+/// How many missing runs the message of `--from-runs` lists.
+const MISSING_SHOWN: usize = 8;
+
+/// Trains `reqs`, `jobs` at a time on `threads` compute threads each, holds their results and
+/// gives each one's seconds. One line on stderr as each run starts and ends.
+pub(super) fn train(
+    reqs: &[RunRequest],
+    jobs: usize,
+    threads: usize,
+    save: Option<&Path>,
+) -> Vec<f64> {
+    let n = reqs.len();
+    let at_once = jobs.clamp(1, n.max(1));
+    eprintln!(
+        "training {n} runs, {at_once} at once, {threads} compute thread(s) each{}",
+        save.map(|d| format!("; saved in {}", d.display()))
+            .unwrap_or_default()
+    );
+    let bar = crate::cli_sweep::progress_bar(n);
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    let width = n.to_string().len();
+    let (mut started, mut ended) = (0, 0);
+    let t = Instant::now();
+    let opts = BatchOptions {
+        jobs: at_once,
+        compute_threads: threads,
+        save_to: save.map(Path::to_path_buf),
+    };
+    let trained = batch::train_all(reqs, &opts, |u| match u {
+        BatchUpdate::Started { index } => {
+            started += 1;
+            say(
+                &bar,
+                format!("[{started:>width$}/{n}] start {}", reqs[*index].label()),
+            );
+            bar.set_message(format!("{} running", started - ended));
+        }
+        BatchUpdate::Ended {
+            index,
+            elapsed_s,
+            error,
+        } => {
+            ended += 1;
+            let how = match error {
+                None => format!("{elapsed_s:.1} s"),
+                Some(e) => format!("FAILED after {elapsed_s:.1} s: {e}"),
+            };
+            say(
+                &bar,
+                format!(
+                    "[{ended:>width$}/{n}] done  {} · {how}",
+                    reqs[*index].label()
+                ),
+            );
+            bar.inc(1);
+            bar.set_message(format!("{} running", started - ended));
+        }
+    });
+    bar.finish_and_clear();
+    eprintln!("trained {n} runs in {:.1} s", t.elapsed().as_secs_f64());
+    if let Some(d) = save {
+        eprintln!("runs saved in {}", d.display());
+    }
+    reqs.iter()
+        .zip(trained)
+        .map(|(r, t)| {
+            plan::hold(r, t.result);
+            t.elapsed_s
+        })
+        .collect()
+}
+
+/// Reads the finished run of each request from `dir`, holds it and gives its training
+/// seconds (as it saved them). Refuses when any is missing (exit code 1), listing how many
+/// and the first few, and how to make them (`save_command`); a folder that cannot be read is
+/// bad input (exit code 2).
+pub(super) fn load(
+    reqs: &[RunRequest],
+    dir: &Path,
+    save_command: &str,
+) -> Result<Vec<f64>, ExitCode> {
+    let saved = SavedRuns::scan(dir).map_err(|e| {
+        eprintln!("error: --from-runs: {e}");
+        ExitCode::from(2)
+    })?;
+    let missing: Vec<&RunRequest> = reqs.iter().filter(|r| saved.find(r).is_none()).collect();
+    if !missing.is_empty() {
+        report_missing(reqs.len(), &missing, &saved, dir, save_command);
+        return Err(ExitCode::from(1));
+    }
+    eprintln!(
+        "reading {} runs from {} ({} finished runs there)",
+        reqs.len(),
+        dir.display(),
+        saved.finished()
+    );
+    let mut secs = Vec::with_capacity(reqs.len());
+    for r in reqs {
+        let found = saved.find(r).map(load_finished);
+        let (result, s) = match found {
+            Some(Ok((f, s))) => (Ok(f), s),
+            Some(Err(e)) => (Err(unreadable(r, e)), 0.0),
+            None => (Err(unreadable(r, "not found".into())), 0.0),
+        };
+        plan::hold(r, result);
+        secs.push(s);
+    }
+    Ok(secs)
+}
+
+fn unreadable(r: &RunRequest, e: String) -> RunError {
+    RunError::Halted {
+        id: r.experiment.clone(),
+        seed: r.seed,
+        halt: Halt::Failed(format!("cannot read the saved run: {e}")),
+    }
+}
+
+fn report_missing(
+    total: usize,
+    missing: &[&RunRequest],
+    saved: &SavedRuns,
+    dir: &Path,
+    save_command: &str,
+) {
+    eprintln!(
+        "error: --from-runs {}: {} of the {total} runs the checks need are not there finished \
+         (the folder holds {} finished runs, {} unfinished, {} unreadable); missing:",
+        dir.display(),
+        missing.len(),
+        saved.finished(),
+        saved.unfinished,
+        saved.unreadable.len()
+    );
+    for r in missing.iter().take(MISSING_SHOWN) {
+        eprintln!("  {}", r.label());
+    }
+    if missing.len() > MISSING_SHOWN {
+        eprintln!("  and {} more", missing.len() - MISSING_SHOWN);
+    }
+    eprintln!(
+        "make them with `{save_command}` (or train each one with `fail-lab run SPEC --out {}`)",
+        dir.display()
+    );
+}

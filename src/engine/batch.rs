@@ -1,0 +1,253 @@
+//! A list of planned runs ([`RunRequest`]s) trained on a few threads at once, each result kept
+//! whole in memory, as the checks read them; with a folder to save in, every run also goes
+//! through the engine ([`super::launch`]) and is written there as an ordinary saved run.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::{launch, panic_message, Event, LaunchOptions};
+use crate::experiments::common::{Finished, RunError};
+use crate::experiments::plan::{self, RunRequest};
+use crate::experiments::{CollectCtx, Ctx, Halt};
+
+/// How a batch trains.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Runs that train at once (at least 1).
+    pub jobs: usize,
+    /// Compute threads of each run.
+    pub compute_threads: usize,
+    /// Where each run is also saved, if anywhere.
+    pub save_to: Option<PathBuf>,
+}
+
+/// What a batch reports as it goes, by the run's index in the list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchUpdate {
+    Started {
+        index: usize,
+    },
+    /// `error`: why the run gave no result, if it did not.
+    Ended {
+        index: usize,
+        elapsed_s: f64,
+        error: Option<String>,
+    },
+}
+
+/// One trained run: its result, its wall-clock seconds and, when saved, its folder.
+#[derive(Debug)]
+pub struct Trained {
+    pub result: Result<Finished, RunError>,
+    pub elapsed_s: f64,
+    pub dir: Option<PathBuf>,
+}
+
+fn halted(req: &RunRequest, halt: Halt) -> RunError {
+    RunError::Halted {
+        id: req.experiment.clone(),
+        seed: req.seed,
+        halt,
+    }
+}
+
+/// Trains every request, `opts.jobs` at a time, in the list's order of starts, calling `on`
+/// (in the calling thread) as each starts and ends. Gives one [`Trained`] per request, in the
+/// list's order.
+pub fn train_all(
+    reqs: &[RunRequest],
+    opts: &BatchOptions,
+    mut on: impl FnMut(&BatchUpdate),
+) -> Vec<Trained> {
+    let next = AtomicUsize::new(0);
+    let mut out: Vec<Option<Trained>> = reqs.iter().map(|_| None).collect();
+    let (tx, rx) = crossbeam_channel::unbounded::<(usize, Option<Trained>)>();
+    std::thread::scope(|s| {
+        for w in 0..opts.jobs.clamp(1, reqs.len().max(1)) {
+            let (tx, next) = (tx.clone(), &next);
+            let worker = move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(req) = reqs.get(i) else { break };
+                let _ = tx.send((i, None));
+                let _ = tx.send((i, Some(train_one(req, opts))));
+            };
+            // a worker that cannot start leaves its share to the others (or, for all of
+            // them, every run to the message below)
+            let _ = std::thread::Builder::new()
+                .name(format!("batch-{w}"))
+                .spawn_scoped(s, worker);
+        }
+        drop(tx);
+        for (index, t) in rx.iter() {
+            let Some(t) = t else {
+                on(&BatchUpdate::Started { index });
+                continue;
+            };
+            on(&BatchUpdate::Ended {
+                index,
+                elapsed_s: t.elapsed_s,
+                error: t.result.as_ref().err().map(RunError::with_seed),
+            });
+            out[index] = Some(t);
+        }
+    });
+    out.into_iter()
+        .zip(reqs)
+        .map(|(t, req)| {
+            t.unwrap_or_else(|| Trained {
+                result: Err(halted(
+                    req,
+                    Halt::Failed("no worker thread could start".into()),
+                )),
+                elapsed_s: 0.0,
+                dir: None,
+            })
+        })
+        .collect()
+}
+
+/// Trains one request: in this thread, or through the engine into `opts.save_to`.
+fn train_one(req: &RunRequest, opts: &BatchOptions) -> Trained {
+    let t = Instant::now();
+    let (result, dir) = match &opts.save_to {
+        None => {
+            let r = crate::nn::with_compute_threads(opts.compute_threads, || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan::train(req)))
+            });
+            let r = r.unwrap_or_else(|p| {
+                let reason = format!("the experiment panicked: {}", panic_message(p.as_ref()));
+                Err(halted(req, Halt::Failed(reason)))
+            });
+            (r, None)
+        }
+        Some(runs_dir) => train_saved(req, runs_dir, opts.compute_threads),
+    };
+    Trained {
+        result,
+        elapsed_s: t.elapsed().as_secs_f64(),
+        dir,
+    }
+}
+
+/// Trains `req` as a run of the engine saved in `runs_dir`, keeping what it emits.
+fn train_saved(
+    req: &RunRequest,
+    runs_dir: &Path,
+    threads: usize,
+) -> (Result<Finished, RunError>, Option<PathBuf>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let opts = LaunchOptions {
+        runs_dir: runs_dir.to_path_buf(),
+        compute_threads: threads,
+    };
+    let handle = match launch(&req.scenario(), &opts, tx) {
+        Ok(h) => h,
+        Err(e) => return (Err(halted(req, Halt::Failed(e))), None),
+    };
+    let dir = handle.dir.clone();
+    let mut ctx = CollectCtx::new();
+    let mut end = Err(Halt::Failed("the run ended without saying how".into()));
+    for ev in rx.iter() {
+        match ev.event {
+            Event::Metric { step, name, value } => ctx.metric(step, &name, value),
+            Event::Figure { step, figure } => ctx.figure(step, figure),
+            Event::Log(line) => ctx.log(&line),
+            Event::Progress { step, .. } => ctx.last_step = step,
+            Event::Finished { summary, .. } => end = Ok(summary),
+            Event::Stopped { step } => end = Err(Halt::Stopped { step }),
+            Event::Diverged { step, reason } => end = Err(Halt::Diverged { step, reason }),
+            Event::Failed { reason } => end = Err(Halt::Failed(reason)),
+            Event::Started { .. } | Event::Paused | Event::Resumed => {}
+        }
+    }
+    handle.join();
+    let result = end
+        .map(|summary| Finished { summary, ctx })
+        .map_err(|h| halted(req, h));
+    (result, Some(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::saved::{load_finished, SavedRuns};
+
+    fn req(seed: u64) -> RunRequest {
+        RunRequest::new(
+            "E1",
+            &[("d", "4"), ("steps", "60"), ("eval_every", "20")],
+            seed,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_batch_gives_the_runs_in_order_and_saved_runs_read_back_the_same() {
+        let dir = std::env::temp_dir().join(format!("fail-lab-batch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let reqs = vec![req(1), req(2), req(3)];
+        let mut updates = Vec::new();
+        let opts = BatchOptions {
+            jobs: 2,
+            compute_threads: 1,
+            save_to: Some(dir.clone()),
+        };
+        let saved = train_all(&reqs, &opts, |u| updates.push(u.clone()));
+        let starts = updates
+            .iter()
+            .filter(|u| matches!(u, BatchUpdate::Started { .. }))
+            .count();
+        assert_eq!((starts, updates.len()), (3, 6));
+        let plain = train_all(
+            &reqs,
+            &BatchOptions {
+                save_to: None,
+                ..opts
+            },
+            |_| {},
+        );
+        let index = SavedRuns::scan(&dir).unwrap();
+        assert_eq!(index.finished(), 3);
+        for ((r, s), p) in reqs.iter().zip(&saved).zip(&plain) {
+            let (s_run, p_run) = (s.result.as_ref().unwrap(), p.result.as_ref().unwrap());
+            let alone = plan::train(r).unwrap();
+            assert!(!alone.ctx.metrics.is_empty());
+            assert_eq!(s_run.ctx.metrics, alone.ctx.metrics, "{}", r.label());
+            assert_eq!(p_run.ctx.metrics, alone.ctx.metrics);
+            assert_eq!(s_run.summary, alone.summary);
+            let found = index.find(r).expect("the saved run is found");
+            assert_eq!(Some(found), s.dir.as_deref());
+            let (back, _) = load_finished(found).unwrap();
+            assert_eq!(back.ctx.metrics, alone.ctx.metrics);
+            assert_eq!(back.ctx.figures, alone.ctx.figures);
+            assert_eq!(back.summary, alone.summary);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failing_run_is_reported_and_the_others_go_on() {
+        let mut bad = req(0);
+        bad.params.insert("subset_size", crate::spec::Value::Int(9));
+        let reqs = vec![bad, req(4)];
+        let mut errors = Vec::new();
+        let opts = BatchOptions {
+            jobs: 1,
+            compute_threads: 1,
+            save_to: None,
+        };
+        let out = train_all(&reqs, &opts, |u| {
+            if let BatchUpdate::Ended { error, .. } = u {
+                errors.push(error.clone());
+            }
+        });
+        assert!(out[0].result.is_err() && out[1].result.is_ok());
+        let first = errors[0].as_deref().unwrap_or("");
+        assert!(
+            first.contains("subset_size = 9 is larger than d = 4"),
+            "{first}"
+        );
+        assert_eq!(errors[1], None);
+    }
+}
