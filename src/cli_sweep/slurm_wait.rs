@@ -14,7 +14,7 @@ use fail_lab::slurm::status;
 use fail_lab::sweep::{self, Counts, SweepRecord};
 
 /// How often the runs folder and the queue are read.
-const POLL: Duration = Duration::from_millis(1000);
+const POLL: Duration = Duration::from_millis(500);
 
 /// The event a local sweep would have seen last from a run that ended as `state` reads.
 fn terminal_event(state: &RunState) -> Option<Event> {
@@ -85,12 +85,13 @@ pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
     let started = Instant::now();
     let mut open: Vec<bool> = rec.runs.iter().map(|e| !e.is_done()).collect();
     let mut warned = false;
-    let states = loop {
+    loop {
         if let Ok(fresh) = SweepRecord::load(out, id) {
             // a --cancel in another process notes itself in the record
-            rec = fresh;
+            rec.slurm = fresh.slurm;
         }
-        let r = status::refresh(&mut rec, out);
+        // a run that ended is not read again
+        let r = status::refresh_only(&mut rec, out, |i, _| open[i]);
         if let (Some(e), false) = (r.queue_error(), warned) {
             say(&bar, format!("warning: {e}; waiting for the runs' files"));
             warned = true;
@@ -103,7 +104,7 @@ pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
         }
         show_counts(&bar, Counts::of(&rec.runs));
         if !open.iter().any(|&o| o) && !r.any_active() {
-            break r.states;
+            break;
         }
         let until = Instant::now() + POLL;
         while Instant::now() < until && !stop.load(Ordering::Relaxed) {
@@ -117,8 +118,9 @@ pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
             );
             return ExitCode::from(130);
         }
-    };
+    }
     bar.finish_and_clear();
+    let states = status::refresh(&mut rec, out).states;
     if let Err(e) = rec.save(out) {
         eprintln!("warning: cannot write the sweep record: {e}");
     }

@@ -7,7 +7,7 @@ use super::job::log_path;
 use super::queue::{self, ending_in_log, Ending, TaskState};
 use super::sweep::slurm_dir;
 use crate::engine::RunState;
-use crate::sweep::record::{SweepRecord, MISSING, QUEUED, SUBMITTED};
+use crate::sweep::record::{RunEntry, SweepRecord, MISSING, QUEUED, SUBMITTED};
 
 /// One job's tasks as `squeue` gave them (or why it could not).
 #[derive(Debug, Clone)]
@@ -115,6 +115,16 @@ fn slurm_status(files: &str, t: &TaskView) -> Option<(String, String)> {
 /// files, then each task's log where Slurm may have ended it. Entries of a sweep that was
 /// never submitted read as [`SweepRecord::refresh`] gives them.
 pub fn refresh(rec: &mut SweepRecord, runs_dir: &Path) -> Refreshed {
+    refresh_only(rec, runs_dir, |_, _| true)
+}
+
+/// [`refresh`] of the entries `pick` chooses (by index; a follower reads only those that
+/// have not ended); the others keep their status and have no state.
+pub fn refresh_only(
+    rec: &mut SweepRecord,
+    runs_dir: &Path,
+    pick: impl Fn(usize, &RunEntry) -> bool,
+) -> Refreshed {
     let queues: Vec<JobQueue> = rec
         .slurm
         .iter()
@@ -124,14 +134,15 @@ pub fn refresh(rec: &mut SweepRecord, runs_dir: &Path) -> Refreshed {
             tasks: queue::queue_states(&j.id),
         })
         .collect();
-    let mut states = rec.refresh(runs_dir);
+    let mut states = rec.refresh_only(runs_dir, &pick);
     let Some(slurm) = rec.slurm.clone() else {
         return Refreshed { states, queues };
     };
     let dir = slurm_dir(runs_dir, &rec.id);
     let index = slurm.task_index();
     for (i, e) in rec.runs.iter_mut().enumerate() {
-        if !matches!(e.status.as_str(), "stopped" | "interrupted" | MISSING) {
+        let maybe_slurms = matches!(e.status.as_str(), "stopped" | "interrupted" | MISSING);
+        if !maybe_slurms || !pick(i, e) {
             continue;
         }
         let Some(&(job, task)) = e.run.as_deref().and_then(|r| index.get(r)) else {

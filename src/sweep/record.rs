@@ -199,9 +199,23 @@ impl SweepRecord {
     /// Brings each entry's status up to date from its run's files (a run whose process died
     /// reads as interrupted; a folder that is gone as missing).
     pub fn refresh(&mut self, runs_dir: &Path) -> Vec<Option<RunState>> {
+        self.refresh_only(runs_dir, |_, _| true)
+    }
+
+    /// [`SweepRecord::refresh`] of the entries `pick` chooses (by index); the others keep
+    /// their status and have no state.
+    pub fn refresh_only(
+        &mut self,
+        runs_dir: &Path,
+        pick: impl Fn(usize, &RunEntry) -> bool,
+    ) -> Vec<Option<RunState>> {
         self.runs
             .iter_mut()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
+                if !pick(i, e) {
+                    return None;
+                }
                 let id = e.run.as_ref()?;
                 match RunState::load(&runs_dir.join(id)) {
                     Ok(state) => {
