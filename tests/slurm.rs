@@ -31,6 +31,38 @@ fn out_dir(name: &str) -> PathBuf {
     d
 }
 
+/// A runs folder whose sweeps' Slurm jobs are cancelled when the test ends, passed or
+/// failed, so a failing test leaves nothing in the queue.
+struct SlurmOut(PathBuf);
+
+impl SlurmOut {
+    fn new(name: &str) -> SlurmOut {
+        SlurmOut(out_dir(name))
+    }
+}
+
+impl std::ops::Deref for SlurmOut {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for SlurmOut {
+    fn drop(&mut self) {
+        for id in record::list(&self.0) {
+            let jobs = SweepRecord::load(&self.0, &id)
+                .ok()
+                .and_then(|r| r.slurm)
+                .map(|s| s.jobs)
+                .unwrap_or_default();
+            for j in jobs {
+                let _ = slurm::cancel(&j.id, None);
+            }
+        }
+    }
+}
+
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).to_string(),
@@ -164,7 +196,7 @@ fn a_slurm_sweep_ends_with_the_local_sweeps_table() {
     let local = out_dir("table-local");
     let o = run_for(&mut sweep(&local, &[&[D5][..], &grid].concat()), MINUTE);
     assert!(o.status.success(), "{}", text(&o).1);
-    let out = out_dir("table-slurm");
+    let out = SlurmOut::new("table-slurm");
     let args = [
         &[D5][..],
         &grid,
@@ -209,7 +241,7 @@ fn runs_per_task_3_gives_2_array_tasks() {
     if !slurm_here("runs_per_task_3_gives_2_array_tasks") {
         return;
     }
-    let out = out_dir("per-task");
+    let out = SlurmOut::new("per-task");
     let args = [
         D5,
         "--grid",
@@ -270,7 +302,7 @@ fn cancelling_a_running_sweep_keeps_its_finished_runs_and_marks_the_rest_cancell
     if !slurm_here("cancelling_a_running_sweep") {
         return;
     }
-    let out = out_dir("cancel");
+    let out = SlurmOut::new("cancel");
     // two quick runs, then two that would train for minutes, one task at a time
     let args = [
         D5,
@@ -332,7 +364,7 @@ fn a_task_killed_by_its_time_limit_shows_as_such() {
     if !slurm_here("a_task_killed_by_its_time_limit_shows_as_such") {
         return;
     }
-    let out = out_dir("time-limit");
+    let out = SlurmOut::new("time-limit");
     // Slurm counts limits in whole minutes and checks them every 30 s or so
     let args = [
         D5,
@@ -363,7 +395,7 @@ fn held_tasks_show_slurms_reason_cancel_one_task_then_resume_what_did_not_finish
     if !slurm_here("held_tasks_show_slurms_reason") {
         return;
     }
-    let out = out_dir("held");
+    let out = SlurmOut::new("held");
     let args = [
         D5,
         "--seeds",
