@@ -50,7 +50,8 @@ pub struct SweepArgs {
     /// sweep_finished
     #[arg(long)]
     json: bool,
-    /// Run again what sweep ID is missing (runs not started, stopped, interrupted or failed)
+    /// Run again what sweep ID is missing (runs not started, stopped, interrupted or failed);
+    /// a Slurm sweep's are submitted again, with its recorded options unless given anew
     #[arg(long, value_name = "ID", conflicts_with_all = ["file", "grid", "seeds", "set", "status"])]
     resume: Option<String>,
     /// Print sweep ID's table as it is now (a Slurm sweep's tasks with their state in the

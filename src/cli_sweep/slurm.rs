@@ -47,7 +47,8 @@ pub struct SlurmArgs {
     /// Slurm: the account to charge (sbatch --account)
     #[arg(long, value_name = "NAME")]
     account: Option<String>,
-    /// Slurm: any other sbatch option, as one argument: --sbatch-arg=--qos=long (repeatable)
+    /// Slurm: any other sbatch option, as one argument: --sbatch-arg=--qos=long (repeatable;
+    /// with --resume, replaces the recorded ones)
     #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     sbatch_arg: Vec<String>,
     /// Slurm: print the job script and the tasks file; submit nothing, keep nothing
