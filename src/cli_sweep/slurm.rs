@@ -184,14 +184,7 @@ pub fn submit(
         }
     };
     if args.dry_run {
-        let files = prepared.job.files(&prepared.tag);
-        println!(
-            "# {}\n{}",
-            files.script.display(),
-            prepared.job.script(&files.tasks)
-        );
-        println!("# {}\n{}", files.tasks.display(), prepared.job.tasks_text());
-        eprintln!("dry run: nothing submitted, nothing kept");
+        print_dry_run(&prepared);
         forget(&rec);
         return ExitCode::SUCCESS;
     }
@@ -232,6 +225,18 @@ pub fn submit(
         id = rec.id
     );
     ExitCode::SUCCESS
+}
+
+/// `--dry-run`: the job script and the tasks file, each under its path, on stdout.
+fn print_dry_run(p: &ssweep::Prepared) {
+    let files = p.job.files(&p.tag);
+    println!(
+        "# {}\n{}",
+        files.script.display(),
+        p.job.script(&files.tasks)
+    );
+    println!("# {}\n{}", files.tasks.display(), p.job.tasks_text());
+    eprintln!("dry run: nothing submitted, nothing kept");
 }
 
 /// Prints each job's tasks as squeue shows them (pending and running ones), on stderr.

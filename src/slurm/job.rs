@@ -317,3 +317,94 @@ pub fn sbatch(script: &Path) -> Result<String, String> {
     }
     Ok(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(lines: Vec<Vec<String>>, per_task: usize, dir: &Path, binary: &Path) -> JobArray {
+        JobArray {
+            name: "t".into(),
+            dir: dir.to_path_buf(),
+            binary: binary.to_path_buf(),
+            lines,
+            per_task,
+            options: SbatchOptions {
+                max_parallel: Some(3),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn time_limits_in_slurms_forms() {
+        for ok in [
+            "30",
+            "0:30",
+            "2:00:00",
+            "1-12",
+            "1-12:30",
+            "1-12:30:00",
+            "UNLIMITED",
+        ] {
+            assert!(is_time_limit(ok), "{ok}");
+        }
+        for bad in ["", "soon", "1:2:3:4", "-5", "1-", "2h", "1-2-3"] {
+            assert!(!is_time_limit(bad), "{bad}");
+        }
+    }
+
+    /// The script as bash runs it for one array task: its lines, in turn, each word as
+    /// written (spaces and quotes included).
+    #[cfg(unix)]
+    #[test]
+    fn a_task_runs_its_lines_with_their_words_intact() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("fail-lab-job-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let show = dir.join("show args.sh");
+        std::fs::write(
+            &show,
+            "#!/bin/sh\nfor a in \"$@\"; do echo \"<$a>\"; done\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&show, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let lines: Vec<Vec<String>> = (0..5)
+            .map(|i| {
+                vec![
+                    format!("line{i}"),
+                    "two words".into(),
+                    "it's".into(),
+                    "$HOME".into(),
+                ]
+            })
+            .collect();
+        let j = job(lines, 2, &dir, &show);
+        assert_eq!((j.task_count(), j.lines_of(2)), (3, 4..5));
+        let files = j.write("1").unwrap();
+        let script = std::fs::read_to_string(&files.script).unwrap();
+        assert!(script.contains("#SBATCH --array=0-2%3\n"), "{script}");
+        let run = |task: &str| {
+            let o = std::process::Command::new("bash")
+                .arg(&files.script)
+                .env("SLURM_ARRAY_TASK_ID", task)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).to_string()
+        };
+        let out = run("1");
+        let args: Vec<&str> = out.lines().filter(|l| l.starts_with('<')).collect();
+        let want = ["<line2>", "<two words>", "<it's>", "<$HOME>"];
+        assert_eq!(args[..4], want, "{out}");
+        assert_eq!(args[4], "<line3>", "{out}");
+        assert_eq!(args.len(), 8, "lines 3 and 4 only: {out}");
+        let last = run("2");
+        assert_eq!(
+            last.lines().filter(|l| l.starts_with("<line")).count(),
+            1,
+            "{last}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
