@@ -202,7 +202,17 @@ pub fn submit(
             } else {
                 "the sweep's record is as it was"
             };
-            return bad(format!("{e}\nnothing was submitted; {kept}"));
+            // Slurm's default MaxArraySize is 1001 (indices 0..=1000)
+            let hint = if tasks > 1001 {
+                format!(
+                    "\n{tasks} array tasks may be more than this cluster allows in one array \
+                     (MaxArraySize, often 1001); --runs-per-task {} makes at most 1,000",
+                    runs.div_ceil(1000)
+                )
+            } else {
+                String::new()
+            };
+            return bad(format!("{e}\nnothing was submitted; {kept}{hint}"));
         }
     };
     let logs = slurm_dir(out, &rec.id).join(format!("{job}_<task>.out"));
