@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod experiments;
 pub mod nn;
+pub mod slurm;
 pub mod spec;
 pub mod sweep;
 pub mod tui;

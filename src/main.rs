@@ -263,7 +263,7 @@ fn run(
         runs_dir: out.to_path_buf(),
         compute_threads: threads,
     };
-    let handle = match engine::launch(&scenario, &opts, tx) {
+    let handle = match fail_lab::slurm::task::launch(file, &scenario, &opts, tx) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,11 +1,14 @@
 //! `fail-lab sweep`: a grid of runs on the pool with a progress bar, then the grid's table;
-//! `--resume ID` runs what a sweep is missing, `--status ID` prints its table.
+//! `--resume ID` runs what a sweep is missing, `--status ID` prints its table; `--slurm`
+//! hands the grid to Slurm instead (`slurm.rs`, `slurm_wait.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+mod slurm;
+mod slurm_wait;
 mod table;
 
 use clap::Args;
@@ -16,12 +19,12 @@ use fail_lab::engine::{Event, LaunchOptions, RunEvent};
 use fail_lab::experiments::ctx::json_number;
 use fail_lab::experiments::Registry;
 use fail_lab::spec::sweep::{load_sweep, parse_grid_arg, parse_seeds};
-use fail_lab::sweep::{self, record, Plan, Row, SweepRecord, SweepRun};
+use fail_lab::sweep::{self, record, Counts, GridPoint, Plan, Row, SweepRecord, SweepRun};
 
 #[derive(Args)]
 pub struct SweepArgs {
     /// The scenario file (TOML); its [sweep] table, if any, gives the grid and the seeds
-    #[arg(required_unless_present_any = ["resume", "status"])]
+    #[arg(required_unless_present_any = ["resume", "status", "cancel"])]
     file: Option<PathBuf>,
     /// Sweep a parameter over values: --grid d=5,10,20 (repeatable; replaces the file's axis
     /// of that name; a list parameter's values are separated by ';')
@@ -47,15 +50,19 @@ pub struct SweepArgs {
     /// sweep_finished
     #[arg(long)]
     json: bool,
-    /// Run again what sweep ID is missing (runs not started, stopped, interrupted or failed)
+    /// Run again what sweep ID is missing (runs not started, stopped, interrupted or failed);
+    /// a Slurm sweep's are submitted again, with its recorded options unless given anew
     #[arg(long, value_name = "ID", conflicts_with_all = ["file", "grid", "seeds", "set", "status"])]
     resume: Option<String>,
-    /// Print sweep ID's table as it is now; starts no run
+    /// Print sweep ID's table as it is now (a Slurm sweep's tasks with their state in the
+    /// queue); starts no run
     #[arg(long, value_name = "ID", conflicts_with_all = ["file", "grid", "seeds", "set", "jobs"])]
     status: Option<String>,
+    #[command(flatten)]
+    slurm: Box<slurm::SlurmArgs>,
 }
 
-fn bad(msg: impl std::fmt::Display) -> ExitCode {
+pub(super) fn bad(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
 }
@@ -71,22 +78,36 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
+    if let Some(id) = &args.slurm.cancel {
+        return slurm::cancel(id, args.slurm.cancel_run.as_deref(), &out);
+    }
     if let Some(id) = &args.status {
         return status(id, &out, args.json);
     }
-    let run = match &args.resume {
-        Some(id) => resume(id, &out),
+    if let Err(e) = args.slurm.check(args.jobs.is_some(), args.resume.is_some()) {
+        return bad(e);
+    }
+    let rec = match &args.resume {
+        Some(id) => resume(id, &out, &args),
         None => start(&args, &out),
     };
-    match run {
-        Ok(Some(run)) => drive(run, jobs, threads, &out, args.json),
-        Ok(None) => ExitCode::SUCCESS,
+    let rec = match rec {
+        Ok(Some(rec)) => rec,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => return bad(e),
+    };
+    if args.slurm.slurm || rec.slurm.is_some() {
+        let fresh = args.resume.is_none();
+        return slurm::submit(rec, &args.slurm, &args.threads, &out, args.json, fresh);
+    }
+    match SweepRun::new(rec, &out, &Registry) {
+        Ok(run) => drive(run, jobs, threads, &out, args.json),
         Err(e) => bad(e),
     }
 }
 
 /// Reads the file and the command line into a checked plan and writes its record.
-fn start(args: &SweepArgs, out: &Path) -> Result<Option<SweepRun>, String> {
+fn start(args: &SweepArgs, out: &Path) -> Result<Option<SweepRecord>, String> {
     let file = args.file.as_deref().ok_or("a scenario file is needed")?;
     let (mut base, table) = load_sweep(file, &Registry).map_err(|e| e.to_string())?;
     for s in &args.set {
@@ -123,13 +144,29 @@ fn start(args: &SweepArgs, out: &Path) -> Result<Option<SweepRun>, String> {
         plan.base.experiment,
         record::sweep_dir(out, &rec.id).display()
     );
-    SweepRun::new(rec, out, &Registry).map(Some)
+    Ok(Some(rec))
 }
 
-/// Reads a sweep's record, keeps its done runs and queues the rest.
-fn resume(id: &str, out: &Path) -> Result<Option<SweepRun>, String> {
+/// Reads a sweep's record and keeps its done runs; the rest is to run again (`None` when
+/// nothing is).
+fn resume(id: &str, out: &Path, args: &SweepArgs) -> Result<Option<SweepRecord>, String> {
     let mut rec = SweepRecord::load(out, id)?;
-    rec.refresh(out);
+    if rec.slurm.is_some() {
+        slurm::refresh_for_resume(&mut rec, out)?;
+    } else {
+        if let Some(given) = args
+            .slurm
+            .options_given()
+            .first()
+            .filter(|_| !args.slurm.slurm)
+        {
+            return Err(format!(
+                "{given}: sweep {id} runs here, not on Slurm; add --slurm to submit what it is \
+                 missing to Slurm"
+            ));
+        }
+        rec.refresh(out);
+    }
     if let Some(e) = rec.runs.iter().find(|e| e.status == "running") {
         return Err(format!(
             "sweep {id}: run {} is still training in another process; resume when it has ended",
@@ -149,7 +186,7 @@ fn resume(id: &str, out: &Path) -> Result<Option<SweepRun>, String> {
         print_table(&rec, &sweep::rows(&rec, &states), false);
         return Ok(None);
     }
-    SweepRun::new(rec, out, &Registry).map(Some)
+    Ok(Some(rec))
 }
 
 fn status(id: &str, out: &Path, json: bool) -> ExitCode {
@@ -157,7 +194,11 @@ fn status(id: &str, out: &Path, json: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => return bad(e),
     };
-    let states = rec.refresh(out);
+    let states = if rec.slurm.is_some() {
+        slurm::status_states(&mut rec, out)
+    } else {
+        rec.refresh(out)
+    };
     let rows = sweep::rows(&rec, &states);
     finish(&rec, &rows, json)
 }
@@ -221,12 +262,7 @@ fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: boo
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }
-        let c = run.counts();
-        bar.set_position(c.ended() as u64);
-        bar.set_message(format!(
-            "{} done · {} running · {} queued · {} failed",
-            c.finished, c.running, c.queued, c.failed
-        ));
+        show_counts(&bar, run.counts());
         if !pool.is_busy() {
             for ev in rx.try_iter() {
                 on_event(&mut run, &ev, json, &bar);
@@ -251,17 +287,43 @@ fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: boo
     finish(&rec, &sweep::rows(&rec, &states), json)
 }
 
+/// The progress bar's position (runs ended) and message (runs by state).
+pub(super) fn show_counts(bar: &indicatif::ProgressBar, c: Counts) {
+    bar.set_position(c.ended() as u64);
+    bar.set_message(format!(
+        "{} done · {} running · {} queued · {} failed",
+        c.finished, c.running, c.queued, c.failed
+    ));
+}
+
 fn on_event(run: &mut SweepRun, ev: &RunEvent, json: bool, bar: &indicatif::ProgressBar) {
     run.on_event(ev);
     let Some((i, point)) = run.point_of_run(&ev.run) else {
         return;
     };
     let seed = run.record.runs[i].seed;
-    let label = if point.values.is_empty() {
+    show_event(ev, point, seed, json, bar);
+}
+
+/// `d=4 · seed 1`, or `seed 1` for a sweep over seeds only.
+pub(super) fn point_label(point: &GridPoint, seed: u64) -> String {
+    if point.values.is_empty() {
         format!("seed {seed}")
     } else {
         format!("{} · seed {seed}", point.label())
-    };
+    }
+}
+
+/// Tells a run's event of the sweep: its JSON line with the run and the point (`--json`),
+/// and a line on stderr when it ends.
+pub(super) fn show_event(
+    ev: &RunEvent,
+    point: &GridPoint,
+    seed: u64,
+    json: bool,
+    bar: &indicatif::ProgressBar,
+) {
+    let label = point_label(point, seed);
     if json {
         if let Some(mut v) = event_json(&ev.event) {
             v.insert("run".into(), ev.run.clone().into());
@@ -327,7 +389,7 @@ fn event_json(event: &Event) -> Option<serde_json::Map<String, serde_json::Value
 
 /// Prints the table (or, with `--json`, the sweep_finished line) and the exit code: 0 when
 /// every run of the sweep finished.
-fn finish(rec: &SweepRecord, rows: &[Row], json: bool) -> ExitCode {
+pub(super) fn finish(rec: &SweepRecord, rows: &[Row], json: bool) -> ExitCode {
     let count = |s: &str| rows.iter().map(|r| r.agg.n_with(s)).sum::<usize>();
     let total = rec.runs.len();
     let finished = count("finished");

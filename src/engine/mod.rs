@@ -191,15 +191,50 @@ pub fn launch_fn(
     opts: &LaunchOptions,
     events: Sender<RunEvent>,
 ) -> Result<RunHandle, String> {
-    let mut scenario = scenario.clone();
-    let seed = *scenario.seed.get_or_insert_with(fresh_seed);
     let (id, dir) = store::create_run_dir(&opts.runs_dir, &scenario.experiment).map_err(|e| {
         format!(
             "cannot create a run directory in {}: {e}",
             opts.runs_dir.display()
         )
     })?;
-    let writer = RunWriter::create(&id, &dir, &scenario)
+    start(scenario, run, (id, dir), "", opts, events)
+}
+
+/// Starts `scenario` as run `id`, in `<runs>/<id>`, a folder that must not exist yet, with
+/// `spec_extra` (TOML) after the scenario in its `spec.toml`: a run whose name and sweep
+/// were chosen before it started (a cluster task's, see [`crate::slurm::task`]).
+pub fn launch_named(
+    scenario: &Scenario,
+    id: &str,
+    spec_extra: &str,
+    opts: &LaunchOptions,
+    events: Sender<RunEvent>,
+) -> Result<RunHandle, String> {
+    let def = validate(scenario)?;
+    let dir = store::create_named_run_dir(&opts.runs_dir, id)
+        .map_err(|e| format!("cannot create run folder {id}: {e}"))?;
+    start(
+        scenario,
+        def.run,
+        (id.to_string(), dir),
+        spec_extra,
+        opts,
+        events,
+    )
+}
+
+/// Writes the run's first files in `dir` and starts its worker thread.
+fn start(
+    scenario: &Scenario,
+    run: experiments::RunFn,
+    (id, dir): (String, PathBuf),
+    spec_extra: &str,
+    opts: &LaunchOptions,
+    events: Sender<RunEvent>,
+) -> Result<RunHandle, String> {
+    let mut scenario = scenario.clone();
+    let seed = *scenario.seed.get_or_insert_with(fresh_seed);
+    let writer = RunWriter::create_with(&id, &dir, &scenario, spec_extra)
         .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
     let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
     let threads = opts.compute_threads;

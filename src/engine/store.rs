@@ -81,6 +81,39 @@ pub fn parse_figure_line(line: &str) -> Option<(u64, Figure)> {
     Some((v["step"].as_u64()?, Figure::from_json(&v["figure"])?))
 }
 
+/// Creates `<runs_dir>/<id>` for a run whose name was chosen in advance (a cluster task's run,
+/// named by its sweep before the task starts). The folder must not exist: a name is used once.
+pub fn create_named_run_dir(runs_dir: &Path, id: &str) -> io::Result<PathBuf> {
+    let plain = !id.is_empty()
+        && id != SWEEPS_DIR
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !plain {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "\"{id}\" is not a run folder name (allowed: letters, digits, '-', '_', '.', \
+                 not starting with '.', not \"{SWEEPS_DIR}\")"
+            ),
+        ));
+    }
+    fs::create_dir_all(runs_dir)?;
+    let dir = runs_dir.join(id);
+    match fs::create_dir(&dir) {
+        Ok(()) => Ok(dir),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(io::Error::new(
+            e.kind(),
+            format!(
+                "{} exists already: run {id} was started before, and a run folder is written once",
+                dir.display()
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 /// How a run ended, as written to `summary.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndRecord {
@@ -116,9 +149,25 @@ impl RunWriter {
     /// through a temporary file, so another process that reads the folder while it is being
     /// made sees either no run yet (no `spec.toml`) or a whole spec with its owner.
     pub fn create(id: &str, dir: &Path, scenario: &Scenario) -> io::Result<Self> {
+        Self::create_with(id, dir, scenario, "")
+    }
+
+    /// [`RunWriter::create`] with TOML text after the scenario in `spec.toml`, in the same
+    /// write (a sweep's `[sweep_point]`).
+    pub fn create_with(
+        id: &str,
+        dir: &Path,
+        scenario: &Scenario,
+        spec_extra: &str,
+    ) -> io::Result<Self> {
         Owner::current().write(dir)?;
         let tmp = dir.join("spec.toml.tmp");
-        fs::write(&tmp, scenario.to_toml())?;
+        let mut spec = scenario.to_toml();
+        if !spec_extra.is_empty() {
+            spec.push('\n');
+            spec.push_str(spec_extra);
+        }
+        fs::write(&tmp, spec)?;
         fs::rename(&tmp, dir.join("spec.toml"))?;
         Ok(Self {
             dir: dir.to_path_buf(),

@@ -29,7 +29,7 @@ pub struct Scenario {
     pub source: Option<String>,
 }
 
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 8] = [
     "experiment",
     "title",
     "description",
@@ -37,6 +37,7 @@ const TOP_KEYS: [&str; 7] = [
     "params",
     "sweep",
     "sweep_point",
+    "task",
 ];
 
 #[derive(Deserialize)]
@@ -85,7 +86,7 @@ pub fn parse_scenario(
     let title = p.text_field("title")?.unwrap_or_else(|| experiment.clone());
     let description = p.text_field("description")?.unwrap_or_default();
     let seed = p.seed()?;
-    p.tables_only(&["sweep", "sweep_point"])?;
+    p.tables_only(&["sweep", "sweep_point", "task"])?;
     let params = p.params(&experiment, &defs)?;
     Ok(Scenario {
         experiment,
@@ -179,7 +180,9 @@ impl Parser<'_> {
     }
 
     /// Each of `keys` that is present is a table (`[sweep]` is read by its own parser; a
-    /// run's `[sweep_point]` only says which sweep made it and is not read here).
+    /// run's `[sweep_point]` only says which sweep made it, and a cluster task's `[task]`
+    /// which run folder it writes (read by `fail-lab run`, see `slurm::task`): neither is
+    /// read here).
     fn tables_only(&self, keys: &[&str]) -> Result<(), SpecError> {
         for key in keys {
             if let Some((k, v)) = self.find(key) {

@@ -22,6 +22,10 @@ pub const PENDING: &str = "pending";
 pub const LAUNCH_FAILED: &str = "launch failed";
 /// The record names a run whose folder is gone.
 pub const MISSING: &str = "missing";
+/// A cluster holds the run's task, or the task runs and starts it after the runs before it.
+pub const QUEUED: &str = "queued";
+/// Submitted to a cluster whose queue cannot be read now.
+pub const SUBMITTED: &str = "submitted";
 
 /// One swept parameter as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,10 +49,25 @@ pub struct RunEntry {
     pub earlier: Vec<String>,
 }
 
+/// An entry not started yet: pending here, queued or submitted on a cluster.
+pub fn is_waiting(status: &str) -> bool {
+    status == PENDING || status == QUEUED || status == SUBMITTED
+}
+
+/// An entry whose run trains (here or in another process).
+pub fn is_training(status: &str) -> bool {
+    status == "running" || status == "paused"
+}
+
 impl RunEntry {
     /// Done for good: finished, or diverged (the same seed diverges again).
     pub fn is_done(&self) -> bool {
         self.status == "finished" || self.status == "diverged"
+    }
+
+    /// Not ended yet: waiting to start or training.
+    pub fn is_open(&self) -> bool {
+        is_waiting(&self.status) || is_training(&self.status)
     }
 }
 
@@ -67,6 +86,9 @@ pub struct SweepRecord {
     pub grid: Vec<AxisRecord>,
     pub seeds: Vec<u64>,
     pub runs: Vec<RunEntry>,
+    /// A sweep handed to Slurm: its options and each submitted job array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<crate::slurm::SlurmRecord>,
 }
 
 /// `<runs>/sweeps/<id>`.
@@ -112,6 +134,7 @@ impl SweepRecord {
                 .collect(),
             seeds: plan.seeds.clone(),
             runs,
+            slurm: None,
         };
         rec.save(runs_dir)?;
         Ok(rec)
@@ -176,9 +199,23 @@ impl SweepRecord {
     /// Brings each entry's status up to date from its run's files (a run whose process died
     /// reads as interrupted; a folder that is gone as missing).
     pub fn refresh(&mut self, runs_dir: &Path) -> Vec<Option<RunState>> {
+        self.refresh_only(runs_dir, |_, _| true)
+    }
+
+    /// [`SweepRecord::refresh`] of the entries `pick` chooses (by index); the others keep
+    /// their status and have no state.
+    pub fn refresh_only(
+        &mut self,
+        runs_dir: &Path,
+        pick: impl Fn(usize, &RunEntry) -> bool,
+    ) -> Vec<Option<RunState>> {
         self.runs
             .iter_mut()
-            .map(|e| {
+            .enumerate()
+            .map(|(i, e)| {
+                if !pick(i, e) {
+                    return None;
+                }
                 let id = e.run.as_ref()?;
                 match RunState::load_summary(&runs_dir.join(id)) {
                     Ok(state) => {
@@ -225,12 +262,8 @@ fn json_to_toml(v: &serde_json::Value) -> toml::Value {
     }
 }
 
-/// Adds `[sweep_point]` (the sweep's id and the point) to a run's `spec.toml`, through a
-/// temporary file. The scenario parser accepts the table back and leaves it out of the
-/// scenario, so `fail-lab run <run>/spec.toml` repeats the run as a run of its own.
-pub fn mark_run(run_dir: &Path, sweep: &str, point: &GridPoint) -> io::Result<()> {
-    let path = run_dir.join("spec.toml");
-    let mut text = fs::read_to_string(&path)?;
+/// The `[sweep_point]` table (the sweep's id and the point) as TOML text.
+pub fn sweep_point_toml(sweep: &str, point: &GridPoint) -> io::Result<String> {
     let mut table = toml::Table::new();
     table.insert("sweep".into(), toml::Value::String(sweep.into()));
     let pt: toml::Table = point
@@ -241,7 +274,16 @@ pub fn mark_run(run_dir: &Path, sweep: &str, point: &GridPoint) -> io::Result<()
     table.insert("point".into(), toml::Value::Table(pt));
     let mut outer = toml::Table::new();
     outer.insert("sweep_point".into(), toml::Value::Table(table));
-    let section = toml::to_string(&outer).map_err(io::Error::other)?;
+    toml::to_string(&outer).map_err(io::Error::other)
+}
+
+/// Adds `[sweep_point]` (the sweep's id and the point) to a run's `spec.toml`, through a
+/// temporary file. The scenario parser accepts the table back and leaves it out of the
+/// scenario, so `fail-lab run <run>/spec.toml` repeats the run as a run of its own.
+pub fn mark_run(run_dir: &Path, sweep: &str, point: &GridPoint) -> io::Result<()> {
+    let path = run_dir.join("spec.toml");
+    let mut text = fs::read_to_string(&path)?;
+    let section = sweep_point_toml(sweep, point)?;
     if !text.ends_with('\n') {
         text.push('\n');
     }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::grid::{scenario_at, GridPoint};
-use super::record::{mark_run, SweepRecord, LAUNCH_FAILED, PENDING};
+use super::record::{
+    is_training, is_waiting, mark_run, RunEntry, SweepRecord, LAUNCH_FAILED, PENDING,
+};
 use crate::engine::pool::{Pool, PoolUpdate, Ticket};
 use crate::engine::{Event, RunEvent, RunState, Status};
 use crate::spec::{Catalog, Scenario};
@@ -23,6 +25,21 @@ pub struct Counts {
 impl Counts {
     pub fn ended(&self) -> usize {
         self.finished + self.failed
+    }
+
+    /// The entries of a sweep by state: queued are those not started (pending here,
+    /// queued or submitted on a cluster).
+    pub fn of(entries: &[RunEntry]) -> Counts {
+        let mut c = Counts::default();
+        for e in entries {
+            match e.status.as_str() {
+                "finished" => c.finished += 1,
+                s if is_training(s) => c.running += 1,
+                s if is_waiting(s) => c.queued += 1,
+                _ => c.failed += 1,
+            }
+        }
+        c
     }
 }
 
@@ -177,16 +194,7 @@ impl SweepRun {
     }
 
     pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        for e in &self.record.runs {
-            match e.status.as_str() {
-                "finished" => c.finished += 1,
-                "running" | "paused" => c.running += 1,
-                s if s == PENDING => c.queued += 1,
-                _ => c.failed += 1,
-            }
-        }
-        c
+        Counts::of(&self.record.runs)
     }
 
     /// True while a run of the sweep waits in the pool's queue or trains.
