@@ -179,6 +179,12 @@ impl App {
 
     fn stop(&mut self, num: usize) {
         let Some(r) = self.runs.get(num) else { return };
+        let foreign =
+            r.state.is_elsewhere() || r.state.status == Status::Queued && r.ticket.is_none();
+        if foreign && self.cancel_on_slurm(&crate::tui::groups::Node::Run(num)) {
+            return;
+        }
+        let Some(r) = self.runs.get(num) else { return };
         if let Some(note) = r.elsewhere_note() {
             self.error(note);
             return;
@@ -223,6 +229,11 @@ impl App {
         let tickets: Vec<_> = dropped.iter().map(|d| d.1).collect();
         self.sweeps_dropped(&tickets);
         if stopping + dropped.len() == 0 {
+            if let Some(node) = self.runs.cursor.clone() {
+                if self.cancel_on_slurm(&node) {
+                    return;
+                }
+            }
             self.error("none of these runs trains or waits here");
         } else {
             self.say(format!(

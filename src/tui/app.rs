@@ -83,6 +83,8 @@ pub struct App {
     /// When runs trained elsewhere are read again, and the runs folder scanned for new runs.
     pub(crate) next_follow: Instant,
     pub(crate) next_scan: Instant,
+    /// When the queue of the Slurm sweeps is asked next (`None`: at the next tick).
+    pub(crate) next_queue: Option<Instant>,
     /// Folders of the runs folder that could not be read (reported once each).
     unreadable: HashSet<String>,
 }
@@ -124,6 +126,7 @@ impl App {
             quit: false,
             next_follow: Instant::now() + FOLLOW_EVERY,
             next_scan: Instant::now() + SCAN_EVERY,
+            next_queue: None,
             unreadable: HashSet::new(),
         }
     }
@@ -378,6 +381,7 @@ impl App {
         if now >= self.next_scan {
             self.next_scan = now + SCAN_EVERY;
             changed |= self.scan_runs_dir();
+            changed |= self.follow_slurm();
         }
         if let Some(m) = &self.message {
             if m.at.elapsed() >= m.lifetime() {

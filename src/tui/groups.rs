@@ -52,6 +52,12 @@ pub struct SweepInfo {
     pub total: usize,
     /// Its runs, by run id, that the record knows.
     pub runs: Vec<String>,
+    /// The Slurm jobs it was submitted as (none: it trains on this machine).
+    pub slurm_jobs: Vec<String>,
+    /// True while the queue may still hold its tasks (asked with `squeue`).
+    pub queue_open: bool,
+    /// What the queue said last (`Slurm: 3 queued · PENDING (Resources)`).
+    pub queue: Option<String>,
 }
 
 impl SweepInfo {
@@ -61,6 +67,9 @@ impl SweepInfo {
             axes: record.grid.iter().map(|a| a.name.clone()).collect(),
             total: record.runs.len(),
             runs: record.runs.iter().filter_map(|e| e.run.clone()).collect(),
+            slurm_jobs: Self::slurm_jobs_of(record),
+            queue_open: record.runs.iter().any(|e| !e.is_done()),
+            queue: None,
         }
     }
 }

@@ -13,6 +13,7 @@
 pub mod action;
 pub mod app;
 pub mod bands;
+pub mod cluster;
 pub mod filter;
 pub mod fmt;
 pub mod groups;

@@ -233,6 +233,7 @@ pub fn sweep_runs(id: &str) -> (Vec<RunState>, super::groups::SweepInfo) {
         axes: vec!["d".into(), "lr".into()],
         total: runs.len(),
         runs: runs.iter().map(|r| r.id.clone()).collect(),
+        ..Default::default()
     };
     (runs, info)
 }

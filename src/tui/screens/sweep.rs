@@ -229,14 +229,20 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         ],
     );
     let done: usize = rows.iter().map(|r| r.tally.ended()).sum();
-    let total = app.runs.sweeps.get(&s.id).map_or(0, |i| i.total);
+    let info = app.runs.sweeps.get(&s.id);
+    let total = info.map_or(0, |i| i.total);
+    // a Slurm sweep's tasks that have not started, as the queue says
+    let queue = info
+        .and_then(|i| i.queue.as_ref())
+        .map(|q| format!("· {q} "))
+        .unwrap_or_default();
     let block = titled(
         Block::bordered()
             .border_type(BorderType::Thick)
             .border_style(t.border(true)),
         Line::from(Span::styled(
             format!(
-                " Sweep {} · {} points · {done}/{total} runs ended ",
+                " Sweep {} · {} points · {done}/{total} runs ended {queue}",
                 s.id,
                 rows.len()
             ),

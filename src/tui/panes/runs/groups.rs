@@ -172,11 +172,14 @@ pub(super) fn sweep_line(t: Theme, app: &App, id: &str, c: &Cols) -> Line<'stati
         s.dedup();
         s.len()
     };
-    let label = if axes.is_empty() {
+    let mut label = if axes.is_empty() {
         format!("sweep {} seeds", seeds)
     } else {
         format!("sweep {axes} · {seeds} seeds")
     };
+    if let Some(q) = info.and_then(|i| i.queue.as_ref()) {
+        label.push_str(&format!(" · {q}"));
+    }
     let label = format!("{} {label}", pad(&experiment, c.exp.min(4)));
     let mut spans = vec![
         Span::raw(" "),
