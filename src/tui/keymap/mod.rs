@@ -158,6 +158,7 @@ pub enum Cmd {
     Layout,
     NextFigure,
     PrevFigure,
+    Export,
     Yes,
     No,
 }
