@@ -156,7 +156,8 @@ fn draw<DB: DrawingBackend>(root: &Area<DB>, fig: &Figure) -> Result<(), String>
     } else {
         (big.caption * 1.8) as u32
     };
-    let notes_h = (fig.notes.len() as f64 * big.note * 1.35).ceil() as u32;
+    let notes = wrap(&fig.notes, w.saturating_sub(16), big.note);
+    let notes_h = lines_height(notes.len(), big.note);
     let (top, rest) = root.split_vertically(title_h);
     let (body, bottom) = rest.split_vertically(h.saturating_sub(title_h + notes_h).max(1));
     if !fig.title.is_empty() {
@@ -165,12 +166,38 @@ fn draw<DB: DrawingBackend>(root: &Area<DB>, fig: &Figure) -> Result<(), String>
         top.draw_text(&fig.title, &style, (w as i32 / 2, title_h as i32 / 2))
             .map_err(err)?;
     }
-    text_lines(&bottom, &fig.notes, big.note, 8)?;
+    text_lines(&bottom, &notes, big.note, 8)?;
     let areas = body.split_evenly((rows, cols));
     for (area, panel) in areas.iter().zip(&fig.panels) {
         draw_panel(area, panel)?;
     }
     Ok(())
+}
+
+/// `lines` broken at spaces to fit `width` pixels of text of `size` (an average glyph of
+/// the font is about half as wide as the size).
+fn wrap(lines: &[String], width: u32, size: f64) -> Vec<String> {
+    let room = ((width as f64 / (size * 0.55)) as usize).max(20);
+    let mut out = Vec::new();
+    for line in lines {
+        let mut cur = String::new();
+        for word in line.split(' ') {
+            if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > room {
+                out.push(std::mem::take(&mut cur));
+            }
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+        out.push(cur);
+    }
+    out
+}
+
+/// The height `lines` of text of `size` take, one above the other.
+fn lines_height(n: usize, size: f64) -> u32 {
+    (n as f64 * size * 1.35).ceil() as u32
 }
 
 /// Lines of text from the top-left corner of `area`, `indent` pixels in.
@@ -191,14 +218,15 @@ fn text_lines<DB: DrawingBackend>(
 fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), String> {
     let (w, h) = area.dim_in_pixel();
     let fonts = Fonts::for_panel(w, h);
-    let note_h = (panel.notes.len() as f64 * fonts.note * 1.35).ceil() as u32;
-    let (chart_a, notes_a) = area.split_vertically(h.saturating_sub(note_h).max(1));
-    text_lines(
-        &notes_a,
+    let indent = (fonts.label * 4.0) as i32;
+    let notes = wrap(
         &panel.notes,
+        w.saturating_sub(indent as u32 + 8),
         fonts.note,
-        (fonts.label * 4.0) as i32,
-    )?;
+    );
+    let note_h = lines_height(notes.len(), fonts.note);
+    let (chart_a, notes_a) = area.split_vertically(h.saturating_sub(note_h).max(1));
+    text_lines(&notes_a, &notes, fonts.note, indent)?;
     if let Some(img) = &panel.image {
         return draw_image(&chart_a, panel, img, fonts);
     }
@@ -210,7 +238,8 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
         .y_label_area_size((fonts.label * 4.6) as i32)
         .build_cartesian_2d(bounds.x.0..bounds.x.1, bounds.y.0..bounds.y.1)
         .map_err(err)?;
-    let (xf, yf) = (tick_format(&panel.x), tick_format(&panel.y));
+    let xf = tick_format(&panel.x, bounds.x);
+    let yf = tick_format(&panel.y, bounds.y);
     chart
         .configure_mesh()
         .x_desc(panel.x.label.as_str())
@@ -221,7 +250,7 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
         .y_label_formatter(&yf)
         .label_style((FAMILY, fonts.label * 0.9))
         .axis_desc_style((FAMILY, fonts.label))
-        .light_line_style(RGBColor(238, 238, 238))
+        .light_line_style(RGBColor(246, 246, 246))
         .bold_line_style(RGBColor(220, 220, 220))
         .draw()
         .map_err(err)?;
@@ -239,10 +268,16 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
     Ok(())
 }
 
-/// The tick labels of an axis: its values (on a log axis, 10 to the tick).
-fn tick_format(axis: &Axis) -> impl Fn(&f64) -> String {
+/// The tick labels of an axis over `range`: its values (on a log axis, 10 to the tick); a
+/// tick a rounding error away from 0 is 0.
+fn tick_format(axis: &Axis, (lo, hi): (f64, f64)) -> impl Fn(&f64) -> String {
     let log = axis.log;
-    move |v: &f64| scale::fmt_tick(if log { 10f64.powf(*v) } else { *v })
+    let zero = (hi - lo).abs() * 1e-9;
+    move |v: &f64| match (log, v.abs() < zero) {
+        (true, _) => scale::fmt_tick(10f64.powf(*v)),
+        (false, true) => "0".into(),
+        (false, false) => scale::fmt_tick(*v),
+    }
 }
 
 /// A picture in the panel, as large as fits with square pixels.

@@ -75,19 +75,22 @@ pub fn bounds(panel: &Panel) -> Bounds {
             .range
             .and_then(|(lo, hi)| Some((to_axis(axis, lo)?, to_axis(axis, hi)?)))
             .filter(|(lo, hi)| hi > lo);
-        match (fixed, data) {
+        let (lo, hi) = match (fixed, data) {
             (Some((lo, hi)), Some((a, b))) => (lo.min(a), hi.max(b)),
             (Some(r), None) => r,
-            (None, d) => {
-                let (lo, hi) = open(d);
-                let m = (hi - lo) * margin;
-                (lo - m, hi + m)
-            }
-        }
+            (None, d) => open(d),
+        };
+        let m = (hi - lo) * margin;
+        (lo - m, hi + m)
     };
     Bounds {
-        x: range(&panel.x, extent(pts.iter().map(|p| p.0)), 0.0),
-        y: range(&panel.y, extent(pts.iter().map(|p| p.1)), 0.05),
+        // error bars at the ends of the range would sit on the axes
+        x: range(
+            &panel.x,
+            extent(pts.iter().map(|p| p.0)),
+            if panel.errors.is_empty() { 0.0 } else { 0.05 },
+        ),
+        y: range(&panel.y, extent(pts.iter().map(|p| p.1)), 0.04),
     }
 }
 
@@ -152,10 +155,10 @@ mod tests {
         assert!(b.y.0 < -8.0 && b.y.1 > -2.0, "{b:?}");
         assert_eq!(to_axis(&p.y, -1.0), None);
         p.y.range = Some((1e-6, 1.0));
-        // a fixed range widens to the data outside it
+        // a fixed range widens to the data outside it (and takes the margin)
         let b = bounds(&p);
-        assert_eq!(b.y.1, 0.0);
-        assert!((b.y.0 + 8.0).abs() < 1e-12, "{b:?}");
+        assert!((b.y.1 - 0.32).abs() < 1e-9, "{b:?}");
+        assert!((b.y.0 + 8.32).abs() < 1e-9, "{b:?}");
     }
 
     #[test]

@@ -90,8 +90,13 @@ fn line<'a, DB: DrawingBackend + 'a>(
         chart.draw_series(solid).map_err(err)?
     };
     if !l.label.is_empty() {
-        anno.label(l.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        // two strokes, apart for a dashed line, overlapping for a solid one
+        let (a, b) = if l.dashed { (7, 11) } else { (11, 7) };
+        anno.label(l.label.as_str()).legend(move |(x, y)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (a, 0)], style)
+                + PathElement::new(vec![(b, 0), (18, 0)], style)
+        });
     }
     Ok(())
 }

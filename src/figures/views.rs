@@ -116,7 +116,8 @@ pub fn run_metrics(run: &RunState, metrics: &[String], log_y: bool) -> Figure {
                 p.notes
                     .push(empty_note(&format!("{} recorded no {m}", run.id)));
             }
-            p.lines.push(Line::new(m.as_str(), pts));
+            // the panel's title names the metric: no legend for its one line
+            p.lines.push(Line::new("", pts));
             p
         })
         .collect();

@@ -9,11 +9,16 @@ use crate::sweep::Stats;
 
 const PAPER_NOTE: &str = "diamonds: the paper's plotted values";
 
+/// An iteration axis that starts at 0.
+fn iterations() -> Axis {
+    Axis::new("iteration").range(0.0, 1.0)
+}
+
 /// Figure 1: E1's accuracy against iteration, one curve per d = 5, 10, 30.
 pub fn figure1(runs: &[RunState]) -> PaperFigure {
     let mut p = Panel::new(
         "random parity: accuracy on fresh samples",
-        Axis::new("iteration"),
+        iterations(),
         Axis::new("accuracy").range(0.4, 1.0),
     );
     let (mut used, mut missing) = (Vec::new(), Vec::new());
@@ -21,7 +26,11 @@ pub fn figure1(runs: &[RunState]) -> PaperFigure {
         let (rs, unfinished) = pick(runs, "E1", |r| int_param(r, "d") == Some(d));
         match mean_line(&format!("d = {d}"), &rs, "test_accuracy", c) {
             Some(l) => p.lines.push(l),
-            None => missing.push(missing_note("E1", &format!("d = {d}"), unfinished)),
+            None => {
+                let note = missing_note("E1", &format!("d = {d}"), unfinished);
+                p.notes.push(note.clone());
+                missing.push(note);
+            }
         }
         used.extend(rs);
         p.references
@@ -58,13 +67,15 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
     for &v in spec.values {
         let mut p = Panel::new(
             format!("{} = {v}", spec.param),
-            Axis::new("iteration"),
+            iterations(),
             spec.y.clone(),
         );
         let (rs, unfinished) = pick(runs, spec.id, |r| int_param(r, spec.param) == Some(v));
         let setting = format!("{} = {v}", spec.param);
         if rs.is_empty() {
-            missing.push(missing_note(spec.id, &setting, unfinished));
+            let note = missing_note(spec.id, &setting, unfinished);
+            p.notes.push(note.clone());
+            missing.push(note);
         }
         for (c, (prefix, name)) in [("e2e", "end-to-end"), ("dec", "decomposition")]
             .into_iter()
@@ -73,10 +84,11 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
             let metric = format!("{prefix}/{}", spec.metric);
             match mean_line(name, &rs, &metric, c) {
                 Some(l) => p.lines.push(l),
-                None if !rs.is_empty() => missing.push(format!(
-                    "the {} runs with {setting} have no {metric}",
-                    spec.id
-                )),
+                None if !rs.is_empty() => {
+                    let note = format!("the {} runs with {setting} have no {metric}", spec.id);
+                    p.notes.push(note.clone());
+                    missing.push(note);
+                }
                 None => {}
             }
         }
