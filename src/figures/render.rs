@@ -104,6 +104,8 @@ pub fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, String> {
     let mut enc = png::Encoder::new(&mut bytes, w, h);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Best);
+    enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
     let mut writer = enc.write_header().map_err(|e| e.to_string())?;
     writer.write_image_data(rgb).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
@@ -246,6 +248,7 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
         .y_desc(panel.y.label.as_str())
         .x_labels(6)
         .y_labels(6)
+        .max_light_lines(2)
         .x_label_formatter(&xf)
         .y_label_formatter(&yf)
         .label_style((FAMILY, fonts.label * 0.9))
