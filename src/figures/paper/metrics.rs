@@ -260,3 +260,74 @@ pub fn figure5(runs: &[RunState]) -> PaperFigure {
         missing,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Event, Status};
+    use crate::experiments::params_with;
+
+    fn e1(id: &str, d: i64, seed: u64, acc: &[f64]) -> RunState {
+        let params = params_with("E1", &[("d", &d.to_string())]).unwrap();
+        let mut r = RunState::new(id, "E1", "t", params);
+        r.seed = Some(seed);
+        for (i, v) in acc.iter().enumerate() {
+            r.apply(&Event::Metric {
+                step: i as u64 * 1000,
+                name: "test_accuracy".into(),
+                value: *v,
+            });
+        }
+        r.status = Status::Finished;
+        r
+    }
+
+    #[test]
+    fn figure_1_draws_the_mean_over_seeds_per_d_and_says_which_d_is_missing() {
+        let mut stopped = e1("c", 30, 0, &[0.5, 0.5]);
+        stopped.status = Status::Stopped;
+        let runs = vec![
+            e1("a", 5, 0, &[0.5, 0.7, 1.0]),
+            e1("b", 5, 1, &[0.5, 0.9, 1.0]),
+            stopped,
+        ];
+        let f = figure1(&runs);
+        let p = &f.figure.panels[0];
+        assert_eq!(p.lines.len(), 1);
+        let d5 = &p.lines[0];
+        assert_eq!(d5.label, "d = 5 (mean of 2)");
+        assert!((d5.points[1].1 - 0.8).abs() < 1e-12);
+        assert_eq!(d5.band[1], (1000.0, 0.7, 0.9));
+        assert_eq!(f.runs, ["a", "b"]);
+        assert_eq!(
+            f.missing,
+            [
+                "no finished E1 run with d = 10",
+                "no finished E1 run with d = 30 (1 not finished)"
+            ]
+        );
+        assert_eq!(f.verdict(), "drawn in part");
+        // the paper's values past the runs' 2,000 iterations are left out, and counted:
+        let shown: usize = p.references.iter().map(|r| r.points.len()).sum();
+        // d = 5 up to 2,100 (within 5% of the end), none of d = 10 (from 6,000) or d = 30
+        assert_eq!(shown, 4, "{:?}", p.references);
+        assert!(p.notes.iter().any(|n| n.contains("past iteration 2000")));
+    }
+
+    #[test]
+    fn figure_5_leaves_out_what_a_log_axis_cannot_show_and_says_so() {
+        let mut r = RunState::new("s", "E3", "t", Default::default());
+        r.status = Status::Finished;
+        let mut s = crate::experiments::ctx::Summary::default();
+        s.set("dec_snr_k1", 1e-3).set("dec_snr_k2", 9e-4);
+        s.set("e2e_snr_k1", 1e-3).set("e2e_snr_k2", -1e-9);
+        r.summary = Some(s);
+        let f = figure5(&[r]);
+        let p = &f.figure.panels[0];
+        assert!(p.y.log);
+        assert_eq!(p.errors[0].points.len(), 1);
+        assert_eq!(p.errors[1].points.len(), 2);
+        assert!(p.notes[0].contains("1 values <= 0"), "{:?}", p.notes);
+        assert_eq!(f.verdict(), "drawn");
+    }
+}

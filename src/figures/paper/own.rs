@@ -267,3 +267,114 @@ pub fn figure7(runs: &[RunState]) -> PaperFigure {
         missing,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Event, Status};
+    use crate::spec::Params;
+
+    fn curves(title: &str, series: Vec<(&str, Vec<(f64, f64)>)>) -> RunFigure {
+        RunFigure::Curves {
+            title: title.into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: series
+                .into_iter()
+                .map(|(n, p)| (n.to_string(), p))
+                .collect(),
+        }
+    }
+
+    fn finished(id: &str, exp: &str, figs: Vec<(u64, RunFigure)>) -> RunState {
+        let mut r = RunState::new(id, exp, "t", Params::default());
+        r.status = Status::Finished;
+        for (step, figure) in figs {
+            r.step = r.step.max(step);
+            r.apply(&Event::Figure { step, figure });
+        }
+        r.status = Status::Finished;
+        r
+    }
+
+    fn decoded(id: &str, step: u64) -> (u64, RunFigure) {
+        let line = |k: f64| {
+            (0..10)
+                .map(|x| (x as f64, k * x as f64))
+                .collect::<Vec<_>>()
+        };
+        let title = format!("{id} at step {step}: true curves and the decoded ones");
+        let f = curves(
+            &title,
+            vec![
+                ("A true", line(1.0)),
+                ("A decoded", line(1.5)),
+                ("B true", line(2.0)),
+                ("B decoded", line(2.0)),
+            ],
+        );
+        (step, f)
+    }
+
+    #[test]
+    fn figure_6_takes_the_snapshot_at_or_before_each_of_the_papers_and_no_other_twice() {
+        let figs = [100, 500, 1000, 10_000].map(|s| decoded("E7", s));
+        let refs: Vec<(u64, &RunFigure)> = figs.iter().map(|(s, f)| (*s, f)).collect();
+        let steps: Vec<Option<u64>> = snapshots(&refs).iter().map(|s| s.map(|x| x.0)).collect();
+        assert_eq!(steps, [Some(500), Some(10_000), None]);
+
+        let runs = vec![finished("r7", "E7", figs.to_vec())];
+        let f = figure6(&runs);
+        assert_eq!(f.figure.panels.len(), 24, "4 rows of 6");
+        assert_eq!(f.runs, ["r7"]);
+        assert_eq!(f.missing.len(), 3, "{:?}", f.missing);
+        let a500 = &f.figure.panels[6];
+        assert_eq!(a500.title, "E7 · curve A · step 500");
+        let labels: Vec<&str> = a500.lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["A true", "A decoded"]);
+        assert!(a500.notes[0].contains("badly off"));
+        // |1.5 x - x| is largest at x = 9
+        assert!(a500.notes[1].ends_with("= 4.5"), "{:?}", a500.notes);
+        assert!(f.figure.panels[8].notes[1].contains("no snapshot near 50000"));
+    }
+
+    #[test]
+    fn figure_7_zooms_on_the_jump_with_the_most_wrong_points() {
+        let xs: Vec<f64> = (0..100).map(|i| i as f64 / 100.0).collect();
+        let label: Vec<(f64, f64)> = xs
+            .iter()
+            .map(|&x| {
+                (
+                    x,
+                    if x < 0.3 {
+                        0.0
+                    } else if x < 0.7 {
+                        1.0
+                    } else {
+                        2.0
+                    },
+                )
+            })
+            .collect();
+        let mut out = label.clone();
+        for p in out.iter_mut().filter(|p| (0.7..0.72).contains(&p.0)) {
+            p.1 = 1.0;
+        }
+        let fig = curves(
+            "E13: classifier output and the label u(r), test points near b* sorted by r",
+            vec![("label u(r)", label), ("classifier output", out)],
+        );
+        let runs = vec![finished("r13", "E13", vec![(100, fig)])];
+        let f = figure7(&runs);
+        let titles: Vec<&str> = f.figure.panels.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles.len(), 5, "{titles:?}");
+        assert!(titles[2].starts_with("7c · E13") && titles[3].starts_with("7d · E13"));
+        let zoom = &f.figure.panels[3];
+        let (lo, hi) = zoom.x.range.unwrap();
+        assert!(lo < 0.695 && hi > 0.695 && hi - lo < 0.05, "{lo}..{hi}");
+        assert!(zoom.notes[1].contains("2 test points"), "{:?}", zoom.notes);
+        let label = &zoom.lines[0];
+        assert!(label.dashed && label.colour == Some(2));
+        assert!(f.missing.iter().any(|m| m.contains("E11")));
+    }
+}
