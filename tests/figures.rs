@@ -94,7 +94,7 @@ fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 #[test]
-fn export_writes_long_form_csv_summaries_and_json_that_read_back() {
+fn export_writes_long_form_csv_and_summaries_that_read_back() {
     let (runs, ids) = three_runs("export");
     let odd = odd_run(&runs);
     let mut args: Vec<&str> = vec!["export"];
@@ -149,8 +149,13 @@ fn export_writes_long_form_csv_summaries_and_json_that_read_back() {
     assert_eq!(rows[1][col("final")], "NaN");
     // a summary value named like a parameter keeps its own column
     assert_eq!(rows[1][col("summary.d")].parse::<f64>(), Ok(7.0));
+}
 
-    // JSON: the same points, non-finite values as strings
+#[test]
+fn export_as_json_gives_each_run_its_parameters_and_points() {
+    let (runs, ids) = three_runs("export-json");
+    let odd = odd_run(&runs);
+    // non-finite values as strings, as the run files write them
     let o = lab(&runs, &["export", "--format", "json", &ids[1], &odd]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

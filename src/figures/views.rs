@@ -5,7 +5,7 @@
 use crate::engine::{RunState, Series};
 use crate::experiments::ctx::Figure as RunFigure;
 use crate::spec::Value;
-use crate::sweep::{group_runs, Aggregate, Stats};
+use crate::sweep::{group_runs, Aggregate, Group, Stats};
 
 use super::model::{Axis, ErrorBars, ErrorPoint, Figure, Image, Line, Panel};
 
@@ -218,6 +218,31 @@ fn numeric(v: &Value) -> Option<f64> {
     }
 }
 
+/// Each group's parameter `x` as a number, and the label of its other parameters that vary.
+fn x_and_rest<'a>(gs: &'a [Group], x: &str) -> Result<Vec<(&'a Group, f64, String)>, String> {
+    let mut out = Vec::new();
+    let mut rests = Vec::new();
+    for g in gs {
+        let value = g
+            .params
+            .get(x)
+            .ok_or_else(|| format!("--x {x}: the runs have no parameter {x}"))?;
+        let xv = numeric(value)
+            .ok_or_else(|| format!("--x {x}: its values ({value}) are not numbers"))?;
+        // the same x everywhere, so that only the other parameters label the series
+        let mut rest = g.params.clone();
+        rest.insert(x, Value::Int(0));
+        rests.push(rest);
+        out.push((g, xv));
+    }
+    let labels = differing_labels(rests.iter());
+    Ok(out
+        .into_iter()
+        .zip(labels)
+        .map(|((g, xv), l)| (g, xv, l))
+        .collect())
+}
+
 /// A summary metric (final value) of groups of runs against parameter `x`: the mean over
 /// each group's finished runs with an error bar, a series for each value of the other
 /// parameters that differ.
@@ -229,59 +254,44 @@ pub fn summary_against(
     log_y: bool,
 ) -> Result<Figure, String> {
     let gs = group_runs(runs);
-    let mut series: Vec<(String, Vec<ErrorPoint>)> = Vec::new();
-    let mut others = Vec::new();
-    for g in &gs {
-        let value = g
-            .params
-            .get(x)
-            .ok_or_else(|| format!("--x {x}: the runs have no parameter {x}"))?;
-        let xv = numeric(value)
-            .ok_or_else(|| format!("--x {x}: its values ({value}) are not numbers"))?;
-        let mut rest = g.params.clone();
-        rest.insert(x, Value::Int(0));
-        others.push((rest, g, xv));
-    }
-    let labels = differing_labels(others.iter().map(|o| &o.0));
-    let mut missing = 0;
-    for ((_, g, xv), label) in others.iter().zip(labels) {
-        let members: Vec<&RunState> = g.members.iter().map(|&i| &runs[i]).collect();
-        let Some(s) = Aggregate::of(&members).metrics.get(metric).copied() else {
-            missing += 1;
-            continue;
-        };
-        let (lo, hi) = band.range(&s);
-        let at = match series.iter().position(|(l, _)| *l == label) {
-            Some(i) => i,
-            None => {
-                series.push((label.clone(), Vec::new()));
-                series.len() - 1
-            }
-        };
-        series[at].1.push(ErrorPoint {
-            x: *xv,
-            mean: s.mean,
-            lo,
-            hi,
-        });
-    }
     let mut p = Panel::new(
         format!("{metric} against {x}"),
         Axis::new(x),
         Axis::new(metric).log(log_y),
     );
-    for (label, mut pts) in series {
-        pts.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let mut missing = 0;
+    for (g, xv, label) in x_and_rest(&gs, x)? {
+        let members: Vec<&RunState> = g.members.iter().map(|&i| &runs[i]).collect();
+        let Some(s) = Aggregate::of(&members).metrics.get(metric).copied() else {
+            missing += 1;
+            continue;
+        };
         let label = if label.is_empty() {
             metric.to_string()
         } else {
             label
         };
-        p.errors.push(ErrorBars {
-            label,
-            points: pts,
-            colour: None,
+        let at = match p.errors.iter().position(|e| e.label == label) {
+            Some(i) => i,
+            None => {
+                p.errors.push(ErrorBars {
+                    label,
+                    points: Vec::new(),
+                    colour: None,
+                });
+                p.errors.len() - 1
+            }
+        };
+        let (lo, hi) = band.range(&s);
+        p.errors[at].points.push(ErrorPoint {
+            x: xv,
+            mean: s.mean,
+            lo,
+            hi,
         });
+    }
+    for e in &mut p.errors {
+        e.points.sort_by(|a, b| a.x.total_cmp(&b.x));
     }
     if p.is_empty() {
         p.notes.push(empty_note(&format!(
