@@ -236,6 +236,8 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
     let mut chart = ChartBuilder::on(&chart_a)
         .caption(&panel.title, (FAMILY, fonts.caption))
         .margin((fonts.label * 0.8) as i32)
+        // room for the last tick's label
+        .margin_right((fonts.label * 2.2) as i32)
         .x_label_area_size((fonts.label * 2.8) as i32)
         .y_label_area_size((fonts.label * 4.6) as i32)
         .build_cartesian_2d(bounds.x.0..bounds.x.1, bounds.y.0..bounds.y.1)
