@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod experiments;
+pub mod figures;
 pub mod nn;
 pub mod slurm;
 pub mod spec;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod cli_export;
 mod cli_reproduce;
 mod cli_sweep;
 
@@ -87,6 +88,10 @@ enum Cmd {
     },
     /// Run a scenario over a grid of parameter values and seeds, then print the grid's table
     Sweep(cli_sweep::SweepArgs),
+    /// Write runs' metric points, summaries or a sweep's group table as CSV or JSON
+    Export(cli_export::ExportArgs),
+    /// Draw runs, sweeps or the paper's figures (--paper) as SVG or PNG
+    Plot(cli_export::PlotArgs),
     /// List every experiment and preset
     List,
     /// Run each experiment's check from the spec and print a verdict table
@@ -116,6 +121,8 @@ fn main() -> ExitCode {
             run(&file, &set, seed, &out, json, threads)
         }
         Some(Cmd::Sweep(args)) => cli_sweep::main(args, &cli.lab.runs),
+        Some(Cmd::Export(args)) => cli_export::export(args, &cli.lab.runs),
+        Some(Cmd::Plot(args)) => cli_export::plot(args, &cli.lab.runs),
         Some(Cmd::List) => list(&cli.lab.scenarios),
         Some(Cmd::Reproduce(args)) => cli_reproduce::main(args),
     }

@@ -23,7 +23,7 @@ use crate::spec::{Params, Scenario};
 pub use owner::Owner;
 pub use series::{Point, Series};
 pub use state::{RunState, Status};
-pub use store::{EndRecord, RunWriter, SWEEPS_DIR};
+pub use store::{EndRecord, RunWriter, EXPORTS_DIR, SWEEPS_DIR};
 
 /// Something that happened in a run.
 #[derive(Debug, Clone, PartialEq)]

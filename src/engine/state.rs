@@ -517,7 +517,8 @@ impl RunState {
     }
 
     /// Every saved run under `runs_dir`, oldest first (read with [`RunState::load_summary`]),
-    /// and a message per directory that could not be read. The sweeps folder (`SWEEPS_DIR`) holds records, not a run, and is passed
+    /// and a message per directory that could not be read. The sweeps folder (`SWEEPS_DIR`)
+    /// holds records and the exports folder (`EXPORTS_DIR`) figures, not runs: both are passed
     /// over.
     pub fn load_all(runs_dir: &Path) -> (Vec<RunState>, Vec<String>) {
         let mut runs = Vec::new();
@@ -529,7 +530,7 @@ impl RunState {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.is_dir())
-            .filter(|p| p.file_name().is_none_or(|n| n != super::SWEEPS_DIR))
+            .filter(|p| p.file_name().is_none_or(|n| !super::store::is_reserved(n)))
             .collect();
         dirs.sort();
         // thousands of small files: read on every core, kept in folder order

@@ -16,6 +16,15 @@ use crate::spec::Scenario;
 /// holds no run, and run ids (`<time>-<experiment>`) never take its name.
 pub const SWEEPS_DIR: &str = "sweeps";
 
+/// The folder of figures the lab exports inside a runs folder (`<runs>/exports/`); it holds
+/// no run either.
+pub const EXPORTS_DIR: &str = "exports";
+
+/// True for the folders of a runs folder that hold no run: sweeps and exports.
+pub fn is_reserved(name: &std::ffi::OsStr) -> bool {
+    name == SWEEPS_DIR || name == EXPORTS_DIR
+}
+
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 /// `YYYYmmdd-HHMMSS` in UTC.

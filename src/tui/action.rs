@@ -50,6 +50,8 @@ pub enum Action {
     CloseScreen,
     AskQuit,
     Quit,
+    /// Write what is on screen as SVG and PNG under the runs folder.
+    Export,
     Say(String),
     Error(String),
 }
@@ -88,6 +90,7 @@ impl App {
             Action::CloseScreen => self.screen = Screen::Main,
             Action::AskQuit => self.ask_quit(),
             Action::Quit => self.quit = true,
+            Action::Export => self.export_screen(),
             Action::Say(t) => self.say(t),
             Action::Error(t) => self.error(t),
         }

@@ -257,6 +257,10 @@ impl App {
     /// Hands a command to the pane or screen whose binding gave it.
     fn dispatch(&mut self, owner: Context, cmd: Cmd, key: &KeyEvent, out: &mut Vec<Action>) {
         let before = self.scenarios.selected;
+        if cmd == Cmd::Export {
+            out.push(Action::Export);
+            return;
+        }
         match owner {
             Context::Global | Context::Interrupt => match cmd {
                 Cmd::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -435,7 +439,9 @@ impl App {
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-            .filter(|(name, _)| !self.runs.knows_dir(name) && name != crate::engine::SWEEPS_DIR)
+            .filter(|(name, _)| {
+                !self.runs.knows_dir(name) && !crate::engine::store::is_reserved(name.as_ref())
+            })
             .collect();
         // folder names start with the time: oldest first, as at start
         found.sort();

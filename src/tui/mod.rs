@@ -7,6 +7,7 @@
 //!   its state, its key handling (`on_cmd`) and its `render`;
 //! - `view`: the frame and the main screen's layout, a pure function of the state;
 //! - `runs`: the runs the lab knows; `plot`, `widgets`, `fmt`, `theme`: drawing pieces;
+//! - `export`: the export key, what is on screen as SVG and PNG;
 //! - `mouse`: clicks and the wheel; `term`: the terminal, the loop, signals, the panic hook;
 //! - `testing`: the fixture the lab's tests share.
 
@@ -14,6 +15,7 @@ pub mod action;
 pub mod app;
 pub mod bands;
 pub mod cluster;
+pub mod export;
 pub mod filter;
 pub mod fmt;
 pub mod groups;

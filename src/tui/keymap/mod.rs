@@ -175,6 +175,7 @@ pub enum Cmd {
     SortReverse,
     /// The sweep screen's chart: the next swept parameter on the x axis.
     NextAxis,
+    Export,
     Yes,
     No,
 }

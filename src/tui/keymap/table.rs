@@ -82,6 +82,11 @@ pub const TABLE: &[Binding] = &[
         "quit",
     ),
     b(
+        X::Global,
+        &[(c('E'), Cmd::Export)],
+        "export the chart, comparison or figure on screen to runs/exports (SVG, PNG)",
+    ),
+    b(
         X::Interrupt,
         &[(Key::Ctrl('c'), Cmd::Quit)],
         "quit, from anywhere but a question",

@@ -53,7 +53,7 @@ impl SweepScreen {
         }
     }
 
-    fn log_y(&self, metric: &str) -> bool {
+    pub fn log_y(&self, metric: &str) -> bool {
         log_by_default(metric) != self.log_flip.contains(metric)
     }
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Regenerates assets/: the paper's figures redrawn from the quick budget's runs
+# (assets/figures/figure-N.svg|png and figures.md) and a picture of the lab's screen
+# (assets/lab.png), captured from the binary running in tmux and drawn in the shipped font.
+#
+# Usage: scripts/make-assets.sh [RUNS_DIR]   (needs tmux; the runs take a few minutes on two
+# cores; with RUNS_DIR, a folder of such runs made before, they are not made again)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v tmux >/dev/null || { echo "tmux is needed for the lab's picture" >&2; exit 1; }
+
+cargo build --release --bin fail-lab --example screen_png
+bin=target/release/fail-lab
+runs=${1:-runs/assets-quick}
+
+# the runs: reproduce's own when it can save them, else the same runs made one by one
+if [ -n "${1:-}" ]; then
+  [ -d "$runs" ] || { echo "$runs: not a folder of runs" >&2; exit 2; }
+elif rm -rf "$runs" && "$bin" reproduce --help | grep -q -- '--save-runs'; then
+  # the verdict table goes to the log; the figures are drawn whatever it says
+  "$bin" reproduce --quick --save-runs "$runs" >"$runs.log" || true
+else
+  scripts/quick-runs.sh "$runs" 2>"$runs.log"
+fi
+
+rm -rf assets/figures
+"$bin" plot --paper "$runs" -o assets/figures
+
+# the lab on a 160 x 45 terminal: the runs pane filtered to E2, the newest (k = 3) showing
+# end-to-end stuck at chance while the decomposition learns
+cols=160 rows=45
+sock="fail-lab-assets-$$"
+capture=$(mktemp)
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -f "$capture"' EXIT
+tmux -L "$sock" new-session -d -x "$cols" -y "$rows" \
+  "$bin --runs $runs --scenarios scenarios --no-mouse --log /dev/null"
+sleep 2
+keys() { tmux -L "$sock" send-keys -t 0 "$@"; sleep 0.5; }
+keys Tab
+keys Tab
+keys / e x p = E 2 Enter
+keys g
+tmux -L "$sock" capture-pane -e -p -t 0 >"$capture"
+target/release/examples/screen_png "$capture" "$cols" "$rows" assets/lab.png
+echo "assets/: figures from $runs, lab.png from the lab's screen" >&2

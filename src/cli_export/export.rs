@@ -1,0 +1,398 @@
+//! `fail-lab export`: every metric point in long form, one row per run (`--summary`), or
+//! one row per group and metric (`--groups`: a sweep's grid points, or runs that differ only
+//! in the seed), as CSV or JSON. Non-finite values are written as the run files write them
+//! (`NaN`, `inf`, `-inf`).
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::{json, Map, Value as Json};
+
+use super::{check_names, emit, metric_names, resolve, Targets};
+use fail_lab::engine::RunState;
+use fail_lab::experiments::ctx::json_number;
+use fail_lab::sweep::{self, group_runs, Aggregate, Stats};
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Runs by id (a folder in the runs folder) or folder, or a sweep's id (all its runs)
+    #[arg(required = true, value_name = "RUN_OR_SWEEP")]
+    targets: Vec<String>,
+    /// Output format
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+    format: String,
+    /// Only these metrics: --metrics test_accuracy,train_loss
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    metrics: Vec<String>,
+    /// One row per run: its parameters and final (summary) values
+    #[arg(long, conflicts_with = "groups")]
+    summary: bool,
+    /// One row per group and summary metric: mean, sd, min and max over the group's
+    /// finished runs (a sweep's grid points, or runs that differ only in the seed)
+    #[arg(long)]
+    groups: bool,
+    /// Write to this file instead of stdout
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// A table: its header and rows of cells.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// A number as the run files write it: JSON's form, or `NaN` / `inf` / `-inf`.
+pub fn number_cell(v: f64) -> String {
+    match json_number(v) {
+        Json::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn param_cell(run: &RunState, name: &str) -> String {
+    run.params
+        .get(name)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+fn seed_cell(run: &RunState) -> String {
+    run.seed.map(|s| s.to_string()).unwrap_or_default()
+}
+
+/// The parameters the export names in columns: a sweep's axes, else those that differ
+/// among the runs.
+fn swept(t: &Targets) -> Vec<String> {
+    if let Some((rec, _)) = &t.sweep {
+        return rec.grid.iter().map(|a| a.name.clone()).collect();
+    }
+    let mut names: Vec<String> = match t.runs.first() {
+        Some(first) => t
+            .runs
+            .iter()
+            .flat_map(|r| r.params.differing(&first.params))
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    names.sort();
+    names.dedup();
+    names
+}
+
+pub fn main(args: &ExportArgs, runs_dir: &Path) -> Result<(), String> {
+    let t = resolve(&args.targets, runs_dir)?;
+    let json = args.format == "json";
+    let bytes = if args.groups {
+        let groups = group_rows(&t);
+        let known = sorted(groups.iter().flat_map(|g| g.1.metrics.keys().cloned()));
+        check_names(&args.metrics, &known, "summary metric")?;
+        if json {
+            groups_json(&groups, &t, &args.metrics)
+        } else {
+            csv_bytes(groups_table(&groups, &args.metrics))?
+        }
+    } else if args.summary {
+        let known = sorted(t.runs.iter().flat_map(summary_names));
+        check_names(&args.metrics, &known, "summary metric")?;
+        if json {
+            summary_json(&t.runs, &args.metrics)
+        } else {
+            csv_bytes(summary_table(&t.runs, &args.metrics))?
+        }
+    } else {
+        check_names(&args.metrics, &metric_names(&t.runs), "metric")?;
+        if json {
+            points_json(&t, &args.metrics)
+        } else {
+            csv_bytes(points_table(&t, &args.metrics))?
+        }
+    };
+    emit(args.out.as_deref(), &bytes)
+}
+
+fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = names.collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn summary_names(r: &RunState) -> Vec<String> {
+    r.summary
+        .as_ref()
+        .map(|s| s.metrics.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn wanted(name: &str, only: &[String]) -> bool {
+    only.is_empty() || only.iter().any(|m| m == name)
+}
+
+fn csv_bytes(t: Table) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let e = |e: csv::Error| format!("writing CSV: {e}");
+    w.write_record(&t.header).map_err(e)?;
+    for r in &t.rows {
+        w.write_record(r).map_err(e)?;
+    }
+    w.into_inner().map_err(|e| format!("writing CSV: {e}"))
+}
+
+/// `run, experiment, seed, <swept>, step, name, value`: one row per metric point.
+fn points_table(t: &Targets, only: &[String]) -> Table {
+    let swept = swept(t);
+    let mut header: Vec<String> = ["run", "experiment", "seed"].map(String::from).to_vec();
+    header.extend(swept.iter().cloned());
+    header.extend(["step", "name", "value"].map(String::from));
+    let mut rows = Vec::new();
+    for r in &t.runs {
+        let mut lead = vec![r.id.clone(), r.experiment.clone(), seed_cell(r)];
+        lead.extend(swept.iter().map(|p| param_cell(r, p)));
+        for (name, s) in r.metrics.iter().filter(|(n, _)| wanted(n, only)) {
+            for p in s.points() {
+                let mut row = lead.clone();
+                row.extend([p.step.to_string(), name.clone(), number_cell(p.value)]);
+                rows.push(row);
+            }
+        }
+    }
+    Table { header, rows }
+}
+
+/// The part of a run's JSON every form shares.
+fn run_head(r: &RunState) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("run".into(), json!(r.id));
+    m.insert("experiment".into(), json!(r.experiment));
+    m.insert("title".into(), json!(r.title));
+    m.insert("seed".into(), json!(r.seed));
+    m.insert("status".into(), json!(r.status.label()));
+    m.insert("step".into(), json!(r.step));
+    m.insert("params".into(), r.params.to_json());
+    m
+}
+
+/// `{"export": kind, ...fields}`, pretty, with a final newline.
+fn document(kind: &str, fields: Vec<(&str, Json)>) -> Vec<u8> {
+    let mut m = Map::new();
+    m.insert("export".into(), json!(kind));
+    for (k, v) in fields {
+        m.insert(k.into(), v);
+    }
+    let mut text = serde_json::to_string_pretty(&Json::Object(m)).unwrap_or_default();
+    text.push('\n');
+    text.into_bytes()
+}
+
+fn points_json(t: &Targets, only: &[String]) -> Vec<u8> {
+    let swept = swept(t);
+    let runs: Vec<Json> = t
+        .runs
+        .iter()
+        .map(|r| {
+            let mut m = run_head(r);
+            let point: Map<String, Json> = swept
+                .iter()
+                .filter_map(|p| Some((p.clone(), r.params.get(p)?.to_json())))
+                .collect();
+            m.insert("swept".into(), Json::Object(point));
+            let metrics: Map<String, Json> = r
+                .metrics
+                .iter()
+                .filter(|(n, _)| wanted(n, only))
+                .map(|(n, s)| {
+                    let pts: Vec<Json> = s
+                        .points()
+                        .map(|p| json!({"step": p.step, "value": json_number(p.value)}))
+                        .collect();
+                    (n.clone(), Json::Array(pts))
+                })
+                .collect();
+            m.insert("metrics".into(), Json::Object(metrics));
+            Json::Object(m)
+        })
+        .collect();
+    document("points", vec![("runs", Json::Array(runs))])
+}
+
+/// `run, experiment, seed, status, step, <parameters>, <summary metrics>`; a summary metric
+/// named like a parameter is written `summary.<name>`.
+fn summary_table(runs: &[RunState], only: &[String]) -> Table {
+    let params = sorted(
+        runs.iter()
+            .flat_map(|r| r.params.iter().map(|(k, _)| k.to_string())),
+    );
+    let metrics: Vec<String> = sorted(runs.iter().flat_map(summary_names))
+        .into_iter()
+        .filter(|m| wanted(m, only))
+        .collect();
+    let mut header: Vec<String> = ["run", "experiment", "seed", "status", "step"]
+        .map(String::from)
+        .to_vec();
+    header.extend(params.iter().cloned());
+    header.extend(metrics.iter().map(|m| {
+        if params.contains(m) {
+            format!("summary.{m}")
+        } else {
+            m.clone()
+        }
+    }));
+    let rows = runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.id.clone(),
+                r.experiment.clone(),
+                seed_cell(r),
+                r.status.label().to_string(),
+                r.step.to_string(),
+            ];
+            row.extend(params.iter().map(|p| param_cell(r, p)));
+            row.extend(metrics.iter().map(|m| {
+                r.summary
+                    .as_ref()
+                    .and_then(|s| s.get(m))
+                    .map(number_cell)
+                    .unwrap_or_default()
+            }));
+            row
+        })
+        .collect();
+    Table { header, rows }
+}
+
+fn summary_json(runs: &[RunState], only: &[String]) -> Vec<u8> {
+    let rows: Vec<Json> = runs
+        .iter()
+        .map(|r| {
+            let mut m = run_head(r);
+            let summary: Map<String, Json> = r
+                .summary
+                .iter()
+                .flat_map(|s| s.metrics.iter())
+                .filter(|(k, _)| wanted(k, only))
+                .map(|(k, v)| (k.clone(), json_number(*v)))
+                .collect();
+            m.insert("summary".into(), Json::Object(summary));
+            Json::Object(m)
+        })
+        .collect();
+    document("summary", vec![("runs", Json::Array(rows))])
+}
+
+/// One group: its parameter values (those that vary), what its runs add up to, and its
+/// experiment.
+type GroupRow = (Map<String, Json>, Aggregate, String);
+
+/// A sweep's rows (grid points, with runs not yet made counted), else the groups of the
+/// runs by [`group_runs`], with the parameters that vary among them.
+fn group_rows(t: &Targets) -> Vec<GroupRow> {
+    if let Some((rec, states)) = &t.sweep {
+        return sweep::rows(rec, states)
+            .into_iter()
+            .map(|r| (r.point, r.agg, rec.experiment.clone()))
+            .collect();
+    }
+    let swept = swept(t);
+    group_runs(&t.runs)
+        .into_iter()
+        .map(|g| {
+            let members: Vec<&RunState> = g.members.iter().map(|&i| &t.runs[i]).collect();
+            let point = swept
+                .iter()
+                .filter_map(|p| Some((p.clone(), g.params.get(p)?.to_json())))
+                .collect();
+            (point, Aggregate::of(&members), g.experiment)
+        })
+        .collect()
+}
+
+fn point_cell(v: Option<&Json>) -> String {
+    match v {
+        Some(Json::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    }
+}
+
+/// `experiment, <swept>, n, finished, seeds, metric, mean, sd, min, max, count`.
+fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
+    let swept = sorted_keys(groups);
+    let mut header: Vec<String> = vec!["experiment".into()];
+    header.extend(swept.iter().cloned());
+    header.extend(
+        [
+            "n", "finished", "seeds", "metric", "mean", "sd", "min", "max", "count",
+        ]
+        .map(String::from),
+    );
+    let mut rows = Vec::new();
+    for (point, agg, exp) in groups {
+        let mut lead = vec![exp.clone()];
+        lead.extend(swept.iter().map(|p| point_cell(point.get(p))));
+        let seeds: Vec<String> = agg.seeds.iter().map(u64::to_string).collect();
+        lead.extend([
+            agg.total().to_string(),
+            agg.n_with("finished").to_string(),
+            seeds.join(" "),
+        ]);
+        for (name, s) in agg.metrics.iter().filter(|(n, _)| wanted(n, only)) {
+            let mut row = lead.clone();
+            row.push(name.clone());
+            row.extend(stats_cells(s));
+            rows.push(row);
+        }
+    }
+    Table { header, rows }
+}
+
+fn stats_cells(s: &Stats) -> [String; 5] {
+    [
+        number_cell(s.mean),
+        number_cell(s.sd),
+        number_cell(s.min),
+        number_cell(s.max),
+        s.n.to_string(),
+    ]
+}
+
+/// The swept parameters of the groups, in the order of their first appearance.
+fn sorted_keys(groups: &[GroupRow]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (p, _, _) in groups {
+        for k in p.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
+}
+
+fn groups_json(groups: &[GroupRow], t: &Targets, only: &[String]) -> Vec<u8> {
+    let rows: Vec<Json> = groups
+        .iter()
+        .map(|(point, agg, exp)| {
+            let metrics: Map<String, Json> = agg
+                .metrics
+                .iter()
+                .filter(|(n, _)| wanted(n, only))
+                .map(|(n, s)| (n.clone(), s.to_json()))
+                .collect();
+            json!({
+                "experiment": exp, "params": point, "seeds": agg.seeds, "n": agg.total(),
+                "status": agg.status_json(), "metrics": metrics,
+            })
+        })
+        .collect();
+    let sweep = t.sweep.as_ref().map(|(rec, _)| json!(rec.id));
+    document(
+        "groups",
+        vec![
+            ("sweep", sweep.unwrap_or(Json::Null)),
+            ("groups", Json::Array(rows)),
+        ],
+    )
+}

@@ -1,0 +1,176 @@
+//! `fail-lab plot`: the lab's views of runs as SVG or PNG, and `--paper RUNS_DIR` for the
+//! paper's figures from a folder of saved runs.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{check_names, metric_names, resolve, Targets};
+use fail_lab::engine::RunState;
+use fail_lab::figures::paper::write_paper_figures;
+use fail_lab::figures::views::{self, BandKind};
+use fail_lab::figures::{self, Figure, Format};
+use fail_lab::sweep::group_runs;
+
+#[derive(Args)]
+pub struct PlotArgs {
+    /// Runs by id (a folder in the runs folder) or folder, or a sweep's id (all its runs)
+    #[arg(value_name = "RUN_OR_SWEEP", required_unless_present = "paper")]
+    targets: Vec<String>,
+    /// The metric to draw (default: the experiment's main one; one run: all of its metrics)
+    #[arg(long, value_name = "NAME")]
+    metric: Option<String>,
+    /// Log scale on the y axis
+    #[arg(long)]
+    log_y: bool,
+    /// Groups of runs (same parameters, other seeds) as a mean with a band: minmax or sd
+    #[arg(long, value_name = "minmax|sd")]
+    band: Option<String>,
+    /// A summary metric (final value) against this swept parameter, with error bars
+    #[arg(long = "x", value_name = "PARAM")]
+    x: Option<String>,
+    /// The run's own figures (curves, images), those whose title contains TEXT if given
+    #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
+    figure: Option<String>,
+    /// The paper's Figures 1, 3-7 from the runs in this folder, into the folder -o names
+    #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y"])]
+    paper: Option<PathBuf>,
+    /// Size in pixels, WIDTHxHEIGHT (default: room for every panel)
+    #[arg(long, value_name = "WxH")]
+    size: Option<String>,
+    /// The file to write, .svg or .png (with --paper: a folder)
+    #[arg(short = 'o', long = "out", value_name = "FILE", required = true)]
+    out: PathBuf,
+}
+
+pub fn main(args: &PlotArgs, runs_dir: &Path) -> Result<(), String> {
+    let size = args.size.as_deref().map(figures::parse_size).transpose()?;
+    if let Some(dir) = &args.paper {
+        return paper(dir, &args.out, size);
+    }
+    Format::of(&args.out)?;
+    let mut t = resolve(&args.targets, runs_dir)?;
+    if t.runs.is_empty() {
+        return Err(format!(
+            "{}: no run to draw yet (a sweep whose runs have not started)",
+            args.targets.join(", ")
+        ));
+    }
+    let fig = build(&mut t, args)?;
+    let size = size.unwrap_or_else(|| fig.default_size());
+    figures::write(&fig, &args.out, size)?;
+    eprintln!("wrote {} ({}x{})", args.out.display(), size.0, size.1);
+    Ok(())
+}
+
+/// The view the arguments ask for.
+fn build(t: &mut Targets, args: &PlotArgs) -> Result<Figure, String> {
+    let log_y = args.log_y;
+    let band = args.band.as_deref().map(BandKind::parse).transpose()?;
+    if let Some(filter) = &args.figure {
+        let [run] = t.runs.as_mut_slice() else {
+            return Err(format!(
+                "--figure draws one run's own figures; {} runs given",
+                t.runs.len()
+            ));
+        };
+        return Ok(views::experiment_figures(run, filter));
+    }
+    if let Some(x) = &args.x {
+        let metric = summary_metric(&t.runs, args.metric.as_deref())?;
+        return views::summary_against(&t.runs, &metric, x, band.unwrap_or(BandKind::Sd), log_y);
+    }
+    let known = metric_names(&t.runs);
+    if !known.is_empty() {
+        check_names(args.metric.as_slice(), &known, "metric")?;
+    }
+    if t.runs.len() == 1 && band.is_none() {
+        return Ok(views::run_metrics(
+            &t.runs[0],
+            args.metric.as_slice(),
+            log_y,
+        ));
+    }
+    let metric = args
+        .metric
+        .clone()
+        .or_else(|| main_metric(&t.runs))
+        .unwrap_or_else(|| "value".into());
+    let grouped = band.is_some() || t.sweep.is_some() || group_runs(&t.runs).len() < t.runs.len();
+    if grouped {
+        return Ok(views::groups(
+            &t.runs,
+            &metric,
+            band.unwrap_or(BandKind::MinMax),
+            log_y,
+        ));
+    }
+    let refs: Vec<&RunState> = t.runs.iter().collect();
+    Ok(views::overlay(&refs, &metric, log_y))
+}
+
+/// The first run's experiment's main metric when some run has it, else the first metric.
+fn main_metric(runs: &[RunState]) -> Option<String> {
+    let main = runs
+        .first()
+        .and_then(|r| fail_lab::experiments::find(&r.experiment))
+        .map(|d| d.main_metric.to_string());
+    let all = metric_names(runs);
+    main.filter(|m| all.contains(m))
+        .or_else(|| all.into_iter().next())
+}
+
+/// The summary metric of `--x`: the one asked for, else the experiment's main one.
+fn summary_metric(runs: &[RunState], asked: Option<&str>) -> Result<String, String> {
+    let mut known: Vec<String> = runs
+        .iter()
+        .filter_map(|r| r.summary.as_ref())
+        .flat_map(|s| s.metrics.keys().cloned())
+        .collect();
+    known.sort();
+    known.dedup();
+    if let Some(m) = asked {
+        check_names(&[m.to_string()], &known, "summary metric")?;
+        return Ok(m.to_string());
+    }
+    let main = runs
+        .first()
+        .and_then(|r| fail_lab::experiments::find(&r.experiment))
+        .map(|d| d.main_metric.to_string());
+    main.filter(|m| known.contains(m))
+        .or_else(|| known.first().cloned())
+        .ok_or_else(|| "--x: no finished run has a summary value to draw".to_string())
+}
+
+/// `--paper RUNS_DIR -o OUT_DIR`.
+fn paper(runs_dir: &Path, out: &Path, size: Option<(u32, u32)>) -> Result<(), String> {
+    if !runs_dir.is_dir() {
+        return Err(format!(
+            "--paper {}: not a folder of runs",
+            runs_dir.display()
+        ));
+    }
+    let (mut runs, errors) = RunState::load_all(runs_dir);
+    for e in &errors {
+        eprintln!("warning: not read: {e}");
+    }
+    let figs = write_paper_figures(&mut runs, out, &runs_dir.display().to_string(), size)?;
+    for f in &figs {
+        eprintln!(
+            "figure {}: {} ({} runs){}",
+            f.number,
+            f.verdict(),
+            f.runs.len(),
+            if f.missing.is_empty() {
+                String::new()
+            } else {
+                format!("; missing: {}", f.missing.join("; "))
+            }
+        );
+    }
+    eprintln!(
+        "wrote {} (figure-N.svg, figure-N.png, figures.md)",
+        out.display()
+    );
+    Ok(())
+}

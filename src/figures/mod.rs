@@ -1,0 +1,12 @@
+//! Figures out of the lab: a plain plot model ([`model`]), filled from runs ([`views`]) or
+//! by the paper's figures ([`paper`]), and drawn as SVG or PNG ([`render`]).
+
+pub mod model;
+pub mod paper;
+pub mod render;
+mod scale;
+mod series;
+pub mod views;
+
+pub use model::{parse_size, Axis, ErrorBars, ErrorPoint, Figure, Image, Line, Panel, Reference};
+pub use render::{png, svg, write, Format};

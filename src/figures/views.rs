@@ -1,0 +1,393 @@
+//! Figures of runs, the views the lab draws: one run's metrics, runs overlaid, groups of
+//! runs (same parameters, other seeds) as a mean with a band, a summary metric against a
+//! swept parameter with error bars, and an experiment's own figures.
+
+use crate::engine::{RunState, Series};
+use crate::experiments::ctx::Figure as RunFigure;
+use crate::spec::Value;
+use crate::sweep::{group_runs, Aggregate, Group, Stats};
+
+use super::model::{Axis, ErrorBars, ErrorPoint, Figure, Image, Line, Panel};
+
+/// What a band (or error bar) spans around the mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BandKind {
+    /// From the smallest to the largest value.
+    MinMax,
+    /// One sample standard deviation either side of the mean.
+    Sd,
+}
+
+impl BandKind {
+    pub fn parse(s: &str) -> Result<BandKind, String> {
+        match s {
+            "minmax" => Ok(BandKind::MinMax),
+            "sd" => Ok(BandKind::Sd),
+            _ => Err(format!(
+                "--band {s}: allowed: minmax (smallest to largest) or sd (mean +- one sd)"
+            )),
+        }
+    }
+
+    /// The (lo, hi) of some statistics.
+    pub fn range(self, s: &Stats) -> (f64, f64) {
+        match self {
+            BandKind::MinMax => (s.min, s.max),
+            BandKind::Sd => (s.mean - s.sd, s.mean + s.sd),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            BandKind::MinMax => "band: min..max over seeds",
+            BandKind::Sd => "band: mean +- sd over seeds",
+        }
+    }
+}
+
+/// A metric's points as (step, value).
+pub fn series_points(s: &Series) -> Vec<(f64, f64)> {
+    s.points().map(|p| (p.step as f64, p.value)).collect()
+}
+
+/// `d=5 k=3`: the parameters whose values differ among `params`, for each of them.
+pub fn differing_labels<'a>(params: impl Iterator<Item = &'a crate::spec::Params>) -> Vec<String> {
+    let all: Vec<&crate::spec::Params> = params.collect();
+    let Some(first) = all.first() else {
+        return Vec::new();
+    };
+    let mut names: Vec<&str> = all.iter().flat_map(|p| p.differing(first)).collect();
+    names.sort_unstable();
+    names.dedup();
+    all.iter()
+        .map(|p| {
+            let parts: Vec<String> = names
+                .iter()
+                .filter_map(|n| p.get(n).map(|v| format!("{n}={v}")))
+                .collect();
+            parts.join(" ")
+        })
+        .collect()
+}
+
+/// How each run is named in a legend: what sets it apart (parameters, else seed), else its id.
+pub fn run_labels(runs: &[&RunState]) -> Vec<String> {
+    let by_params = differing_labels(runs.iter().map(|r| &r.params));
+    let seeds_differ = runs.windows(2).any(|w| w[0].seed != w[1].seed);
+    runs.iter()
+        .zip(by_params)
+        .map(|(r, mut label)| {
+            if seeds_differ {
+                if let Some(s) = r.seed {
+                    label = format!("{label} seed {s}").trim().to_string();
+                }
+            }
+            if label.is_empty() {
+                r.id.clone()
+            } else {
+                label
+            }
+        })
+        .collect()
+}
+
+fn step_axis() -> Axis {
+    Axis::new("step")
+}
+
+/// The note of a panel with nothing to draw.
+fn empty_note(what: &str) -> String {
+    format!("no points: {what}")
+}
+
+/// One panel per metric of one run (every metric when `metrics` is empty).
+pub fn run_metrics(run: &RunState, metrics: &[String], log_y: bool) -> Figure {
+    let names: Vec<&String> = if metrics.is_empty() {
+        run.metrics.keys().collect()
+    } else {
+        metrics.iter().collect()
+    };
+    let mut panels: Vec<Panel> = names
+        .iter()
+        .map(|m| {
+            let mut p = Panel::new(m.as_str(), step_axis(), Axis::new(m).log(log_y));
+            let pts = run.metrics.get(*m).map(series_points).unwrap_or_default();
+            if pts.is_empty() {
+                p.notes
+                    .push(empty_note(&format!("{} recorded no {m}", run.id)));
+            }
+            // the panel's title names the metric: no legend for its one line
+            p.lines.push(Line::new("", pts));
+            p
+        })
+        .collect();
+    if panels.is_empty() {
+        let mut p = Panel::new("metrics", step_axis(), Axis::new("value"));
+        p.notes
+            .push(empty_note(&format!("{} recorded no metric", run.id)));
+        panels.push(p);
+    }
+    let cols = (panels.len() as f64).sqrt().ceil() as usize;
+    let mut f = Figure::new(format!("{} · {}", run.id, run.title), panels, cols);
+    f.notes.push(run_note(run));
+    f
+}
+
+/// `E1 · seed 0 · finished at step 5000`.
+fn run_note(run: &RunState) -> String {
+    let seed = run.seed.map(|s| format!(" · seed {s}")).unwrap_or_default();
+    format!(
+        "{} {}{seed} · {} at step {}",
+        run.id,
+        run.experiment,
+        run.status.label(),
+        run.step
+    )
+}
+
+/// One metric of several runs on shared axes, a line per run.
+pub fn overlay(runs: &[&RunState], metric: &str, log_y: bool) -> Figure {
+    let mut p = Panel::new(metric, step_axis(), Axis::new(metric).log(log_y));
+    for (r, label) in runs.iter().zip(run_labels(runs)) {
+        let pts = r.metrics.get(metric).map(series_points).unwrap_or_default();
+        if pts.is_empty() {
+            p.notes
+                .push(empty_note(&format!("{} recorded no {metric}", r.id)));
+        }
+        p.lines.push(Line::new(label, pts));
+    }
+    let mut f = Figure::new(metric, vec![p], 1);
+    f.notes.push(format!(
+        "runs: {}",
+        runs.iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    f
+}
+
+/// One metric of groups of runs (the same experiment and parameters, any seed): each
+/// group's mean over its runs, step by step, with a band.
+pub fn groups(runs: &[RunState], metric: &str, band: BandKind, log_y: bool) -> Figure {
+    let gs = group_runs(runs);
+    let labels = differing_labels(gs.iter().map(|g| &g.params));
+    let mut p = Panel::new(metric, step_axis(), Axis::new(metric).log(log_y));
+    for (g, label) in gs.iter().zip(labels) {
+        let members: Vec<&RunState> = g.members.iter().map(|&i| &runs[i]).collect();
+        let b = crate::sweep::group::metric_band(&members, metric);
+        let label = if label.is_empty() {
+            g.experiment.clone()
+        } else {
+            label
+        };
+        let mut line = Line::new(
+            format!("{label} (n={})", members.len()),
+            b.iter().map(|p| (p.step as f64, p.stats.mean)).collect(),
+        );
+        line.band = b
+            .iter()
+            .map(|p| {
+                let (lo, hi) = band.range(&p.stats);
+                (p.step as f64, lo, hi)
+            })
+            .collect();
+        if line.points.is_empty() {
+            p.notes.push(empty_note(&format!(
+                "the runs of {label} recorded no {metric}"
+            )));
+        }
+        p.lines.push(line);
+    }
+    let mut f = Figure::new(format!("{metric} by group"), vec![p], 1);
+    f.notes.push(format!(
+        "{} runs in {} groups; {}",
+        runs.len(),
+        gs.len(),
+        band.label()
+    ));
+    f
+}
+
+/// A parameter's value as a number on an axis.
+fn numeric(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Each group's parameter `x` as a number, and the label of its other parameters that vary.
+fn x_and_rest<'a>(gs: &'a [Group], x: &str) -> Result<Vec<(&'a Group, f64, String)>, String> {
+    let mut out = Vec::new();
+    let mut rests = Vec::new();
+    for g in gs {
+        let value = g
+            .params
+            .get(x)
+            .ok_or_else(|| format!("--x {x}: the runs have no parameter {x}"))?;
+        let xv = numeric(value)
+            .ok_or_else(|| format!("--x {x}: its values ({value}) are not numbers"))?;
+        // the same x everywhere, so that only the other parameters label the series
+        let mut rest = g.params.clone();
+        rest.insert(x, Value::Int(0));
+        rests.push(rest);
+        out.push((g, xv));
+    }
+    let labels = differing_labels(rests.iter());
+    Ok(out
+        .into_iter()
+        .zip(labels)
+        .map(|((g, xv), l)| (g, xv, l))
+        .collect())
+}
+
+/// A summary metric (final value) of groups of runs against parameter `x`: the mean over
+/// each group's finished runs with an error bar, a series for each value of the other
+/// parameters that differ.
+pub fn summary_against(
+    runs: &[RunState],
+    metric: &str,
+    x: &str,
+    band: BandKind,
+    log_y: bool,
+) -> Result<Figure, String> {
+    let gs = group_runs(runs);
+    let mut p = Panel::new(
+        format!("{metric} against {x}"),
+        Axis::new(x),
+        Axis::new(metric).log(log_y),
+    );
+    let mut missing = 0;
+    for (g, xv, label) in x_and_rest(&gs, x)? {
+        let members: Vec<&RunState> = g.members.iter().map(|&i| &runs[i]).collect();
+        let Some(s) = Aggregate::of(&members).metrics.get(metric).copied() else {
+            missing += 1;
+            continue;
+        };
+        let label = if label.is_empty() {
+            metric.to_string()
+        } else {
+            label
+        };
+        let at = match p.errors.iter().position(|e| e.label == label) {
+            Some(i) => i,
+            None => {
+                p.errors.push(ErrorBars {
+                    label,
+                    points: Vec::new(),
+                    colour: None,
+                });
+                p.errors.len() - 1
+            }
+        };
+        let (lo, hi) = band.range(&s);
+        p.errors[at].points.push(ErrorPoint {
+            x: xv,
+            mean: s.mean,
+            lo,
+            hi,
+        });
+    }
+    for e in &mut p.errors {
+        e.points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    }
+    if p.is_empty() {
+        p.notes.push(empty_note(&format!(
+            "no finished run has a summary value of {metric}"
+        )));
+    }
+    let mut f = Figure::new(format!("{metric} against {x}"), vec![p], 1);
+    f.notes.push(format!(
+        "{} runs in {} groups, finished runs only; error bars: {}",
+        runs.len(),
+        gs.len(),
+        band.label().trim_start_matches("band: ")
+    ));
+    if missing > 0 {
+        f.notes.push(format!(
+            "{missing} groups have no finished run with {metric}"
+        ));
+    }
+    Ok(f)
+}
+
+/// An experiment's figure (curves or a picture) as a panel.
+pub fn experiment_panel(fig: &RunFigure) -> Panel {
+    match fig {
+        RunFigure::Curves {
+            title,
+            x_label,
+            y_label,
+            series,
+        } => {
+            let mut p = Panel::new(title.as_str(), Axis::new(x_label), Axis::new(y_label));
+            p.lines = series
+                .iter()
+                .map(|(name, pts)| Line::new(name.as_str(), pts.clone()))
+                .collect();
+            if p.is_empty() {
+                p.notes.push(empty_note("the figure has no points"));
+            }
+            p
+        }
+        RunFigure::Image {
+            title,
+            width,
+            height,
+            pixels,
+        } => {
+            let mut p = Panel::new(title.as_str(), Axis::default(), Axis::default());
+            p.image = Some(Image {
+                width: *width,
+                height: *height,
+                pixels: pixels.clone(),
+            });
+            p
+        }
+    }
+}
+
+/// At most this many of a run's own figures go in one file.
+pub const MAX_OWN_FIGURES: usize = 12;
+
+/// A run's own figures whose titles contain `filter` (all when empty), oldest step first;
+/// the latest [`MAX_OWN_FIGURES`] of them when there are more. Reads `figures.jsonl` if the
+/// run has not yet.
+pub fn experiment_figures(run: &mut RunState, filter: &str) -> Figure {
+    if run.figures.is_empty() {
+        run.load_figures();
+    }
+    let mut figs: Vec<&(u64, RunFigure)> = run
+        .figures
+        .values()
+        .filter(|(_, f)| f.title().contains(filter))
+        .collect();
+    figs.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.title().cmp(b.1.title())));
+    let left_out = figs.len().saturating_sub(MAX_OWN_FIGURES);
+    let mut panels: Vec<Panel> = figs[left_out..]
+        .iter()
+        .map(|(_, f)| experiment_panel(f))
+        .collect();
+    if panels.is_empty() {
+        let what = if filter.is_empty() {
+            format!("{} drew no figure of its own", run.id)
+        } else {
+            format!("no figure of {} has \"{filter}\" in its title", run.id)
+        };
+        let mut p = Panel::new("figure", Axis::new("x"), Axis::new("y"));
+        p.notes.push(empty_note(&what));
+        panels.push(p);
+    }
+    let cols = (panels.len() as f64).sqrt().ceil() as usize;
+    let mut f = Figure::new(format!("{} · {}", run.id, run.title), panels, cols);
+    f.notes.push(run_note(run));
+    if left_out > 0 {
+        f.notes.push(format!(
+            "the latest {MAX_OWN_FIGURES} of {} figures; --figure TEXT picks by title",
+            figs.len()
+        ));
+    }
+    f
+}
