@@ -493,3 +493,46 @@ fn bad_input_says_what_is_wrong_and_what_there_is() {
         "{text}"
     );
 }
+
+#[test]
+fn reproduce_with_figures_redraws_figure_1_from_the_checks_runs() {
+    let dir = fresh("reproduce-figures");
+    let out = dir.join("figures");
+    let o = lab(
+        &dir,
+        &[
+            "reproduce",
+            "--quick",
+            "--only",
+            "E1",
+            "--figures",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the checks' runs are saved beside the figures, and Figure 1 draws d = 5, 10 and 30
+    assert!(out.join("runs").is_dir());
+    let text = std::fs::read_to_string(out.join("figure-1.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    assert_eq!(series_count(&doc), 3);
+    let labels = texts(&doc);
+    for want in [
+        "d = 10",
+        "d = 30",
+        "paper d = 5",
+        "paper d = 10",
+        "paper d = 30",
+    ] {
+        assert!(
+            labels.iter().any(|t| t.starts_with(want)),
+            "{want} in {labels:?}"
+        );
+    }
+    assert!(out.join("figure-1.png").is_file() && out.join("figure-7.svg").is_file());
+    let index = std::fs::read_to_string(out.join("figures.md")).unwrap();
+    assert!(
+        index.contains("- Figure 1: drawn; checks: E1 pass"),
+        "{index}"
+    );
+    assert!(index.contains("- Figure 3: not drawn (no runs)"), "{index}");
+}

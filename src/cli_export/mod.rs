@@ -57,7 +57,11 @@ pub fn resolve(names: &[String], runs_dir: &Path) -> Result<Targets, String> {
             .is_file()
         {
             let mut rec = SweepRecord::load(runs_dir, name)?;
-            let states = rec.refresh(runs_dir);
+            let mut states = rec.refresh(runs_dir);
+            // the record's runs are read from their summaries; their points are needed here
+            states.iter_mut().flatten().for_each(|s| {
+                s.load_series();
+            });
             runs.extend(states.iter().flatten().cloned());
             sweeps.push((rec, states));
         } else {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod figures;
 mod runs;
 
 use clap::Args;
@@ -48,6 +49,11 @@ pub struct ReproduceArgs {
     /// experiment, parameters and seed
     #[arg(long, value_name = "DIR")]
     from_runs: Option<PathBuf>,
+    /// After the checks, redraw the paper's Figures 1, 3-7 from their runs into DIR
+    /// (`figure-N.svg`, `figure-N.png`, `figures.md`); the runs are saved in DIR/runs unless
+    /// --save-runs or --from-runs names their folder
+    #[arg(long, value_name = "DIR")]
+    figures: Option<PathBuf>,
 }
 
 impl ReproduceArgs {
@@ -80,7 +86,10 @@ fn bad(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 /// The `reproduce` subcommand.
-pub fn main(args: ReproduceArgs) -> ExitCode {
+pub fn main(mut args: ReproduceArgs) -> ExitCode {
+    if let (Some(dir), None, None) = (&args.figures, &args.save_runs, &args.from_runs) {
+        args.save_runs = Some(dir.join("runs"));
+    }
     let threads = match super::parse_threads(&args.threads) {
         Ok(n) => n,
         Err(code) => return code,
@@ -135,6 +144,15 @@ pub fn main(args: ReproduceArgs) -> ExitCode {
         .collect();
     let failed = rows.iter().filter(|r| r[3] != "pass").count();
     print_table(&rows);
+    if let Some(dir) = &args.figures {
+        let runs_dir = args.from_runs.as_ref().or(args.save_runs.as_ref());
+        if let Some(runs_dir) = runs_dir {
+            if let Err(e) = figures::write(runs_dir, dir, &rows) {
+                eprintln!("error: --figures {}: {e}", dir.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
     if failed == 0 {
         println!("{} checks passed", rows.len());
         ExitCode::SUCCESS

@@ -47,6 +47,10 @@ const OWN_FIGURES: [&str; 8] = ["E6", "E7", "E8", "E9", "E11", "E12", "E13", "E1
 
 /// The six figures from `runs` (figures of runs that have not been read are read here).
 pub fn paper_figures(runs: &mut [RunState]) -> Vec<PaperFigure> {
+    // a runs folder is read from the runs' summaries: the figures need their series
+    for r in runs.iter_mut() {
+        r.load_series();
+    }
     for r in runs.iter_mut().filter(|r| r.figures.is_empty()) {
         if OWN_FIGURES.contains(&r.experiment.as_str()) {
             r.load_figures();
