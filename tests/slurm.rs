@@ -580,3 +580,68 @@ fn a_planned_run_writes_the_folder_its_task_names_once() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("exists already"), "{}", text(&o).1);
 }
+
+#[test]
+fn reproduce_on_slurm_waits_for_its_runs_and_judges_them_as_it_would_here() {
+    if !slurm_here("reproduce_on_slurm") {
+        return;
+    }
+    let out = out_dir("reproduce");
+    let o = run_for(
+        bin().args([
+            "reproduce",
+            "--quick",
+            "--only",
+            "T1",
+            "--slurm",
+            "--wait",
+            "--save-runs",
+            out.to_str().unwrap(),
+        ]),
+        Duration::from_secs(300),
+    );
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("submitted as Slurm job"), "{stderr}");
+    assert!(
+        stdout.contains("| T1 ") && stdout.contains("1 checks passed"),
+        "{stdout}"
+    );
+    // the same verdict from the saved runs, later, without Slurm
+    let again = bin()
+        .args([
+            "reproduce",
+            "--quick",
+            "--only",
+            "T1",
+            "--from-runs",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again).1);
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("| T1 "))
+            .map(str::to_string)
+    };
+    assert_eq!(row(&stdout), row(&text(&again).0));
+    // Slurm options need --slurm; --slurm needs the shared folder
+    let o = bin()
+        .args(["reproduce", "--only", "T1", "--max-parallel", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o)
+            .1
+            .contains("--max-parallel is an option of --slurm"),
+        "{}",
+        text(&o).1
+    );
+    let o = bin()
+        .args(["reproduce", "--only", "T1", "--slurm"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 mod figures;
 mod runs;
+mod slurm;
 
 use clap::Args;
 
@@ -54,6 +55,12 @@ pub struct ReproduceArgs {
     /// --save-runs or --from-runs names their folder
     #[arg(long, value_name = "DIR")]
     figures: Option<PathBuf>,
+    /// Train the runs on a Slurm cluster as one job array writing into --save-runs DIR (a
+    /// folder the nodes share); with --wait, judge them once the job has ended
+    #[arg(long, requires = "save_runs", conflicts_with = "from_runs")]
+    slurm: bool,
+    #[command(flatten)]
+    sbatch: crate::cli_sweep::slurm::SbatchArgs,
 }
 
 impl ReproduceArgs {
@@ -126,6 +133,16 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
         reqs.len(),
         t.elapsed().as_secs_f64()
     );
+    if args.slurm {
+        let dir = args.save_runs.clone().unwrap_or_default();
+        match slurm::submit(&reqs, &dir, &args.threads, &args.sbatch) {
+            Ok(slurm::Submitted::Later) => return ExitCode::SUCCESS,
+            Ok(slurm::Submitted::Ended) => args.from_runs = Some(dir),
+            Err(e) => return bad(format!("--slurm: {e}")),
+        }
+    } else if let Some(given) = args.sbatch.options_given().first() {
+        return bad(format!("{given} is an option of --slurm; add --slurm"));
+    }
     let seconds = match &args.from_runs {
         Some(dir) => match runs::load(&reqs, dir, &args.save_command(dir)) {
             Ok(s) => s,

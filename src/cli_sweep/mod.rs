@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-mod slurm;
+pub(crate) mod slurm;
 mod slurm_wait;
 mod table;
 
@@ -156,6 +156,7 @@ fn resume(id: &str, out: &Path, args: &SweepArgs) -> Result<Option<SweepRecord>,
     } else {
         if let Some(given) = args
             .slurm
+            .sbatch
             .options_given()
             .first()
             .filter(|_| !args.slurm.slurm)

@@ -22,46 +22,8 @@ pub struct SlurmArgs {
     /// cluster's nodes into the runs folder, which they must share); see docs/CLUSTER.md
     #[arg(long)]
     pub slurm: bool,
-    /// Slurm: runs each array task trains in turn (default 1), so tiny runs do not flood
-    /// the queue
-    #[arg(long, value_name = "N")]
-    runs_per_task: Option<usize>,
-    /// Slurm: the partition (sbatch --partition)
-    #[arg(long, value_name = "NAME")]
-    partition: Option<String>,
-    /// Slurm: each task's time limit: minutes, or H:M:S, D-H:M:S (sbatch --time)
-    #[arg(long, value_name = "LIMIT")]
-    time: Option<String>,
-    /// Slurm: CPUs of each task (sbatch --cpus-per-task)
-    #[arg(long, value_name = "N")]
-    cpus_per_task: Option<u32>,
-    /// Slurm: memory of each task, e.g. 4G (sbatch --mem)
-    #[arg(long, value_name = "SIZE")]
-    mem: Option<String>,
-    /// Slurm: generic resources of each task, e.g. gpu:1 (sbatch --gres)
-    #[arg(long, value_name = "SPEC")]
-    gres: Option<String>,
-    /// Slurm: array tasks that run at once (the array's %K)
-    #[arg(long, value_name = "K")]
-    max_parallel: Option<usize>,
-    /// Slurm: the account to charge (sbatch --account)
-    #[arg(long, value_name = "NAME")]
-    account: Option<String>,
-    /// Slurm: any other sbatch option, as one argument: --sbatch-arg=--qos=long (repeatable;
-    /// with --resume, replaces the recorded ones)
-    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
-    sbatch_arg: Vec<String>,
-    /// Slurm: print the job script and the tasks file; submit nothing, keep nothing
-    #[arg(long)]
-    dry_run: bool,
-    /// Slurm: the fail-lab binary the tasks run (default: this one, by its absolute path; it
-    /// must be at that path on the nodes)
-    #[arg(long, value_name = "PATH")]
-    binary: Option<PathBuf>,
-    /// Slurm: follow the sweep to its end with the progress bar and the table of a local
-    /// sweep (Ctrl-C stops following; the job goes on)
-    #[arg(long)]
-    wait: bool,
+    #[command(flatten)]
+    pub sbatch: SbatchArgs,
     /// Cancel sweep ID's Slurm jobs: running runs write their files and end, the others do
     /// not start; `--resume ID` submits them again
     #[arg(long, value_name = "ID", conflicts_with_all = ["file", "grid", "seeds", "set", "status", "resume", "slurm"])]
@@ -72,7 +34,53 @@ pub struct SlurmArgs {
     pub cancel_run: Option<String>,
 }
 
-impl SlurmArgs {
+/// How runs go to Slurm: sbatch's options and how the command follows the job (shared by
+/// `sweep --slurm` and `reproduce --slurm`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SbatchArgs {
+    /// Slurm: runs each array task trains in turn (default 1), so tiny runs do not flood
+    /// the queue
+    #[arg(long, value_name = "N")]
+    pub runs_per_task: Option<usize>,
+    /// Slurm: the partition (sbatch --partition)
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+    /// Slurm: each task's time limit: minutes, or H:M:S, D-H:M:S (sbatch --time)
+    #[arg(long, value_name = "LIMIT")]
+    pub time: Option<String>,
+    /// Slurm: CPUs of each task (sbatch --cpus-per-task)
+    #[arg(long, value_name = "N")]
+    pub cpus_per_task: Option<u32>,
+    /// Slurm: memory of each task, e.g. 4G (sbatch --mem)
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+    /// Slurm: generic resources of each task, e.g. gpu:1 (sbatch --gres)
+    #[arg(long, value_name = "SPEC")]
+    pub gres: Option<String>,
+    /// Slurm: array tasks that run at once (the array's %K)
+    #[arg(long, value_name = "K")]
+    pub max_parallel: Option<usize>,
+    /// Slurm: the account to charge (sbatch --account)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Slurm: any other sbatch option, as one argument: --sbatch-arg=--qos=long (repeatable;
+    /// with --resume, replaces the recorded ones)
+    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+    /// Slurm: print the job script and the tasks file; submit nothing, keep nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Slurm: the fail-lab binary the tasks run (default: this one, by its absolute path; it
+    /// must be at that path on the nodes)
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Slurm: follow the sweep to its end with the progress bar and the table of a local
+    /// sweep (Ctrl-C stops following; the job goes on)
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl SbatchArgs {
     /// The Slurm options given on the command line, by name.
     pub fn options_given(&self) -> Vec<&'static str> {
         let given = [
@@ -92,26 +100,8 @@ impl SlurmArgs {
         given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
     }
 
-    /// Refuses Slurm options without `--slurm` (a resumed sweep may be a Slurm sweep: its
-    /// record says, later) and the local pool's `--jobs` with it.
-    pub fn check(&self, jobs: bool, resume: bool) -> Result<(), String> {
-        if self.slurm && jobs {
-            return Err(
-                "--jobs sizes the local pool; a Slurm sweep runs --max-parallel \
-                        array tasks at once"
-                    .into(),
-            );
-        }
-        if let (false, false, Some(name)) = (self.slurm, resume, self.options_given().first()) {
-            return Err(format!("{name} is an option of --slurm; add --slurm"));
-        }
-        if self.runs_per_task == Some(0) {
-            return Err("--runs-per-task: got 0, allowed: at least 1 run per array task".into());
-        }
-        self.options().check()
-    }
-
-    fn options(&self) -> SbatchOptions {
+    /// sbatch's options as given.
+    pub fn options(&self) -> SbatchOptions {
         SbatchOptions {
             partition: self.partition.clone(),
             time: self.time.clone(),
@@ -124,11 +114,43 @@ impl SlurmArgs {
         }
     }
 
+    /// The `fail-lab` binary the tasks run: `--binary`, or this one by its absolute path.
+    pub fn binary_or_this(&self) -> Result<PathBuf, String> {
+        match &self.binary {
+            Some(b) => std::path::absolute(b).map_err(|e| format!("--binary: {e}")),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot tell where this fail-lab is ({e}); give --binary")),
+        }
+    }
+}
+
+impl SlurmArgs {
+    /// Refuses Slurm options without `--slurm` (a resumed sweep may be a Slurm sweep: its
+    /// record says, later) and the local pool's `--jobs` with it.
+    pub fn check(&self, jobs: bool, resume: bool) -> Result<(), String> {
+        if self.slurm && jobs {
+            return Err(
+                "--jobs sizes the local pool; a Slurm sweep runs --max-parallel \
+                        array tasks at once"
+                    .into(),
+            );
+        }
+        if let (false, false, Some(name)) =
+            (self.slurm, resume, self.sbatch.options_given().first())
+        {
+            return Err(format!("{name} is an option of --slurm; add --slurm"));
+        }
+        if self.sbatch.runs_per_task == Some(0) {
+            return Err("--runs-per-task: got 0, allowed: at least 1 run per array task".into());
+        }
+        self.sbatch.options().check()
+    }
+
     /// The submission's settings: the command line's, the rest from an earlier submission
     /// of the sweep, then the defaults (this binary, one run per task).
     fn settings(&self, threads: &str, rec: &SweepRecord) -> Result<Settings, String> {
         let earlier = rec.slurm.as_ref();
-        let binary = match (&self.binary, earlier) {
+        let binary = match (&self.sbatch.binary, earlier) {
             (Some(b), _) => std::path::absolute(b).map_err(|e| format!("--binary: {e}"))?,
             (None, Some(s)) => PathBuf::from(&s.binary),
             (None, None) => std::env::current_exe()
@@ -144,12 +166,13 @@ impl SlurmArgs {
             binary,
             threads: threads.to_string(),
             runs_per_task: self
+                .sbatch
                 .runs_per_task
                 .or(earlier.map(|s| s.runs_per_task))
                 .unwrap_or(1),
             options: match earlier {
-                Some(s) => self.options().or(&s.options),
-                None => self.options(),
+                Some(s) => self.sbatch.options().or(&s.options),
+                None => self.sbatch.options(),
             },
         })
     }
@@ -183,7 +206,7 @@ pub fn submit(
             return bad(e);
         }
     };
-    if args.dry_run {
+    if args.sbatch.dry_run {
         print_dry_run(&prepared);
         forget(&rec);
         return ExitCode::SUCCESS;
@@ -227,7 +250,7 @@ pub fn submit(
             "event": "submitted", "sweep": rec.id, "job": job, "runs": runs, "tasks": tasks,
         }));
     }
-    if args.wait {
+    if args.sbatch.wait {
         return slurm_wait::wait(&rec.id, out, json);
     }
     eprintln!(
