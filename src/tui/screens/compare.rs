@@ -175,18 +175,33 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     } else if let Some(m) = metric.as_deref() {
         side_by_side(f, app, &rows, &series, m, look, inner);
     }
+    table_box(
+        f,
+        app,
+        " Parameters that differ · final values ",
+        table_lines,
+        table_a,
+    );
+}
+
+/// The compare screen's table in its box, scrolled as far as the screen asks and it goes.
+pub(super) fn table_box(
+    f: &mut Frame,
+    app: &App,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    area: Rect,
+) {
+    let t = app.settings.theme;
     let tb = Block::bordered()
         .border_style(t.border(false))
-        .title(Span::styled(
-            " Parameters that differ · final values ",
-            t.title(),
-        ));
-    let tin = tb.inner(table_a);
-    f.render_widget(tb, table_a);
-    let max_scroll = table_lines.len().saturating_sub(tin.height as usize);
+        .title(Span::styled(title.to_string(), t.title()));
+    let tin = tb.inner(area);
+    f.render_widget(tb, area);
+    let max_scroll = lines.len().saturating_sub(tin.height as usize);
     let scroll = app.compare.scroll.min(max_scroll);
     f.render_widget(
-        Paragraph::new(table_lines.into_iter().skip(scroll).collect::<Vec<_>>()),
+        Paragraph::new(lines.into_iter().skip(scroll).collect::<Vec<_>>()),
         tin,
     );
 }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::compare::{title, Cells};
+use super::compare::{table_box, title, Cells};
 use crate::engine::RunState;
 use crate::sweep::group::Aggregate;
 use crate::tui::app::App;
@@ -105,19 +105,12 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Some(p) if !app.compare.side_by_side => draw_plot(f, t, &p, inner, true),
         Some(shared) => side_by_side(f, app, &items, &bands, look, &shared, inner),
     }
-    let tb = Block::bordered()
-        .border_style(t.border(false))
-        .title(Span::styled(
-            " What sets them apart · final values, mean ± sd over the seeds ",
-            t.title(),
-        ));
-    let tin = tb.inner(table_a);
-    f.render_widget(tb, table_a);
-    let max_scroll = table_lines.len().saturating_sub(tin.height as usize);
-    let scroll = app.compare.scroll.min(max_scroll);
-    f.render_widget(
-        Paragraph::new(table_lines.into_iter().skip(scroll).collect::<Vec<_>>()),
-        tin,
+    table_box(
+        f,
+        app,
+        " What sets them apart · final values, mean ± sd over the seeds ",
+        table_lines,
+        table_a,
     );
 }
 

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use super::{cell, exp_text, snr_metric, Cols};
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
-use crate::tui::groups::{band_of, point_label, GroupNode, Node, Tally};
+use crate::tui::groups::{band_of, GroupNode, Node, Tally};
 use crate::tui::plot;
 use crate::tui::runs::RunRow;
 use crate::tui::theme::{status_icon, Theme};
@@ -81,22 +81,12 @@ pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8
     let tally = Tally::of(&runs, main.as_deref());
     let node = Node::Group(g.key.clone());
     let marked = app.runs.marked_groups.contains(&g.key);
-    let params = runs.first().map(|r| &r.state.params);
-    let label = match (&g.sweep, params) {
-        (Some(id), Some(p)) => {
-            let axes = app
-                .runs
-                .sweeps
-                .get(id)
-                .map(|s| s.axes.clone())
-                .unwrap_or_default();
-            point_label(&axes, p)
-        }
-        _ => runs.first().map(|r| r.differs_text()).unwrap_or_default(),
-    };
+    let label = crate::tui::panes::group_chart::group_label(app, g);
     // a grid point under its sweep needs no experiment: its label takes that room too
     let label = if depth > 0 {
         format!("{}{label}", "  ".repeat(depth as usize))
+    } else if label == g.experiment {
+        exp_text(&g.experiment, c.exp)
     } else {
         format!("{} {label}", pad(&exp_text(&g.experiment, c.exp), c.exp))
     };
