@@ -197,10 +197,11 @@ fn saved_runs_give_the_same_table_as_training() {
 
 #[test]
 fn bad_options_are_refused_with_exit_code_2() {
-    let cases: [&[&str]; 3] = [
+    let cases: [&[&str]; 4] = [
         &["reproduce", "--jobs", "0"],
         &["reproduce", "--from-runs", "/nonexistent/fail-lab-runs"],
         &["reproduce", "--from-runs", "a", "--save-runs", "b"],
+        &["reproduce", "--save-runs", "/dev/null/runs"],
     ];
     for args in cases {
         let o = bin().args(args).output().unwrap();

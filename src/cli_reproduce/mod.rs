@@ -104,6 +104,14 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     if args.jobs == Some(0) {
         return bad("--jobs: got 0, allowed: at least 1 run at once");
     }
+    if let Some(dir) = &args.save_runs {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return bad(format!(
+                "--save-runs {}: cannot make the folder: {e}",
+                dir.display()
+            ));
+        }
+    }
     let all = checks();
     if let Err(code) = check_only(&args.only, &all) {
         return code;
