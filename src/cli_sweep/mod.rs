@@ -277,6 +277,17 @@ fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: boo
     }
     let mut rec = run.record;
     let states = rec.refresh(out);
+    conclude(&rec, &states, out, started, json)
+}
+
+/// Saves the record as the sweep ended, says how long it took and prints its table.
+pub(crate) fn conclude(
+    rec: &SweepRecord,
+    states: &[Option<fail_lab::engine::RunState>],
+    out: &Path,
+    started: std::time::Instant,
+    json: bool,
+) -> ExitCode {
     if let Err(e) = rec.save(out) {
         eprintln!("warning: cannot write the sweep record: {e}");
     }
@@ -285,7 +296,7 @@ fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: boo
         rec.id,
         started.elapsed().as_secs_f64()
     );
-    finish(&rec, &sweep::rows(&rec, &states), json)
+    finish(rec, &sweep::rows(rec, states), json)
 }
 
 /// The progress bar's position (runs ended) and message (runs by state).

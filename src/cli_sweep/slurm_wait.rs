@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{bad, finish, point_label, progress_bar, show_counts, show_event};
+use super::{bad, point_label, progress_bar, show_counts, show_event};
 use crate::{json_line, say};
 use fail_lab::engine::{Event, RunEvent, RunState, Status};
 use fail_lab::experiments::Registry;
 use fail_lab::slurm::status;
-use fail_lab::sweep::{self, Counts, SweepRecord};
+use fail_lab::sweep::{Counts, SweepRecord};
 
 /// How often the runs folder and the queue are read.
 const POLL: Duration = Duration::from_millis(500);
@@ -121,13 +121,5 @@ pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
     }
     bar.finish_and_clear();
     let states = status::refresh(&mut rec, out).states;
-    if let Err(e) = rec.save(out) {
-        eprintln!("warning: cannot write the sweep record: {e}");
-    }
-    eprintln!(
-        "sweep {} in {:.1} s",
-        rec.id,
-        started.elapsed().as_secs_f64()
-    );
-    finish(&rec, &sweep::rows(&rec, &states), json)
+    super::conclude(&rec, &states, out, started, json)
 }

@@ -177,21 +177,18 @@ impl App {
         // the runs pane shows fewer rows than half the screen's height
         let reach = (self.area.height as usize / 2).max(12);
         let mut nums = self.runs.runs_near_cursor(reach);
-        if let Some(node) = &self.runs.cursor {
-            let mut under = self.runs.tree.runs_of(node);
-            if let super::groups::Node::Sweep(id) = node {
-                // the sweep row's chart draws its first groups
-                let first: Vec<usize> = self
-                    .runs
+        match &self.runs.cursor {
+            // the sweep row's chart draws its first groups
+            Some(super::groups::Node::Sweep(id)) => nums.extend(
+                self.runs
                     .tree
                     .sweep_groups(id)
                     .into_iter()
                     .take(super::panes::group_chart::MAX_GROUPS)
-                    .flat_map(|g| g.members.iter().copied())
-                    .collect();
-                under = first;
-            }
-            nums.extend(under);
+                    .flat_map(|g| g.members.iter().copied()),
+            ),
+            Some(node) => nums.extend(self.runs.tree.runs_of(node)),
+            None => {}
         }
         if self.screen == Screen::Compare {
             nums.extend(self.compare.nums.iter().copied());

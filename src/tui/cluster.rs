@@ -76,10 +76,7 @@ impl App {
     pub(crate) fn cancel_on_slurm(&mut self, node: &Node) -> bool {
         let sweep = match node {
             Node::Run(n) => self.runs.get(*n).and_then(|r| r.state.sweep.clone()),
-            other => self
-                .runs
-                .selected_sweep()
-                .filter(|_| !matches!(other, Node::Run(_))),
+            _ => self.runs.selected_sweep(),
         };
         let Some(id) = sweep.filter(|id| {
             self.runs
