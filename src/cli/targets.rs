@@ -1,39 +1,10 @@
-//! `fail-lab export` (a run's metric points, summaries or a sweep's group table as CSV or
-//! JSON) and `fail-lab plot` (the lab's views and the paper's figures as SVG or PNG).
-//! Both take runs by id (a folder name in the runs folder), by folder, or a sweep's id
-//! (all its runs).
+//! Runs named on the command line (by id, by folder, or a sweep's id for all its runs), as
+//! `export` and `plot` take them, and what both check and write.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-mod export;
-mod plot;
-
-pub use export::ExportArgs;
-pub use plot::PlotArgs;
 
 use fail_lab::engine::{RunState, SWEEPS_DIR};
 use fail_lab::sweep::{record, SweepRecord};
-
-/// `fail-lab export`.
-pub fn export(args: ExportArgs, runs_dir: &Path) -> ExitCode {
-    finish(export::main(&args, runs_dir))
-}
-
-/// `fail-lab plot`.
-pub fn plot(args: PlotArgs, runs_dir: &Path) -> ExitCode {
-    finish(plot::main(&args, runs_dir))
-}
-
-fn finish(r: Result<(), String>) -> ExitCode {
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
 
 /// The runs named on the command line, and the sweep they came from when one sweep was
 /// named alone.

@@ -13,6 +13,9 @@ mod slurm;
 
 use clap::Args;
 
+use super::args::{free_cores, SbatchArgs, ThreadsArg};
+use super::out::{bad, print_markdown};
+
 use fail_lab::experiments::plan::{self, RunRequest, RunSource};
 use fail_lab::experiments::{checks, Budget, CheckDef};
 
@@ -31,14 +34,8 @@ pub struct ReproduceArgs {
     /// Print every sub-check
     #[arg(long, short)]
     verbose: bool,
-    /// Compute threads of each run: a number >= 1, or `auto` (the cores free now)
-    #[arg(
-        long,
-        default_value = "1",
-        value_name = "N|auto",
-        allow_hyphen_values = true
-    )]
-    threads: String,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Runs that train at once (default: one per core)
     #[arg(long, value_name = "N", conflicts_with = "from_runs")]
     jobs: Option<usize>,
@@ -60,7 +57,7 @@ pub struct ReproduceArgs {
     #[arg(long, requires = "save_runs", conflicts_with = "from_runs")]
     slurm: bool,
     #[command(flatten)]
-    sbatch: crate::cli_sweep::slurm::SbatchArgs,
+    sbatch: SbatchArgs,
 }
 
 impl ReproduceArgs {
@@ -87,17 +84,12 @@ impl ReproduceArgs {
     }
 }
 
-fn bad(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(2)
-}
-
 /// The `reproduce` subcommand.
 pub fn main(mut args: ReproduceArgs) -> ExitCode {
     if let (Some(dir), None, None) = (&args.figures, &args.save_runs, &args.from_runs) {
         args.save_runs = Some(dir.join("runs"));
     }
-    let threads = match super::parse_threads(&args.threads) {
+    let threads = match args.threads.alone("1") {
         Ok(n) => n,
         Err(code) => return code,
     };
@@ -143,7 +135,7 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     );
     if args.slurm {
         let dir = args.save_runs.clone().unwrap_or_default();
-        match slurm::submit(&reqs, &dir, &args.threads, &args.sbatch) {
+        match slurm::submit(&reqs, &dir, args.threads.raw("1"), &args.sbatch) {
             Ok(slurm::Submitted::Later) => return ExitCode::SUCCESS,
             Ok(slurm::Submitted::Ended) => args.from_runs = Some(dir),
             Err(e) => return bad(format!("--slurm: {e}")),
@@ -157,7 +149,7 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
             Err(code) => return code,
         },
         None => {
-            let jobs = args.jobs.unwrap_or_else(super::free_cores);
+            let jobs = args.jobs.unwrap_or_else(free_cores);
             runs::train(&reqs, jobs, threads, args.save_runs.as_deref())
         }
     };
@@ -261,6 +253,6 @@ fn print_table(rows: &[[String; 5]]) {
     let mut cells = vec![header.map(String::from).to_vec()];
     cells.extend(rows.iter().map(|r| r.to_vec()));
     println!();
-    super::print_markdown(&cells);
+    print_markdown(&cells);
     println!();
 }

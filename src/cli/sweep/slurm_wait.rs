@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{bad, point_label, progress_bar, show_counts, show_event};
-use crate::{json_line, say};
+use super::{bad, point_label, show_counts, show_event};
+use crate::cli::out::runs_bar;
+use crate::cli::out::{json_line, say};
 use fail_lab::engine::{Event, RunEvent, RunState, Status};
 use fail_lab::experiments::Registry;
 use fail_lab::slurm::status;
@@ -76,12 +77,12 @@ fn tell_end(
 /// Follows sweep `id` until every run it submitted has ended, then prints the table (or
 /// the `sweep_finished` line) and saves the record. Ctrl-C stops following only.
 pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
-    let stop = crate::stop_on_signals();
+    let stop = crate::cli::run::stop_on_signals();
     let mut rec = match SweepRecord::load(out, id) {
         Ok(r) => r,
         Err(e) => return bad(e),
     };
-    let bar = progress_bar(rec.runs.len());
+    let bar = runs_bar(rec.runs.len());
     let started = Instant::now();
     let mut open: Vec<bool> = rec.runs.iter().map(|e| !e.is_done()).collect();
     let mut warned = false;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::{json, Map, Value as Json};
 
-use super::{check_names, emit, metric_names, resolve, Targets};
+use super::targets::{check_names, emit, metric_names, resolve, Targets};
 use fail_lab::engine::RunState;
 use fail_lab::experiments::ctx::json_number;
 use fail_lab::sweep::{self, group_runs, Aggregate, Stats};

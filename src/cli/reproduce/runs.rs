@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::say;
+use crate::cli::out::{runs_bar, say};
 use fail_lab::engine::batch::{self, BatchOptions, BatchUpdate};
 use fail_lab::engine::saved::{load_finished, SavedRuns};
 use fail_lab::experiments::common::RunError;
@@ -30,7 +30,7 @@ pub(super) fn train(
         save.map(|d| format!("; saved in {}", d.display()))
             .unwrap_or_default()
     );
-    let bar = crate::cli_sweep::progress_bar(n);
+    let bar = runs_bar(n);
     bar.enable_steady_tick(std::time::Duration::from_millis(250));
     let width = n.to_string().len();
     let (mut started, mut ended) = (0, 0);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{check_names, metric_names, resolve, Targets};
+use super::targets::{check_names, metric_names, resolve, Targets};
 use fail_lab::engine::RunState;
 use fail_lab::figures::paper::write_paper_figures;
 use fail_lab::figures::views::{self, BandKind};

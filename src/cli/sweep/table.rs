@@ -1,7 +1,7 @@
 //! The grid's table: one row per grid point, its values, its runs and, for each summary
 //! metric, `mean ± sd (min..max)` over the runs that finished.
 
-use crate::fmt_value;
+use crate::cli::out::{fmt_value, print_markdown};
 use fail_lab::sweep::{Row, Stats, SweepRecord};
 
 /// `0.9 ± 0.05 (0.85..0.95)`; one value is shown alone.
@@ -83,5 +83,5 @@ pub fn cells(rec: &SweepRecord, rows: &[Row]) -> Vec<Vec<String>> {
 pub fn print(rec: &SweepRecord, rows: &[Row]) {
     println!();
     println!("sweep {} · {} · {}", rec.id, rec.experiment, rec.title);
-    crate::print_markdown(&cells(rec, rows));
+    print_markdown(&cells(rec, rows));
 }

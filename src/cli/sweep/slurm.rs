@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{bad, point_label, slurm_wait};
-use crate::json_line;
+use crate::cli::args::SbatchArgs;
+use crate::cli::out::json_line;
 use fail_lab::engine::RunState;
 use fail_lab::experiments::Registry;
 use fail_lab::slurm::status::{self, Refreshed};
 use fail_lab::slurm::sweep::{self as ssweep, slurm_dir, Settings};
-use fail_lab::slurm::SbatchOptions;
 use fail_lab::sweep::record;
 use fail_lab::sweep::SweepRecord;
 
@@ -32,96 +32,6 @@ pub struct SlurmArgs {
     /// task's other runs too)
     #[arg(long = "run", value_name = "RUN", requires = "cancel")]
     pub cancel_run: Option<String>,
-}
-
-/// How runs go to Slurm: sbatch's options and how the command follows the job (shared by
-/// `sweep --slurm` and `reproduce --slurm`).
-#[derive(Args, Debug, Clone, Default)]
-pub struct SbatchArgs {
-    /// Slurm: runs each array task trains in turn (default 1), so tiny runs do not flood
-    /// the queue
-    #[arg(long, value_name = "N")]
-    pub runs_per_task: Option<usize>,
-    /// Slurm: the partition (sbatch --partition)
-    #[arg(long, value_name = "NAME")]
-    pub partition: Option<String>,
-    /// Slurm: each task's time limit: minutes, or H:M:S, D-H:M:S (sbatch --time)
-    #[arg(long, value_name = "LIMIT")]
-    pub time: Option<String>,
-    /// Slurm: CPUs of each task (sbatch --cpus-per-task)
-    #[arg(long, value_name = "N")]
-    pub cpus_per_task: Option<u32>,
-    /// Slurm: memory of each task, e.g. 4G (sbatch --mem)
-    #[arg(long, value_name = "SIZE")]
-    pub mem: Option<String>,
-    /// Slurm: generic resources of each task, e.g. gpu:1 (sbatch --gres)
-    #[arg(long, value_name = "SPEC")]
-    pub gres: Option<String>,
-    /// Slurm: array tasks that run at once (the array's %K)
-    #[arg(long, value_name = "K")]
-    pub max_parallel: Option<usize>,
-    /// Slurm: the account to charge (sbatch --account)
-    #[arg(long, value_name = "NAME")]
-    pub account: Option<String>,
-    /// Slurm: any other sbatch option, as one argument: --sbatch-arg=--qos=long (repeatable;
-    /// with --resume, replaces the recorded ones)
-    #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub sbatch_arg: Vec<String>,
-    /// Slurm: print the job script and the tasks file; submit nothing, keep nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Slurm: the fail-lab binary the tasks run (default: this one, by its absolute path; it
-    /// must be at that path on the nodes)
-    #[arg(long, value_name = "PATH")]
-    pub binary: Option<PathBuf>,
-    /// Slurm: follow the sweep to its end with the progress bar and the table of a local
-    /// sweep (Ctrl-C stops following; the job goes on)
-    #[arg(long)]
-    pub wait: bool,
-}
-
-impl SbatchArgs {
-    /// The Slurm options given on the command line, by name.
-    pub fn options_given(&self) -> Vec<&'static str> {
-        let given = [
-            ("--runs-per-task", self.runs_per_task.is_some()),
-            ("--partition", self.partition.is_some()),
-            ("--time", self.time.is_some()),
-            ("--cpus-per-task", self.cpus_per_task.is_some()),
-            ("--mem", self.mem.is_some()),
-            ("--gres", self.gres.is_some()),
-            ("--max-parallel", self.max_parallel.is_some()),
-            ("--account", self.account.is_some()),
-            ("--sbatch-arg", !self.sbatch_arg.is_empty()),
-            ("--dry-run", self.dry_run),
-            ("--binary", self.binary.is_some()),
-            ("--wait", self.wait),
-        ];
-        given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()
-    }
-
-    /// sbatch's options as given.
-    pub fn options(&self) -> SbatchOptions {
-        SbatchOptions {
-            partition: self.partition.clone(),
-            time: self.time.clone(),
-            cpus_per_task: self.cpus_per_task,
-            mem: self.mem.clone(),
-            gres: self.gres.clone(),
-            max_parallel: self.max_parallel,
-            account: self.account.clone(),
-            extra: self.sbatch_arg.clone(),
-        }
-    }
-
-    /// The `fail-lab` binary the tasks run: `--binary`, or this one by its absolute path.
-    pub fn binary_or_this(&self) -> Result<PathBuf, String> {
-        match &self.binary {
-            Some(b) => std::path::absolute(b).map_err(|e| format!("--binary: {e}")),
-            None => std::env::current_exe()
-                .map_err(|e| format!("cannot tell where this fail-lab is ({e}); give --binary")),
-        }
-    }
 }
 
 impl SlurmArgs {

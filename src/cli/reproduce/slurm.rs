@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cli_sweep::slurm::SbatchArgs;
+use crate::cli::args::SbatchArgs;
 use fail_lab::engine::store::timestamp;
 use fail_lab::experiments::plan::RunRequest;
 use fail_lab::slurm::{job, queue_states, task, JobArray};

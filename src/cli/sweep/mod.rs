@@ -13,7 +13,10 @@ mod table;
 
 use clap::Args;
 
-use crate::{json_line, say};
+use super::args::ThreadsArg;
+pub(super) use super::out::bad;
+use super::out::{json_line, runs_bar, say};
+use super::run::stop_on_signals;
 use fail_lab::engine::pool::{self, Pool, PoolUpdate, Threads};
 use fail_lab::engine::{Event, LaunchOptions, RunEvent};
 use fail_lab::experiments::ctx::json_number;
@@ -39,10 +42,8 @@ pub struct SweepArgs {
     /// Runs that train at once (default: one per core)
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
-    /// Compute threads per run: a number >= 1, or `auto` (the free cores, shared among the
-    /// runs that start together, for the experiments that train faster on them)
-    #[arg(long, value_name = "N|auto", default_value = "auto")]
-    threads: String,
+    #[command(flatten)]
+    threads: ThreadsArg,
     /// Folder for the runs and the sweep record (default: the --runs folder)
     #[arg(long)]
     out: Option<PathBuf>,
@@ -62,11 +63,6 @@ pub struct SweepArgs {
     slurm: Box<slurm::SlurmArgs>,
 }
 
-pub(super) fn bad(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(2)
-}
-
 /// The `sweep` subcommand.
 pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
     let out = args.out.clone().unwrap_or_else(|| runs_dir.to_path_buf());
@@ -74,7 +70,7 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
         return bad("--jobs: got 0, allowed: at least 1 run at once");
     }
     let jobs = args.jobs.unwrap_or_else(pool::default_limit);
-    let threads = match super::parse_share(&args.threads) {
+    let threads = match args.threads.share() {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -98,7 +94,14 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
     };
     if args.slurm.slurm || rec.slurm.is_some() {
         let fresh = args.resume.is_none();
-        return slurm::submit(rec, &args.slurm, &args.threads, &out, args.json, fresh);
+        return slurm::submit(
+            rec,
+            &args.slurm,
+            args.threads.raw("auto"),
+            &out,
+            args.json,
+            fresh,
+        );
     }
     match SweepRun::new(rec, &out, &Registry) {
         Ok(run) => drive(run, jobs, threads, &out, args.json),
@@ -204,25 +207,10 @@ fn status(id: &str, out: &Path, json: bool) -> ExitCode {
     finish(&rec, &rows, json)
 }
 
-/// A bar of runs done, on stderr (hidden when stderr is not a terminal).
-pub(crate) fn progress_bar(len: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len as u64),
-        indicatif::ProgressDrawTarget::stderr_with_hz(4),
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} {bar:30} {pos}/{len} runs · ETA {eta} · {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 /// Runs the sweep's queued entries on the pool until each has ended (or a signal stops
 /// them), then prints the table.
 fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: bool) -> ExitCode {
-    let stop = super::stop_on_signals();
+    let stop = stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
         runs_dir: out.to_path_buf(),
@@ -233,7 +221,7 @@ fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: boo
     let launcher = pool::sharing_launcher(opts, tx, threads, busy, starting.clone());
     let mut pool = Pool::new(jobs, launcher).with_starting(starting);
     run.submit(&mut pool);
-    let bar = progress_bar(run.record.runs.len());
+    let bar = runs_bar(run.record.runs.len());
     let started = Instant::now();
     let mut stop_sent = false;
     loop {

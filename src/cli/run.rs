@@ -1,0 +1,298 @@
+//! `fail-lab run`: one scenario to its end, headless, with a progress bar on stderr, its
+//! events as JSON lines on request, and its files in the runs folder.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
+use fail_lab::experiments::Registry;
+use fail_lab::spec::{load_scenario, Scenario};
+
+use super::args::ThreadsArg;
+use super::out::{fmt_value, json_line, say, steps_bar};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML)
+    file: PathBuf,
+    /// Override a parameter: --set name=value (repeatable)
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// Seed (overrides the file's)
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Folder for the run's files (default: the --runs folder)
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print one JSON object per line on stdout (events: started, metric, finished, failed)
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    threads: ThreadsArg,
+}
+
+/// The `run` subcommand: exit code 0 for a finished run, 1 for one that did not finish, 2 for
+/// bad input.
+pub fn main(args: RunArgs, runs_dir: &Path) -> ExitCode {
+    let threads = match args.threads.share() {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+    let out = args.out.unwrap_or_else(|| runs_dir.to_path_buf());
+    run(&args.file, &args.set, args.seed, &out, args.json, threads)
+}
+
+/// Loads a scenario and applies `--set` and `--seed`.
+fn prepare(file: &Path, set: &[String], seed: Option<u64>) -> Result<Scenario, String> {
+    let mut scenario = load_scenario(file, &Registry).map_err(|e| e.to_string())?;
+    for s in set {
+        scenario.set(s, &Registry).map_err(|e| e.to_string())?;
+    }
+    if seed.is_some() {
+        scenario.seed = seed;
+    }
+    engine::validate(&scenario).map_err(|e| format!("{}: {e}", file.display()))?;
+    let has_grid = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("sweep"));
+    if has_grid {
+        eprintln!(
+            "note: {} has a [sweep] table; this runs its scenario once (`fail-lab sweep {0}` \
+             runs the grid)",
+            file.display()
+        );
+    }
+    Ok(scenario)
+}
+
+fn run(
+    file: &Path,
+    set: &[String],
+    seed: Option<u64>,
+    out: &Path,
+    json: bool,
+    threads: engine::pool::Threads,
+) -> ExitCode {
+    let scenario = match prepare(file, set, seed) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let threads = match threads {
+        engine::pool::Threads::Fixed(n) => n,
+        engine::pool::Threads::Auto { cores } => {
+            if fail_lab::experiments::uses_threads(&scenario.experiment, &scenario.params) {
+                cores
+            } else {
+                1
+            }
+        }
+    };
+    let stop = stop_on_signals();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let opts = LaunchOptions {
+        runs_dir: out.to_path_buf(),
+        compute_threads: threads,
+    };
+    let handle = match fail_lab::slurm::task::launch(file, &scenario, &opts, tx) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut view = RunView {
+        state: RunState::new(
+            &handle.id,
+            &scenario.experiment,
+            &scenario.title,
+            scenario.params.clone(),
+        ),
+        main_metric: fail_lab::experiments::find(&scenario.experiment)
+            .map(|d| d.main_metric)
+            .unwrap_or(""),
+        bar: steps_bar(),
+        json,
+    };
+    let started = Instant::now();
+    follow(&handle, &rx, &stop, &mut view);
+    let dir = handle.dir.clone();
+    handle.join();
+    eprintln!(
+        "files: {} ({:.1} s)",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if view.state.status == Status::Finished {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// A flag raised by SIGINT, SIGTERM or SIGHUP; a second signal ends the process at once.
+pub fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        // a second signal ends the process at once
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop));
+        let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+    }
+    stop
+}
+
+/// What a headless run shows: its state, the progress bar and whether it prints JSON.
+struct RunView {
+    state: RunState,
+    main_metric: &'static str,
+    bar: indicatif::ProgressBar,
+    json: bool,
+}
+
+/// Follows the run's events until it ends, asking it to stop once `stop` is raised.
+fn follow(
+    handle: &engine::RunHandle,
+    rx: &crossbeam_channel::Receiver<engine::RunEvent>,
+    stop: &AtomicBool,
+    view: &mut RunView,
+) {
+    let mut stop_sent = false;
+    loop {
+        if stop.load(Ordering::Relaxed) && !stop_sent {
+            say(&view.bar, "stopping: finishing the current step and writing the run's files (again to quit at once)");
+            handle.stop();
+            stop_sent = true;
+        }
+        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) => ev,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        view.state.apply(&ev.event);
+        view.show(&ev.run, &ev.event);
+        if ev.event.is_terminal() {
+            break;
+        }
+    }
+}
+
+impl RunView {
+    /// Prints one event of run `run`: progress on the bar, lines on stderr, JSON on stdout.
+    fn show(&mut self, run: &str, event: &Event) {
+        match event {
+            Event::Started {
+                experiment,
+                title,
+                params,
+                seed,
+                dir,
+            } => {
+                if self.json {
+                    json_line(serde_json::json!({
+                        "event": "started", "run": run, "experiment": experiment, "title": title,
+                        "seed": seed, "params": params.to_json(), "dir": dir,
+                    }));
+                }
+                say(
+                    &self.bar,
+                    format!("{experiment} · {title} · seed {seed} · {}", dir.display()),
+                );
+            }
+            Event::Metric { step, name, value } => self.metric(*step, name, *value),
+            Event::Progress {
+                step,
+                total,
+                steps_per_sec,
+            } => {
+                self.bar.set_length(*total);
+                self.bar.set_position(*step);
+                self.bar.set_prefix(format!("{steps_per_sec:.0} steps/s"));
+            }
+            Event::Log(line) => say(&self.bar, line),
+            Event::Finished { summary, elapsed_s } => self.finished(run, summary, *elapsed_s),
+            Event::Stopped { step } | Event::Diverged { step, .. } => self.stopped(run, *step),
+            Event::Failed { reason } => {
+                self.bar.finish_and_clear();
+                if self.json {
+                    json_line(serde_json::json!({
+                        "event": "failed", "run": run, "status": "failed", "step": self.state.step, "reason": reason,
+                    }));
+                }
+                eprintln!("{run} failed: {reason}");
+            }
+            Event::Figure { .. } | Event::Paused | Event::Resumed => {}
+        }
+    }
+
+    fn metric(&mut self, step: u64, name: &str, value: f64) {
+        if self.json {
+            json_line(serde_json::json!({
+                "event": "metric", "step": step, "name": name,
+                "value": fail_lab::experiments::ctx::json_number(value),
+            }));
+        }
+        let main_metric = self.main_metric;
+        let mut names: Vec<&String> = self.state.metrics.keys().collect();
+        names.sort_by_key(|n| (n.as_str() != main_metric, n.as_str()));
+        let msg: Vec<String> = names
+            .iter()
+            .take(3)
+            .filter_map(|n| {
+                self.state
+                    .latest(n)
+                    .map(|v| format!("{n} {}", fmt_value(v)))
+            })
+            .collect();
+        self.bar.set_message(msg.join("  "));
+    }
+
+    fn finished(&mut self, run: &str, summary: &fail_lab::experiments::Summary, elapsed_s: f64) {
+        self.bar.finish_and_clear();
+        if self.json {
+            json_line(serde_json::json!({
+                "event": "finished", "run": run, "elapsed_s": elapsed_s,
+                "summary": summary.metrics.iter()
+                    .map(|(k, v)| (k.clone(), fail_lab::experiments::ctx::json_number(*v)))
+                    .collect::<serde_json::Map<_, _>>(),
+                "notes": summary.notes,
+            }));
+        }
+        eprintln!("finished {run} in {elapsed_s:.1} s");
+        for (k, v) in &summary.metrics {
+            eprintln!("  {k:<24} {}", fmt_value(*v));
+        }
+        for n in &summary.notes {
+            eprintln!("  note: {n}");
+        }
+    }
+
+    fn stopped(&mut self, run: &str, step: u64) {
+        self.bar.finish_and_clear();
+        let reason = self
+            .state
+            .reason
+            .clone()
+            .unwrap_or_else(|| "stopped by the user".into());
+        if self.json {
+            json_line(serde_json::json!({
+                "event": "failed", "run": run, "status": self.state.status.label(),
+                "step": step, "reason": reason,
+            }));
+        }
+        eprintln!(
+            "{run} {} at step {step}: {reason}",
+            self.state.status.label()
+        );
+    }
+}
