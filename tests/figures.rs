@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fail_lab::figures::render::PALETTE;
+use fail_lab::figures::PALETTE;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fail-lab"))

@@ -5,7 +5,7 @@
 use crossterm::event::KeyCode;
 use fail_lab::engine::{Event, RunState, Status};
 use fail_lab::experiments::params_with;
-use fail_lab::tui::groups::Node;
+use fail_lab::tui::model::run_tree::Node;
 use fail_lab::tui::panes::Pane;
 use fail_lab::tui::testing::{draw, press, screen_text, sweep_runs, Lab, D5};
 use fail_lab::tui::{ChartMarker, Theme};

@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::owner::Owner;
 use crate::experiments::ctx::{json_f64, json_number, Figure, Summary};
@@ -27,29 +27,15 @@ pub fn is_reserved(name: &std::ffi::OsStr) -> bool {
 
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
-/// `YYYYmmdd-HHMMSS` in UTC.
+/// `YYYYmmdd-HHMMSS` in UTC (run ids, sweep ids, log lines); a time before 1970 (a clock
+/// set wrong) reads as the epoch.
 pub fn timestamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil-from-days (H. Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    jiff::Timestamp::try_from(t)
+        .ok()
+        .filter(|ts| *ts >= jiff::Timestamp::UNIX_EPOCH)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y%m%d-%H%M%S")
+        .to_string()
 }
 
 /// Creates a fresh run directory `<runs_dir>/<time>-<experiment>[-n]` and returns its id.
@@ -251,5 +237,31 @@ impl RunWriter {
         let r = fs::write(&tmp, format!("{json:#}\n"))
             .and_then(|_| fs::rename(&tmp, self.dir.join("summary.json")));
         self.record(r);
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::timestamp;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    fn at(secs: u64) -> String {
+        timestamp(UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn run_ids_keep_their_utc_format() {
+        assert_eq!(at(0), "19700101-000000");
+        // 2000-02-29 23:59:59, a leap day in a century leap year
+        assert_eq!(at(951_868_799), "20000229-235959");
+        // 2026-12-06 02:11:16
+        assert_eq!(at(1_796_523_076), "20261206-021116");
+        // 2100-03-01 00:00:00, after a century year that is not a leap year
+        assert_eq!(at(4_107_542_400), "21000301-000000");
+        assert_eq!(
+            timestamp(UNIX_EPOCH - Duration::from_secs(5)),
+            "19700101-000000"
+        );
+        assert_eq!(timestamp(SystemTime::now()).len(), 15);
     }
 }

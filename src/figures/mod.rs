@@ -10,3 +10,4 @@ pub mod views;
 
 pub use model::{parse_size, Axis, ErrorBars, ErrorPoint, Figure, Image, Line, Panel, Reference};
 pub use render::{png, svg, write, Format};
+pub use series::{colour, PALETTE};

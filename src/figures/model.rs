@@ -160,7 +160,7 @@ impl Figure {
     /// A size in pixels that gives each panel room to read (see `--size`).
     pub fn default_size(&self) -> (u32, u32) {
         let (rows, cols) = self.grid();
-        super::scale::default_size(rows, cols, self.notes.len())
+        default_size(rows, cols, self.notes.len())
     }
 
     /// Rows and columns of the grid.
@@ -169,6 +169,14 @@ impl Figure {
         let cols = self.columns.clamp(1, n);
         (n.div_ceil(cols), cols)
     }
+}
+
+/// A size in pixels that gives each panel of the figure room to read: at least
+/// 1000 x 650, and 520 x 400 per panel.
+pub fn default_size(rows: usize, cols: usize, notes: usize) -> (u32, u32) {
+    let w = (cols as u32 * 520).clamp(1000, 4000);
+    let h = (rows as u32 * 400 + notes as u32 * 20 + 40).clamp(650, 4000);
+    (w, h)
 }
 
 /// `WxH` in pixels, e.g. `1200x800`; each side from 64 to 10,000.

@@ -19,26 +19,6 @@ use super::scale;
 pub static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
-/// The palette: red and blue first, as the paper draws end-to-end and decomposition.
-pub const PALETTE: [(u8, u8, u8); 10] = [
-    (214, 39, 40),
-    (31, 119, 180),
-    (44, 160, 44),
-    (255, 127, 14),
-    (148, 103, 189),
-    (140, 86, 75),
-    (227, 119, 194),
-    (127, 127, 127),
-    (188, 189, 34),
-    (23, 190, 207),
-];
-
-/// The palette's colour `i` (wrapping around).
-pub fn colour(i: usize) -> RGBColor {
-    let (r, g, b) = PALETTE[i % PALETTE.len()];
-    RGBColor(r, g, b)
-}
-
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

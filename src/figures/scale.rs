@@ -94,14 +94,6 @@ pub fn bounds(panel: &Panel) -> Bounds {
     }
 }
 
-/// A size in pixels that gives each panel of the figure room to read: at least
-/// 1000 x 650, and 520 x 400 per panel.
-pub fn default_size(rows: usize, cols: usize, notes: usize) -> (u32, u32) {
-    let w = (cols as u32 * 520).clamp(1000, 4000);
-    let h = (rows as u32 * 400 + notes as u32 * 20 + 40).clamp(650, 4000);
-    (w, h)
-}
-
 /// A tick's label: short, without trailing zeros.
 pub fn fmt_tick(v: f64) -> String {
     let a = v.abs();

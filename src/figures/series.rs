@@ -6,10 +6,29 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::model::{ErrorBars, Line, Panel, Reference};
-use super::render::colour;
 use super::scale::{to_axis, to_point, Bounds};
 
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The palette: red and blue first, as the paper draws end-to-end and decomposition.
+pub const PALETTE: [(u8, u8, u8); 10] = [
+    (214, 39, 40),
+    (31, 119, 180),
+    (44, 160, 44),
+    (255, 127, 14),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+];
+
+/// The palette's colour `i` (wrapping around).
+pub fn colour(i: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b)
+}
 
 fn err(e: impl std::fmt::Display) -> String {
     format!("drawing the figure: {e}")

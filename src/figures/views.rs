@@ -2,6 +2,8 @@
 //! runs (same parameters, other seeds) as a mean with a band, a summary metric against a
 //! swept parameter with error bars, and an experiment's own figures.
 
+use std::collections::BTreeMap;
+
 use crate::engine::{RunState, Series};
 use crate::experiments::ctx::Figure as RunFigure;
 use crate::spec::Value;
@@ -9,10 +11,12 @@ use crate::sweep::{group_runs, Aggregate, Group, Stats};
 
 use super::model::{Axis, ErrorBars, ErrorPoint, Figure, Image, Line, Panel};
 
-/// What a band (or error bar) spans around the mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a band (or error bar) spans around the mean: in the lab's charts (`b` switches it)
+/// and in the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BandKind {
     /// From the smallest to the largest value.
+    #[default]
     MinMax,
     /// One sample standard deviation either side of the mean.
     Sd,
@@ -26,6 +30,22 @@ impl BandKind {
             _ => Err(format!(
                 "--band {s}: allowed: minmax (smallest to largest) or sd (mean +- one sd)"
             )),
+        }
+    }
+
+    /// The other kind (the lab's `b` key).
+    pub fn next(self) -> Self {
+        match self {
+            BandKind::MinMax => BandKind::Sd,
+            BandKind::Sd => BandKind::MinMax,
+        }
+    }
+
+    /// How the lab names it in a chart's title.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            BandKind::MinMax => "band min..max",
+            BandKind::Sd => "band ±1 sd",
         }
     }
 
@@ -43,6 +63,32 @@ impl BandKind {
             BandKind::Sd => "band: mean +- sd over seeds",
         }
     }
+}
+
+/// Log scale by default for metrics that span decades: SNRs and variances.
+pub fn log_by_default(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    (n.contains("snr") || n.contains("var")) && !n.starts_with("log")
+}
+
+/// The metrics that measure the same thing as `name` for the run's other methods: for
+/// `group/rest`, every other `*/rest`, in name order.
+pub fn siblings<'a>(
+    metrics: &'a BTreeMap<String, Series>,
+    name: &str,
+) -> Vec<(String, &'a Series)> {
+    let Some((group, rest)) = name.split_once('/') else {
+        return Vec::new();
+    };
+    metrics
+        .iter()
+        .filter(|(other, _)| {
+            other
+                .split_once('/')
+                .is_some_and(|(g, r)| r == rest && g != group)
+        })
+        .map(|(other, s)| (other.clone(), s))
+        .collect()
 }
 
 /// A metric's points as (step, value).
@@ -134,7 +180,7 @@ pub fn run_metrics(run: &RunState, metrics: &[String], log_y: bool) -> Figure {
 }
 
 /// `E1 · seed 0 · finished at step 5000`.
-fn run_note(run: &RunState) -> String {
+pub fn run_note(run: &RunState) -> String {
     let seed = run.seed.map(|s| format!(" · seed {s}")).unwrap_or_default();
     format!(
         "{} {}{seed} · {} at step {}",
@@ -143,6 +189,27 @@ fn run_note(run: &RunState) -> String {
         run.status.label(),
         run.step
     )
+}
+
+/// One metric of a run, with the same quantity of its other methods (E2's `e2e/...` beside
+/// `dec/...`), as the lab's chart draws it.
+pub fn run_metric(run: &RunState, metric: &str, log_y: bool) -> Figure {
+    let mut p = Panel::new(
+        format!("Run {}", run.id),
+        step_axis(),
+        Axis::new(metric).log(log_y),
+    );
+    if let Some(s) = run.metrics.get(metric) {
+        p.lines.push(Line::new(metric, series_points(s)));
+        p.lines.extend(
+            siblings(&run.metrics, metric)
+                .into_iter()
+                .map(|(name, s)| Line::new(name, series_points(s))),
+        );
+    }
+    let mut f = Figure::new(format!("{} · {}", run.id, run.title), vec![p], 1);
+    f.notes.push(run_note(run));
+    f
 }
 
 /// One metric of several runs on shared axes, a line per run.
@@ -390,4 +457,37 @@ pub fn experiment_figures(run: &mut RunState, filter: &str) -> Figure {
         ));
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_scale_for_snr_and_variances_only() {
+        assert!(log_by_default("grad_snr"));
+        assert!(log_by_default("grad_var_targets"));
+        assert!(log_by_default("SNR_end_to_end"));
+        assert!(!log_by_default("log2_var"), "already a logarithm");
+        assert!(!log_by_default("test_accuracy"));
+    }
+
+    #[test]
+    fn siblings_are_the_same_quantity_of_the_other_methods() {
+        let mut m = BTreeMap::new();
+        for name in [
+            "e2e/test_accuracy",
+            "dec/test_accuracy",
+            "dec/loss",
+            "steps",
+        ] {
+            m.insert(name.to_string(), Series::default());
+        }
+        let names: Vec<String> = siblings(&m, "e2e/test_accuracy")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["dec/test_accuracy"]);
+        assert!(siblings(&m, "steps").is_empty());
+    }
 }

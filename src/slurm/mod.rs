@@ -1,6 +1,6 @@
 //! Runs on a Slurm cluster: a list of `fail-lab` command lines submitted as one job array,
 //! followed through the runs folder they write and through `squeue`, cancelled with
-//! `scancel`. No UI here; `fail-lab sweep --slurm` (`src/cli_sweep/`) and the lab build on it.
+//! `scancel`. No UI here; `fail-lab sweep --slurm` (`src/cli/sweep/`) and the lab build on it.
 //!
 //! - [`job`]: [`SbatchOptions`] (what maps to sbatch's options), [`JobArray`] (the tasks
 //!   file, one line of arguments of the binary per run, `per_task` lines per array task, and

@@ -184,7 +184,7 @@ impl App {
         let Some(r) = self.runs.get(num) else { return };
         let foreign =
             r.state.is_elsewhere() || r.state.status == Status::Queued && r.ticket.is_none();
-        if foreign && self.cancel_on_slurm(&crate::tui::groups::Node::Run(num)) {
+        if foreign && self.cancel_on_slurm(&crate::tui::model::run_tree::Node::Run(num)) {
             return;
         }
         let Some(r) = self.runs.get(num) else { return };

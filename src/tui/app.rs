@@ -19,12 +19,12 @@ use crate::engine::{Event, Owner, RunEvent, RunState, Status};
 use super::action::Action;
 use super::keymap::{self, Cmd, Context};
 use super::log;
+use super::model::run_list::Runs;
 use super::panes::chart::{self, ChartState};
 use super::panes::params::{self, Editor};
-use super::panes::runs as runs_pane;
+use super::panes::runs_table as runs_pane;
 use super::panes::scenarios::{self, Scenarios};
 use super::panes::Pane;
-use super::runs::Runs;
 use super::screens::compare::{self, CompareState};
 use super::screens::dialogs::{self, Overlay};
 use super::screens::figure::{self, FigureState};
@@ -62,6 +62,7 @@ pub struct App {
     pub scenarios: Scenarios,
     pub editor: Editor,
     pub runs: Runs,
+    pub runs_pane: runs_pane::RunsPane,
     pub pool: Pool,
     events: Receiver<RunEvent>,
     pub focus: Pane,
@@ -109,6 +110,7 @@ impl App {
             scenarios,
             editor: Editor::default(),
             runs,
+            runs_pane: Default::default(),
             pool,
             events,
             focus: Pane::Scenarios,
@@ -179,7 +181,7 @@ impl App {
         let mut nums = self.runs.runs_near_cursor(reach);
         match &self.runs.cursor {
             // the sweep row's chart draws its first groups
-            Some(super::groups::Node::Sweep(id)) => nums.extend(
+            Some(super::model::run_tree::Node::Sweep(id)) => nums.extend(
                 self.runs
                     .tree
                     .sweep_groups(id)
@@ -219,7 +221,7 @@ impl App {
                 Pane::Scenarios => Context::Scenarios,
                 Pane::Params if self.editor.input.is_some() => Context::Editing,
                 Pane::Params => Context::Params,
-                Pane::Runs if self.runs.typing.is_some() => Context::Filtering,
+                Pane::Runs if self.runs_pane.typing.is_some() => Context::Filtering,
                 Pane::Runs => Context::Runs,
                 Pane::Chart => Context::Chart,
             },
@@ -267,8 +269,10 @@ impl App {
             Context::Scenarios => scenarios::on_cmd(&mut self.scenarios, cmd, out),
             Context::Params => params::on_cmd(&mut self.editor, &mut self.scenarios, cmd, out),
             Context::Editing => params::on_typing(&mut self.editor, &mut self.scenarios, cmd, key),
-            Context::Runs => runs_pane::on_cmd(&mut self.runs, cmd, out),
-            Context::Filtering => runs_pane::on_filter_typing(&mut self.runs, cmd, key),
+            Context::Runs => runs_pane::on_cmd(&mut self.runs, &mut self.runs_pane, cmd, out),
+            Context::Filtering => {
+                runs_pane::on_filter_typing(&mut self.runs, &mut self.runs_pane, cmd, key)
+            }
             Context::Chart => chart::on_cmd(&mut self.chart, &mut self.runs, cmd, out),
             Context::Compare => {
                 compare::on_cmd(&mut self.compare, &mut self.chart, &self.runs, cmd, out)
@@ -476,7 +480,7 @@ impl App {
                 {
                     self.runs
                         .sweeps
-                        .insert(id.clone(), super::groups::SweepInfo::of(&rec));
+                        .insert(id.clone(), super::model::run_tree::SweepInfo::of(&rec));
                 }
             }
         }
@@ -551,6 +555,9 @@ impl App {
         self.compare.metric_of(&self.runs)
     }
 }
+
+mod lab_sweeps;
+mod slurm_queue;
 
 #[cfg(test)]
 #[path = "app_tests.rs"]

@@ -7,9 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::Frame;
 
-use super::groups::{band_of, band_series, Spread};
+use super::model::run_list::RunRow;
+use super::model::run_tree::{band_of, band_series, BandKind};
 use super::plot::{self, draw_plot, line, x_range, y_bounds, Look, Plot};
-use super::runs::RunRow;
 use super::theme::Theme;
 use crate::engine::Series;
 
@@ -26,7 +26,7 @@ pub struct Band {
 
 impl Band {
     /// The band of `metric` over `runs`; `None` when no run has a point of it.
-    pub fn of(label: String, runs: &[&RunRow], metric: &str, spread: Spread) -> Option<Band> {
+    pub fn of(label: String, runs: &[&RunRow], metric: &str, spread: BandKind) -> Option<Band> {
         let points = band_of(runs, metric);
         if points.is_empty() {
             return None;

@@ -5,16 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use super::app::App;
-use super::groups::{Node, Spread};
+use super::model::run_list::RunRow;
+use super::model::run_tree::Node;
 use super::panes::group_chart::group_metric;
-use super::plot::siblings;
-use super::runs::RunRow;
 use super::screens::Screen;
 use crate::engine::{RunState, EXPORTS_DIR};
 use crate::figures::views::{
-    experiment_panel, groups, overlay, series_points, summary_against, BandKind,
+    experiment_panel, groups, overlay, run_metric, run_note, summary_against,
 };
-use crate::figures::{self, Axis, Figure, Line, Panel};
+use crate::figures::{self, Figure};
 
 /// The size of the exported files, in pixels.
 pub const EXPORT_SIZE: (u32, u32) = (1200, 800);
@@ -28,13 +27,6 @@ pub fn screen_figure(app: &App) -> Result<(String, Figure), String> {
         (Screen::Sweep, _) => sweep_figure(app),
         (Screen::Main, Some(Node::Group(_) | Node::Sweep(_))) => group_figure(app),
         (Screen::Main, _) => chart_figure(app),
-    }
-}
-
-fn band_kind(spread: Spread) -> BandKind {
-    match spread {
-        Spread::MinMax => BandKind::MinMax,
-        Spread::Sd => BandKind::Sd,
     }
 }
 
@@ -52,12 +44,7 @@ fn group_figure(app: &App) -> Result<(String, Figure), String> {
     let runs = states_of(app, &nums);
     let rows: Vec<&RunRow> = nums.iter().filter_map(|&n| app.runs.get(n)).collect();
     let m = group_metric(app, &rows).ok_or("these runs have no metric to export yet")?;
-    let f = groups(
-        &runs,
-        &m,
-        band_kind(app.chart.spread),
-        app.chart.look(&m).log_y,
-    );
+    let f = groups(&runs, &m, app.chart.spread, app.chart.look(&m).log_y);
     let what = app.runs.selected_sweep().unwrap_or_else(|| "group".into());
     Ok((format!("{what}-{}-runs-{m}", runs.len()), f))
 }
@@ -68,12 +55,7 @@ fn compare_groups_figure(app: &App) -> Result<(String, Figure), String> {
     let m = app
         .compare_metric()
         .ok_or("the compared groups have no metric to export")?;
-    let f = groups(
-        &runs,
-        &m,
-        band_kind(app.chart.spread),
-        app.chart.look(&m).log_y,
-    );
+    let f = groups(&runs, &m, app.chart.spread, app.chart.look(&m).log_y);
     Ok((
         format!("compare-{}-groups-{m}", app.compare.groups.len()),
         f,
@@ -93,7 +75,7 @@ fn sweep_figure(app: &App) -> Result<(String, Figure), String> {
     let node = Node::Sweep(s.id.clone());
     let runs = states_of(app, &app.runs.tree.runs_of(&node));
     let log_y = app.sweep_screen.log_y(m);
-    let f = summary_against(&runs, m, x, band_kind(s.spread), log_y)?;
+    let f = summary_against(&runs, m, x, s.spread, log_y)?;
     Ok((format!("{}-{m}-against-{x}", s.id), f))
 }
 
@@ -106,20 +88,8 @@ fn chart_figure(app: &App) -> Result<(String, Figure), String> {
     let m = app
         .chart_metric()
         .ok_or_else(|| format!("run {} has no metric to export yet", r.label()))?;
-    let log_y = app.chart.look(&m).log_y;
-    let mut p = Panel::new(
-        format!("Run {}", r.label()),
-        Axis::new("step"),
-        Axis::new(&m).log(log_y),
-    );
-    let mut shown = vec![(m.clone(), &r.state.metrics[&m])];
-    shown.extend(siblings(&r.state.metrics, &m));
-    p.lines = shown
-        .iter()
-        .map(|(name, s)| Line::new(name.as_str(), series_points(s)))
-        .collect();
-    let mut f = Figure::new(format!("{} · {}", r.state.id, r.state.title), vec![p], 1);
-    f.notes.push(status_line(&r.state));
+    let mut f = run_metric(&r.state, &m, app.chart.look(&m).log_y);
+    f.panels[0].title = format!("Run {}", r.label());
     Ok((format!("{}-{m}", r.state.id), f))
 }
 
@@ -167,18 +137,8 @@ fn own_figure(app: &App) -> Result<(String, Figure), String> {
         vec![experiment_panel(fig)],
         1,
     );
-    f.notes.push(status_line(&r.state));
+    f.notes.push(run_note(&r.state));
     Ok((format!("{}-figure-{}", r.state.id, shown + 1), f))
-}
-
-fn status_line(s: &RunState) -> String {
-    format!(
-        "{} · {} · {} at step {}",
-        s.id,
-        s.experiment,
-        s.status.label(),
-        s.step
-    )
 }
 
 /// Letters, digits, `-`, `_` and `.`; anything else becomes `_`.

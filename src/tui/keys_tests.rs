@@ -100,9 +100,11 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
             with_sweep(app);
             app.focus = Pane::Runs;
             app.runs
-                .select_node(crate::tui::groups::Node::Sweep("s1".into()));
-            app.runs
-                .set_open(&crate::tui::groups::Node::Sweep("s1".into()), false);
+                .select_node(crate::tui::model::run_tree::Node::Sweep("s1".into()));
+            app.runs.set_open(
+                &crate::tui::model::run_tree::Node::Sweep("s1".into()),
+                false,
+            );
         }
         (Context::Sweep, 0) => {
             with_sweep(app);
@@ -117,12 +119,13 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
         }
         (Context::Runs, 1) => {
             app.focus = Pane::Runs;
-            app.runs
-                .set_filter(Some(crate::tui::filter::Filter::parse("d>=7").unwrap()));
+            app.runs.set_filter(Some(
+                crate::tui::model::run_filter::Filter::parse("d>=7").unwrap(),
+            ));
         }
         (Context::Filtering, 0) => {
             app.focus = Pane::Runs;
-            app.runs.typing = Some(crate::tui::runs::FilterInput {
+            app.runs_pane.typing = Some(crate::tui::panes::runs_table::FilterInput {
                 input: TextInput {
                     text: "d>".into(),
                     cursor: 1,
@@ -133,7 +136,7 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
         }
         (Context::Filtering, 1) => {
             app.focus = Pane::Runs;
-            app.runs.typing = Some(crate::tui::runs::FilterInput {
+            app.runs_pane.typing = Some(crate::tui::panes::runs_table::FilterInput {
                 input: TextInput::new("d>=7"),
                 before: None,
                 verdict: Ok(()),
@@ -163,7 +166,8 @@ fn with_sweep(app: &mut App) {
     app.runs.add_saved_many(runs);
     app.runs.add_fresh_sweep("s1", info);
     let first = app.runs.tree.sweep_groups("s1")[0].key.clone();
-    app.runs.select_node(crate::tui::groups::Node::Group(first));
+    app.runs
+        .select_node(crate::tui::model::run_tree::Node::Group(first));
 }
 
 /// What a person (or the runs) could tell apart: the screen, the lab's state, and what the
@@ -186,7 +190,7 @@ fn fingerprint(app: &mut App) -> String {
         app.runs.marked_groups,
         app.sweep_screen,
         app.runs.filter,
-        app.runs.typing,
+        app.runs_pane.typing,
     );
     format!("{state}\n{}", screen(app, 120, 40))
 }

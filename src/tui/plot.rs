@@ -37,12 +37,6 @@ impl Look {
     }
 }
 
-/// Log scale by default for metrics that span decades: SNRs and variances.
-pub fn log_by_default(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    (n.contains("snr") || n.contains("var")) && !n.starts_with("log")
-}
-
 /// Points ready to draw, in chart coordinates (y already log10 when `log_y`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Line {
@@ -313,26 +307,6 @@ pub fn plot_series(
     })
 }
 
-/// The metrics that measure the same thing as `name` for the run's other methods: for
-/// `group/rest`, every other `*/rest`, in name order.
-pub fn siblings<'a>(
-    metrics: &'a std::collections::BTreeMap<String, Series>,
-    name: &str,
-) -> Vec<(String, &'a Series)> {
-    let Some((group, rest)) = name.split_once('/') else {
-        return Vec::new();
-    };
-    metrics
-        .iter()
-        .filter(|(other, _)| {
-            other
-                .split_once('/')
-                .is_some_and(|(g, r)| r == rest && g != group)
-        })
-        .map(|(other, s)| (other.clone(), s))
-        .collect()
-}
-
 pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
     let fills = plot.fills.iter().map(|(dots, style)| {
         Dataset::default()
@@ -522,15 +496,6 @@ mod tests {
             s.push(x, v);
         }
         s
-    }
-
-    #[test]
-    fn log_scale_for_snr_and_variances_only() {
-        assert!(log_by_default("grad_snr"));
-        assert!(log_by_default("grad_var_targets"));
-        assert!(log_by_default("SNR_end_to_end"));
-        assert!(!log_by_default("log2_var"), "already a logarithm");
-        assert!(!log_by_default("test_accuracy"));
     }
 
     #[test]

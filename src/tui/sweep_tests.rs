@@ -5,7 +5,7 @@ use super::tests::ev;
 use super::*;
 use crate::engine::Command;
 use crate::sweep::record::{SweepRecord, PENDING};
-use crate::tui::groups::Node;
+use crate::tui::model::run_tree::Node;
 use crate::tui::testing::{ctrl, keys, press, Lab};
 use crossterm::event::KeyCode;
 use std::sync::atomic::Ordering;

@@ -16,8 +16,8 @@ use crate::engine::{Command, RunEvent, RunState};
 use crate::spec::Scenario;
 
 use super::app::{App, Settings};
+use super::model::run_list::Runs;
 use super::panes::scenarios::Scenarios;
-use super::runs::Runs;
 use super::theme::{ChartMarker, Theme};
 use super::view;
 
@@ -194,7 +194,7 @@ pub fn screen(app: &mut App, w: u16, h: u16) -> String {
 /// The runs of a finished sweep `id` of E1 over d = 4, 6 and lr = 0.1, 0.5 with seeds 0 and
 /// 1 (eight runs, oldest first), each with a test-accuracy curve and its summary; and what
 /// the lab knows of the sweep from its record.
-pub fn sweep_runs(id: &str) -> (Vec<RunState>, super::groups::SweepInfo) {
+pub fn sweep_runs(id: &str) -> (Vec<RunState>, super::model::run_tree::SweepInfo) {
     use crate::engine::Status;
     use crate::experiments::ctx::Summary;
     let mut runs = Vec::new();
@@ -228,7 +228,7 @@ pub fn sweep_runs(id: &str) -> (Vec<RunState>, super::groups::SweepInfo) {
             runs.push(s);
         }
     }
-    let info = super::groups::SweepInfo {
+    let info = super::model::run_tree::SweepInfo {
         title: "sweep".into(),
         axes: vec!["d".into(), "lr".into()],
         total: runs.len(),

@@ -146,7 +146,7 @@ fn render_main(f: &mut Frame, app: &App, body: Rect) {
         match pane {
             Pane::Scenarios => panes::scenarios::render(f, app, area),
             Pane::Params => panes::params::render(f, app, area),
-            Pane::Runs => panes::runs::render(f, app, area),
+            Pane::Runs => panes::runs_table::render(f, app, area),
             Pane::Chart => panes::chart::render(f, app, area),
         }
     }

@@ -11,15 +11,16 @@ use ratatui::Frame;
 use crate::engine::Status;
 
 use super::group_chart;
-use super::runs::status_note;
+use super::runs_table::status_note;
 use super::Pane;
+use crate::figures::views::{log_by_default, siblings};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
-use crate::tui::groups::{Node, Spread};
 use crate::tui::keymap::{Cmd, Context};
-use crate::tui::plot::{self, draw_plot, log_by_default, plot_series, siblings, Look};
-use crate::tui::runs::{RunRow, Runs};
+use crate::tui::model::run_list::{RunRow, Runs};
+use crate::tui::model::run_tree::{BandKind, Node};
+use crate::tui::plot::{self, draw_plot, plot_series, Look};
 use crate::tui::widgets::{key_legend, pad, pane_block, pane_frame, rpad, scroll_offset, titled};
 
 /// The chart's choices: which metric, log scale per metric, smoothing. The compare screen
@@ -31,7 +32,7 @@ pub struct ChartState {
     pub log_override: HashMap<String, bool>,
     pub smooth: bool,
     /// How groups' bands spread: min..max or ± sd.
-    pub spread: Spread,
+    pub spread: BandKind,
 }
 
 impl ChartState {

@@ -9,9 +9,9 @@ use ratatui::Frame;
 use super::Pane;
 use crate::tui::app::App;
 use crate::tui::bands::{draw_bands, Band};
-use crate::tui::groups::{point_label, GroupNode};
 use crate::tui::keymap::{Cmd, Context};
-use crate::tui::runs::RunRow;
+use crate::tui::model::run_list::RunRow;
+use crate::tui::model::run_tree::{point_label, GroupNode};
 use crate::tui::widgets::{key_legend, pane_frame, titled};
 
 /// A sweep row's chart draws at most this many of its groups (the first, in grid order).
@@ -93,7 +93,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
     title.extend(look.flags(t));
     if groups.len() == 1 {
         title.push(Span::styled(
-            format!("{} ", app.chart.spread.label()),
+            format!("{} ", app.chart.spread.short_label()),
             t.dim(),
         ));
     }

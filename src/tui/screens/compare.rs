@@ -14,9 +14,9 @@ use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::fmt;
 use crate::tui::keymap::{Cmd, Context};
+use crate::tui::model::run_list::{short_value, RunRow, Runs};
 use crate::tui::panes::chart::ChartState;
 use crate::tui::plot::{self, draw_plot, plot_series, Look};
-use crate::tui::runs::{short_value, RunRow, Runs};
 use crate::tui::widgets::{key_legend, pad, titled};
 
 /// The comparison's runs and layout.

@@ -15,9 +15,9 @@ use crate::tui::app::App;
 use crate::tui::bands::{band_plot, Band};
 use crate::tui::fmt;
 use crate::tui::keymap::{Cmd, Context};
+use crate::tui::model::run_list::{short_value, RunRow};
 use crate::tui::panes::group_chart::group_label;
 use crate::tui::plot::{draw_plot, Look};
-use crate::tui::runs::{short_value, RunRow};
 use crate::tui::widgets::{key_legend, pad, titled};
 
 /// A compared item: a group, or a run alone.
@@ -73,7 +73,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     );
     let mut head = title(app, items.len(), metric.as_deref(), look);
     head.spans.push(Span::styled(
-        format!("{} ", app.chart.spread.label()),
+        format!("{} ", app.chart.spread.short_label()),
         t.dim(),
     ));
     let block = titled(

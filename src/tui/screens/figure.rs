@@ -13,9 +13,9 @@ use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
 use crate::tui::keymap::{Cmd, Context};
-use crate::tui::panes::runs::status_note;
+use crate::tui::model::run_list::RunRow;
+use crate::tui::panes::runs_table::status_note;
 use crate::tui::plot::render_curves;
-use crate::tui::runs::RunRow;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{key_legend, titled};
 

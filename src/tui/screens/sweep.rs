@@ -13,16 +13,17 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui::Frame;
 
 use crate::engine::RunState;
+use crate::figures::views::log_by_default;
 use crate::spec::Value;
 use crate::sweep::group::Aggregate;
 use crate::sweep::Stats;
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
-use crate::tui::groups::{axis_number, Node, Spread, Tally};
 use crate::tui::keymap::{Cmd, Context};
-use crate::tui::plot::{self, draw_plot, log_by_default, Look, Plot};
-use crate::tui::runs::{short_value, Runs};
+use crate::tui::model::run_list::{short_value, Runs};
+use crate::tui::model::run_tree::{axis_number, BandKind, Node, Tally};
+use crate::tui::plot::{self, draw_plot, Look, Plot};
 use crate::tui::widgets::{highlight, key_legend, pad, rpad, scroll_offset, titled};
 
 /// The screen's choices.
@@ -40,7 +41,7 @@ pub struct SweepScreen {
     pub axis: usize,
     /// Log scale on the y axis, per metric, against the default.
     pub log_flip: std::collections::BTreeSet<String>,
-    pub spread: Spread,
+    pub spread: BandKind,
 }
 
 impl SweepScreen {
@@ -332,7 +333,13 @@ fn render_table(
 /// One line per combination of the other swept parameters: (label, points x, mean, lo, hi).
 type Curve = (String, Vec<(f64, f64, f64, f64)>);
 
-fn curves(axes: &[String], rows: &[GridRow], metric: &str, x: usize, spread: Spread) -> Vec<Curve> {
+fn curves(
+    axes: &[String],
+    rows: &[GridRow],
+    metric: &str,
+    x: usize,
+    spread: BandKind,
+) -> Vec<Curve> {
     let mut out: Vec<Curve> = Vec::new();
     for r in rows {
         let (Some(xv), Some(st)) = (
@@ -356,7 +363,7 @@ fn curves(axes: &[String], rows: &[GridRow], metric: &str, x: usize, spread: Spr
         } else {
             label.join(" ")
         };
-        let (lo, hi) = spread.edges(st);
+        let (lo, hi) = spread.range(st);
         let at = match out.iter().position(|c| c.0 == label) {
             Some(i) => i,
             None => {
@@ -446,7 +453,7 @@ fn render_chart(
     let title = match (metric, axis) {
         (Some(m), Some(a)) => format!(
             " {m} against {a} · mean over the seeds, bars {} {}",
-            s.spread.label().trim_start_matches("band "),
+            s.spread.short_label().trim_start_matches("band "),
             if log_y { "· log " } else { "" }
         ),
         _ => " Summary against a swept parameter ".into(),
@@ -548,12 +555,12 @@ mod tests {
             row(5, 0.01, Some(stats(0.7, 0.0, 0.7, 0.7))),
             row(30, 0.01, None),
         ];
-        let c = curves(&axes, &rows, "acc", 0, Spread::MinMax);
+        let c = curves(&axes, &rows, "acc", 0, BandKind::MinMax);
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].0, "lr=0.1");
         assert_eq!(c[0].1, vec![(5.0, 0.9, 0.8, 1.0), (10.0, 0.6, 0.5, 0.7)]);
         assert_eq!(c[1].1, vec![(5.0, 0.7, 0.7, 0.7)]);
-        let sd = curves(&axes, &rows, "acc", 0, Spread::Sd);
+        let sd = curves(&axes, &rows, "acc", 0, BandKind::Sd);
         assert!((sd[0].1[0].2 - 0.85).abs() < 1e-12 && (sd[0].1[0].3 - 0.95).abs() < 1e-12);
     }
 }

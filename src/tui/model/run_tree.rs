@@ -5,11 +5,14 @@
 //! The tree holds run numbers only; it is rebuilt when runs come or go, never per frame.
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::runs::RunRow;
+use super::run_row::{short_value, RunRow};
 use crate::engine::{Series, Status};
+pub use crate::figures::views::BandKind;
 use crate::spec::Value;
 use crate::sweep::group::group_key;
+use crate::sweep::record::{self, SweepRecord};
 use crate::sweep::{BandPoint, Stats};
 
 /// A row of the runs table.
@@ -71,6 +74,28 @@ impl SweepInfo {
             queue_open: record.runs.iter().any(|e| !e.is_done()),
             queue: None,
         }
+    }
+}
+
+/// The sweeps whose records are in the runs folder (unreadable ones are left out: their
+/// runs still show, grouped by their sweep id).
+pub fn saved_sweeps(runs_dir: &Path) -> Vec<(String, SweepInfo)> {
+    record::list(runs_dir)
+        .into_iter()
+        .filter_map(|id| {
+            let rec = SweepRecord::load(runs_dir, &id).ok()?;
+            Some((id, SweepInfo::of(&rec)))
+        })
+        .collect()
+}
+
+impl SweepInfo {
+    /// The Slurm jobs of a sweep's record (none for a sweep that trains here).
+    pub fn slurm_jobs_of(rec: &crate::sweep::record::SweepRecord) -> Vec<String> {
+        rec.slurm
+            .as_ref()
+            .map(|s| s.jobs.iter().map(|j| j.id.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -229,10 +254,7 @@ impl Tree {
 pub fn point_label(axes: &[String], params: &crate::spec::Params) -> String {
     axes.iter()
         .map(|a| {
-            let v = params
-                .get(a)
-                .map(super::runs::short_value)
-                .unwrap_or_else(|| "-".into());
+            let v = params.get(a).map(short_value).unwrap_or_else(|| "-".into());
             format!("{a}={v}")
         })
         .collect::<Vec<_>>()
@@ -320,44 +342,11 @@ pub fn band_of(runs: &[&RunRow], name: &str) -> Vec<BandPoint> {
     crate::sweep::band(&series)
 }
 
-/// How a band's spread is drawn: between the runs' extremes, or one standard deviation
-/// around the mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Spread {
-    #[default]
-    MinMax,
-    Sd,
-}
-
-impl Spread {
-    pub fn next(self) -> Self {
-        match self {
-            Spread::MinMax => Spread::Sd,
-            Spread::Sd => Spread::MinMax,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Spread::MinMax => "band min..max",
-            Spread::Sd => "band ±1 sd",
-        }
-    }
-
-    /// The band's low and high edge at one step.
-    pub fn edges(self, s: &Stats) -> (f64, f64) {
-        match self {
-            Spread::MinMax => (s.min, s.max),
-            Spread::Sd => (s.mean - s.sd, s.mean + s.sd),
-        }
-    }
-}
-
 /// A band as three series: the mean and the spread's edges.
-pub fn band_series(band: &[BandPoint], spread: Spread) -> [Series; 3] {
+pub fn band_series(band: &[BandPoint], spread: BandKind) -> [Series; 3] {
     let mut out: [Series; 3] = Default::default();
     for p in band {
-        let (lo, hi) = spread.edges(&p.stats);
+        let (lo, hi) = spread.range(&p.stats);
         out[0].push(p.step, p.stats.mean);
         out[1].push(p.step, lo);
         out[2].push(p.step, hi);

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::app::App;
-use super::groups::{Node, SweepInfo};
+use super::App;
 use crate::slurm::{self, TaskState};
 use crate::sweep::record::SweepRecord;
+use crate::tui::model::run_tree::Node;
 
 /// How often the queue of a Slurm sweep is asked.
 pub const QUEUE_EVERY: Duration = Duration::from_secs(5);
@@ -113,16 +113,6 @@ impl App {
             Err(e) => self.error(format!("cannot cancel on Slurm: {e}")),
         }
         true
-    }
-}
-
-impl SweepInfo {
-    /// The Slurm jobs of a sweep's record (none for a sweep that trains here).
-    pub fn slurm_jobs_of(rec: &SweepRecord) -> Vec<String> {
-        rec.slurm
-            .as_ref()
-            .map(|s| s.jobs.iter().map(|j| j.id.clone()).collect())
-            .unwrap_or_default()
     }
 }
 

@@ -580,5 +580,4 @@ fn footer(
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;

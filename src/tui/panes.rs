@@ -7,7 +7,7 @@
 pub mod chart;
 pub mod group_chart;
 pub mod params;
-pub mod runs;
+pub mod runs_table;
 pub mod scenarios;
 
 /// The panes of the main screen, in Tab order.

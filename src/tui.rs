@@ -1,12 +1,15 @@
 //! The lab: a ratatui terminal UI over the engine (never touches dfdx).
 //!
-//! - `app`: the state, worker events in, keys and clicks in (through the key table);
+//! - `model/`: the lab's data, with no drawing in it: the runs it knows (`run_list`,
+//!   `run_row`), their tree of sweeps and groups (`run_tree`), the filter (`run_filter`);
+//! - `app`: the state, worker events in, keys and clicks in (through the key table); its
+//!   sweeps (`app/lab_sweeps`) and Slurm queues (`app/slurm_queue`);
 //! - `keymap`: every key in one table, read by the dispatcher, the help and the hint bar;
 //! - `action`: what keys ask for beyond a pane's own state, applied in one place;
 //! - `panes/`: the main screen's panes, `screens/`: full screens and boxes; each file holds
 //!   its state, its key handling (`on_cmd`) and its `render`;
 //! - `view`: the frame and the main screen's layout, a pure function of the state;
-//! - `runs`: the runs the lab knows; `plot`, `widgets`, `fmt`, `theme`: drawing pieces;
+//! - `plot`, `bands`, `widgets`, `fmt`, `theme`: drawing pieces;
 //! - `export`: the export key, what is on screen as SVG and PNG;
 //! - `mouse`: clicks and the wheel; `term`: the terminal, the loop, signals, the panic hook;
 //! - `testing`: the fixture the lab's tests share.
@@ -14,19 +17,15 @@
 pub mod action;
 pub mod app;
 pub mod bands;
-pub mod cluster;
 pub mod export;
-pub mod filter;
 pub mod fmt;
-pub mod groups;
 pub mod keymap;
 pub mod log;
+pub mod model;
 pub mod mouse;
 pub mod panes;
 pub mod plot;
-pub mod runs;
 pub mod screens;
-pub mod sweeps;
 pub mod term;
 pub mod testing;
 pub mod theme;
@@ -129,7 +128,7 @@ pub fn build_app(opts: &LabOptions) -> App {
     ));
     let mut app = App::new(
         scenarios,
-        runs::Runs::new(saved),
+        model::run_list::Runs::new(saved),
         pool,
         rx,
         Settings {
@@ -139,7 +138,9 @@ pub fn build_app(opts: &LabOptions) -> App {
             cores: Some((busy, pool::default_limit())),
         },
     );
-    app.runs.sweeps.extend(sweeps::saved_sweeps(&opts.runs_dir));
+    app.runs
+        .sweeps
+        .extend(model::run_tree::saved_sweeps(&opts.runs_dir));
     if !errors.is_empty() {
         app.error(format!(
             "{} saved run(s) could not be read (see the log)",

@@ -6,120 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use crate::engine::pool::Ticket;
 use crate::engine::{Event, RunEvent, RunState, Status};
 use crate::experiments;
-use crate::spec::{Params, Scenario, Value};
+use crate::spec::{Params, Scenario};
 
-use super::groups::{GroupNode, Node, SweepInfo, Tree};
-
-/// One row of the runs table.
-#[derive(Debug, Clone)]
-pub struct RunRow {
-    pub num: usize,
-    pub state: RunState,
-    /// The pool's ticket while the run waits in the queue.
-    pub ticket: Option<Ticket>,
-    /// Marked for comparison.
-    pub marked: bool,
-    /// The parameters that set this run apart, as `name=value` pairs.
-    pub differs: Vec<(String, String)>,
-    /// The scenario it was started from (for queued runs and re-runs).
-    pub scenario: Option<Scenario>,
-    /// Figures were read from `figures.jsonl` (saved runs read them on first view).
-    pub figures_loaded: bool,
-}
-
-impl RunRow {
-    /// The experiment's main metric, or the first metric the run has.
-    pub fn main_metric(&self) -> Option<&str> {
-        let main = experiments::find(&self.state.experiment).map(|d| d.main_metric);
-        match main {
-            Some(m) if self.state.metrics.contains_key(m) => Some(m),
-            _ => self.state.metrics.keys().next().map(String::as_str),
-        }
-    }
-
-    /// The metrics in display order: the main one first, then by name.
-    pub fn metric_names(&self) -> Vec<&str> {
-        let main = self.main_metric();
-        let mut v: Vec<&str> = main.into_iter().collect();
-        v.extend(
-            self.state
-                .metrics
-                .keys()
-                .map(String::as_str)
-                .filter(|k| Some(*k) != main),
-        );
-        v
-    }
-
-    /// The run's figures, oldest step first (ties by title).
-    pub fn figures(&self) -> Vec<&(u64, crate::experiments::ctx::Figure)> {
-        let mut v: Vec<_> = self.state.figures.values().collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.title().cmp(b.1.title())));
-        v
-    }
-
-    /// `#7 d=30`: how the run is named in legends.
-    pub fn label(&self) -> String {
-        let d: Vec<String> = self
-            .differs
-            .iter()
-            .take(2)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if d.is_empty() {
-            format!("#{} {}", self.num, self.state.experiment)
-        } else {
-            format!("#{} {}", self.num, d.join(" "))
-        }
-    }
-
-    pub fn differs_text(&self) -> String {
-        self.differs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// True while the run trains, waits or is paused in this lab.
-    pub fn is_active(&self) -> bool {
-        self.state.status.is_active()
-    }
-
-    /// Why the lab cannot pause, stop or delete this run: another process trains it.
-    pub fn elsewhere_note(&self) -> Option<String> {
-        if !self.state.is_elsewhere() {
-            return None;
-        }
-        let who = self
-            .state
-            .owner
-            .as_ref()
-            .map(|o| o.describe())
-            .unwrap_or_else(|| "another process".into());
-        Some(format!("run #{} belongs to {who}; stop it there", self.num))
-    }
-
-    /// The scenario this run's settings make (to run it again).
-    pub fn to_scenario(&self) -> Scenario {
-        self.scenario.clone().unwrap_or_else(|| Scenario {
-            experiment: self.state.experiment.clone(),
-            title: self.state.title.clone(),
-            description: String::new(),
-            seed: self.state.seed,
-            params: self.state.params.clone(),
-            source: None,
-        })
-    }
-}
-
-/// A value as it appears in `name=value` pairs.
-pub fn short_value(v: &Value) -> String {
-    match v {
-        Value::Int(x) if x.abs() >= 10_000 && x % 1000 == 0 => format!("{}k", x / 1000),
-        other => other.to_string(),
-    }
-}
+pub use super::run_row::{short_value, RunRow};
+use super::run_tree::{GroupNode, Node, SweepInfo, Tree};
 
 /// Every run of the session, oldest first, and the table's tree of sweeps and groups over
 /// them.
@@ -144,17 +34,7 @@ pub struct Runs {
     /// Where the last event's run was found.
     last_hit: Option<usize>,
     /// Only the runs that match it are shown (`/` in the runs pane).
-    pub filter: Option<super::filter::Filter>,
-    /// The filter being typed, the one it replaces, and the verdict on the text so far.
-    pub typing: Option<FilterInput>,
-}
-
-/// The runs pane's filter while it is typed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FilterInput {
-    pub input: super::widgets::TextInput,
-    pub before: Option<super::filter::Filter>,
-    pub verdict: Result<(), String>,
+    pub filter: Option<super::run_filter::Filter>,
 }
 
 impl Runs {
@@ -399,7 +279,7 @@ impl Runs {
 
     /// Shows only the runs that match `filter` (none: all); the selection moves to the first
     /// shown run if the filter hides it.
-    pub fn set_filter(&mut self, filter: Option<super::filter::Filter>) {
+    pub fn set_filter(&mut self, filter: Option<super::run_filter::Filter>) {
         self.filter = filter.filter(|f| !f.is_empty());
         if self.selected_index().is_none() {
             self.select_first();
@@ -670,5 +550,5 @@ impl Runs {
 }
 
 #[cfg(test)]
-#[path = "runs_tests.rs"]
+#[path = "run_list_tests.rs"]
 mod tests;

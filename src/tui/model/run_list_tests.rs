@@ -1,5 +1,6 @@
 use super::*;
 use crate::experiments::{params_with, Registry};
+use crate::spec::Value;
 
 fn state(id: &str, overrides: &[(&str, &str)]) -> RunState {
     let mut s = RunState::new(id, "E1", "t", params_with("E1", overrides).unwrap());
@@ -165,7 +166,9 @@ fn runs_that_differ_in_the_seed_only_fold_into_a_group_and_sweeps_into_their_poi
     assert!(runs.selected_index().is_some());
     assert_eq!(runs.selected_runs(), vec![11]);
     // the filter keeps the groups and sweeps that hold a matching run
-    runs.set_filter(Some(super::super::filter::Filter::parse("d=5").unwrap()));
+    runs.set_filter(Some(
+        crate::tui::model::run_filter::Filter::parse("d=5").unwrap(),
+    ));
     let shown: Vec<Node> = runs.display_rows().into_iter().map(|r| r.0).collect();
     assert_eq!(shown, vec![Node::Group(hand), Node::Run(1), Node::Run(2)]);
     // a removed run leaves its group

@@ -13,21 +13,37 @@ use crate::experiments;
 use super::Pane;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::filter::Filter;
 use crate::tui::fmt::{self, clip};
-use crate::tui::groups::Node;
 use crate::tui::keymap::Cmd;
+use crate::tui::model::run_filter::Filter;
+use crate::tui::model::run_list::{RunRow, Runs};
+use crate::tui::model::run_tree::Node;
 use crate::tui::plot;
-use crate::tui::runs::{FilterInput, RunRow, Runs};
 
-mod groups;
+mod group_rows;
 use crate::tui::theme::{status_icon, Theme};
 use crate::tui::widgets::{
     highlight, input_spans, pad, pane_block, rpad, scroll_offset, TextInput,
 };
 
+/// The runs filter while it is typed: the text, the filter it replaces, and the verdict on
+/// the text so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterInput {
+    pub input: TextInput,
+    pub before: Option<Filter>,
+    pub verdict: Result<(), String>,
+}
+
+/// The runs pane's own state (the runs themselves are the lab's model, [`Runs`]).
+#[derive(Debug, Clone, Default)]
+pub struct RunsPane {
+    /// The filter being typed (`/`), if it is.
+    pub typing: Option<FilterInput>,
+}
+
 /// What a key does in the runs pane.
-pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
+pub fn on_cmd(runs: &mut Runs, pane: &mut RunsPane, cmd: Cmd, out: &mut Vec<Action>) {
     match cmd {
         Cmd::Up => runs.move_by(-1),
         Cmd::Down => runs.move_by(1),
@@ -51,7 +67,7 @@ pub fn on_cmd(runs: &mut Runs, cmd: Cmd, out: &mut Vec<Action>) {
         Cmd::Resume => out.push(Action::ResumeSweep),
         Cmd::Filter => {
             let text = runs.filter.as_ref().map_or("", |f| f.text.as_str());
-            runs.typing = Some(FilterInput {
+            pane.typing = Some(FilterInput {
                 input: TextInput::new(text),
                 before: runs.filter.clone(),
                 verdict: Ok(()),
@@ -127,8 +143,8 @@ pub(super) struct Cols {
 }
 
 /// What a key does while the filter is typed: the table follows every valid text.
-pub fn on_filter_typing(runs: &mut Runs, cmd: Cmd, key: &KeyEvent) {
-    let Some(mut t) = runs.typing.take() else {
+pub fn on_filter_typing(runs: &mut Runs, pane: &mut RunsPane, cmd: Cmd, key: &KeyEvent) {
+    let Some(mut t) = pane.typing.take() else {
         return;
     };
     match cmd {
@@ -149,7 +165,7 @@ pub fn on_filter_typing(runs: &mut Runs, cmd: Cmd, key: &KeyEvent) {
             }
         }
     }
-    runs.typing = Some(t);
+    pane.typing = Some(t);
 }
 
 /// The pane's title: how many runs are marked, and the filter with what it lets through.
@@ -284,7 +300,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let w = inner.width as usize;
-    if app.runs.rows.is_empty() && app.runs.typing.is_none() {
+    if app.runs.rows.is_empty() && app.runs_pane.typing.is_none() {
         let lines = vec![
             Line::from(Span::styled("No runs yet.", t.heading())),
             Line::from(Span::styled(
@@ -320,7 +336,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             header.push(' ');
         }
     }
-    let mut lines = vec![match &app.runs.typing {
+    let mut lines = vec![match &app.runs_pane.typing {
         Some(typing) => typing_line(t, typing, w),
         None => Line::from(Span::styled(clip(&header, w), t.heading())),
     }];
@@ -341,10 +357,10 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
                 None => continue,
             },
             Node::Group(key) => match app.runs.tree.group(key) {
-                Some(g) => groups::group_line(t, app, g, &c, depth),
+                Some(g) => group_rows::group_line(t, app, g, &c, depth),
                 None => continue,
             },
-            Node::Sweep(id) => groups::sweep_line(t, app, id, &c),
+            Node::Sweep(id) => group_rows::sweep_line(t, app, id, &c),
         };
         if app.runs.cursor.as_ref() == Some(&node) {
             line = highlight(line, t.selected(focused), w);

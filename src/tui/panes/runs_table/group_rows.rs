@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use super::{cell, exp_text, snr_metric, Cols};
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
-use crate::tui::groups::{band_of, GroupNode, Node, Tally};
+use crate::tui::model::run_list::RunRow;
+use crate::tui::model::run_tree::{band_of, GroupNode, Node, Tally};
 use crate::tui::plot;
-use crate::tui::runs::RunRow;
 use crate::tui::theme::{status_icon, Theme};
 use crate::tui::widgets::{pad, rpad};
 
@@ -138,7 +138,7 @@ pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8
 /// The sparkline of the mean of metric `name` over `runs`.
 fn mean_sparkline(runs: &[&RunRow], name: &str, width: usize, log_y: bool) -> String {
     let band = band_of(runs, name);
-    let [mean, _, _] = crate::tui::groups::band_series(&band, Default::default());
+    let [mean, _, _] = crate::tui::model::run_tree::band_series(&band, Default::default());
     plot::sparkline(&mean, width, log_y)
 }
 

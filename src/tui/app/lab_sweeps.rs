@@ -2,33 +2,19 @@
 //! the seeds field), resumed from the runs table, kept in their records as the headless
 //! `fail-lab sweep` keeps them, and read back from the runs folder at start.
 
-use std::path::Path;
-
-use super::app::App;
-use super::groups::SweepInfo;
-use super::screens::dialogs::Overlay;
-use super::screens::Screen;
+use super::App;
 use crate::engine::pool::{PoolUpdate, Ticket};
 use crate::engine::RunEvent;
 use crate::experiments::Registry;
 use crate::sweep::grid::Plan;
-use crate::sweep::record::{self, SweepRecord};
+use crate::sweep::record::SweepRecord;
 use crate::sweep::runner::SweepRun;
+use crate::tui::model::run_tree::SweepInfo;
+use crate::tui::screens::dialogs::Overlay;
+use crate::tui::screens::Screen;
 
 /// A sweep of more runs than this asks before it starts.
 pub const ASK_ABOVE: usize = 20;
-
-/// The sweeps whose records are in the runs folder (unreadable ones are left out: their
-/// runs still show, grouped by their sweep id).
-pub fn saved_sweeps(runs_dir: &Path) -> Vec<(String, SweepInfo)> {
-    record::list(runs_dir)
-        .into_iter()
-        .filter_map(|id| {
-            let rec = SweepRecord::load(runs_dir, &id).ok()?;
-            Some((id, SweepInfo::of(&rec)))
-        })
-        .collect()
-}
 
 impl App {
     /// The sweep the selected scenario's grid makes, checked point by point.
@@ -103,7 +89,7 @@ impl App {
             self.error(e);
         }
         self.sweeps.push(sweep);
-        let node = super::groups::Node::Sweep(id);
+        let node = crate::tui::model::run_tree::Node::Sweep(id);
         self.runs.set_open(&node, true);
         self.runs.select_node(node);
         n

@@ -9,7 +9,7 @@
 
 use crate::spec::Value;
 
-use super::runs::RunRow;
+use super::run_row::RunRow;
 
 /// How a term compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +215,7 @@ mod tests {
             .entry("test_accuracy".into())
             .or_default()
             .push(10, acc);
-        let mut runs = crate::tui::runs::Runs::new(vec![s]);
+        let mut runs = crate::tui::model::run_list::Runs::new(vec![s]);
         let mut r = runs.rows.remove(0);
         r.num = num;
         r
