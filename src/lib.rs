@@ -7,5 +7,6 @@ pub mod figures;
 pub mod nn;
 pub mod slurm;
 pub mod spec;
+pub mod stats;
 pub mod sweep;
 pub mod tui;

@@ -331,7 +331,7 @@ fn acceptance_two_points_three_seeds_make_six_runs_and_a_table() {
         let members: Vec<&RunState> = g.members.iter().map(|&i| &runs[i]).collect();
         let agg = Aggregate::of(&members);
         assert_eq!(agg.seeds.len(), 3);
-        assert_eq!(agg.metrics["test_accuracy"].n, 3);
+        assert_eq!(agg.metrics["test_accuracy"].stats().unwrap().n, 3);
         let band = sweep::group::metric_band(&members, "test_accuracy");
         assert!(band.len() > 10 && band.iter().all(|p| p.stats.n == 3));
     }

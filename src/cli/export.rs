@@ -11,7 +11,8 @@ use serde_json::{json, Map, Value as Json};
 use super::targets::{check_names, emit, metric_names, resolve, Targets};
 use fail_lab::engine::RunState;
 use fail_lab::experiments::ctx::json_number;
-use fail_lab::sweep::{self, group_runs, Aggregate, Stats};
+use fail_lab::sweep::group::sorted_names;
+use fail_lab::sweep::{self, group_runs, Aggregate, Measure};
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -317,14 +318,42 @@ fn point_cell(v: Option<&Json>) -> String {
     }
 }
 
-/// `experiment, <swept>, n, finished, seeds, metric, mean, sd, min, max, count`.
+/// `experiment, <swept>, <setup>, n, runs, finished, seeds`, then one row per metric:
+/// `metric, kind, count, mean, sd, min, max, ci95_low, ci95_high, reached, median,
+/// censored_at`. A result (kind `result`) fills count to ci95_high; a time to a threshold
+/// (kind `threshold`) fills count (runs observed), min and max (over the runs that reached
+/// it), reached, median (empty while fewer than half reached it) and censored_at; a property
+/// of the draw (kind `draw`) fills count (seeds), min and max. `n` counts distinct seeds,
+/// `runs` the runs behind them.
 fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
     let swept = sorted_keys(groups);
+    let setup = sorted_names(
+        groups
+            .iter()
+            .flat_map(|g| g.1.setup.keys().map(String::as_str)),
+        "",
+    );
     let mut header: Vec<String> = vec!["experiment".into()];
     header.extend(swept.iter().cloned());
+    header.extend(setup.iter().cloned());
     header.extend(
         [
-            "n", "finished", "seeds", "metric", "mean", "sd", "min", "max", "count",
+            "n",
+            "runs",
+            "finished",
+            "seeds",
+            "metric",
+            "kind",
+            "count",
+            "mean",
+            "sd",
+            "min",
+            "max",
+            "ci95_low",
+            "ci95_high",
+            "reached",
+            "median",
+            "censored_at",
         ]
         .map(String::from),
     );
@@ -332,30 +361,71 @@ fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
     for (point, agg, exp) in groups {
         let mut lead = vec![exp.clone()];
         lead.extend(swept.iter().map(|p| point_cell(point.get(p))));
+        lead.extend(setup.iter().map(|k| match agg.setup.get(k) {
+            Some(&(lo, hi)) if lo == hi => number_cell(lo),
+            Some(&(lo, hi)) => format!("{}..{}", number_cell(lo), number_cell(hi)),
+            None => String::new(),
+        }));
         let seeds: Vec<String> = agg.seeds.iter().map(u64::to_string).collect();
         lead.extend([
-            agg.total().to_string(),
+            agg.seeds.len().to_string(),
+            agg.runs.to_string(),
             agg.n_with("finished").to_string(),
             seeds.join(" "),
         ]);
-        for (name, s) in agg.metrics.iter().filter(|(n, _)| wanted(n, only)) {
+        let main = fail_lab::experiments::find(exp).map_or("", |d| d.main_metric);
+        for name in agg.metric_names(main).iter().filter(|n| wanted(n, only)) {
             let mut row = lead.clone();
             row.push(name.clone());
-            row.extend(stats_cells(s));
+            row.extend(measure_cells(&agg.metrics[name]));
+            rows.push(row);
+        }
+        for (name, &(lo, hi)) in agg.draws.iter().filter(|(n, _)| wanted(n, only)) {
+            let mut row = lead.clone();
+            let blank = String::new;
+            row.extend([name.clone(), "draw".into(), agg.seeds.len().to_string()]);
+            row.extend([blank(), blank(), number_cell(lo), number_cell(hi)]);
+            row.extend((0..5).map(|_| blank()));
             rows.push(row);
         }
     }
     Table { header, rows }
 }
 
-fn stats_cells(s: &Stats) -> [String; 5] {
-    [
-        number_cell(s.mean),
-        number_cell(s.sd),
-        number_cell(s.min),
-        number_cell(s.max),
-        s.n.to_string(),
-    ]
+/// `kind, count, mean, sd, min, max, ci95_low, ci95_high, reached, median, censored_at`.
+fn measure_cells(m: &Measure) -> [String; 11] {
+    let opt = |v: Option<f64>| v.map(number_cell).unwrap_or_default();
+    match m {
+        Measure::Result(s) => {
+            let ci = s.ci95();
+            [
+                "result".into(),
+                s.n.to_string(),
+                number_cell(s.mean),
+                number_cell(s.sd),
+                number_cell(s.min),
+                number_cell(s.max),
+                opt(ci.map(|c| c.0)),
+                opt(ci.map(|c| c.1)),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]
+        }
+        Measure::Threshold(sv) => [
+            "threshold".into(),
+            sv.n.to_string(),
+            String::new(),
+            String::new(),
+            opt(sv.reached.first().copied()),
+            opt(sv.reached.last().copied()),
+            String::new(),
+            String::new(),
+            sv.hits().to_string(),
+            opt(sv.median()),
+            number_cell(sv.horizon()),
+        ],
+    }
 }
 
 /// The swept parameters of the groups, in the order of their first appearance.
@@ -375,16 +445,11 @@ fn groups_json(groups: &[GroupRow], t: &Targets, only: &[String]) -> Vec<u8> {
     let rows: Vec<Json> = groups
         .iter()
         .map(|(point, agg, exp)| {
-            let metrics: Map<String, Json> = agg
-                .metrics
-                .iter()
-                .filter(|(n, _)| wanted(n, only))
-                .map(|(n, s)| (n.clone(), s.to_json()))
-                .collect();
-            json!({
-                "experiment": exp, "params": point, "seeds": agg.seeds, "n": agg.total(),
-                "status": agg.status_json(), "metrics": metrics,
-            })
+            let mut g = agg.to_json();
+            g.insert("experiment".into(), json!(exp));
+            g.insert("params".into(), Json::Object(point.clone()));
+            g.insert("metrics".into(), agg.metrics_json(|n| wanted(n, only)));
+            Json::Object(g)
         })
         .collect();
     let sweep = t.sweep.as_ref().map(|(rec, _)| json!(rec.id));

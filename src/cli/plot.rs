@@ -29,11 +29,15 @@ pub struct PlotArgs {
     /// A summary metric (final value) against this swept parameter, with error bars
     #[arg(long = "x", value_name = "PARAM")]
     x: Option<String>,
+    /// The share of each group's runs that reached a threshold by each step (the cumulative
+    /// success curve) of METRIC, a `steps_to_*` summary metric (default: the first)
+    #[arg(long, value_name = "METRIC", num_args = 0..=1, default_missing_value = "")]
+    success: Option<String>,
     /// The run's own figures (curves, images), those whose title contains TEXT if given
     #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
     figure: Option<String>,
     /// The paper's Figures 1, 3-7 from the runs in this folder, into the folder -o names
-    #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y"])]
+    #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y", "success"])]
     paper: Option<PathBuf>,
     /// Size in pixels, WIDTHxHEIGHT (default: room for every panel)
     #[arg(long, value_name = "WxH")]
@@ -75,6 +79,9 @@ fn build(t: &mut Targets, args: &PlotArgs) -> Result<Figure, String> {
             ));
         };
         return Ok(views::experiment_figures(run, filter));
+    }
+    if let Some(m) = &args.success {
+        return views::success(&t.runs, Some(m.as_str()).filter(|m| !m.is_empty()));
     }
     if let Some(x) = &args.x {
         let metric = summary_metric(&t.runs, args.metric.as_deref())?;

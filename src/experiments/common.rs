@@ -83,10 +83,7 @@ pub fn snr_due(p: &Params, step: u64, eval_every: u64, last: bool) -> bool {
 // ---------------------------------------------------------------------------------------------
 // statistics
 
-/// Mean of a list (0 when empty).
-pub fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len().max(1) as f64
-}
+pub use crate::stats::mean;
 
 /// Fraction of samples with `y * score > 0`.
 pub fn sign_accuracy(scores: &[f32], y: &[f32]) -> f64 {
@@ -94,17 +91,9 @@ pub fn sign_accuracy(scores: &[f32], y: &[f32]) -> f64 {
     right as f64 / y.len().max(1) as f64
 }
 
-/// Slope of the least-squares line through `pts`.
+/// Slope of the least-squares line through `pts` (NaN with fewer than two distinct x).
 pub fn least_squares_slope(pts: &[(f64, f64)]) -> f64 {
-    let n = pts.len() as f64;
-    if pts.len() < 2 {
-        return f64::NAN;
-    }
-    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    sxy / sxx
+    crate::stats::fit::LinearFit::of(pts).map_or(f64::NAN, |f| f.slope)
 }
 
 // ---------------------------------------------------------------------------------------------

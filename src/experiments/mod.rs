@@ -71,8 +71,22 @@ pub struct ExperimentDef {
     pub run: RunFn,
     /// The metric a run table shows first.
     pub main_metric: &'static str,
+    /// Parameters whose value a run draws from its seed when left at their default, and
+    /// reports in its summary (E1's `subset_size`): properties of the draw, shown over a
+    /// group as a range, never averaged as results. Other parameters a summary reports
+    /// (E1's `width`, derived from d) are the group's setup.
+    pub draws: &'static [&'static str],
+    /// The summary metrics that are times to a threshold (`steps_to_*`), which a run reports
+    /// only if it got there: a group counts the runs that did not as censored at their last
+    /// step ([`crate::stats::Survival`]).
+    pub thresholds: fn() -> Vec<String>,
 }
 
 pub fn no_extra_checks(_: &Params) -> Result<(), String> {
     Ok(())
+}
+
+/// For an experiment whose summary has no time to a threshold.
+pub fn no_thresholds() -> Vec<String> {
+    Vec::new()
 }

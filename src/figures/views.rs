@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use crate::engine::{RunState, Series};
 use crate::experiments::ctx::Figure as RunFigure;
 use crate::spec::Value;
-use crate::sweep::{group_runs, Aggregate, Group, Stats};
+use crate::stats::band::{clip, metric_bounds};
+use crate::stats::Stats;
+use crate::sweep::{group_runs, Aggregate, Group, Measure};
 
 use super::model::{Axis, ErrorBars, ErrorPoint, Figure, Image, Line, Panel};
 
@@ -55,6 +57,12 @@ impl BandKind {
             BandKind::MinMax => (s.min, s.max),
             BandKind::Sd => (s.mean - s.sd, s.mean + s.sd),
         }
+    }
+
+    /// The (lo, hi) of some statistics of `metric`, within what the metric can be (an
+    /// accuracy's mean + sd stops at 1).
+    pub fn range_of(self, s: &Stats, experiment: &str, metric: &str) -> (f64, f64) {
+        clip(self.range(s), metric_bounds(experiment, metric))
     }
 
     fn label(self) -> &'static str {
@@ -248,14 +256,15 @@ pub fn groups(runs: &[RunState], metric: &str, band: BandKind, log_y: bool) -> F
         } else {
             label
         };
+        let agg = Aggregate::of(&members);
         let mut line = Line::new(
-            format!("{label} (n={})", members.len()),
+            format!("{label} ({})", agg.count_cell()),
             b.iter().map(|p| (p.step as f64, p.stats.mean)).collect(),
         );
         line.band = b
             .iter()
             .map(|p| {
-                let (lo, hi) = band.range(&p.stats);
+                let (lo, hi) = band.range_of(&p.stats, &g.experiment, metric);
                 (p.step as f64, lo, hi)
             })
             .collect();
@@ -274,6 +283,68 @@ pub fn groups(runs: &[RunState], metric: &str, band: BandKind, log_y: bool) -> F
         band.label()
     ));
     f
+}
+
+/// The cumulative success curves of groups of runs on a time to a threshold (`metric`, or
+/// the first `steps_to_*` of their summaries): the share of each group's finished runs (one
+/// per seed) that had reached it by each step, a run that never did counting as censored at
+/// its last step (Kaplan–Meier).
+pub fn success(runs: &[RunState], metric: Option<&str>) -> Result<Figure, String> {
+    let gs = group_runs(runs);
+    let labels = differing_labels(gs.iter().map(|g| &g.params));
+    let aggs: Vec<Aggregate> = gs
+        .iter()
+        .map(|g| Aggregate::of(&g.members.iter().map(|&i| &runs[i]).collect::<Vec<_>>()))
+        .collect();
+    let thresholds: Vec<String> = aggs
+        .iter()
+        .flat_map(|a| a.metric_names(""))
+        .filter(|n| crate::sweep::group::is_threshold(n))
+        .collect();
+    let metric = match metric {
+        Some(m) if thresholds.iter().any(|t| t == m) => m.to_string(),
+        Some(m) => {
+            return Err(format!(
+                "--success {m}: not a time to a threshold of these runs; they have: {}",
+                if thresholds.is_empty() {
+                    "none (no finished run reports a steps_to_* metric)".into()
+                } else {
+                    thresholds.join(", ")
+                }
+            ))
+        }
+        None => thresholds.first().cloned().ok_or(
+            "--success: no finished run of these reports a time to a threshold (steps_to_*)",
+        )?,
+    };
+    let mut p = Panel::new(
+        format!("runs past {metric}"),
+        step_axis(),
+        Axis::new("share of runs").range(0.0, 1.0),
+    );
+    let mut n = 0;
+    for ((g, label), agg) in gs.iter().zip(labels).zip(&aggs) {
+        let Some(Measure::Threshold(sv)) = agg.metrics.get(&metric) else {
+            continue;
+        };
+        n += sv.n;
+        let label = if label.is_empty() {
+            g.experiment.clone()
+        } else {
+            label
+        };
+        p.lines.push(Line::new(
+            format!("{label} ({}/{} reached)", sv.hits(), sv.n),
+            sv.success_curve(0.0),
+        ));
+    }
+    let mut f = Figure::new(format!("{metric}: cumulative success"), vec![p], 1);
+    f.notes.push(format!(
+        "{n} finished runs (one per seed) in {} groups; a run that never got there counts as \
+         censored at its last step (Kaplan-Meier)",
+        gs.len()
+    ));
+    Ok(f)
 }
 
 /// A parameter's value as a number on an axis.
@@ -327,9 +398,11 @@ pub fn summary_against(
         Axis::new(metric).log(log_y),
     );
     let mut missing = 0;
+    let mut threshold = false;
     for (g, xv, label) in x_and_rest(&gs, x)? {
         let members: Vec<&RunState> = g.members.iter().map(|&i| &runs[i]).collect();
-        let Some(s) = Aggregate::of(&members).metrics.get(metric).copied() else {
+        let agg = Aggregate::of(&members);
+        let Some(m) = agg.metrics.get(metric) else {
             missing += 1;
             continue;
         };
@@ -337,6 +410,51 @@ pub fn summary_against(
             metric.to_string()
         } else {
             label
+        };
+        let (label, point) = match m {
+            Measure::Result(s) => {
+                let (lo, hi) = band.range_of(s, &g.experiment, metric);
+                let mean = s.mean;
+                (
+                    label,
+                    ErrorPoint {
+                        x: xv,
+                        mean,
+                        lo,
+                        hi,
+                    },
+                )
+            }
+            Measure::Threshold(sv) => {
+                threshold = true;
+                let span = (sv.reached.first().copied(), sv.reached.last().copied());
+                match (sv.median(), span) {
+                    (Some(med), (Some(lo), Some(hi))) => (
+                        label,
+                        ErrorPoint {
+                            x: xv,
+                            mean: med,
+                            lo,
+                            hi,
+                        },
+                    ),
+                    _ => {
+                        // fewer than half got there: only known to exceed the budget
+                        let h = sv.horizon();
+                        let label =
+                            format!("{label}: median > budget ({}/{} reached)", sv.hits(), sv.n);
+                        (
+                            label,
+                            ErrorPoint {
+                                x: xv,
+                                mean: h,
+                                lo: h,
+                                hi: h,
+                            },
+                        )
+                    }
+                }
+            }
         };
         let at = match p.errors.iter().position(|e| e.label == label) {
             Some(i) => i,
@@ -349,13 +467,7 @@ pub fn summary_against(
                 p.errors.len() - 1
             }
         };
-        let (lo, hi) = band.range(&s);
-        p.errors[at].points.push(ErrorPoint {
-            x: xv,
-            mean: s.mean,
-            lo,
-            hi,
-        });
+        p.errors[at].points.push(point);
     }
     for e in &mut p.errors {
         e.points.sort_by(|a, b| a.x.total_cmp(&b.x));
@@ -372,6 +484,14 @@ pub fn summary_against(
         gs.len(),
         band.label().trim_start_matches("band: ")
     ));
+    if threshold {
+        f.notes.push(format!(
+            "{metric}: points are Kaplan-Meier medians over each group's runs (a run that \
+             never got there counts as censored at its last step), bars the range of the \
+             runs that got there; where fewer than half did, the point sits at the longest \
+             budget and is labelled so"
+        ));
+    }
     if missing > 0 {
         f.notes.push(format!(
             "{missing} groups have no finished run with {metric}"

@@ -3,9 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::stats::{band, BandPoint, Stats};
-use crate::engine::{RunState, Status};
+use serde_json::json;
+
+use crate::engine::{RunState, Series, Status};
 use crate::spec::Params;
+use crate::stats::band::{clip, metric_bounds};
+use crate::stats::survival::Observation;
+use crate::stats::{band, format, json_number, natural_cmp, BandPoint, Stats, Survival};
 
 /// Runs that differ at most in their seed: indices into the runs the groups were built from.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,37 +49,175 @@ pub fn group_runs(runs: &[RunState]) -> Vec<Group> {
     groups
 }
 
-/// What a group adds up to: its seeds, how many runs are in each status, and each summary
-/// metric's statistics over the runs that finished.
+/// What a group's runs say of one summary metric.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// A result: its statistics over one finished run per seed.
+    Result(Stats),
+    /// A time to a threshold (`steps_to_*`): the runs that reached it and the step each
+    /// other run was followed to without reaching it.
+    Threshold(Survival),
+}
+
+impl Measure {
+    /// The cell a table shows ([`crate::stats::format`]); `ci` adds the 95% interval,
+    /// within `bounds` (what the metric can be).
+    pub fn cell(&self, ci: bool, bounds: (Option<f64>, Option<f64>)) -> String {
+        match self {
+            Measure::Result(s) => format::stats_cell(s, ci.then_some(bounds)),
+            Measure::Threshold(s) => format::survival_cell(s),
+        }
+    }
+
+    /// The shortest form, for narrow cells: `0.64 ± 0.10`, `2/4 >1500`, `4/4 210`.
+    pub fn short(&self) -> String {
+        match self {
+            Measure::Result(s) if s.n > 1 => format::mean_sd(s.mean, s.sd),
+            Measure::Result(s) => format::value(s.mean),
+            Measure::Threshold(s) => match s.median() {
+                Some(m) => format!("{}/{} {}", s.hits(), s.n, format::value(m)),
+                None => format!("{}/{} >{}", s.hits(), s.n, format::value(s.horizon())),
+            },
+        }
+    }
+
+    /// The value that stands for the group in a chart or a sort: the mean of a result, the
+    /// median time of a threshold (`None` while fewer than half reached it).
+    pub fn center(&self) -> Option<f64> {
+        match self {
+            Measure::Result(s) => Some(s.mean),
+            Measure::Threshold(s) => s.median(),
+        }
+    }
+
+    /// The key that orders groups by this metric: the center, and a time that fewer than
+    /// half reached after every known one.
+    pub fn sort_key(&self) -> Option<f64> {
+        match self {
+            Measure::Threshold(s) if s.n > 0 && s.median().is_none() => Some(f64::INFINITY),
+            m => m.center(),
+        }
+    }
+
+    /// The result's statistics, if it is one.
+    pub fn stats(&self) -> Option<&Stats> {
+        match self {
+            Measure::Result(s) => Some(s),
+            Measure::Threshold(_) => None,
+        }
+    }
+
+    /// As JSON: a result's `mean`, `sd`, `min`, `max`, `n` and `ci95` (null below two
+    /// values; within `bounds`, what the metric can be); a threshold's `n`, `reached`, `median` (null when fewer than half reached
+    /// it), `censored_at` (the longest a run was followed) and `over_reached` (mean, sd,
+    /// min, max over the runs that reached it only).
+    pub fn to_json(&self, bounds: (Option<f64>, Option<f64>)) -> serde_json::Value {
+        match self {
+            Measure::Result(s) => {
+                let mut v = s.to_json();
+                v["kind"] = json!("result");
+                v["ci95"] = match s.ci95().map(|ci| clip(ci, bounds)) {
+                    Some((lo, hi)) => json!([json_number(lo), json_number(hi)]),
+                    None => serde_json::Value::Null,
+                };
+                v
+            }
+            Measure::Threshold(s) => json!({
+                "kind": "threshold",
+                "n": s.n,
+                "reached": s.hits(),
+                "median": s.median().map(json_number),
+                "censored_at": json_number(s.horizon()),
+                "over_reached": Stats::of(s.reached.iter().copied()).map(|st| st.to_json()),
+            }),
+        }
+    }
+}
+
+/// What a group adds up to: its distinct seeds and runs, how many runs are in each status,
+/// and, over one finished run per seed (the latest), each summary metric as a result or a
+/// time to a threshold; the parameters its runs report (`setup`: E1's derived `width`) and
+/// the properties of each seed's random draw (`draws`: E1's `subset_size`), as ranges, never
+/// averaged.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Aggregate {
+    /// The runs' experiment (what the metrics' bounds depend on).
+    pub experiment: String,
+    /// Distinct seeds, ascending.
     pub seeds: Vec<u64>,
+    /// Runs behind it (a seed run twice counts twice here, once in `seeds`).
+    pub runs: usize,
     /// Status label -> count.
     pub status: BTreeMap<String, usize>,
-    pub metrics: BTreeMap<String, Stats>,
+    pub metrics: BTreeMap<String, Measure>,
+    pub setup: BTreeMap<String, (f64, f64)>,
+    pub draws: BTreeMap<String, (f64, f64)>,
+}
+
+/// True for a summary metric that is a time to a threshold, which a run may never reach.
+pub fn is_threshold(name: &str) -> bool {
+    name.starts_with("steps_to_")
 }
 
 impl Aggregate {
-    /// The aggregate of `runs`: a run counts in the metrics only if it finished (a stopped
-    /// or diverged run's summary holds its last values, not a result).
+    /// The aggregate of `runs` (of one experiment and parameters): a run counts in the
+    /// metrics only if it finished (a stopped or diverged run's summary holds its last
+    /// values, not a result), and each seed once.
     pub fn of(runs: &[&RunState]) -> Aggregate {
-        let mut agg = Aggregate::default();
-        let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut agg = Aggregate {
+            runs: runs.len(),
+            ..Aggregate::default()
+        };
+        let mut seeds: Vec<u64> = runs.iter().filter_map(|r| r.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        agg.seeds = seeds;
         for r in runs {
-            agg.seeds.extend(r.seed);
             *agg.status.entry(r.status.label().into()).or_default() += 1;
-            if r.status != Status::Finished {
-                continue;
-            }
-            if let Some(summary) = &r.summary {
-                for (k, v) in &summary.metrics {
-                    values.entry(k.clone()).or_default().push(*v);
+        }
+        if let Some(r) = runs.first() {
+            agg.experiment = r.experiment.clone();
+        }
+        let counted = one_per_seed(runs);
+        let Some(first) = counted.first() else {
+            return agg;
+        };
+        let def = crate::experiments::find(&first.experiment);
+        let draws = def.map_or(&[][..], |d| d.draws);
+        // a declared threshold that no run reached is still a result: 0 of n
+        let mut names: Vec<String> = def.map(|d| (d.thresholds)()).unwrap_or_default();
+        let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in &counted {
+            for (k, v) in r.summary.iter().flat_map(|s| s.metrics.iter()) {
+                values.entry(k.clone()).or_default().push(*v);
+                if !names.contains(k) {
+                    names.push(k.clone());
                 }
             }
         }
-        for (k, vs) in values {
-            if let Some(s) = Stats::of(vs) {
-                agg.metrics.insert(k, s);
+        for name in &names {
+            let name = name.as_str();
+            let vs = values.get(name).map_or(&[][..], Vec::as_slice);
+            let span = || Stats::of(vs.iter().copied()).map(|s| (s.min, s.max));
+            if first.params.get(name).is_some() {
+                let into = if draws.contains(&name) {
+                    &mut agg.draws
+                } else {
+                    &mut agg.setup
+                };
+                into.extend(span().map(|r| (name.to_string(), r)));
+            } else if is_threshold(name) {
+                let obs =
+                    counted
+                        .iter()
+                        .map(|r| match r.summary.as_ref().and_then(|s| s.get(name)) {
+                            Some(t) => Observation::Reached(t),
+                            None => Observation::Censored(r.step as f64),
+                        });
+                agg.metrics
+                    .insert(name.to_string(), Measure::Threshold(Survival::of(obs)));
+            } else if let Some(s) = Stats::of(vs.iter().copied()) {
+                agg.metrics.insert(name.to_string(), Measure::Result(s));
             }
         }
         agg
@@ -86,7 +228,7 @@ impl Aggregate {
         *self.status.entry(status.into()).or_default() += 1;
     }
 
-    /// Runs of this group, whatever their status.
+    /// Runs of this group and entries without a run yet, whatever their status.
     pub fn total(&self) -> usize {
         self.status.values().sum()
     }
@@ -95,30 +237,118 @@ impl Aggregate {
         self.status.get(status).copied().unwrap_or(0)
     }
 
+    /// `n=3`, or `n=1 seed, 3 runs` when seeds repeat.
+    pub fn count_cell(&self) -> String {
+        format::count_cell(self.seeds.len(), self.runs)
+    }
+
+    /// Metric `name`'s cell in a table (`-` when the group has none), with its 95% interval
+    /// when `ci`, kept within what the metric can be.
+    pub fn cell(&self, name: &str, ci: bool) -> String {
+        self.metrics.get(name).map_or("-".into(), |m| {
+            m.cell(ci, metric_bounds(&self.experiment, name))
+        })
+    }
+
+    /// The metric names in natural order (`ratio_d4` before `ratio_d10`), `first` (the
+    /// experiment's main metric) ahead of the others.
+    pub fn metric_names(&self, first: &str) -> Vec<String> {
+        sorted_names(self.metrics.keys().map(String::as_str), first)
+    }
+
     /// `{"finished": 3, "failed": 1}` as JSON.
     pub fn status_json(&self) -> serde_json::Value {
         serde_json::Value::Object(
             self.status
                 .iter()
-                .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+                .map(|(k, v)| (k.clone(), json!(v)))
                 .collect(),
         )
     }
 
-    pub fn metrics_json(&self) -> serde_json::Value {
+    /// Each metric's [`Measure::to_json`], those `wanted` only.
+    pub fn metrics_json(&self, wanted: impl Fn(&str) -> bool) -> serde_json::Value {
         serde_json::Value::Object(
             self.metrics
                 .iter()
-                .map(|(k, s)| (k.clone(), s.to_json()))
+                .filter(|(k, _)| wanted(k))
+                .map(|(k, m)| (k.clone(), m.to_json(metric_bounds(&self.experiment, k))))
                 .collect(),
         )
     }
+
+    /// `{"width": 60}`, or `{"subset_size": {"min": 1, "max": 5}}` for a range.
+    pub fn ranges_json(ranges: &BTreeMap<String, (f64, f64)>) -> serde_json::Value {
+        serde_json::Value::Object(
+            ranges
+                .iter()
+                .map(|(k, &(lo, hi))| {
+                    let v = if lo == hi {
+                        json_number(lo)
+                    } else {
+                        json!({"min": json_number(lo), "max": json_number(hi)})
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        )
+    }
+
+    /// The group's part of a JSON document: `n` (distinct seeds), `runs`, `seeds`,
+    /// `status`, `metrics`, `setup` and `draws`.
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("n".into(), json!(self.seeds.len()));
+        m.insert("runs".into(), json!(self.runs));
+        m.insert("seeds".into(), json!(self.seeds));
+        m.insert("status".into(), self.status_json());
+        m.insert("metrics".into(), self.metrics_json(|_| true));
+        m.insert("setup".into(), Self::ranges_json(&self.setup));
+        m.insert("draws".into(), Self::ranges_json(&self.draws));
+        m
+    }
+}
+
+/// Names in natural order, `first` ahead of the others.
+pub fn sorted_names<'a>(names: impl Iterator<Item = &'a str>, first: &str) -> Vec<String> {
+    let mut v: Vec<&str> = names.collect();
+    v.sort_by(|a, b| (*a != first).cmp(&(*b != first)).then(natural_cmp(a, b)));
+    v.dedup();
+    v.into_iter().map(String::from).collect()
+}
+
+/// The finished runs that count, one per seed (the latest, by run id, which starts with the
+/// time it was made); runs without a seed each count.
+fn one_per_seed<'a>(runs: &[&'a RunState]) -> Vec<&'a RunState> {
+    let mut by_seed: BTreeMap<Option<u64>, Vec<&'a RunState>> = BTreeMap::new();
+    for r in runs.iter().filter(|r| r.status == Status::Finished) {
+        by_seed.entry(r.seed).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (seed, mut rs) in by_seed {
+        if seed.is_none() {
+            out.extend(rs);
+        } else {
+            rs.sort_by(|a, b| natural_cmp(&a.id, &b.id));
+            out.extend(rs.pop());
+        }
+    }
+    out
 }
 
 /// The band of metric `name` over `runs` (those that have it).
 pub fn metric_band(runs: &[&RunState], name: &str) -> Vec<BandPoint> {
-    let series: Vec<_> = runs.iter().filter_map(|r| r.metrics.get(name)).collect();
-    band(&series)
+    let series: Vec<&Series> = runs.iter().filter_map(|r| r.metrics.get(name)).collect();
+    series_band(&series)
+}
+
+/// The band of these series (steps aligned as [`crate::stats::band`] says).
+pub fn series_band(series: &[&Series]) -> Vec<BandPoint> {
+    let points: Vec<Vec<(u64, f64)>> = series
+        .iter()
+        .map(|s| s.points().map(|p| (p.step, p.value)).collect())
+        .collect();
+    band(&points)
 }
 
 #[cfg(test)]
@@ -165,7 +395,7 @@ mod tests {
         let agg = Aggregate::of(&g);
         assert_eq!(agg.seeds, vec![0, 1, 2]);
         assert_eq!((agg.n_with("finished"), agg.n_with("failed")), (2, 1));
-        let acc = agg.metrics["test_accuracy"];
+        let acc = *agg.metrics["test_accuracy"].stats().unwrap();
         // the failed run is left out: 0.5 and 0.7
         assert_eq!(acc.n, 2);
         assert!((acc.mean - 0.6).abs() < 1e-12);

@@ -3,21 +3,21 @@
 //! - [`grid`]: the plan (axes from `[sweep]` and `--grid`, seeds), expanded and checked;
 //! - [`record`]: `<runs>/sweeps/<id>/sweep.json` and the `[sweep_point]` of each run's spec;
 //! - [`runner`]: a sweep in progress on the engine's pool;
-//! - [`group`] and [`stats`]: groups of runs that differ only in the seed, their statistics
-//!   and bands, for any runs (from a sweep or started by hand).
+//! - [`group`]: groups of runs that differ only in the seed, what they add up to (with the
+//!   statistics of [`crate::stats`]) and their bands, for any runs (from a sweep or started
+//!   by hand).
 
 pub mod grid;
 pub mod group;
 pub mod record;
 pub mod runner;
-pub mod stats;
 
 pub use crate::spec::sweep::MAX_RUNS;
+pub use crate::stats::{BandPoint, Stats};
 pub use grid::{GridPoint, Plan};
-pub use group::{group_runs, Aggregate, Group};
+pub use group::{group_runs, Aggregate, Group, Measure};
 pub use record::{RunEntry, SweepRecord};
 pub use runner::{Counts, SweepRun};
-pub use stats::{band, BandPoint, Stats};
 
 use crate::engine::RunState;
 
@@ -57,13 +57,20 @@ pub fn rows(record: &SweepRecord, states: &[Option<RunState>]) -> Vec<Row> {
             for (k, n) in from_runs.status {
                 *row.agg.status.entry(k).or_default() += n;
             }
-            row.agg.metrics = from_runs.metrics;
-            row.agg.seeds = record
+            let mut seeds: Vec<u64> = record
                 .runs
                 .iter()
                 .filter(|e| e.point == row.point)
                 .map(|e| e.seed)
                 .collect();
+            seeds.sort_unstable();
+            seeds.dedup();
+            row.agg = Aggregate {
+                experiment: record.experiment.clone(),
+                seeds,
+                status: row.agg.status,
+                ..from_runs
+            };
             row
         })
         .collect()

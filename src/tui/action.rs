@@ -21,6 +21,8 @@ pub enum Action {
     StartSelected,
     /// Run #n again with its settings.
     Rerun(usize),
+    /// Start run N's settings again with the next seed its group has not used.
+    NextSeed(usize),
     /// Pause run #n, or resume it.
     PauseResume(usize),
     /// Stop run #n (or drop it from the queue).
@@ -62,6 +64,7 @@ impl App {
         match action {
             Action::StartSelected => self.start_selected(),
             Action::Rerun(num) => self.rerun(num),
+            Action::NextSeed(num) => self.next_seed(num),
             Action::PauseResume(num) => self.pause_resume(num),
             Action::Stop(num) => self.stop(num),
             Action::StopRuns(nums) => self.stop_runs(&nums),
@@ -141,14 +144,45 @@ impl App {
         }
     }
 
+    /// Runs #num again: the same settings and the same seed.
     fn rerun(&mut self, num: usize) {
         let Some(r) = self.runs.get(num) else { return };
-        let s = r.to_scenario();
+        let mut s = r.to_scenario();
+        s.seed = r.state.seed.or(s.seed);
         if let Err(e) = crate::engine::validate(&s) {
             self.error(format!("cannot run #{num} again: {e}"));
             return;
         }
         self.submit(s);
+    }
+
+    /// Runs #num's settings again with the smallest seed its group has not used, so that
+    /// one key turns a run into a group of distinct seeds.
+    fn next_seed(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        let mut s = r.to_scenario();
+        let members = self
+            .runs
+            .tree
+            .group_of(num)
+            .map_or(vec![num], |g| g.members.clone());
+        let used: std::collections::BTreeSet<u64> = members
+            .iter()
+            .filter_map(|&n| self.runs.get(n))
+            .flat_map(|m| [m.state.seed, m.scenario.as_ref().and_then(|s| s.seed)])
+            .flatten()
+            .collect();
+        let seed = (0..).find(|k| !used.contains(k)).unwrap_or(0);
+        s.seed = Some(seed);
+        if let Err(e) = crate::engine::validate(&s) {
+            self.error(format!("cannot run #{num} again: {e}"));
+            return;
+        }
+        self.submit(s);
+        self.say(format!(
+            "seed {seed} started: the group of #{num} now has {} seeds",
+            used.len() + 1
+        ));
     }
 
     fn pause_resume(&mut self, num: usize) {

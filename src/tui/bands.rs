@@ -8,7 +8,7 @@ use ratatui::style::Modifier;
 use ratatui::Frame;
 
 use super::model::run_list::RunRow;
-use super::model::run_tree::{band_of, band_series, BandKind};
+use super::model::run_tree::{band_of, band_series, per_seed, BandKind};
 use super::plot::{self, draw_plot, line, x_range, y_bounds, Look, Plot};
 use super::theme::Theme;
 use crate::engine::Series;
@@ -20,7 +20,7 @@ pub struct Band {
     pub mean: Series,
     pub lo: Series,
     pub hi: Series,
-    /// Runs with this metric.
+    /// Seeds with this metric (a seed run twice counts once).
     pub n: usize,
 }
 
@@ -31,8 +31,9 @@ impl Band {
         if points.is_empty() {
             return None;
         }
-        let [mean, lo, hi] = band_series(&points, spread);
-        let n = runs
+        let experiment = runs.first().map_or("", |r| r.state.experiment.as_str());
+        let [mean, lo, hi] = band_series(&points, spread, experiment, metric);
+        let n = per_seed(runs)
             .iter()
             .filter(|r| r.state.metrics.contains_key(metric))
             .count();

@@ -104,43 +104,6 @@ pub fn clip_middle(s: &str, width: usize) -> String {
     format!("{start}…{end}")
 }
 
-/// Orders strings so that embedded numbers compare by value: `d = 5` < `d = 10` < `d = 30`.
-pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let (mut ai, mut bi) = (a.chars().peekable(), b.chars().peekable());
-    loop {
-        match (ai.peek().copied(), bi.peek().copied()) {
-            (None, None) => return std::cmp::Ordering::Equal,
-            (None, Some(_)) => return std::cmp::Ordering::Less,
-            (Some(_), None) => return std::cmp::Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let mut na = String::new();
-                while let Some(c) = ai.peek().copied().filter(char::is_ascii_digit) {
-                    na.push(c);
-                    ai.next();
-                }
-                let mut nb = String::new();
-                while let Some(c) = bi.peek().copied().filter(char::is_ascii_digit) {
-                    nb.push(c);
-                    bi.next();
-                }
-                let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
-                let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
-                if ord != std::cmp::Ordering::Equal {
-                    return ord;
-                }
-            }
-            (Some(x), Some(y)) => {
-                let ord = x.to_lowercase().cmp(y.to_lowercase());
-                if ord != std::cmp::Ordering::Equal {
-                    return ord;
-                }
-                ai.next();
-                bi.next();
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,8 +152,5 @@ mod tests {
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 4), "abc");
         assert_eq!(clip("abc", 0), "");
-        let mut v = vec!["d = 30", "d = 5", "d = 10", "D = 7"];
-        v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, vec!["d = 5", "D = 7", "d = 10", "d = 30"]);
     }
 }

@@ -175,6 +175,12 @@ pub enum Cmd {
     SortReverse,
     /// The sweep screen's chart: the next swept parameter on the x axis.
     NextAxis,
+    /// Results' 95% intervals in a table, on or off.
+    Interval,
+    /// A group's chart: the fraction of its runs that reached a threshold, by step.
+    Success,
+    /// Start the selected run again with the next seed its group has not used.
+    NextSeed,
     Export,
     Yes,
     No,

@@ -25,7 +25,7 @@ pub fn write(runs_dir: &Path, dir: &Path, rows: &[[String; 5]]) -> Result<(), St
     let mut text = String::from("\n## The checks behind each figure\n\n");
     for f in &figs {
         let mut exps: Vec<String> = f.runs.iter().filter_map(|id| experiment_of(id)).collect();
-        exps.sort_by(|a, b| fail_lab::tui::fmt::natural_cmp(a, b));
+        exps.sort_by(|a, b| fail_lab::stats::natural_cmp(a, b));
         exps.dedup();
         let verdicts: Vec<String> = exps
             .iter()

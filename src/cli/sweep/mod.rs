@@ -51,6 +51,9 @@ pub struct SweepArgs {
     /// sweep_finished
     #[arg(long)]
     json: bool,
+    /// The table gives each result's 95% interval of the mean (Student's t over the seeds)
+    #[arg(long)]
+    ci: bool,
     /// Run again what sweep ID is missing (runs not started, stopped, interrupted or failed);
     /// a Slurm sweep's are submitted again, with its recorded options unless given anew
     #[arg(long, value_name = "ID", conflicts_with_all = ["file", "grid", "seeds", "set", "status"])]
@@ -61,6 +64,22 @@ pub struct SweepArgs {
     status: Option<String>,
     #[command(flatten)]
     slurm: Box<slurm::SlurmArgs>,
+}
+
+/// How a sweep's end is printed: the table (with intervals when `ci`) or JSON lines.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Show {
+    pub json: bool,
+    pub ci: bool,
+}
+
+impl SweepArgs {
+    fn show(&self) -> Show {
+        Show {
+            json: self.json,
+            ci: self.ci,
+        }
+    }
 }
 
 /// The `sweep` subcommand.
@@ -78,7 +97,7 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
         return slurm::cancel(id, args.slurm.cancel_run.as_deref(), &out);
     }
     if let Some(id) = &args.status {
-        return status(id, &out, args.json);
+        return status(id, &out, args.show());
     }
     if let Err(e) = args.slurm.check(args.jobs.is_some(), args.resume.is_some()) {
         return bad(e);
@@ -99,12 +118,12 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
             &args.slurm,
             args.threads.raw("auto"),
             &out,
-            args.json,
+            args.show(),
             fresh,
         );
     }
     match SweepRun::new(rec, &out, &Registry) {
-        Ok(run) => drive(run, jobs, threads, &out, args.json),
+        Ok(run) => drive(run, jobs, threads, &out, args.show()),
         Err(e) => bad(e),
     }
 }
@@ -187,13 +206,13 @@ fn resume(id: &str, out: &Path, args: &SweepArgs) -> Result<Option<SweepRecord>,
     );
     if todo == 0 {
         let states = rec.refresh(out);
-        print_table(&rec, &sweep::rows(&rec, &states), false);
+        print_table(&rec, &sweep::rows(&rec, &states), false, args.ci);
         return Ok(None);
     }
     Ok(Some(rec))
 }
 
-fn status(id: &str, out: &Path, json: bool) -> ExitCode {
+fn status(id: &str, out: &Path, show: Show) -> ExitCode {
     let mut rec = match SweepRecord::load(out, id) {
         Ok(r) => r,
         Err(e) => return bad(e),
@@ -204,12 +223,13 @@ fn status(id: &str, out: &Path, json: bool) -> ExitCode {
         rec.refresh(out)
     };
     let rows = sweep::rows(&rec, &states);
-    finish(&rec, &rows, json)
+    finish(&rec, &rows, show)
 }
 
 /// Runs the sweep's queued entries on the pool until each has ended (or a signal stops
 /// them), then prints the table.
-fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: bool) -> ExitCode {
+fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, show: Show) -> ExitCode {
+    let json = show.json;
     let stop = stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
@@ -265,7 +285,7 @@ fn drive(mut run: SweepRun, jobs: usize, threads: Threads, out: &Path, json: boo
     }
     let mut rec = run.record;
     let states = rec.refresh(out);
-    conclude(&rec, &states, out, started, json)
+    conclude(&rec, &states, out, started, show)
 }
 
 /// Saves the record as the sweep ended, says how long it took and prints its table.
@@ -274,7 +294,7 @@ pub(crate) fn conclude(
     states: &[Option<fail_lab::engine::RunState>],
     out: &Path,
     started: std::time::Instant,
-    json: bool,
+    show: Show,
 ) -> ExitCode {
     if let Err(e) = rec.save(out) {
         eprintln!("warning: cannot write the sweep record: {e}");
@@ -284,7 +304,7 @@ pub(crate) fn conclude(
         rec.id,
         started.elapsed().as_secs_f64()
     );
-    finish(rec, &sweep::rows(rec, states), json)
+    finish(rec, &sweep::rows(rec, states), show)
 }
 
 /// The progress bar's position (runs ended) and message (runs by state).
@@ -389,18 +409,17 @@ fn event_json(event: &Event) -> Option<serde_json::Map<String, serde_json::Value
 
 /// Prints the table (or, with `--json`, the sweep_finished line) and the exit code: 0 when
 /// every run of the sweep finished.
-pub(super) fn finish(rec: &SweepRecord, rows: &[Row], json: bool) -> ExitCode {
+pub(super) fn finish(rec: &SweepRecord, rows: &[Row], show: Show) -> ExitCode {
     let count = |s: &str| rows.iter().map(|r| r.agg.n_with(s)).sum::<usize>();
     let total = rec.runs.len();
     let finished = count("finished");
-    if json {
+    if show.json {
         let groups: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| {
-                serde_json::json!({
-                    "params": r.point, "seeds": r.agg.seeds, "n": r.agg.total(),
-                    "status": r.agg.status_json(), "metrics": r.agg.metrics_json(),
-                })
+                let mut g = r.agg.to_json();
+                g.insert("params".into(), serde_json::Value::Object(r.point.clone()));
+                serde_json::Value::Object(g)
             })
             .collect();
         json_line(serde_json::json!({
@@ -408,7 +427,7 @@ pub(super) fn finish(rec: &SweepRecord, rows: &[Row], json: bool) -> ExitCode {
             "finished": finished, "groups": groups,
         }));
     } else {
-        print_table(rec, rows, true);
+        print_table(rec, rows, true, show.ci);
     }
     if finished == total {
         ExitCode::SUCCESS
@@ -423,8 +442,8 @@ pub(super) fn finish(rec: &SweepRecord, rows: &[Row], json: bool) -> ExitCode {
     }
 }
 
-fn print_table(rec: &SweepRecord, rows: &[Row], with_counts: bool) {
-    table::print(rec, rows);
+fn print_table(rec: &SweepRecord, rows: &[Row], with_counts: bool, ci: bool) {
+    table::print(rec, rows, ci);
     if with_counts {
         let count = |s: &str| rows.iter().map(|r| r.agg.n_with(s)).sum::<usize>();
         let total = rec.runs.len();

@@ -95,7 +95,7 @@ pub fn submit(
     args: &SlurmArgs,
     threads: &str,
     out: &Path,
-    json: bool,
+    show: super::Show,
     fresh: bool,
 ) -> ExitCode {
     let forget = |rec: &SweepRecord| {
@@ -155,13 +155,13 @@ pub fn submit(
         rec.id,
         logs.display()
     );
-    if json {
+    if show.json {
         json_line(serde_json::json!({
             "event": "submitted", "sweep": rec.id, "job": job, "runs": runs, "tasks": tasks,
         }));
     }
     if args.sbatch.wait {
-        return slurm_wait::wait(&rec.id, out, json);
+        return slurm_wait::wait(&rec.id, out, show);
     }
     eprintln!(
         "follow it with `fail-lab sweep --status {id}`, stop it with `fail-lab sweep --cancel {id}`",

@@ -76,7 +76,8 @@ fn tell_end(
 
 /// Follows sweep `id` until every run it submitted has ended, then prints the table (or
 /// the `sweep_finished` line) and saves the record. Ctrl-C stops following only.
-pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
+pub fn wait(id: &str, out: &Path, show: super::Show) -> ExitCode {
+    let json = show.json;
     let stop = crate::cli::run::stop_on_signals();
     let mut rec = match SweepRecord::load(out, id) {
         Ok(r) => r,
@@ -122,5 +123,5 @@ pub fn wait(id: &str, out: &Path, json: bool) -> ExitCode {
     }
     bar.finish_and_clear();
     let states = status::refresh(&mut rec, out).states;
-    super::conclude(&rec, &states, out, started, json)
+    super::conclude(&rec, &states, out, started, show)
 }

@@ -1,22 +1,14 @@
 //! The grid's table: one row per grid point, its values, its runs and, for each summary
-//! metric, `mean ± sd (min..max)` over the runs that finished.
+//! metric, what its finished runs (one per seed) say: a result's `mean ± sd (min..max)`, a
+//! threshold's `reached/n · median` (see [`fail_lab::stats`]). Parameters its runs report
+//! (derived ones) and properties of each seed's draw are columns of their own, as ranges.
 
-use crate::cli::out::{fmt_value, print_markdown};
-use fail_lab::sweep::{Row, Stats, SweepRecord};
+use std::collections::BTreeMap;
 
-/// `0.9 ± 0.05 (0.85..0.95)`; one value is shown alone.
-pub fn cell(s: &Stats) -> String {
-    if s.n == 1 {
-        return fmt_value(s.mean);
-    }
-    format!(
-        "{} ± {} ({}..{})",
-        fmt_value(s.mean),
-        fmt_value(s.sd),
-        fmt_value(s.min),
-        fmt_value(s.max)
-    )
-}
+use crate::cli::out::print_markdown;
+use fail_lab::stats::format;
+use fail_lab::sweep::group::sorted_names;
+use fail_lab::sweep::{Row, SweepRecord};
 
 fn point_value(v: Option<&serde_json::Value>) -> String {
     match v {
@@ -42,25 +34,31 @@ fn status_cell(row: &Row) -> String {
         .join(", ")
 }
 
-/// The metric columns: the experiment's main metric first, then the others by name.
-fn metric_names(rec: &SweepRecord, rows: &[Row]) -> Vec<String> {
-    let main = fail_lab::experiments::find(&rec.experiment)
-        .map(|d| d.main_metric)
-        .unwrap_or("");
-    let mut names: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.agg.metrics.keys().cloned())
-        .collect();
-    names.sort_by(|a, b| (a != main, a).cmp(&(b != main, b)));
-    names.dedup();
-    names
+/// The names of one kind of column over the rows, in natural order, `first` ahead.
+fn names<'a>(
+    rows: &'a [Row],
+    of: impl Fn(&'a Row) -> Box<dyn Iterator<Item = &'a String> + 'a>,
+    first: &str,
+) -> Vec<String> {
+    sorted_names(rows.iter().flat_map(of).map(String::as_str), first)
 }
 
-/// The table's cells, header first.
-pub fn cells(rec: &SweepRecord, rows: &[Row]) -> Vec<Vec<String>> {
-    let metrics = metric_names(rec, rows);
+fn range_cell(ranges: &BTreeMap<String, (f64, f64)>, name: &str) -> String {
+    ranges
+        .get(name)
+        .map_or("-".into(), |&(lo, hi)| format::range(lo, hi))
+}
+
+/// The table's cells, header first; `ci` adds each result's 95% interval.
+pub fn cells(rec: &SweepRecord, rows: &[Row], ci: bool) -> Vec<Vec<String>> {
+    let main = fail_lab::experiments::find(&rec.experiment).map_or("", |d| d.main_metric);
+    let metrics = names(rows, |r| Box::new(r.agg.metrics.keys()), main);
+    let setup = names(rows, |r| Box::new(r.agg.setup.keys()), "");
+    let draws = names(rows, |r| Box::new(r.agg.draws.keys()), "");
     let mut header: Vec<String> = rec.grid.iter().map(|a| a.name.clone()).collect();
+    header.extend(setup.iter().cloned());
     header.extend(["n".to_string(), "runs".to_string()]);
+    header.extend(draws.iter().map(|d| format!("{d} (drawn)")));
     header.extend(metrics.iter().cloned());
     let mut out = vec![header];
     for r in rows {
@@ -69,19 +67,27 @@ pub fn cells(rec: &SweepRecord, rows: &[Row]) -> Vec<Vec<String>> {
             .iter()
             .map(|a| point_value(r.point.get(&a.name)))
             .collect();
-        line.push(r.agg.total().to_string());
+        line.extend(setup.iter().map(|k| range_cell(&r.agg.setup, k)));
+        line.push(r.agg.seeds.len().to_string());
         line.push(status_cell(r));
+        line.extend(draws.iter().map(|k| range_cell(&r.agg.draws, k)));
         for m in &metrics {
-            line.push(r.agg.metrics.get(m).map(cell).unwrap_or_else(|| "-".into()));
+            line.push(r.agg.cell(m, ci));
         }
         out.push(line);
     }
     out
 }
 
-/// Prints the table on stdout, columns padded, as `reproduce` does.
-pub fn print(rec: &SweepRecord, rows: &[Row]) {
+/// Prints the table on stdout, columns padded, as `reproduce` does, and what its cells
+/// are over.
+pub fn print(rec: &SweepRecord, rows: &[Row], ci: bool) {
     println!();
     println!("sweep {} · {} · {}", rec.id, rec.experiment, rec.title);
-    print_markdown(&cells(rec, rows));
+    print_markdown(&cells(rec, rows, ci));
+    println!(
+        "n: distinct seeds; each cell is over one finished run per seed: mean ± sd (min..max) \
+         of a result, or for a time to a threshold `reached/n · median`, the Kaplan-Meier \
+         median with runs that never got there censored at their last step"
+    );
 }

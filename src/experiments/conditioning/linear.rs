@@ -158,6 +158,11 @@ pub(super) fn fmt_filter(v: &[f64]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// The times to each error level that a run's summary reports when it gets there.
+pub(super) fn thresholds() -> Vec<String> {
+    ERROR_LEVELS.iter().map(|&l| level_name(l)).collect()
+}
+
 /// The summary metric of a level's first crossing.
 pub(super) fn level_name(level: f64) -> String {
     format!("steps_to_err_{level}")

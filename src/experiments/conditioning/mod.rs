@@ -61,6 +61,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: e5::validate,
             run: e5::run,
             main_metric: "cond_wtw",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E6",
@@ -71,6 +73,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: fit::validate,
             run: linear::run_e6,
             main_metric: "val_mse_p",
+            draws: &[],
+            thresholds: linear::thresholds,
         },
         ExperimentDef {
             id: "E7",
@@ -81,6 +85,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: fit::validate,
             run: linear::run_e7,
             main_metric: "filter_error",
+            draws: &[],
+            thresholds: linear::thresholds,
         },
         ExperimentDef {
             id: "E8",
@@ -91,6 +97,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: fit::validate,
             run: linear::run_e8,
             main_metric: "filter_error",
+            draws: &[],
+            thresholds: linear::thresholds,
         },
         ExperimentDef {
             id: "E9",
@@ -101,6 +109,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: fit::validate,
             run: e9::run,
             main_metric: "val_max_err_mean",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
     ]
 }

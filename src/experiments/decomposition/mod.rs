@@ -39,6 +39,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: e2::validate,
             run: e2::run,
             main_metric: "e2e/test_accuracy",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E3",
@@ -49,6 +51,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: e3::validate,
             run: e3::run,
             main_metric: "ratio",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E4",
@@ -59,6 +63,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: e4::validate,
             run: e4::run,
             main_metric: "e2e/test_loss",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
     ]
 }

@@ -44,6 +44,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: validate_common,
             run: e10::run,
             main_metric: "e14/wrong_level",
+            draws: &["b_star"],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E11",
@@ -54,6 +56,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: validate_common,
             run: single::run_e11,
             main_metric: "wrong_level",
+            draws: &["b_star"],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E12",
@@ -64,6 +68,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: validate_common,
             run: single::run_e12,
             main_metric: "mae",
+            draws: &["b_star"],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E13",
@@ -74,6 +80,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: validate_common,
             run: single::run_e13,
             main_metric: "wrong_level",
+            draws: &["b_star"],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "E14",
@@ -84,6 +92,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: validate_common,
             run: single::run_e14,
             main_metric: "wrong_level",
+            draws: &["b_star"],
+            thresholds: crate::experiments::no_thresholds,
         },
     ]
 }

@@ -159,17 +159,3 @@ pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
         0.0
     }
 }
-
-/// Median of a list (NaN when empty).
-pub(super) fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}

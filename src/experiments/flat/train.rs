@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::model::{evaluate, Eval, Hyper, Method, Model, Prediction};
-use super::setup::{median, DataRng, Samples, Setup, PROBE_SALT};
+use super::setup::{DataRng, Samples, Setup, PROBE_SALT};
 use crate::experiments::ctx::{Ctx, Figure, Halt};
 use crate::nn::Optimizer;
 
@@ -231,7 +231,7 @@ fn error_summary(
     last: &Eval,
     last_pred: &Prediction,
 ) -> (Vec<(String, f64)>, Vec<String>) {
-    let mut dists: Vec<f64> = last_pred
+    let dists: Vec<f64> = last_pred
         .level
         .iter()
         .zip(&test.level)
@@ -242,7 +242,7 @@ fn error_summary(
     let errors = dists.len();
     let near = dists.iter().filter(|&&d| d <= NEAR_STEP).count();
     let max_dist = dists.iter().cloned().fold(f64::NAN, f64::max);
-    let med = median(&mut dists);
+    let med = crate::stats::median(&dists);
     let abs_err: Vec<f64> = last_pred
         .output
         .iter()

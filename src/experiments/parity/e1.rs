@@ -32,6 +32,11 @@ pub fn parity_labels(x: &[f32], d: usize, k: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The time to a threshold E1's summary reports when a run gets there.
+pub(super) fn thresholds() -> Vec<String> {
+    vec!["steps_to_0.99".into()]
+}
+
 pub(super) fn params() -> Vec<ParamDef> {
     vec![
         ParamDef::int("d", 30, 2, 63, "input bits"),

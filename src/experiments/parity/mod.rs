@@ -30,6 +30,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: e1::validate,
             run: e1::run,
             main_metric: "test_accuracy",
+            draws: &["subset_size"],
+            thresholds: e1::thresholds,
         },
         ExperimentDef {
             id: "T1",
@@ -40,6 +42,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: d_range_validate,
             run: t1::run,
             main_metric: "ratio",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "L3",
@@ -50,6 +54,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: d_range_validate,
             run: l3::run,
             main_metric: "accuracy",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
         ExperimentDef {
             id: "LP",
@@ -60,6 +66,8 @@ pub fn experiments() -> Vec<ExperimentDef> {
             validate: no_extra_checks,
             run: lp::run,
             main_metric: "test_loss_ratio",
+            draws: &[],
+            thresholds: crate::experiments::no_thresholds,
         },
     ]
 }

@@ -362,9 +362,16 @@ pub const TABLE: &[Binding] = &[
     h(
         X::Runs,
         &[(c('r'), Cmd::Rerun)],
-        "run again with the same settings",
+        "run again with the same settings and seed",
         1,
         "rerun",
+    ),
+    h(
+        X::Runs,
+        &[(c('n'), Cmd::NextSeed)],
+        "run again with the next seed its group has not used",
+        1,
+        "new seed",
     ),
     h(
         X::Runs,
@@ -469,6 +476,11 @@ pub const TABLE: &[Binding] = &[
         "figure",
     ),
     b(X::Chart, &[(c('b'), Cmd::Band)], "band: min..max or ± 1 sd"),
+    b(
+        X::Chart,
+        &[(c('t'), Cmd::Success)],
+        "a group: share of its runs past a threshold, by step",
+    ),
     b(X::Chart, UP_DOWN, "previous / next row of the runs"),
     b(X::Chart, &[(p(K::Esc), Cmd::Back)], "back to the runs"),
     // compare
@@ -531,6 +543,11 @@ pub const TABLE: &[Binding] = &[
         "x axis",
     ),
     b(X::Sweep, &[(c('y'), Cmd::LogY)], "log-y on / off"),
+    b(
+        X::Sweep,
+        &[(c('i'), Cmd::Interval)],
+        "95% intervals of the results on / off",
+    ),
     b(
         X::Sweep,
         &[(c('b'), Cmd::Band)],

@@ -179,6 +179,11 @@ impl Runs {
         self.display_rows().len()
     }
 
+    /// How many runs pass the filter (group and sweep rows are not runs).
+    pub fn passing(&self) -> usize {
+        self.rows.iter().filter(|r| self.passes(r.num)).count()
+    }
+
     /// The selected run's number (none while a group or a sweep is selected).
     pub fn selected(&self) -> Option<usize> {
         match self.cursor {

@@ -8,10 +8,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::run_row::{short_value, RunRow};
+use crate::engine::RunState;
 use crate::engine::{Series, Status};
 pub use crate::figures::views::BandKind;
 use crate::spec::Value;
 use crate::sweep::group::group_key;
+use crate::sweep::group::{is_threshold, Aggregate, Measure};
 use crate::sweep::record::{self, SweepRecord};
 use crate::sweep::{BandPoint, Stats};
 
@@ -277,8 +279,15 @@ pub struct Tally {
     /// Runs by status, in the order of [`STATUS_ORDER`], zero counts left out.
     pub counts: Vec<(Status, usize)>,
     pub total: usize,
-    /// The latest value of the main metric over the runs that have one.
-    pub latest: Option<Stats>,
+    /// Distinct seeds among the runs.
+    pub seeds: usize,
+    /// The main metric: once every run has ended, what the headless sweep table says of it
+    /// (the runs' summaries, one run per seed); while runs train, the statistics of each
+    /// seed's latest value.
+    pub main: Option<Measure>,
+    /// Once every run has ended, the group's first time to a threshold (`steps_to_*`) with
+    /// what its runs say of it.
+    pub threshold: Option<(String, Measure)>,
     /// The longest time left among the runs that train.
     pub eta_s: Option<f64>,
 }
@@ -303,7 +312,26 @@ impl Tally {
             .map(|&s| (s, runs.iter().filter(|r| r.state.status == s).count()))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let latest = metric.and_then(|m| Stats::of(runs.iter().filter_map(|r| r.state.latest(m))));
+        let mut seeds: Vec<u64> = runs.iter().filter_map(|r| r.state.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let ended = runs.iter().all(|r| !r.is_active());
+        let (mut main, mut threshold) = (None, None);
+        if ended && !runs.is_empty() {
+            let states: Vec<&RunState> = runs.iter().map(|r| &r.state).collect();
+            let agg = Aggregate::of(&states);
+            main = metric.and_then(|m| agg.metrics.get(m).cloned());
+            threshold = agg
+                .metric_names("")
+                .into_iter()
+                .find(|n| is_threshold(n))
+                .and_then(|n| Some((n.clone(), agg.metrics.get(&n)?.clone())));
+        }
+        if main.is_none() {
+            main = metric
+                .and_then(|m| Stats::of(per_seed(runs).iter().filter_map(|r| r.state.latest(m))))
+                .map(Measure::Result);
+        }
         let eta_s = runs
             .iter()
             .filter_map(|r| r.state.eta_secs())
@@ -311,9 +339,16 @@ impl Tally {
         Tally {
             counts,
             total: runs.len(),
-            latest,
+            seeds: seeds.len(),
+            main,
+            threshold,
             eta_s,
         }
+    }
+
+    /// `n=3`, or `n=1 seed, 3 runs` when seeds repeat.
+    pub fn count_cell(&self) -> String {
+        crate::stats::format::count_cell(self.seeds, self.total)
     }
 
     /// Runs that ended, whatever how.
@@ -333,20 +368,45 @@ impl Tally {
     }
 }
 
-/// The band of metric `name` over `runs` (steps aligned as [`crate::sweep::band`] does).
-pub fn band_of(runs: &[&RunRow], name: &str) -> Vec<BandPoint> {
-    let series: Vec<&Series> = runs
-        .iter()
-        .filter_map(|r| r.state.metrics.get(name))
-        .collect();
-    crate::sweep::band(&series)
+/// One run per seed, the latest (by run id), for statistics that count each seed once; runs
+/// without a seed yet (queued) each count.
+pub fn per_seed<'a>(runs: &[&'a RunRow]) -> Vec<&'a RunRow> {
+    let mut out: Vec<&RunRow> = Vec::new();
+    for r in runs {
+        let same = r
+            .state
+            .seed
+            .and_then(|s| out.iter().position(|o| o.state.seed == Some(s)));
+        match same {
+            Some(i) if out[i].state.id < r.state.id => out[i] = r,
+            Some(_) => {}
+            None => out.push(r),
+        }
+    }
+    out
 }
 
-/// A band as three series: the mean and the spread's edges.
-pub fn band_series(band: &[BandPoint], spread: BandKind) -> [Series; 3] {
+/// The band of metric `name` over `runs`, each seed once (steps aligned as
+/// [`crate::stats::band`] does).
+pub fn band_of(runs: &[&RunRow], name: &str) -> Vec<BandPoint> {
+    let series: Vec<&Series> = per_seed(runs)
+        .into_iter()
+        .filter_map(|r| r.state.metrics.get(name))
+        .collect();
+    crate::sweep::group::series_band(&series)
+}
+
+/// A band of `metric` of `experiment` as three series: the mean and the spread's edges,
+/// within what the metric can be.
+pub fn band_series(
+    band: &[BandPoint],
+    spread: BandKind,
+    experiment: &str,
+    metric: &str,
+) -> [Series; 3] {
     let mut out: [Series; 3] = Default::default();
     for p in band {
-        let (lo, hi) = spread.range(&p.stats);
+        let (lo, hi) = spread.range_of(&p.stats, experiment, metric);
         out[0].push(p.step, p.stats.mean);
         out[1].push(p.step, lo);
         out[2].push(p.step, hi);

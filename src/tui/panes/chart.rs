@@ -33,6 +33,8 @@ pub struct ChartState {
     pub smooth: bool,
     /// How groups' bands spread: min..max or ± sd.
     pub spread: BandKind,
+    /// A group's chart shows the share of its runs past its threshold instead of a metric.
+    pub success: bool,
 }
 
 impl ChartState {
@@ -90,6 +92,7 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
             }
         }
         Cmd::Band => chart.spread = chart.spread.next(),
+        Cmd::Success => chart.success = !chart.success,
         Cmd::Smooth => chart.smooth = !chart.smooth,
         Cmd::Figure => out.push(Action::OpenFigure),
         Cmd::Up => runs.move_by(-1),

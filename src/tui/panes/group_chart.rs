@@ -7,11 +7,14 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::Pane;
+use crate::engine::RunState;
+use crate::sweep::group::{is_threshold, Aggregate, Measure};
 use crate::tui::app::App;
 use crate::tui::bands::{draw_bands, Band};
 use crate::tui::keymap::{Cmd, Context};
 use crate::tui::model::run_list::RunRow;
 use crate::tui::model::run_tree::{point_label, GroupNode};
+use crate::tui::plot::{self, draw_plot, Look, Plot};
 use crate::tui::widgets::{key_legend, pane_frame, titled};
 
 /// A sweep row's chart draws at most this many of its groups (the first, in grid order).
@@ -73,19 +76,92 @@ pub fn bands_of(app: &App, groups: &[&GroupNode]) -> (Option<String>, Vec<Band>)
     (Some(metric), bands)
 }
 
+/// The share of each group's finished runs (one per seed) that reached the first threshold
+/// of their summaries (`steps_to_*`) by each step: the threshold and a plot, and the runs
+/// counted; `None` when no finished run has a threshold.
+pub fn success_plot(app: &App, groups: &[&GroupNode]) -> Option<(String, Plot, usize)> {
+    let t = app.settings.theme;
+    let aggs: Vec<(String, Aggregate)> = groups
+        .iter()
+        .map(|g| {
+            let states: Vec<&RunState> = group_runs(app, g).iter().map(|r| &r.state).collect();
+            (group_label(app, g), Aggregate::of(&states))
+        })
+        .collect();
+    let metric = aggs
+        .iter()
+        .flat_map(|(_, a)| a.metric_names(""))
+        .find(|n| is_threshold(n))?;
+    let mut lines = Vec::new();
+    let mut counted = 0;
+    let mut x_hi: f64 = 1.0;
+    for (i, (label, agg)) in aggs.iter().enumerate() {
+        let Some(Measure::Threshold(s)) = agg.metrics.get(&metric) else {
+            continue;
+        };
+        counted += s.n;
+        x_hi = x_hi.max(s.horizon());
+        let (style, marker) = t.series(i);
+        let curve = plot::Line {
+            points: s.success_curve(0.0),
+            dropped: 0,
+        };
+        let label = format!("{label} {}/{}", s.hits(), s.n);
+        lines.push((label, curve, style, marker));
+    }
+    Some((
+        metric,
+        Plot {
+            lines,
+            fills: Vec::new(),
+            x: (0.0, x_hi),
+            y: (0.0, 1.0),
+            look: Look::default(),
+            x_label: "step".into(),
+            x_steps: true,
+        },
+        counted,
+    ))
+}
+
+/// Draws the groups' success curves; false when they have no threshold.
+fn render_success(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&GroupNode]) -> bool {
+    let t = app.settings.theme;
+    let Some((metric, plot, n)) = success_plot(app, groups) else {
+        return false;
+    };
+    let title = format!(
+        " {what} · {metric}: share of {n} finished runs (one per seed) there by each step "
+    );
+    let keys = key_legend(t, Context::Chart, &[(&[Cmd::Success], "metric")]);
+    let block = titled(
+        pane_frame(t, app.focus == Pane::Chart),
+        Line::from(Span::styled(title, t.title())),
+        keys,
+        area.width,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    draw_plot(f, t, &plot, inner, true);
+    true
+}
+
 /// Draws the chart of a group row (one group) or a sweep row (its groups).
 pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&GroupNode]) {
     let t = app.settings.theme;
     let focused = app.focus == Pane::Chart;
+    if app.chart.success && render_success(f, app, area, what, groups) {
+        return;
+    }
     let (metric, bands) = bands_of(app, groups);
     let look = metric
         .as_deref()
         .map(|m| app.chart.look(m))
         .unwrap_or_default();
-    let seeds: usize = groups.iter().map(|g| g.members.len()).sum();
+    let runs: usize = groups.iter().map(|g| g.members.len()).sum();
     let mut title = vec![Span::styled(
         format!(
-            " {what} · {seeds} runs · {} ",
+            " {what} · {runs} runs · {} ",
             metric.as_deref().unwrap_or("no metrics yet")
         ),
         t.title(),
@@ -104,6 +180,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
             (&[Cmd::NextMetric], "metric"),
             (&[Cmd::LogY], "log"),
             (&[Cmd::Band], "band"),
+            (&[Cmd::Success], "reached"),
         ],
     );
     let block = titled(pane_frame(t, focused), Line::from(title), keys, area.width);

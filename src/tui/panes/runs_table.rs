@@ -75,6 +75,19 @@ pub fn on_cmd(runs: &mut Runs, pane: &mut RunsPane, cmd: Cmd, out: &mut Vec<Acti
         }
         Cmd::ClearFilter => runs.set_filter(None),
         Cmd::Pause | Cmd::Stop | Cmd::Rerun | Cmd::Delete => on_run_cmd(runs, cmd, out),
+        Cmd::NextSeed => {
+            // a run, or a group's first run: the group grows by one seed
+            let num = runs.selected().or_else(|| {
+                runs.selected_group()
+                    .and_then(|g| g.members.first().copied())
+            });
+            match num {
+                Some(num) => out.push(Action::NextSeed(num)),
+                None => out.push(Action::Error(
+                    "select a run or a group to run again with a new seed".into(),
+                )),
+            }
+        }
         _ => {}
     }
 }
@@ -178,9 +191,9 @@ fn title(t: Theme, runs: &Runs) -> Line<'static> {
     if let Some(f) = &runs.filter {
         title.push(Span::styled(
             format!(
-                "· filter: {} · {} of {} ",
+                "· filter: {} · {} of {} runs ",
                 f.text,
-                runs.shown(),
+                runs.passing(),
                 runs.rows.len()
             ),
             t.key(),

@@ -15,9 +15,10 @@ use crate::experiments::{self, Family, Registry};
 use crate::spec::{load_scenario, Scenario};
 
 use super::Pane;
+use crate::stats::natural_cmp;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::{clip, natural_cmp};
+use crate::tui::fmt::clip;
 use crate::tui::keymap::Cmd;
 use crate::tui::widgets::{highlight, pane_block, scroll_offset};
 

@@ -10,7 +10,7 @@ use ratatui::Frame;
 
 use super::compare::{table_box, title, Cells};
 use crate::engine::RunState;
-use crate::sweep::group::Aggregate;
+use crate::sweep::group::{sorted_names, Aggregate, Measure};
 use crate::tui::app::App;
 use crate::tui::bands::{band_plot, Band};
 use crate::tui::fmt;
@@ -219,22 +219,15 @@ fn table(app: &App, items: &[Item]) -> Vec<Line<'static>> {
         .collect();
     out.push(cells.row("status", status, t.text()));
     out.push(Line::from(Span::styled("final values", t.heading())));
-    let mut metrics: Vec<String> = Vec::new();
-    for a in &aggs {
-        for m in a.metrics.keys() {
-            if !metrics.contains(m) {
-                metrics.push(m.clone());
-            }
-        }
-    }
+    let metrics = sorted_names(
+        aggs.iter()
+            .flat_map(|a| a.metrics.keys().map(String::as_str)),
+        "",
+    );
     for m in metrics {
         let vals = aggs
             .iter()
-            .map(|a| match a.metrics.get(&m) {
-                Some(s) if s.n > 1 => format!("{}±{}", fmt::value(s.mean), fmt::value(s.sd)),
-                Some(s) => fmt::value(s.mean),
-                None => "-".into(),
-            })
+            .map(|a| a.metrics.get(&m).map_or("-".into(), Measure::short))
             .collect();
         out.push(cells.row(&m, vals, t.text()));
     }

@@ -15,11 +15,12 @@ use ratatui::Frame;
 use crate::engine::RunState;
 use crate::figures::views::log_by_default;
 use crate::spec::Value;
+use crate::sweep::group::sorted_names;
 use crate::sweep::group::Aggregate;
-use crate::sweep::Stats;
+use crate::sweep::Measure;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::{self, clip};
+use crate::tui::fmt::clip;
 use crate::tui::keymap::{Cmd, Context};
 use crate::tui::model::run_list::{short_value, Runs};
 use crate::tui::model::run_tree::{axis_number, BandKind, Node, Tally};
@@ -42,6 +43,8 @@ pub struct SweepScreen {
     /// Log scale on the y axis, per metric, against the default.
     pub log_flip: std::collections::BTreeSet<String>,
     pub spread: BandKind,
+    /// The table's cells give each result's 95% interval.
+    pub ci: bool,
 }
 
 impl SweepScreen {
@@ -63,6 +66,7 @@ impl SweepScreen {
 #[derive(Debug, Clone)]
 pub struct GridRow {
     pub key: String,
+    pub experiment: String,
     /// The swept parameters' values, in the grid's order.
     pub values: Vec<Option<Value>>,
     pub agg: Aggregate,
@@ -76,7 +80,7 @@ pub fn grid(runs: &Runs, id: &str) -> (Vec<String>, Vec<String>, Vec<GridRow>) {
         .get(id)
         .map(|s| s.axes.clone())
         .unwrap_or_default();
-    let mut metrics: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let rows: Vec<GridRow> = runs
         .tree
         .sweep_groups(id)
@@ -85,33 +89,27 @@ pub fn grid(runs: &Runs, id: &str) -> (Vec<String>, Vec<String>, Vec<GridRow>) {
             let rows: Vec<_> = g.members.iter().filter_map(|&n| runs.get(n)).collect();
             let states: Vec<&RunState> = rows.iter().map(|r| &r.state).collect();
             let agg = Aggregate::of(&states);
-            for m in agg.metrics.keys() {
-                if !metrics.contains(m) {
-                    metrics.push(m.clone());
-                }
-            }
+            names.extend(agg.metrics.keys().cloned());
             let values = axes
                 .iter()
                 .map(|a| rows.first().and_then(|r| r.state.params.get(a).cloned()))
                 .collect();
             GridRow {
                 key: g.key.clone(),
+                experiment: g.experiment.clone(),
                 values,
                 agg,
                 tally: Tally::of(&rows, None),
             }
         })
         .collect();
-    // the experiment's main metric first
+    // the experiment's main metric first, then in natural order
     let main = runs
         .tree
         .sweep(id)
         .and_then(|s| crate::experiments::find(&s.experiment))
-        .map(|d| d.main_metric);
-    if let Some(i) = main.and_then(|m| metrics.iter().position(|x| x == m)) {
-        let m = metrics.remove(i);
-        metrics.insert(0, m);
-    }
+        .map_or("", |d| d.main_metric);
+    let metrics = sorted_names(names.iter().map(String::as_str), main);
     (axes, metrics, rows)
 }
 
@@ -123,7 +121,7 @@ fn cmp_values(a: &Option<Value>, b: &Option<Value>) -> Ordering {
         (Some(x), Some(y)) => x.total_cmp(&y),
         _ => {
             let s = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-            fmt::natural_cmp(&s(a), &s(b))
+            crate::stats::natural_cmp(&s(a), &s(b))
         }
     }
 }
@@ -139,7 +137,7 @@ pub fn sorted(
     let Some(col) = s.sort else {
         return rows;
     };
-    let mean = |r: &GridRow, m: &str| r.agg.metrics.get(m).map(|st| st.mean);
+    let mean = |r: &GridRow, m: &str| r.agg.metrics.get(m).and_then(Measure::sort_key);
     rows.sort_by(|a, b| {
         let o = if col < axes.len() {
             cmp_values(&a.values[col], &b.values[col])
@@ -187,6 +185,7 @@ pub fn on_cmd(s: &mut SweepScreen, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Acti
             }
         }
         Cmd::Band => s.spread = s.spread.next(),
+        Cmd::Interval => s.ci = !s.ci,
         Cmd::ToChart => {
             // the selected grid point, in the runs table
             let rows = sorted(s, &axes, &metrics, rows);
@@ -202,12 +201,9 @@ pub fn on_cmd(s: &mut SweepScreen, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Acti
     }
 }
 
-fn stats_text(st: Option<&Stats>) -> String {
-    match st {
-        Some(s) if s.n > 1 => format!("{}±{}", fmt::value(s.mean), fmt::value(s.sd)),
-        Some(s) => fmt::value(s.mean),
-        None => "-".into(),
-    }
+/// A grid point's cell: what the headless sweep table shows for it.
+fn cell_text(r: &GridRow, metric: &str, ci: bool) -> String {
+    r.agg.cell(metric, ci)
 }
 
 /// Draws the sweep screen.
@@ -258,6 +254,9 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     render_chart(f, app, &axes, &metrics, &rows, chart_a);
 }
 
+/// The runs column: the count of seeds and runs, then the runs by status.
+const RUNS_W: usize = 18;
+
 fn render_table(
     f: &mut Frame,
     app: &App,
@@ -270,6 +269,17 @@ fn render_table(
     let s = &app.sweep_screen;
     let w = area.width as usize;
     let col_w = |name: &str| name.chars().count().max(8);
+    // a metric's column is as wide as its widest cell
+    let metric_w: Vec<usize> = metrics
+        .iter()
+        .map(|m| {
+            rows.iter()
+                .map(|r| cell_text(r, m, s.ci).chars().count())
+                .chain([m.chars().count() + 1, 8])
+                .max()
+                .unwrap_or(8)
+        })
+        .collect();
     let mut header = vec![];
     let sort_mark = |i: usize| match (s.sort, s.reverse) {
         (Some(c), false) if c == i => "↑",
@@ -282,7 +292,7 @@ fn render_table(
             t.heading(),
         ));
     }
-    header.push(Span::styled(pad("runs", 16), t.heading()));
+    header.push(Span::styled(pad("runs", RUNS_W), t.heading()));
     for (i, m) in metrics.iter().enumerate() {
         let style = if i == s.metric {
             t.heading().add_modifier(Modifier::UNDERLINED)
@@ -290,10 +300,7 @@ fn render_table(
             t.heading()
         };
         header.push(Span::styled(
-            rpad(
-                &format!("{}{m}", sort_mark(axes.len() + i)),
-                col_w(m).max(15),
-            ) + " ",
+            rpad(&format!("{}{m}", sort_mark(axes.len() + i)), metric_w[i]) + " ",
             style,
         ));
     }
@@ -312,14 +319,13 @@ fn render_table(
             let v = v.as_ref().map(short_value).unwrap_or("-".into());
             spans.push(Span::raw(rpad(&v, col_w(a)) + " "));
         }
-        let mut counts = String::new();
+        let mut counts = format!("{} ", r.tally.count_cell());
         for (st, n) in &r.tally.counts {
             counts.push_str(&format!("{}{n} ", crate::tui::theme::status_icon(*st)));
         }
-        spans.push(Span::styled(pad(&counts, 16), t.dim()));
-        for m in metrics {
-            let text = stats_text(r.agg.metrics.get(m));
-            spans.push(Span::raw(rpad(&text, col_w(m).max(15)) + " "));
+        spans.push(Span::styled(pad(&counts, RUNS_W), t.dim()));
+        for (m, w) in metrics.iter().zip(&metric_w) {
+            spans.push(Span::raw(rpad(&cell_text(r, m, s.ci), *w) + " "));
         }
         let mut line = Line::from(spans);
         if i == s.row {
@@ -342,7 +348,7 @@ fn curves(
 ) -> Vec<Curve> {
     let mut out: Vec<Curve> = Vec::new();
     for r in rows {
-        let (Some(xv), Some(st)) = (
+        let (Some(xv), Some(m)) = (
             r.values
                 .get(x)
                 .and_then(|v| v.as_ref())
@@ -350,6 +356,19 @@ fn curves(
             r.agg.metrics.get(metric),
         ) else {
             continue;
+        };
+        let experiment = r.experiment.as_str();
+        let point = match m {
+            Measure::Result(st) => {
+                let (lo, hi) = spread.range_of(st, experiment, metric);
+                (xv, st.mean, lo, hi)
+            }
+            // a median time, with the range of the runs that got there; a point where
+            // fewer than half did has no median to draw (the table says `> budget`)
+            Measure::Threshold(sv) => match (sv.median(), sv.reached.first(), sv.reached.last()) {
+                (Some(med), Some(&lo), Some(&hi)) => (xv, med, lo, hi),
+                _ => continue,
+            },
         };
         let label: Vec<String> = axes
             .iter()
@@ -363,7 +382,6 @@ fn curves(
         } else {
             label.join(" ")
         };
-        let (lo, hi) = spread.range(st);
         let at = match out.iter().position(|c| c.0 == label) {
             Some(i) => i,
             None => {
@@ -371,7 +389,7 @@ fn curves(
                 out.len() - 1
             }
         };
-        out[at].1.push((xv, st.mean, lo, hi));
+        out[at].1.push(point);
     }
     for c in &mut out {
         c.1.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -494,6 +512,7 @@ fn render_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Stats;
 
     fn stats(mean: f64, sd: f64, min: f64, max: f64) -> Stats {
         Stats {
@@ -508,10 +527,11 @@ mod tests {
     fn row(d: i64, lr: f64, acc: Option<Stats>) -> GridRow {
         let mut agg = Aggregate::default();
         if let Some(s) = acc {
-            agg.metrics.insert("acc".into(), s);
+            agg.metrics.insert("acc".into(), Measure::Result(s));
         }
         GridRow {
             key: format!("{d}-{lr}"),
+            experiment: "E1".into(),
             values: vec![Some(Value::Int(d)), Some(Value::Float(lr))],
             agg,
             tally: Tally::default(),

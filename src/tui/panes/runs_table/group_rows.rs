@@ -4,6 +4,8 @@
 use ratatui::text::{Line, Span};
 
 use super::{cell, exp_text, snr_metric, Cols};
+use crate::engine::Series;
+use crate::sweep::Measure;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
 use crate::tui::model::run_list::RunRow;
@@ -41,13 +43,14 @@ fn rows_of<'a>(app: &'a App, nums: &[usize]) -> Vec<&'a RunRow> {
     nums.iter().filter_map(|&n| app.runs.get(n)).collect()
 }
 
-/// `mean ± sd` of the main metric's latest values.
-fn mean_sd(tally: &Tally) -> String {
-    match &tally.latest {
-        Some(s) if s.n > 1 => format!("{}±{}", fmt::value(s.mean), fmt::value(s.sd)),
-        Some(s) => fmt::value(s.mean),
-        None => String::new(),
+/// The main metric over the group (`0.64 ± 0.10`), with its time to a threshold once its
+/// runs have ended (`· steps_to_0.99 2/4 >1500`) when `wide`.
+fn main_text(tally: &Tally, wide: bool) -> String {
+    let mut text = tally.main.as_ref().map(Measure::short).unwrap_or_default();
+    if let (true, Some((name, m))) = (wide, &tally.threshold) {
+        text.push_str(&format!(" · {name} {}", m.short()));
     }
+    text
 }
 
 /// The room of a group's or sweep's label and status counts: the experiment, `differs` and
@@ -98,18 +101,25 @@ pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8
         Span::raw(" "),
     ];
     spans.extend(label_cells(t, &label, &tally, label_width(c)));
-    let n = format!("n={}", tally.total);
-    cell(&mut spans, rpad(&n, c.step), c.step, t.text());
+    cell(
+        &mut spans,
+        rpad(&tally.count_cell(), c.step),
+        c.step,
+        t.text(),
+    );
     cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
     let eta = tally.eta_s.map(fmt::duration).unwrap_or_default();
     cell(&mut spans, rpad(&eta, c.eta), c.eta, t.dim());
     let latest = match &main {
-        Some(m) if c.latest > 10 => format!("{m} {}", mean_sd(&tally)),
+        Some(m) if c.latest > 10 => format!("{m} {}", main_text(&tally, c.latest > 40)),
         // a narrow column keeps the mean whole
-        _ if mean_sd(&tally).chars().count() > c.latest => {
-            tally.latest.map(|s| fmt::value(s.mean)).unwrap_or_default()
-        }
-        _ => mean_sd(&tally),
+        _ if main_text(&tally, false).chars().count() > c.latest => tally
+            .main
+            .as_ref()
+            .and_then(Measure::center)
+            .map(fmt::value)
+            .unwrap_or_default(),
+        _ => main_text(&tally, false),
     };
     cell(
         &mut spans,
@@ -138,7 +148,10 @@ pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8
 /// The sparkline of the mean of metric `name` over `runs`.
 fn mean_sparkline(runs: &[&RunRow], name: &str, width: usize, log_y: bool) -> String {
     let band = band_of(runs, name);
-    let [mean, _, _] = crate::tui::model::run_tree::band_series(&band, Default::default());
+    let mean = band.iter().fold(Series::default(), |mut s, p| {
+        s.push(p.step, p.stats.mean);
+        s
+    });
     plot::sparkline(&mean, width, log_y)
 }
 
