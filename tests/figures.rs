@@ -220,30 +220,71 @@ fn a_sweep_exports_as_its_group_table_and_plots_as_groups_and_against_a_paramete
         [
             "experiment",
             "d",
+            "width",
             "n",
+            "runs",
             "finished",
             "seeds",
             "metric",
+            "kind",
+            "count",
             "mean",
             "sd",
             "min",
             "max",
-            "count"
+            "ci95_low",
+            "ci95_high",
+            "reached",
+            "median",
+            "censored_at"
         ]
     );
     assert_eq!(rows.len(), 2, "one row per grid point: {rows:?}");
     for r in &rows {
+        // width is a setup column (10 d), never averaged; n counts distinct seeds
         assert_eq!(
-            (r[2].as_str(), r[3].as_str(), r[4].as_str()),
-            ("2", "2", "0 1")
+            r[2].parse::<f64>().unwrap(),
+            10.0 * r[1].parse::<f64>().unwrap()
         );
-        let [mean, sd, min, max]: [f64; 4] = [6, 7, 8, 9].map(|i| r[i].parse().unwrap());
+        assert_eq!(
+            (r[3].as_str(), r[4].as_str(), r[5].as_str(), r[6].as_str()),
+            ("2", "2", "2", "0 1")
+        );
+        assert_eq!((r[7].as_str(), r[8].as_str()), ("test_accuracy", "result"));
+        let [mean, sd, min, max]: [f64; 4] = [10, 11, 12, 13].map(|i| r[i].parse().unwrap());
         assert!(min <= mean && mean <= max && sd >= 0.0, "{r:?}");
+    }
+    // a time to a threshold: reached r of n, a censored median, no mean
+    let o = lab(
+        &runs,
+        &["export", "--groups", &id, "--metrics", "steps_to_0.99"],
+    );
+    let (_, rows) = csv_rows(&o.stdout);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for r in &rows {
+        assert_eq!((r[8].as_str(), r[9].as_str()), ("threshold", "2"), "{r:?}");
+        assert_eq!((r[10].as_str(), r[11].as_str()), ("", ""), "no mean: {r:?}");
+        assert_eq!(
+            r[18].parse::<f64>().unwrap(),
+            300.0,
+            "censored at the last step: {r:?}"
+        );
+        let reached: usize = r[16].parse().unwrap();
+        assert!(reached <= 2);
+        assert_eq!(r[17].is_empty(), reached < 1, "{r:?}");
     }
     let o = lab(&runs, &["export", "--groups", "--format", "json", &id]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["sweep"], id.as_str());
     assert_eq!(v["groups"][0]["metrics"]["test_accuracy"]["n"], 2);
+    assert_eq!(
+        (&v["groups"][0]["n"], &v["groups"][0]["runs"]),
+        (&2.into(), &2.into())
+    );
+    let t = &v["groups"][0]["metrics"]["steps_to_0.99"];
+    assert_eq!((&t["kind"], &t["n"]), (&"threshold".into(), &2.into()));
+    assert!(t["reached"].is_u64() && t.get("median").is_some(), "{t}");
+    assert_eq!(v["groups"][0]["setup"]["width"], 40.0);
 
     let svg = runs.join("groups.svg");
     let o = lab(

@@ -294,9 +294,27 @@ fn acceptance_two_points_three_seeds_make_six_runs_and_a_table() {
         rows[0].contains("| d ") && rows[0].contains("test_accuracy"),
         "{stdout}"
     );
-    assert!(rows[2].starts_with("| 4 | 3 | 3 finished |"), "{stdout}");
-    assert!(rows[3].starts_with("| 6 | 3 | 3 finished |"), "{stdout}");
-    assert!(rows[2].contains(" ± "), "{stdout}");
+    let cells = |row: &str| -> Vec<String> {
+        row.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let header = cells(rows[0]);
+    assert_eq!(
+        header[..5],
+        ["d", "width", "n", "runs", "subset_size (drawn)"],
+        "a derived parameter and a property of the draw are not results: {stdout}"
+    );
+    for (row, d) in [(rows[2], "4"), (rows[3], "6")] {
+        let c = cells(row);
+        assert_eq!(c[..4], [d, &format!("{d}0"), "3", "3 finished"], "{stdout}");
+        let at = |name: &str| &c[header.iter().position(|h| h == name).unwrap()];
+        assert!(at("test_accuracy").contains(" ± "), "{stdout}");
+        // a time to 0.99: how many of the 3 got there and their median, never a bare mean
+        let t = at("steps_to_0.99");
+        assert!(t.contains("/3 · median "), "{stdout}");
+    }
     assert!(stdout.contains("6 runs: 6 finished"), "{stdout}");
 
     // the record, reloaded
@@ -509,7 +527,10 @@ fn a_sweep_stopped_half_way_shows_what_is_missing_and_resumes() {
         .unwrap();
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stderr}");
-    assert!(stdout.contains("| 4 | 6 | 6 finished |"), "{stdout}");
+    assert!(
+        stdout.contains("| 4 | 40    | 6 | 6 finished |"),
+        "six distinct seeds: {stdout}"
+    );
     let rec = SweepRecord::load(&out, &id).unwrap();
     assert!(rec.runs.iter().all(|e| e.status == "finished"));
     for f in &finished {

@@ -5,6 +5,7 @@
 use crossterm::event::KeyCode;
 use fail_lab::engine::{Event, RunState, Status};
 use fail_lab::experiments::params_with;
+use fail_lab::sweep::Aggregate;
 use fail_lab::tui::model::run_tree::Node;
 use fail_lab::tui::panes::Pane;
 use fail_lab::tui::testing::{draw, press, screen_text, sweep_runs, Lab, D5};
@@ -135,4 +136,84 @@ fn the_sweep_screen_tables_the_grid_and_charts_a_metric_against_a_parameter() {
     let text = screen_text(&t);
     assert!(text.contains("test_accuracy against lr"), "{text}");
     snap!("sweep_screen_sorted_80x24", t);
+}
+
+#[test]
+fn the_lab_shows_the_numbers_of_the_headless_sweep_table_failures_included() {
+    let mut l = lab();
+    let id = "20261201-120000-E1-sweep";
+    // what `fail-lab sweep`'s table says of each grid point: the aggregate of its runs
+    let mut cells = Vec::new();
+    let mut shorts = Vec::new();
+    for g in l.app.runs.tree.sweep_groups(id) {
+        let states: Vec<&RunState> = g
+            .members
+            .iter()
+            .map(|&n| &l.app.runs.get(n).unwrap().state)
+            .collect();
+        let agg = Aggregate::of(&states);
+        assert_eq!(agg.count_cell(), "n=2");
+        for m in ["test_accuracy", "best_accuracy", "steps_to_0.99"] {
+            cells.push(agg.cell(m, false));
+        }
+        shorts.push(agg.metrics["test_accuracy"].short());
+        shorts.push(agg.metrics["steps_to_0.99"].short());
+    }
+    // at d = 6 no run got there: 0 of 2, the median only known to exceed the budget
+    assert!(
+        cells.iter().any(|c| c == "0/2 · median > 1000"),
+        "{cells:?}"
+    );
+    assert!(
+        cells.iter().any(|c| c.starts_with("2/2 · median ")),
+        "{cells:?}"
+    );
+    press(&mut l.app, KeyCode::Char('S'));
+    let t = draw(&mut l.app, 200, 60);
+    let text = screen_text(&t);
+    for c in &cells {
+        assert!(
+            text.contains(c.as_str()),
+            "the sweep screen lacks {c:?}:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("width"),
+        "a setup value is not a result: {text}"
+    );
+    snap!("sweep_screen_failures_200x60", t);
+    // the runs table's grid point rows: the same numbers, short
+    press(&mut l.app, KeyCode::Esc);
+    let t = draw(&mut l.app, 200, 60);
+    let text = screen_text(&t);
+    for s in &shorts {
+        assert!(
+            text.contains(s.as_str()),
+            "the group rows lack {s:?}:\n{text}"
+        );
+    }
+    assert!(text.contains("0/2 >1000"), "{text}");
+    snap!("group_rows_failures_200x60", t);
+}
+
+#[test]
+fn a_group_chart_draws_the_share_of_runs_past_the_threshold() {
+    let mut l = lab();
+    let first = l.app.runs.tree.sweep_groups("20261201-120000-E1-sweep")[0]
+        .key
+        .clone();
+    l.app.runs.select_node(Node::Group(first));
+    l.app.focus = Pane::Chart;
+    press(&mut l.app, KeyCode::Char('t'));
+    let t = draw(&mut l.app, 120, 36);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("share past steps_to_0.99 · 2 runs, a seed each"),
+        "{text}"
+    );
+    assert!(text.contains("d=4 lr=0.1 2/2"), "{text}");
+    snap!("group_success_120x36", t);
+    // the key again: the metric's band
+    press(&mut l.app, KeyCode::Char('t'));
+    assert!(screen_text(&draw(&mut l.app, 120, 36)).contains("band min..max"));
 }

@@ -115,7 +115,7 @@ pub fn main(args: &ExportArgs, runs_dir: &Path) -> Result<(), String> {
 
 fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = names.collect();
-    v.sort();
+    v.sort_by(|a, b| fail_lab::stats::natural_cmp(a, b));
     v.dedup();
     v
 }

@@ -269,7 +269,9 @@ impl RunView {
             }));
         }
         eprintln!("finished {run} in {elapsed_s:.1} s");
-        for (k, v) in &summary.metrics {
+        let mut names: Vec<&String> = summary.metrics.keys().collect();
+        names.sort_by(|a, b| fail_lab::stats::natural_cmp(a, b));
+        for (k, v) in names.into_iter().map(|k| (k, &summary.metrics[k])) {
             eprintln!("  {k:<24} {}", fmt_value(*v));
         }
         for n in &summary.notes {

@@ -75,6 +75,8 @@ pub fn value(v: f64) -> String {
 /// The decimal place (power of ten) of the last digit shown of a mean and its spread: the
 /// spread's second significant digit, or the mean's third if that is coarser.
 fn spread_place(mean: f64, sd: f64) -> i32 {
+    // the spread as written (0.0999 is 0.10): its second digit's place
+    let sd = sig(sd, 2).parse().unwrap_or(sd);
     let p_sd = magnitude(sd) - 1;
     let p_mean = if mean == 0.0 {
         p_sd
@@ -142,7 +144,15 @@ pub fn stats_cell(s: &Stats, ci: Option<(Option<f64>, Option<f64>)>) -> String {
     if s.n == 1 {
         return value(s.mean);
     }
-    let mut notes = vec![range(s.min, s.max)];
+    // the range at the mean's decimal place (where the spread allows one)
+    let big = s.mean.abs().max(s.sd);
+    let plain = s.sd > 0.0 && (SCI_LOW..SCI_HIGH).contains(&big);
+    let mut notes = vec![if plain && s.min != s.max {
+        let place = spread_place(s.mean, s.sd);
+        format!("{}..{}", at_place(s.min, place), at_place(s.max, place))
+    } else {
+        range(s.min, s.max)
+    }];
     if s.sd > s.mean.abs() && s.sd > 0.0 {
         notes.push("sd > mean".into());
     }
@@ -216,19 +226,23 @@ mod tests {
     fn cells_say_what_they_are_over() {
         let s = Stats::of([50.0, 210.0, 1150.0]).unwrap();
         assert_eq!(stats_cell(&s, None), "470 ± 590 (50..1150; sd > mean)");
+        let d10 = Stats::of([0.5, 0.75, 0.62, 0.7]).unwrap();
+        assert_eq!(stats_cell(&d10, None), "0.64 ± 0.11 (0.50..0.75)");
+        // a spread that rounds up to the next power of ten keeps two digits
+        assert_eq!(mean_sd(0.6405, 0.0999), "0.64 ± 0.10");
         let one = Stats::of([0.75]).unwrap();
         let free = (None, None);
         assert_eq!(stats_cell(&one, Some(free)), "0.75");
         let acc = Stats::of([0.5, 0.6, 0.7]).unwrap();
         assert_eq!(
             stats_cell(&acc, Some(free)),
-            "0.60 ± 0.10 (0.5..0.7; 95% CI 0.35..0.85)"
+            "0.60 ± 0.10 (0.50..0.70; 95% CI 0.35..0.85)"
         );
         // an accuracy's interval stops at 1
         let high = Stats::of([0.6, 1.0, 1.0, 1.0]).unwrap();
         assert_eq!(
             stats_cell(&high, Some((Some(0.0), Some(1.0)))),
-            "0.90 ± 0.20 (0.6..1; 95% CI 0.58..1.00)"
+            "0.90 ± 0.20 (0.60..1.00; 95% CI 0.58..1.00)"
         );
         let half = Survival::of([
             Reached(50.0),

@@ -317,11 +317,15 @@ pub fn sorted_names<'a>(names: impl Iterator<Item = &'a str>, first: &str) -> Ve
     v.into_iter().map(String::from).collect()
 }
 
-/// The finished runs that count, one per seed (the latest, by run id, which starts with the
-/// time it was made); runs without a seed each count.
+/// The finished runs with a summary that count, one per seed (the latest, by run id, which
+/// starts with the time it was made); runs without a seed each count.
 fn one_per_seed<'a>(runs: &[&'a RunState]) -> Vec<&'a RunState> {
     let mut by_seed: BTreeMap<Option<u64>, Vec<&'a RunState>> = BTreeMap::new();
-    for r in runs.iter().filter(|r| r.status == Status::Finished) {
+    // a finished run whose summary could not be read says nothing of its results
+    for r in runs
+        .iter()
+        .filter(|r| r.status == Status::Finished && r.summary.is_some())
+    {
         by_seed.entry(r.seed).or_default().push(r);
     }
     let mut out = Vec::new();
@@ -404,6 +408,83 @@ mod tests {
         let b = metric_band(&g, "loss");
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].stats.n, 3, "bands show every run's curve");
+    }
+
+    /// An E1 run of seed `seed` with E1's summary: its accuracy, its derived width, the |S|
+    /// its seed drew, and the step it reached 0.99 at, if it did (run to step 1500).
+    fn e1_run(id: &str, seed: u64, acc: f64, subset: f64, hit: Option<f64>) -> RunState {
+        let mut r = run(id, 6, seed, Status::Finished, acc);
+        // every parameter of E1, as a run's spec has them
+        r.params = crate::experiments::params_with("E1", &[("d", "6")]).unwrap();
+        r.step = 1500;
+        let s = r.summary.as_mut().unwrap();
+        s.set("width", 60.0).set("subset_size", subset);
+        if let Some(h) = hit {
+            s.set("steps_to_0.99", h);
+        }
+        r
+    }
+
+    #[test]
+    fn a_seed_run_twice_counts_once_and_the_runs_are_said_apart() {
+        let runs = [
+            e1_run("20261201-000000-e1", 0, 0.5, 3.0, None),
+            // the same seed again, later: the latest run of a seed is the one counted
+            e1_run("20261201-000100-e1", 0, 0.5, 3.0, None),
+            e1_run("20261201-000200-e1", 0, 0.5, 3.0, None),
+        ];
+        let agg = Aggregate::of(&runs.iter().collect::<Vec<_>>());
+        assert_eq!((agg.seeds.len(), agg.runs), (1, 3));
+        assert_eq!(agg.count_cell(), "n=1 seed, 3 runs");
+        assert_eq!(agg.metrics["test_accuracy"].stats().unwrap().n, 1);
+        let json = agg.to_json();
+        assert_eq!((&json["n"], &json["runs"]), (&json!(1), &json!(3)));
+    }
+
+    #[test]
+    fn times_to_a_threshold_count_the_runs_that_never_got_there() {
+        let runs = [
+            e1_run("a", 0, 1.0, 1.0, Some(50.0)),
+            e1_run("b", 1, 0.6, 5.0, None),
+            e1_run("c", 2, 1.0, 2.0, Some(1150.0)),
+            e1_run("d", 3, 0.7, 4.0, None),
+        ];
+        let agg = Aggregate::of(&runs.iter().collect::<Vec<_>>());
+        let Measure::Threshold(t) = &agg.metrics["steps_to_0.99"] else {
+            panic!("a threshold: {:?}", agg.metrics["steps_to_0.99"]);
+        };
+        assert_eq!(
+            (t.n, t.hits(), t.censored.clone()),
+            (4, 2, vec![1500.0, 1500.0])
+        );
+        // S = 3/4 at 50, 3/4 * 2/3 = 1/2 at 1150: the median is 1150, not the mean 600
+        assert_eq!(t.median(), Some(1150.0));
+        assert_eq!(
+            agg.cell("steps_to_0.99", false),
+            "2/4 · median 1150 (50..1150)"
+        );
+        let j = &agg.to_json()["metrics"]["steps_to_0.99"];
+        assert_eq!(
+            (&j["reached"], &j["n"], &j["median"]),
+            (&json!(2), &json!(4), &json!(1150.0))
+        );
+        assert_eq!(j["over_reached"]["mean"], json!(600.0));
+        // width is setup, |S| a property of the draw: neither is a result
+        assert_eq!(agg.setup["width"], (60.0, 60.0));
+        assert_eq!(agg.draws["subset_size"], (1.0, 5.0));
+        assert!(!agg.metrics.contains_key("width") && !agg.metrics.contains_key("subset_size"));
+
+        // none got there: 0 of 2, the median only known to exceed the budget
+        let none = [
+            e1_run("e", 0, 0.5, 3.0, None),
+            e1_run("f", 1, 0.5, 3.0, None),
+        ];
+        let agg = Aggregate::of(&none.iter().collect::<Vec<_>>());
+        assert_eq!(agg.cell("steps_to_0.99", false), "0/2 · median > 1500");
+        assert_eq!(
+            agg.to_json()["metrics"]["steps_to_0.99"]["median"],
+            json!(null)
+        );
     }
 
     #[test]

@@ -33,10 +33,12 @@ impl Band {
         }
         let experiment = runs.first().map_or("", |r| r.state.experiment.as_str());
         let [mean, lo, hi] = band_series(&points, spread, experiment, metric);
-        let n = per_seed(runs)
+        let with: Vec<&RunRow> = runs
             .iter()
+            .copied()
             .filter(|r| r.state.metrics.contains_key(metric))
-            .count();
+            .collect();
+        let n = per_seed(&with).len();
         Some(Band {
             label,
             mean,

@@ -33,18 +33,19 @@ impl RunRow {
         }
     }
 
-    /// The metrics in display order: the main one first, then by name.
+    /// The metrics in display order: the main one first, then by name in natural order
+    /// (`ratio_d4` before `ratio_d10`).
     pub fn metric_names(&self) -> Vec<&str> {
         let main = self.main_metric();
-        let mut v: Vec<&str> = main.into_iter().collect();
-        v.extend(
-            self.state
-                .metrics
-                .keys()
-                .map(String::as_str)
-                .filter(|k| Some(*k) != main),
-        );
-        v
+        let mut rest: Vec<&str> = self
+            .state
+            .metrics
+            .keys()
+            .map(String::as_str)
+            .filter(|k| Some(*k) != main)
+            .collect();
+        rest.sort_by(|a, b| crate::stats::natural_cmp(a, b));
+        main.into_iter().chain(rest).collect()
     }
 
     /// The run's figures, oldest step first (ties by title).

@@ -327,9 +327,14 @@ impl Tally {
                 .find(|n| is_threshold(n))
                 .and_then(|n| Some((n.clone(), agg.metrics.get(&n)?.clone())));
         }
-        if main.is_none() {
-            main = metric
-                .and_then(|m| Stats::of(per_seed(runs).iter().filter_map(|r| r.state.latest(m))))
+        if let (None, Some(m)) = (&main, metric) {
+            // each seed's latest value, from its latest run that has one
+            let with: Vec<&RunRow> = runs
+                .iter()
+                .copied()
+                .filter(|r| r.state.latest(m).is_some())
+                .collect();
+            main = Stats::of(per_seed(&with).iter().filter_map(|r| r.state.latest(m)))
                 .map(Measure::Result);
         }
         let eta_s = runs
@@ -389,7 +394,13 @@ pub fn per_seed<'a>(runs: &[&'a RunRow]) -> Vec<&'a RunRow> {
 /// The band of metric `name` over `runs`, each seed once (steps aligned as
 /// [`crate::stats::band`] does).
 pub fn band_of(runs: &[&RunRow], name: &str) -> Vec<BandPoint> {
-    let series: Vec<&Series> = per_seed(runs)
+    // each seed's latest run that has the metric
+    let with: Vec<&RunRow> = runs
+        .iter()
+        .copied()
+        .filter(|r| r.state.metrics.contains_key(name))
+        .collect();
+    let series: Vec<&Series> = per_seed(&with)
         .into_iter()
         .filter_map(|r| r.state.metrics.get(name))
         .collect();

@@ -130,9 +130,7 @@ fn render_success(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&G
     let Some((metric, plot, n)) = success_plot(app, groups) else {
         return false;
     };
-    let title = format!(
-        " {what} · {metric}: share of {n} finished runs (one per seed) there by each step "
-    );
+    let title = format!(" {what} · share past {metric} · {n} runs, a seed each ");
     let keys = key_legend(t, Context::Chart, &[(&[Cmd::Success], "metric")]);
     let block = titled(
         pane_frame(t, app.focus == Pane::Chart),

@@ -43,14 +43,33 @@ fn rows_of<'a>(app: &'a App, nums: &[usize]) -> Vec<&'a RunRow> {
     nums.iter().filter_map(|&n| app.runs.get(n)).collect()
 }
 
-/// The main metric over the group (`0.64 ± 0.10`), with its time to a threshold once its
-/// runs have ended (`· steps_to_0.99 2/4 >1500`) when `wide`.
-fn main_text(tally: &Tally, wide: bool) -> String {
-    let mut text = tally.main.as_ref().map(Measure::short).unwrap_or_default();
-    if let (true, Some((name, m))) = (wide, &tally.threshold) {
-        text.push_str(&format!(" · {name} {}", m.short()));
+/// What a group's row says of its runs in `w` characters: the main metric over the group
+/// (`0.64 ± 0.10`) and, once its runs have ended, its time to a threshold (`0/4 >1500`),
+/// named as room allows; a narrow column keeps the main metric's center whole.
+fn main_text(tally: &Tally, main: Option<&str>, w: usize) -> String {
+    let Some(value) = tally.main.as_ref().map(Measure::short) else {
+        return String::new();
+    };
+    let mut tries = Vec::new();
+    let named = |v: &str| main.map_or(v.to_string(), |m| format!("{m} {v}"));
+    if let Some((name, m)) = &tally.threshold {
+        let short = m.short();
+        let level = name.trim_start_matches("steps_to_");
+        tries.push(format!("{} · {name} {short}", named(&value)));
+        tries.push(format!("{value} · {name} {short}"));
+        tries.push(format!("{value} · to {level} {short}"));
+        tries.push(format!("{value} · {short}"));
     }
-    text
+    tries.push(named(&value));
+    tries.push(value);
+    tries
+        .into_iter()
+        .find(|t| t.chars().count() <= w)
+        .or_else(|| {
+            let center = tally.main.as_ref().and_then(Measure::center)?;
+            Some(crate::stats::format::value(center))
+        })
+        .unwrap_or_default()
 }
 
 /// The room of a group's or sweep's label and status counts: the experiment, `differs` and
@@ -101,26 +120,24 @@ pub(super) fn group_line(t: Theme, app: &App, g: &GroupNode, c: &Cols, depth: u8
         Span::raw(" "),
     ];
     spans.extend(label_cells(t, &label, &tally, label_width(c)));
-    cell(
-        &mut spans,
-        rpad(&tally.count_cell(), c.step),
-        c.step,
-        t.text(),
-    );
-    cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
+    // the count in the step column; a long one (`n=1 seed, 3 runs`) takes the speed
+    // column too (a group has no speed of its own), or shortens to `n=1 (3)`
+    let full = tally.count_cell();
+    let wide = c.step + if c.speed > 0 { c.speed + 1 } else { 0 };
+    if full.chars().count() <= c.step || full.chars().count() > wide {
+        let count = if full.chars().count() <= c.step {
+            full
+        } else {
+            format!("n={} ({})", tally.seeds, tally.total)
+        };
+        cell(&mut spans, rpad(&count, c.step), c.step, t.text());
+        cell(&mut spans, rpad("", c.speed), c.speed, t.dim());
+    } else {
+        cell(&mut spans, rpad(&full, wide), wide, t.text());
+    }
     let eta = tally.eta_s.map(fmt::duration).unwrap_or_default();
     cell(&mut spans, rpad(&eta, c.eta), c.eta, t.dim());
-    let latest = match &main {
-        Some(m) if c.latest > 10 => format!("{m} {}", main_text(&tally, c.latest > 40)),
-        // a narrow column keeps the mean whole
-        _ if main_text(&tally, false).chars().count() > c.latest => tally
-            .main
-            .as_ref()
-            .and_then(Measure::center)
-            .map(fmt::value)
-            .unwrap_or_default(),
-        _ => main_text(&tally, false),
-    };
+    let latest = main_text(&tally, main.as_deref(), c.latest);
     cell(
         &mut spans,
         rpad(&clip(&latest, c.latest), c.latest),
