@@ -308,6 +308,42 @@ fn a_sweep_exports_as_its_group_table_and_plots_as_groups_and_against_a_paramete
     let labels = texts(&roxmltree::Document::parse(&text).unwrap());
     assert!(labels.iter().any(|t| t == "d") && labels.iter().any(|t| t == "test_accuracy"));
     assert!(labels.iter().any(|t| t.contains("against d")), "{labels:?}");
+
+    // a growth law through the points, stated where it is read and drawn where it is seen
+    let o = lab(
+        &runs,
+        &[
+            "plot",
+            &id,
+            "--x",
+            "d",
+            "--fit",
+            "exp",
+            "--log-y",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fit: y ∝ e^("), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let labels = texts(&roxmltree::Document::parse(&text).unwrap());
+    assert!(labels.iter().any(|t| t.contains("fit: y")), "{labels:?}");
+    let o = lab(
+        &runs,
+        &[
+            "plot",
+            &id,
+            "--fit",
+            "cubic",
+            "--x",
+            "d",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("allowed: power"), "{}", stderr(&o));
 }
 
 fn count(doc: &roxmltree::Document, tag: &str) -> usize {

@@ -10,6 +10,7 @@ use fail_lab::engine::RunState;
 use fail_lab::figures::paper::write_paper_figures;
 use fail_lab::figures::views::{self, BandKind};
 use fail_lab::figures::{self, Figure, Format};
+use fail_lab::stats::fit::Growth;
 use fail_lab::sweep::group_runs;
 
 #[derive(Args)]
@@ -26,6 +27,14 @@ pub struct PlotArgs {
     /// Groups of runs (same parameters, other seeds) as a mean with a band: minmax or sd
     #[arg(long, value_name = "minmax|sd")]
     band: Option<String>,
+    /// Log scale on the x axis (with --log-y: log-log)
+    #[arg(long)]
+    log_x: bool,
+    /// With --x: fit a growth law to each series and print its exponent with a 95% interval
+    /// and R²: power (y = a·x^b) or exp (y = a·e^(b·x)); groups where fewer than half the
+    /// runs reached a threshold are left out and counted
+    #[arg(long, value_name = "power|exp", requires = "x")]
+    fit: Option<String>,
     /// A summary metric (final value) against this swept parameter, with error bars
     #[arg(long = "x", value_name = "PARAM")]
     x: Option<String>,
@@ -37,7 +46,7 @@ pub struct PlotArgs {
     #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
     figure: Option<String>,
     /// The paper's Figures 1, 3-7 from the runs in this folder, into the folder -o names
-    #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y", "success"])]
+    #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y", "log_x", "fit", "success"])]
     paper: Option<PathBuf>,
     /// Size in pixels, WIDTHxHEIGHT (default: room for every panel)
     #[arg(long, value_name = "WxH")]
@@ -60,7 +69,14 @@ pub fn main(args: &PlotArgs, runs_dir: &Path) -> Result<(), String> {
             args.targets.join(", ")
         ));
     }
-    let fig = build(&mut t, args)?;
+    let mut fig = build(&mut t, args)?;
+    if args.log_x {
+        fig.panels.iter_mut().for_each(|p| p.x.log = true);
+    }
+    // a fit is a result: say it where a person reads it, not only in the picture
+    for note in fig.notes.iter().filter(|n| n.contains(" fit")) {
+        eprintln!("{note}");
+    }
     let size = size.unwrap_or_else(|| fig.default_size());
     figures::write(&fig, &args.out, size)?;
     eprintln!("wrote {} ({}x{})", args.out.display(), size.0, size.1);
@@ -85,7 +101,13 @@ fn build(t: &mut Targets, args: &PlotArgs) -> Result<Figure, String> {
     }
     if let Some(x) = &args.x {
         let metric = summary_metric(&t.runs, args.metric.as_deref())?;
-        return views::summary_against(&t.runs, &metric, x, band.unwrap_or(BandKind::Sd), log_y);
+        let how = views::Against {
+            band: band.unwrap_or(BandKind::Sd),
+            log_x: args.log_x,
+            log_y,
+            fit: args.fit.as_deref().map(Growth::parse).transpose()?,
+        };
+        return views::summary_against(&t.runs, &metric, x, how);
     }
     let known = metric_names(&t.runs);
     if !known.is_empty() {

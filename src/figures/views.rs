@@ -8,6 +8,7 @@ use crate::engine::{RunState, Series};
 use crate::experiments::ctx::Figure as RunFigure;
 use crate::spec::Value;
 use crate::stats::band::{clip, metric_bounds};
+use crate::stats::fit::{Growth, GrowthFit};
 use crate::stats::Stats;
 use crate::sweep::{group_runs, Aggregate, Group, Measure};
 
@@ -381,22 +382,36 @@ fn x_and_rest<'a>(gs: &'a [Group], x: &str) -> Result<Vec<(&'a Group, f64, Strin
         .collect())
 }
 
-/// A summary metric (final value) of groups of runs against parameter `x`: the mean over
-/// each group's finished runs with an error bar, a series for each value of the other
-/// parameters that differ.
-pub fn summary_against(
+/// How a summary metric is drawn against a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Against {
+    /// What the error bars span.
+    pub band: BandKind,
+    pub log_x: bool,
+    pub log_y: bool,
+    /// A growth law fitted to each series (censored points left out).
+    pub fit: Option<Growth>,
+}
+
+/// The points of a summary metric against `x`, a series per value of the other parameters
+/// that differ: each group's mean (a result) or Kaplan–Meier median (a time to a threshold)
+/// with its bar; `censored` series hold the groups where fewer than half the runs reached the
+/// threshold, drawn at the longest budget (their median is only known to exceed it).
+struct AgainstSeries {
+    bars: ErrorBars,
+    censored: bool,
+}
+
+/// The series of [`summary_against`], how many groups had no value, and whether the metric
+/// is a time to a threshold.
+fn against_series(
     runs: &[RunState],
     metric: &str,
     x: &str,
     band: BandKind,
-    log_y: bool,
-) -> Result<Figure, String> {
+) -> Result<(Vec<AgainstSeries>, usize, bool), String> {
     let gs = group_runs(runs);
-    let mut p = Panel::new(
-        format!("{metric} against {x}"),
-        Axis::new(x),
-        Axis::new(metric).log(log_y),
-    );
+    let mut out: Vec<AgainstSeries> = Vec::new();
     let mut missing = 0;
     let mut threshold = false;
     for (g, xv, label) in x_and_rest(&gs, x)? {
@@ -411,66 +426,166 @@ pub fn summary_against(
         } else {
             label
         };
-        let (label, point) = match m {
+        let point = |mean: f64, (lo, hi): (f64, f64)| ErrorPoint {
+            x: xv,
+            mean,
+            lo,
+            hi,
+        };
+        let (label, point, censored) = match m {
             Measure::Result(s) => {
-                let (lo, hi) = band.range_of(s, &g.experiment, metric);
-                let mean = s.mean;
-                (
-                    label,
-                    ErrorPoint {
-                        x: xv,
-                        mean,
-                        lo,
-                        hi,
-                    },
-                )
+                let bar = band.range_of(s, &g.experiment, metric);
+                (label, point(s.mean, bar), false)
             }
             Measure::Threshold(sv) => {
                 threshold = true;
-                let span = (sv.reached.first().copied(), sv.reached.last().copied());
-                match (sv.median(), span) {
-                    (Some(med), (Some(lo), Some(hi))) => (
-                        label,
-                        ErrorPoint {
-                            x: xv,
-                            mean: med,
-                            lo,
-                            hi,
-                        },
-                    ),
+                match (sv.median(), sv.reached.first(), sv.reached.last()) {
+                    (Some(med), Some(&lo), Some(&hi)) => (label, point(med, (lo, hi)), false),
                     _ => {
-                        // fewer than half got there: only known to exceed the budget
                         let h = sv.horizon();
-                        let label =
-                            format!("{label}: median > budget ({}/{} reached)", sv.hits(), sv.n);
-                        (
-                            label,
-                            ErrorPoint {
-                                x: xv,
-                                mean: h,
-                                lo: h,
-                                hi: h,
-                            },
-                        )
+                        (format!("{label}: median > budget"), point(h, (h, h)), true)
                     }
                 }
             }
         };
-        let at = match p.errors.iter().position(|e| e.label == label) {
-            Some(i) => i,
-            None => {
-                p.errors.push(ErrorBars {
+        match out.iter_mut().find(|e| e.bars.label == label) {
+            Some(e) => e.bars.points.push(point),
+            None => out.push(AgainstSeries {
+                bars: ErrorBars {
                     label,
-                    points: Vec::new(),
+                    points: vec![point],
                     colour: None,
-                });
-                p.errors.len() - 1
-            }
-        };
-        p.errors[at].points.push(point);
+                },
+                censored,
+            }),
+        }
     }
-    for e in &mut p.errors {
-        e.points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    for e in &mut out {
+        e.bars.points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    }
+    Ok((out, missing, threshold))
+}
+
+/// A growth law fitted to one series of [`summary_against`]: its label, the fit (`None` with
+/// fewer than two usable points), and how many of its points are censored (left out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesFit {
+    pub label: String,
+    pub fit: Option<GrowthFit>,
+    pub censored: usize,
+}
+
+/// `growth` fitted to each series of `metric` against `x` (the groups' means, or medians of a
+/// time to a threshold). A group where fewer than half the runs reached the threshold has no
+/// median and is left out and counted: the fit then describes the groups that got there.
+pub fn fits_against(
+    runs: &[RunState],
+    metric: &str,
+    x: &str,
+    growth: Growth,
+) -> Result<Vec<SeriesFit>, String> {
+    let (series, _, _) = against_series(runs, metric, x, BandKind::MinMax)?;
+    let censored_of = |label: &str| {
+        series
+            .iter()
+            .filter(|c| c.censored && c.bars.label == format!("{label}: median > budget"))
+            .map(|c| c.bars.points.len())
+            .sum::<usize>()
+    };
+    let mut out: Vec<SeriesFit> = series
+        .iter()
+        .filter(|e| !e.censored)
+        .map(|e| {
+            let pts: Vec<(f64, f64)> = e.bars.points.iter().map(|p| (p.x, p.mean)).collect();
+            SeriesFit {
+                label: e.bars.label.clone(),
+                fit: GrowthFit::of(growth, &pts),
+                censored: censored_of(&e.bars.label),
+            }
+        })
+        .collect();
+    // a series whose every point is censored still says so
+    for c in series.iter().filter(|c| c.censored) {
+        let label = c
+            .bars
+            .label
+            .trim_end_matches(": median > budget")
+            .to_string();
+        if !out.iter().any(|f| f.label == label) {
+            out.push(SeriesFit {
+                label,
+                fit: None,
+                censored: c.bars.points.len(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A summary metric (final value) of groups of runs against parameter `x`: the mean over
+/// each group's finished runs with an error bar (a time to a threshold: its Kaplan–Meier
+/// median, the bar over the runs that got there), a series for each value of the other
+/// parameters that differ; with `how.fit`, the fitted growth law of each series drawn and
+/// stated with its exponent's 95% interval and R².
+pub fn summary_against(
+    runs: &[RunState],
+    metric: &str,
+    x: &str,
+    how: Against,
+) -> Result<Figure, String> {
+    let gs = group_runs(runs);
+    let mut p = Panel::new(
+        format!("{metric} against {x}"),
+        Axis::new(x).log(how.log_x),
+        Axis::new(metric).log(how.log_y),
+    );
+    let (series, missing, threshold) = against_series(runs, metric, x, how.band)?;
+    p.errors = series.into_iter().map(|s| s.bars).collect();
+    let band = how.band;
+    let mut fit_notes = Vec::new();
+    if let Some(growth) = how.fit {
+        for sf in fits_against(runs, metric, x, growth)? {
+            let censored = match sf.censored {
+                0 => String::new(),
+                n => format!(
+                    "; {n} point(s) left out, fewer than half their runs got there (the median \
+                     exceeds the budget)"
+                ),
+            };
+            let Some(fit) = sf.fit else {
+                fit_notes.push(format!(
+                    "{}: too few points for a {} fit{censored}",
+                    sf.label,
+                    growth.name()
+                ));
+                continue;
+            };
+            let xs: Vec<f64> = p
+                .errors
+                .iter()
+                .find(|e| e.label == sf.label)
+                .map(|e| e.points.iter().map(|q| q.x).collect())
+                .unwrap_or_default();
+            let (lo, hi) = xs
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let curve: Vec<(f64, f64)> = (0..=48)
+                .map(|i| {
+                    let t = i as f64 / 48.0;
+                    let xv = if how.log_x && lo > 0.0 {
+                        lo * (hi / lo).powf(t)
+                    } else {
+                        lo + (hi - lo) * t
+                    };
+                    (xv, fit.at(xv))
+                })
+                .collect();
+            let text = format!("{} fit: y {}", sf.label, fit.describe());
+            p.lines.push(Line::new(text.clone(), curve));
+            fit_notes.push(format!("{text}{censored}"));
+        }
     }
     if p.is_empty() {
         p.notes.push(empty_note(&format!(
@@ -497,6 +612,7 @@ pub fn summary_against(
             "{missing} groups have no finished run with {metric}"
         ));
     }
+    f.notes.extend(fit_notes);
     Ok(f)
 }
 
@@ -582,6 +698,54 @@ pub fn experiment_figures(run: &mut RunState, filter: &str) -> Figure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An E1 run at `d` and `seed`, stopped at step 1500, that reached 0.99 at `hit` if it did.
+    fn e1(d: i64, seed: u64, hit: Option<f64>) -> RunState {
+        let params = crate::experiments::params_with("E1", &[("d", &d.to_string())]).unwrap();
+        let mut r = RunState::new(&format!("r{d}-{seed}"), "E1", "t", params);
+        r.seed = Some(seed);
+        r.status = crate::engine::Status::Finished;
+        r.step = 1500;
+        let mut s = crate::experiments::ctx::Summary::default();
+        s.set("test_accuracy", 1.0);
+        if let Some(h) = hit {
+            s.set("steps_to_0.99", h);
+        }
+        r.summary = Some(s);
+        r
+    }
+
+    #[test]
+    fn a_growth_fit_uses_the_medians_and_leaves_out_what_never_got_there() {
+        // steps = 5 e^(0.5 d) at d = 4, 6, 8 (both seeds); at d = 10 no run got there
+        let mut runs = Vec::new();
+        for d in [4, 6, 8] {
+            let t = (5.0 * (0.5 * d as f64).exp()).round();
+            runs.extend([e1(d, 0, Some(t)), e1(d, 1, Some(t))]);
+        }
+        runs.extend([e1(10, 0, None), e1(10, 1, None)]);
+        let fits = fits_against(&runs, "steps_to_0.99", "d", Growth::Exp).unwrap();
+        assert_eq!(fits.len(), 1, "{fits:?}");
+        let f = fits[0].fit.unwrap();
+        assert!((f.exponent() - 0.5).abs() < 0.01, "{f:?}");
+        assert_eq!((f.line.n, fits[0].censored), (3, 1));
+
+        let how = Against {
+            fit: Some(Growth::Exp),
+            log_y: true,
+            ..Against::default()
+        };
+        let fig = summary_against(&runs, "steps_to_0.99", "d", how).unwrap();
+        let note = fig.notes.iter().find(|n| n.contains(" fit: y ")).unwrap();
+        assert!(
+            note.contains("∝ e^(0.5") && note.contains("1 point(s) left out"),
+            "{note}"
+        );
+        assert_eq!(fig.panels[0].lines.len(), 1, "the fitted curve is drawn");
+        // a power law fitted to the same points says so with its own exponent
+        let p = fits_against(&runs, "steps_to_0.99", "d", Growth::Power).unwrap();
+        assert!(p[0].fit.unwrap().exponent() > 1.0);
+    }
 
     #[test]
     fn log_scale_for_snr_and_variances_only() {

@@ -68,6 +68,94 @@ impl LinearFit {
     }
 }
 
+/// How a quantity grows with a parameter: `y = a·x^b` (power: a line in log-log) or
+/// `y = a·e^(b·x)` (exponential: a line in log-linear).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Growth {
+    Power,
+    Exp,
+}
+
+impl Growth {
+    pub fn parse(s: &str) -> Result<Growth, String> {
+        match s {
+            "power" => Ok(Growth::Power),
+            "exp" => Ok(Growth::Exp),
+            _ => Err(format!(
+                "--fit {s}: allowed: power (y = a·x^b, a line in log-log) or exp (y = a·e^(b·x), \
+                 a line in log-y)"
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Growth::Power => "power",
+            Growth::Exp => "exp",
+        }
+    }
+}
+
+/// A fitted growth law: its exponent `b` with its 95% interval and R² (of the line in the
+/// transformed coordinates), over the points that could be used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GrowthFit {
+    pub growth: Growth,
+    pub line: LinearFit,
+}
+
+impl GrowthFit {
+    /// Fits `growth` to `(x, y)`: points with y <= 0 (and x <= 0 for a power) cannot lie on
+    /// such a curve and are left out; `None` below two usable points.
+    pub fn of(growth: Growth, points: &[(f64, f64)]) -> Option<GrowthFit> {
+        let pts: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|(x, y)| *y > 0.0 && (growth == Growth::Exp || *x > 0.0))
+            .map(|&(x, y)| match growth {
+                Growth::Power => (x.ln(), y.ln()),
+                Growth::Exp => (x, y.ln()),
+            })
+            .collect();
+        LinearFit::of(&pts).map(|line| GrowthFit { growth, line })
+    }
+
+    /// The exponent `b`.
+    pub fn exponent(&self) -> f64 {
+        self.line.slope
+    }
+
+    /// The fitted curve's value at `x`.
+    pub fn at(&self, x: f64) -> f64 {
+        let a = self.line.intercept;
+        match self.growth {
+            Growth::Power => (a + self.line.slope * x.ln()).exp(),
+            Growth::Exp => (a + self.line.slope * x).exp(),
+        }
+    }
+
+    /// `y ∝ x^2.98 [2.71, 3.25], R² 0.99 (5 points)`, or `y ∝ e^(0.69 x) ...`.
+    pub fn describe(&self) -> String {
+        let b = super::format::value(self.exponent());
+        let ci = match self.line.slope_ci95() {
+            Some((lo, hi)) => format!(
+                " [{}, {}]",
+                super::format::value(lo),
+                super::format::value(hi)
+            ),
+            None => " (no interval from two points)".into(),
+        };
+        let law = match self.growth {
+            Growth::Power => format!("∝ x^{b}"),
+            Growth::Exp => format!("∝ e^({b} x)"),
+        };
+        format!(
+            "{law}{ci}, R² {} ({} points)",
+            super::format::sig(self.line.r2, 3),
+            self.line.n
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +190,32 @@ mod tests {
         assert!(LinearFit::of(&[(1.0, 2.0), (1.0, 3.0)]).is_none());
         let two = LinearFit::of(&[(0.0, 0.0), (1.0, 1.0), (f64::NAN, 5.0)]).unwrap();
         assert_eq!((two.n, two.slope_ci95()), (2, None));
+    }
+
+    #[test]
+    fn growth_laws_recover_their_exponents() {
+        // y = 2 x^3 at x = 10..30: exponent 3 exactly
+        let pts: Vec<(f64, f64)> = [10.0, 15.0, 20.0, 25.0, 30.0]
+            .iter()
+            .map(|&x: &f64| (x, 2.0 * x.powi(3)))
+            .collect();
+        let f = GrowthFit::of(Growth::Power, &pts).unwrap();
+        assert!((f.exponent() - 3.0).abs() < 1e-9);
+        assert!((f.at(12.0) - 2.0 * 12f64.powi(3)).abs() < 1e-6);
+        assert!(
+            f.describe().starts_with("∝ x^3 [3, 3], R² 1 (5 points)"),
+            "{}",
+            f.describe()
+        );
+        // y = 5 e^(0.7 d): rate 0.7; a point at y = 0 cannot lie on it and is left out
+        let mut pts: Vec<(f64, f64)> = [4.0, 6.0, 8.0]
+            .iter()
+            .map(|&d: &f64| (d, 5.0 * (0.7 * d).exp()))
+            .collect();
+        pts.push((10.0, 0.0));
+        let f = GrowthFit::of(Growth::Exp, &pts).unwrap();
+        assert!((f.exponent() - 0.7).abs() < 1e-9);
+        assert_eq!(f.line.n, 3);
+        assert!(Growth::parse("cubic").unwrap_err().contains("power"));
     }
 }

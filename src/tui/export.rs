@@ -11,7 +11,7 @@ use super::panes::group_chart::group_metric;
 use super::screens::Screen;
 use crate::engine::{RunState, EXPORTS_DIR};
 use crate::figures::views::{
-    experiment_panel, groups, overlay, run_metric, run_note, summary_against,
+    experiment_panel, groups, overlay, run_metric, run_note, summary_against, Against,
 };
 use crate::figures::{self, Figure};
 
@@ -75,7 +75,12 @@ fn sweep_figure(app: &App) -> Result<(String, Figure), String> {
     let node = Node::Sweep(s.id.clone());
     let runs = states_of(app, &app.runs.tree.runs_of(&node));
     let log_y = app.sweep_screen.log_y(m);
-    let f = summary_against(&runs, m, x, s.spread, log_y)?;
+    let how = Against {
+        band: s.spread,
+        log_y,
+        ..Against::default()
+    };
+    let f = summary_against(&runs, m, x, how)?;
     Ok((format!("{}-{m}-against-{x}", s.id), f))
 }
 
