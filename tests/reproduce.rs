@@ -196,8 +196,58 @@ fn saved_runs_give_the_same_table_as_training() {
 }
 
 #[test]
+fn seed_sets_judge_each_check_again_and_pass_only_when_every_set_does() {
+    let dir = out_dir("sets");
+    let o = bin()
+        .args(["reproduce", "--only", "L3", "--seeds", "3", "--save-runs"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let row = stdout.lines().find(|l| l.starts_with("| L3 ")).unwrap();
+    assert!(
+        row.contains("3/3 seed sets pass") && row.contains("| pass "),
+        "{row}"
+    );
+    // each set's own measurement, its seeds shifted by 1000 per set
+    let sets: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| L3 ") && l.contains(" | +"))
+        .collect();
+    assert_eq!(sets.len(), 3, "{stdout}");
+    for (i, line) in sets.iter().enumerate() {
+        assert!(line.contains(&format!("| +{} ", i * 1000)), "{line}");
+        assert!(line.contains("worst accuracy 100.0%"), "{line}");
+    }
+    let (runs, _) = RunState::load_all(&dir);
+    let mut seeds: Vec<u64> = runs.iter().filter_map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    assert_eq!(seeds, [0, 1000, 2000]);
+    // judged again from the saved runs: the same tables; a fourth set is not there
+    let o = bin()
+        .args(["reproduce", "--only", "L3", "--seeds", "3", "--from-runs"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(verdicts(&text(&o).0), verdicts(&stdout));
+    let o = bin()
+        .args(["reproduce", "--only", "L3", "--seeds", "4", "--from-runs"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("seed 3000") && stderr.contains("--seeds 4"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_options_are_refused_with_exit_code_2() {
-    let cases: [&[&str]; 4] = [
+    let cases: [&[&str]; 5] = [
+        &["reproduce", "--seeds", "0"],
         &["reproduce", "--jobs", "0"],
         &["reproduce", "--from-runs", "/nonexistent/fail-lab-runs"],
         &["reproduce", "--from-runs", "a", "--save-runs", "b"],

@@ -208,7 +208,7 @@ fn request<S: AsRef<str>>(
     seed: u64,
 ) -> Result<RunRequest, RunError> {
     let o: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_ref())).collect();
-    RunRequest::new(id, &o, seed).map_err(RunError::Params)
+    RunRequest::new(id, &o, plan::seeded(seed)).map_err(RunError::Params)
 }
 
 /// Runs experiment `id` with its defaults and `overrides`, in this thread, keeping everything

@@ -156,6 +156,34 @@ pub fn current_source() -> RunSource {
     })
 }
 
+/// How far apart the seeds of two replicas of a check lie: replica `r` adds `r · SEED_STRIDE`
+/// to every seed the check uses, far above the few seeds (0..5) a check uses itself, so that
+/// no two replicas share a run.
+pub const SEED_STRIDE: u64 = 1000;
+
+thread_local! {
+    static REPLICA: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` as replica `replica` of the checks it calls, in this thread: every seed a check
+/// asks for (through [`seeded`]) is shifted by `replica · SEED_STRIDE`. Replica 0 is the
+/// checks as written. The previous replica comes back afterwards, also when `f` panics.
+pub fn with_replica<R>(replica: u64, f: impl FnOnce() -> R) -> R {
+    struct Restore(u64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REPLICA.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REPLICA.with(|r| r.replace(replica)));
+    f()
+}
+
+/// The seed a check's `seed` stands for in this thread's replica (see [`with_replica`]).
+pub fn seeded(seed: u64) -> u64 {
+    seed + REPLICA.with(|r| r.get()) * SEED_STRIDE
+}
+
 /// Records `req` in this thread's scope and gives the source to answer it from.
 fn note(req: &RunRequest) -> RunSource {
     SCOPE.with(|s| match s.borrow_mut().as_mut() {
@@ -228,6 +256,11 @@ pub fn dedup(reqs: impl IntoIterator<Item = RunRequest>) -> Vec<RunRequest> {
 pub fn requests_of(check: &CheckDef, budget: Budget) -> Vec<RunRequest> {
     let (_, asked) = with_source(RunSource::Plan, || (check.run)(budget, &mut |_| {}));
     dedup(asked)
+}
+
+/// The runs replica `replica` of `check` trains at `budget` (see [`with_replica`]).
+pub fn requests_of_replica(check: &CheckDef, budget: Budget, replica: u64) -> Vec<RunRequest> {
+    with_replica(replica, || requests_of(check, budget))
 }
 
 /// The runs `checks` train at `budget`, each once: check by check, in the order each asks.
@@ -358,6 +391,23 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(current_source(), RunSource::Direct);
+    }
+
+    #[test]
+    fn a_replica_shifts_every_seed_a_check_asks_for() {
+        let ask = || {
+            with_source(RunSource::Plan, || {
+                run_collect(
+                    "E1",
+                    &[("d", "4"), ("steps", "20"), ("eval_every", "10")],
+                    2,
+                )
+            })
+            .1
+        };
+        assert_eq!(ask(), vec![tiny(2)]);
+        assert_eq!(with_replica(3, ask), vec![tiny(3 * SEED_STRIDE + 2)]);
+        assert_eq!(seeded(2), 2, "the replica ends with the call");
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub struct ReproduceArgs {
     /// Print every sub-check
     #[arg(long, short)]
     verbose: bool,
+    /// Judge each check over N seed sets: set r adds 1000·r to every seed the check uses
+    /// (set 0 is the check as written); a check passes when every set passes, and each
+    /// set's measurement is shown
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seeds: u64,
     #[command(flatten)]
     threads: ThreadsArg,
     /// Runs that train at once (default: one per core)
@@ -77,8 +82,12 @@ impl ReproduceArgs {
         } else {
             format!(" --only {}", self.only.join(","))
         };
+        let seeds = match self.seeds {
+            1 => String::new(),
+            n => format!(" --seeds {n}"),
+        };
         format!(
-            "fail-lab reproduce {budget}{only} --save-runs {}",
+            "fail-lab reproduce {budget}{only}{seeds} --save-runs {}",
             dir.display()
         )
     }
@@ -93,6 +102,9 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
         Ok(n) => n,
         Err(code) => return code,
     };
+    if args.seeds == 0 {
+        return bad("--seeds: got 0, allowed: at least 1 seed set");
+    }
     if args.jobs == Some(0) {
         return bad("--jobs: got 0, allowed: at least 1 run at once");
     }
@@ -118,14 +130,18 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     } else {
         "quick"
     };
+    let sets = match args.seeds {
+        1 => String::new(),
+        n => format!(", {n} seed sets"),
+    };
     eprintln!(
-        "reproduce, {label}: {}",
+        "reproduce, {label}{sets}: {}",
         selected.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
     );
     let t = Instant::now();
     let per_check: Vec<Vec<RunRequest>> = selected
         .iter()
-        .map(|c| plan::requests_of(c, budget))
+        .map(|c| plan::dedup((0..args.seeds).flat_map(|r| plan::requests_of_replica(c, budget, r))))
         .collect();
     let reqs = plan::dedup(per_check.iter().flatten().cloned());
     eprintln!(
@@ -154,13 +170,17 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
         }
     };
     let spent = first_asker_seconds(&per_check, &reqs, &seconds);
-    let rows: Vec<[String; 5]> = selected
+    let judged: Vec<Judged> = selected
         .iter()
         .zip(spent)
-        .map(|(c, s)| judge(c, budget, args.verbose, s))
+        .map(|(c, s)| judge_sets(c, budget, args.verbose, args.seeds, s))
         .collect();
+    let rows: Vec<[String; 5]> = judged.iter().map(|j| j.row.clone()).collect();
     let failed = rows.iter().filter(|r| r[3] != "pass").count();
     print_table(&rows);
+    if args.seeds > 1 {
+        print_sets(&judged);
+    }
     if let Some(dir) = &args.figures {
         let runs_dir = args.from_runs.as_ref().or(args.save_runs.as_ref());
         if let Some(runs_dir) = runs_dir {
@@ -212,17 +232,82 @@ fn first_asker_seconds(
         .collect()
 }
 
-/// Judges one check on the held runs, reports it on stderr and gives its row of the verdict
-/// table: experiment, paper, measured, verdict, time (its runs' seconds and the judging).
-fn judge(c: &CheckDef, budget: Budget, verbose: bool, run_secs: f64) -> [String; 5] {
+/// A check judged over its seed sets: the row of the verdict table (experiment, paper,
+/// measured, verdict, time) and, with several sets, each set's measurement and verdict.
+struct Judged {
+    row: [String; 5],
+    sets: Vec<(u64, String, &'static str)>,
+}
+
+/// Judges `c` on each of `sets` seed sets of the held runs (see `plan::with_replica`). With
+/// one set the row is the check's own; with more, it counts the sets that pass and passes
+/// only when all do.
+fn judge_sets(c: &CheckDef, budget: Budget, verbose: bool, sets: u64, run_secs: f64) -> Judged {
     let t = Instant::now();
+    let each: Vec<(String, String, &'static str)> = (0..sets)
+        .map(|r| {
+            let (paper, measured, verdict, details) = plan::with_replica(r, || judge(c, budget));
+            if verbose || verdict != "pass" {
+                let at = if sets > 1 {
+                    format!(" (seeds +{})", r * plan::SEED_STRIDE)
+                } else {
+                    String::new()
+                };
+                eprintln!("  {} {verdict}{at}", c.id);
+                for d in &details {
+                    eprintln!("      {d}");
+                }
+            }
+            (paper, measured, verdict)
+        })
+        .collect();
+    let secs = t.elapsed().as_secs_f64() + run_secs;
+    let passed = each.iter().filter(|e| e.2 == "pass").count();
+    let verdict = if passed == each.len() {
+        "pass"
+    } else if each.iter().any(|e| e.2 == "ERROR") {
+        "ERROR"
+    } else {
+        "FAIL"
+    };
+    eprintln!("  {} {verdict} ({secs:.1} s)", c.id);
+    let (paper, measured) = match each.as_slice() {
+        [(paper, measured, _)] => (paper.clone(), measured.clone()),
+        _ => (
+            each[0].0.clone(),
+            format!(
+                "{passed}/{} seed sets pass (every set must); each set below",
+                each.len()
+            ),
+        ),
+    };
+    let row = [
+        c.id.to_string(),
+        paper,
+        measured,
+        verdict.to_string(),
+        format!("{secs:.0} s"),
+    ];
+    let sets = match each.len() {
+        1 => Vec::new(),
+        _ => each
+            .into_iter()
+            .enumerate()
+            .map(|(r, (_, m, v))| (r as u64 * plan::SEED_STRIDE, m, v))
+            .collect(),
+    };
+    Judged { row, sets }
+}
+
+/// Judges one check on the held runs of this thread's seed set: paper, measured, verdict,
+/// the sub-checks.
+fn judge(c: &CheckDef, budget: Budget) -> (String, String, &'static str, Vec<String>) {
     let (result, _) = plan::with_source(RunSource::Held, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             (c.run)(budget, &mut |_| {})
         }))
     });
-    let secs = t.elapsed().as_secs_f64() + run_secs;
-    let (paper, measured, verdict, details) = match result {
+    match result {
         Ok(Ok(o)) => (
             o.paper,
             o.measured,
@@ -231,20 +316,28 @@ fn judge(c: &CheckDef, budget: Budget, verbose: bool, run_secs: f64) -> [String;
         ),
         Ok(Err(e)) => ("-".into(), e, "ERROR", vec![]),
         Err(_) => ("-".into(), "the check panicked".into(), "ERROR", vec![]),
-    };
-    eprintln!("  {} {verdict} ({secs:.1} s)", c.id);
-    if verbose || verdict != "pass" {
-        for d in &details {
-            eprintln!("      {d}");
+    }
+}
+
+/// Each seed set's measurement and verdict, check by check, as a second markdown table.
+fn print_sets(judged: &[Judged]) {
+    let mut cells = vec![["experiment", "seeds", "measured", "verdict"]
+        .map(String::from)
+        .to_vec()];
+    for j in judged {
+        for (shift, measured, verdict) in &j.sets {
+            cells.push(vec![
+                j.row[0].clone(),
+                format!("+{shift}"),
+                measured.clone(),
+                verdict.to_string(),
+            ]);
         }
     }
-    [
-        c.id.to_string(),
-        paper,
-        measured,
-        verdict.to_string(),
-        format!("{secs:.0} s"),
-    ]
+    println!("each seed set (seeds +N: every seed of the check shifted by N)");
+    println!();
+    print_markdown(&cells);
+    println!();
 }
 
 /// The verdict table on stdout, as markdown, with a blank line before and after.

@@ -360,7 +360,7 @@ fn e4_init_snr(
     details: &mut Vec<String>,
 ) -> Result<(bool, String), String> {
     progress("E4 exact SNR at initialisation");
-    let mut rng = StdRng::seed_from_u64(0);
+    let mut rng = StdRng::seed_from_u64(crate::experiments::plan::seeded(0));
     let mut pass = true;
     let mut ratios = Vec::new();
     for &k in snr_ks {
