@@ -4,9 +4,10 @@
 //! and reasons, `--resume`; and, without Slurm, `--dry-run`, a missing `sbatch` and a
 //! planned run written where its `[task]` says.
 //!
-//! The Slurm tests run when `FAIL_LAB_SLURM_TESTS=1` (`.ci/run` sets it, and then they fail
-//! without Slurm) or when `sbatch` is on the PATH; they are skipped, saying so, with
-//! `FAIL_LAB_SLURM_TESTS=0` or without `sbatch`.
+//! The Slurm tests are opt-in: they run only with `FAIL_LAB_SLURM_TESTS=1` (`.ci/run` sets it
+//! after starting its own single-node Slurm, and then they fail without Slurm). Otherwise
+//! they are skipped, saying so, whatever is on the PATH: on a cluster's login node `sbatch`
+//! is a real cluster, and a test must never submit to it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,28 +76,16 @@ fn note(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-}
-
 /// Whether the Slurm tests run (see the file's comment); when Slurm is expected, it must
 /// answer.
 fn slurm_here(test: &str) -> bool {
-    let expected = match std::env::var("FAIL_LAB_SLURM_TESTS").as_deref() {
-        Ok("1") => true,
-        Ok("0") => {
-            note(&format!(
-                "{test}: skipped: FAIL_LAB_SLURM_TESTS=0 (Slurm not expected)"
-            ));
-            return false;
-        }
-        _ => on_path("sbatch"),
-    };
-    if !expected {
+    // opt-in only: on a cluster's login node an sbatch on the PATH is a real cluster that
+    // these tests must never submit to
+    if std::env::var("FAIL_LAB_SLURM_TESTS").as_deref() != Ok("1") {
         note(&format!(
-            "{test}: skipped: no sbatch on the PATH (`scripts/local-slurm.sh start` as root \
-             sets up Slurm; FAIL_LAB_SLURM_TESTS=1 makes its absence a failure)"
+            "{test}: skipped: the Slurm tests run only with FAIL_LAB_SLURM_TESTS=1, on a \
+             single-node Slurm of their own (`scripts/local-slurm.sh start` as root, as .ci/run \
+             does); they never touch a cluster by default"
         ));
         return false;
     }
@@ -659,4 +648,47 @@ fn reproduce_on_slurm_waits_for_its_runs_and_judges_them_as_it_would_here() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// With an `sbatch` on the PATH (a login node's, say) and no `FAIL_LAB_SLURM_TESTS=1`, the
+/// Slurm tests are skipped and submit nothing: this test runs one of them in a child process
+/// of this test binary with a recording `sbatch` first on the PATH.
+#[test]
+fn the_slurm_tests_never_submit_without_being_asked_to() {
+    let dir = out_dir("opt-in");
+    std::fs::create_dir_all(&dir).unwrap();
+    let called = dir.join("sbatch-was-called");
+    for tool in ["sbatch", "sinfo", "squeue"] {
+        let path = dir.join(tool);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"$0 $*\" >> {}\nexit 0\n",
+                called.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "runs_per_task_3_gives_2_array_tasks",
+            "--nocapture",
+        ])
+        .env("PATH", path)
+        .env_remove("FAIL_LAB_SLURM_TESTS")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "the test ran: {stdout}");
+    assert!(stderr.contains("skipped"), "{stderr}");
+    assert!(!called.exists(), "a Slurm tool was called");
 }
