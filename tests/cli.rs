@@ -146,6 +146,46 @@ fn bad_files_and_bad_set_values_get_clear_messages_and_exit_2() {
     );
 }
 
+/// A folder that cannot be made is reported against the flag the user gave for it.
+#[test]
+fn an_unusable_folder_is_named_with_the_flag_that_chose_it() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["run", "scenarios/e1-parity-d5.toml", "--out", "/proc/x"],
+            "--out /proc/x: cannot make the folder",
+        ),
+        (
+            &["--runs", "/proc/x", "run", "scenarios/e1-parity-d5.toml"],
+            "--runs /proc/x: cannot make the folder",
+        ),
+        (
+            &[
+                "sweep",
+                "scenarios/e1-parity-d5.toml",
+                "--grid",
+                "d=4,5",
+                "--out",
+                "/proc/x",
+            ],
+            "--out /proc/x: cannot write a sweep record there",
+        ),
+        (
+            &["reproduce", "--only", "L3", "--figures", "/proc/figs"],
+            "--figures /proc/figs: cannot make the folder",
+        ),
+        (
+            &["reproduce", "--only", "L3", "--save-runs", "/proc/runs"],
+            "--save-runs /proc/runs: cannot make the folder",
+        ),
+    ];
+    for (args, says) in cases {
+        let o = bin().args(args).output().unwrap();
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn list_shows_every_experiment_and_preset() {
     let o = bin().arg("list").output().unwrap();

@@ -13,7 +13,7 @@ use fail_lab::experiments::Registry;
 use fail_lab::spec::{load_scenario, Scenario};
 
 use super::args::ThreadsArg;
-use super::out::{fmt_value, json_line, say, steps_bar};
+use super::out::{bad, fmt_value, json_line, say, steps_bar};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -42,7 +42,19 @@ pub fn main(args: RunArgs, runs_dir: &Path) -> ExitCode {
         Ok(n) => n,
         Err(code) => return code,
     };
+    // a folder that cannot be made is named with the flag that chose it
+    let flag = if args.out.is_some() {
+        "--out"
+    } else {
+        "--runs"
+    };
     let out = args.out.unwrap_or_else(|| runs_dir.to_path_buf());
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        return bad(format!(
+            "{flag} {}: cannot make the folder: {e}",
+            out.display()
+        ));
+    }
     run(&args.file, &args.set, args.seed, &out, args.json, threads)
 }
 

@@ -95,8 +95,17 @@ impl ReproduceArgs {
 
 /// The `reproduce` subcommand.
 pub fn main(mut args: ReproduceArgs) -> ExitCode {
+    // the flag a folder came from, for its errors: the one the user typed
+    let mut save_flag = "--save-runs";
     if let (Some(dir), None, None) = (&args.figures, &args.save_runs, &args.from_runs) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return bad(format!(
+                "--figures {}: cannot make the folder: {e}",
+                dir.display()
+            ));
+        }
         args.save_runs = Some(dir.join("runs"));
+        save_flag = "--figures";
     }
     let threads = match args.threads.alone("1") {
         Ok(n) => n,
@@ -111,7 +120,7 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     if let Some(dir) = &args.save_runs {
         if let Err(e) = std::fs::create_dir_all(dir) {
             return bad(format!(
-                "--save-runs {}: cannot make the folder: {e}",
+                "{save_flag} {}: cannot make the folder: {e}",
                 dir.display()
             ));
         }

@@ -155,8 +155,17 @@ fn start(args: &SweepArgs, out: &Path) -> Result<Option<SweepRecord>, String> {
     };
     let plan =
         Plan::new(base, table, axes, seeds).map_err(|e| format!("{}: {e}", file.display()))?;
-    let rec = SweepRecord::create(&plan, out)
-        .map_err(|e| format!("cannot write a sweep record in {}: {e}", out.display()))?;
+    let rec = SweepRecord::create(&plan, out).map_err(|e| {
+        let flag = if args.out.is_some() {
+            "--out"
+        } else {
+            "--runs"
+        };
+        format!(
+            "{flag} {}: cannot write a sweep record there: {e}",
+            out.display()
+        )
+    })?;
     eprintln!(
         "sweep {}: {} runs ({} grid points x {} seeds) of {}; record in {}",
         rec.id,
