@@ -535,3 +535,80 @@ fn a_followed_run_whose_process_ends_without_a_summary_is_interrupted() {
         Some("the process ended while this run was training")
     );
 }
+
+/// Every preset, shrunk to a few steps: its progress never passes its total, a finished run
+/// reads back at `total/total` (metrics whose x is not a step, E5's n or L3's d, included),
+/// and its ETA is known only while it runs.
+#[test]
+fn progress_is_right_for_every_experiment() {
+    let small: &[(&str, &str)] = &[
+        ("steps", "30"),
+        ("e14_steps", "20"),
+        ("steps_e2e", "20"),
+        ("steps_dec", "20"),
+        ("eval_every", "10"),
+        ("eval_samples", "100"),
+        ("test_size", "100"),
+        ("test_samples", "200"),
+        ("train_size", "300"),
+        ("val_size", "100"),
+        ("samples", "200"),
+        ("inits", "2"),
+        ("d_max", "6"),
+        ("targets", "4"),
+    ];
+    let mut seen = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let Ok(mut s) = fail_lab::spec::load_scenario(&file, &Registry) else {
+            continue; // a sweep preset
+        };
+        if seen.contains(&s.experiment) {
+            continue;
+        }
+        seen.push(s.experiment.clone());
+        for (k, v) in small {
+            if s.params.get(k).is_some() {
+                s.set(&format!("{k}={v}"), &Registry).unwrap();
+            }
+        }
+        s.seed = Some(1);
+        let o = opts(&format!("progress-{}", s.experiment));
+        let (id, events) = engine::run_to_end(&s, &o).unwrap();
+        let what = format!("{} ({})", s.experiment, file.display());
+        assert!(
+            matches!(events.last(), Some(Event::Finished { .. })),
+            "{what}: {:?}",
+            events.last()
+        );
+        let mut live = RunState::new(&id, &s.experiment, "", Params::default());
+        for e in &events {
+            if let Event::Progress { step, total, .. } = e {
+                assert!(
+                    *total > 0 && step <= total,
+                    "{what}: progress {step}/{total}"
+                );
+            }
+            live.apply(e);
+            if live.status == Status::Running && live.step < live.total {
+                assert!(live.step <= live.total, "{what}");
+            }
+        }
+        assert_eq!(live.step, live.total, "{what}: live");
+        assert!(live.eta_secs().is_none(), "{what}: no ETA once finished");
+        let mut saved = RunState::load(&o.runs_dir.join(&id)).unwrap();
+        saved.load_series();
+        assert!(
+            saved.total > 0 && saved.step == saved.total,
+            "{what}: saved {}/{}",
+            saved.step,
+            saved.total
+        );
+    }
+    let all = fail_lab::experiments::registry().len();
+    assert_eq!(seen.len(), all, "every experiment has a preset: {seen:?}");
+}

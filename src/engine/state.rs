@@ -262,11 +262,12 @@ impl RunState {
         let Some(dir) = self.dir.clone() else {
             return false;
         };
-        // the summary's step stays the run's step: the last metric may come before it
-        let step = self.step;
+        // an ended run's step is its summary's: a metric's x is not always a training step
+        // (E5 plots against n, L3 and T1 against d), and the last metric may come before it
+        let (step, ended) = (self.step, self.summary.is_some() || self.total > 0);
         self.read_metrics(&dir, 0, true);
         self.read_log(&dir, 0, true);
-        self.step = step.max(self.step);
+        self.step = if ended { step } else { step.max(self.step) };
         true
     }
 
