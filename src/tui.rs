@@ -146,6 +146,8 @@ pub fn build_app(opts: &LabOptions) -> App {
             "{} saved run(s) could not be read (see the log)",
             errors.len()
         ));
+    } else if !opts.scenarios_dir.is_dir() {
+        app.say(crate::spec::presets::where_from(&opts.scenarios_dir));
     }
     app
 }

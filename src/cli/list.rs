@@ -1,11 +1,11 @@
-//! `fail-lab list`: every experiment of this build by family, and every preset in the
-//! scenarios folder, each one validated.
+//! `fail-lab list`: every experiment of this build by family, and every preset (the
+//! scenarios folder's files over the built-in ones), each one validated.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use fail_lab::experiments::{registry, Family, Registry};
-use fail_lab::spec::load_scenario;
+use fail_lab::spec::presets;
 
 /// Exit code 1 when a preset does not load.
 pub fn main(scenarios: &Path) -> ExitCode {
@@ -21,30 +21,11 @@ pub fn main(scenarios: &Path) -> ExitCode {
         }
     }
     println!();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(scenarios)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    println!("presets in {}/:", scenarios.display());
-    if files.is_empty() {
-        println!("  (none)");
-    }
+    println!("{}:", presets::where_from(scenarios));
     let mut bad = 0;
-    for f in files {
-        match load_scenario(&f, &Registry) {
-            Ok(s) => println!(
-                "  {:<36} {:<4} {}",
-                f.file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-                s.experiment,
-                s.title
-            ),
+    for (origin, s) in presets::read(scenarios, &Registry) {
+        match s {
+            Ok(s) => println!("  {:<40} {:<4} {}", origin.label(), s.experiment, s.title),
             Err(e) => {
                 bad += 1;
                 println!("  {e}");
@@ -57,3 +38,4 @@ pub fn main(scenarios: &Path) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+

@@ -5,6 +5,7 @@
 //! and the lab's editor all validate through that one definition, so their messages agree.
 
 mod params;
+pub mod presets;
 mod scenario;
 pub mod sweep;
 

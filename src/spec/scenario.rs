@@ -49,12 +49,10 @@ pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Reads and validates a scenario file.
+/// Reads and validates a scenario file (a missing file named like a built-in preset reads
+/// the preset: see [`super::presets::read_text`]).
 pub fn load_scenario(path: &Path, catalog: &dyn Catalog) -> Result<Scenario, SpecError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SpecError::new(format!("cannot read the file: {e}")).in_file(Some(file.clone()))
-    })?;
+    let (text, file) = super::presets::read_text(path)?;
     parse_scenario(&text, Some(&file), catalog)
 }
 

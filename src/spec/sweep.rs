@@ -262,10 +262,7 @@ pub fn load_sweep(
     path: &std::path::Path,
     catalog: &dyn Catalog,
 ) -> Result<(super::Scenario, SweepTable), SpecError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        SpecError::new(format!("cannot read the file: {e}")).in_file(Some(file.clone()))
-    })?;
+    let (text, file) = super::presets::read_text(path)?;
     let scenario = super::parse_scenario(&text, Some(&file), catalog)?;
     let table = parse_sweep_table(&text, Some(&file), &scenario.experiment, catalog)?;
     Ok((scenario, table))

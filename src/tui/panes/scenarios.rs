@@ -12,7 +12,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::experiments::{self, Family, Registry};
-use crate::spec::{load_scenario, Scenario};
+use crate::spec::presets::{self, Origin};
+use crate::spec::Scenario;
 
 use super::Pane;
 use crate::stats::natural_cmp;
@@ -34,6 +35,8 @@ pub struct Entry {
     pub problem: Option<String>,
     /// Parameters given a list of values, and seeds: the start key then starts a sweep.
     pub grid: crate::spec::sweep::SweepTable,
+    /// Read from the binary's own presets: `path` is where a save writes it.
+    pub built_in: bool,
 }
 
 impl Entry {
@@ -44,6 +47,7 @@ impl Entry {
             current: scenario,
             problem: None,
             grid: Default::default(),
+            built_in: false,
         };
         e.revalidate();
         e
@@ -70,10 +74,17 @@ impl Entry {
     /// The file name, or "built-in defaults".
     pub fn origin(&self) -> String {
         match &self.path {
-            Some(p) => p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
+            Some(p) => {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                if self.built_in {
+                    format!("{name} (built in)")
+                } else {
+                    name
+                }
+            }
             None => "built-in defaults".into(),
         }
     }
@@ -116,24 +127,21 @@ pub struct Scenarios {
 }
 
 impl Scenarios {
-    /// Reads every `*.toml` in `dir`. A missing folder gives only the built-in defaults.
+    /// Reads every `*.toml` in `dir` over the presets built into the binary (a file of the
+    /// folder takes precedence over the built-in preset of its name).
     pub fn load(dir: &Path) -> Self {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
         let mut entries = Vec::new();
         let mut broken = Vec::new();
-        for f in files {
-            match load_scenario(&f, &Registry) {
-                Ok(s) => entries.push(Entry::new(Some(f), s)),
+        for (origin, s) in presets::read(dir, &Registry) {
+            let path = origin.path_in(dir);
+            match s {
+                Ok(s) => {
+                    let mut e = Entry::new(Some(path), s);
+                    e.built_in = matches!(origin, Origin::BuiltIn(_));
+                    entries.push(e);
+                }
                 Err(e) => broken.push(Broken {
-                    path: f,
+                    path,
                     error: e.to_string(),
                 }),
             }
@@ -743,18 +751,28 @@ mod tests {
             s.broken[0].error
         );
         assert!(s.rows().iter().any(|r| r.node == Node::Broken(0)));
-        let mine = s.scenarios_of("E1");
+        let mine: Vec<&Entry> = s
+            .scenarios_of("E1")
+            .into_iter()
+            .map(|i| &s.entries[i])
+            .filter(|e| !e.built_in)
+            .collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(s.entries[mine[0]].current.title, "my parity");
-        // an experiment without a file still has its defaults
-        assert!(!s.scenarios_of("T1").is_empty());
-        assert_eq!(s.entries[s.scenarios_of("T1")[0]].path, None);
+        assert_eq!(mine[0].current.title, "my parity");
+        assert_eq!(mine[0].origin(), "mine.toml");
+        // an experiment without a file has the binary's own presets
+        let t1 = &s.entries[s.scenarios_of("T1")[0]];
+        assert!(t1.built_in && t1.origin() == "t1-gradient-variance.toml (built in)");
     }
 
     #[test]
-    fn a_missing_folder_gives_the_defaults() {
-        let s = Scenarios::load(Path::new("/nonexistent/fail-lab"));
-        assert_eq!(s.entries.len(), experiments::registry().len());
+    fn a_missing_folder_gives_the_built_in_presets() {
+        let dir = Path::new("/nonexistent/fail-lab");
+        let s = Scenarios::load(dir);
+        assert_eq!(s.entries.len(), crate::spec::presets::built_in().len());
+        assert!(s.entries.iter().all(|e| e.built_in));
+        // saving one writes it into the folder the lab was pointed at
+        assert!(s.entries[0].path.as_ref().unwrap().starts_with(dir));
         assert!(s.broken.is_empty());
         assert!(matches!(s.selected, Node::Scenario(_)));
     }
