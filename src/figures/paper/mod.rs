@@ -96,8 +96,8 @@ pub fn index_text(figs: &[PaperFigure], source: &str) -> String {
     let mut s = String::from("# The paper's figures, redrawn from saved runs\n\n");
     let _ = writeln!(
         s,
-        "From the finished runs in `{source}`. Diamonds mark the paper's plotted values (as \
-         `EXPERIMENTS.md` gives them); lines are the runs, the mean over seeds where there \
+        "From the finished runs in `{source}`. Diamonds mark the paper's plotted values (read \
+         from the authors' figures, listed in `src/figures/paper/values.rs`); lines are the runs, the mean over seeds where there \
          are several, with their min..max as a band.\n"
     );
     for f in figs {

@@ -1,6 +1,6 @@
-//! The paper's plotted values, as `/work/shared/paper/EXPERIMENTS.md` (the spec) gives them:
-//! read from the polylines of Figures 1, 3, 4, 5 and 7 in the authors' PDF, and the words
-//! of Figure 6, which was inspected by eye.
+//! The paper's plotted values, read from the polylines of Figures 1, 3, 4, 5 and 7 in the
+//! authors' PDF, and the words of Figure 6, which was inspected by eye. This file is where
+//! the figures' diamonds and the checks' "paper" numbers come from.
 
 /// Figure 1: (iteration, accuracy) for d = 5, 10 and 30.
 pub fn fig1(d: i64) -> Vec<(f64, f64)> {
