@@ -18,9 +18,13 @@ pub struct PlotArgs {
     /// Runs by id (a folder in the runs folder) or folder, or a sweep's id (all its runs)
     #[arg(value_name = "RUN_OR_SWEEP", required_unless_present = "paper")]
     targets: Vec<String>,
-    /// The metric to draw (default: the experiment's main one; one run: all of its metrics)
+    /// The metric to draw, with the same metric of the experiment's other methods overlaid
+    /// (default: the experiment's main one)
     #[arg(long, value_name = "NAME")]
     metric: Option<String>,
+    /// One run's every metric, a panel each
+    #[arg(long, conflicts_with_all = ["metric", "band", "x", "figure", "success"])]
+    all_metrics: bool,
     /// Log scale on the y axis
     #[arg(long)]
     log_y: bool,
@@ -113,18 +117,34 @@ fn build(t: &mut Targets, args: &PlotArgs) -> Result<Figure, String> {
     if !known.is_empty() {
         check_names(args.metric.as_slice(), &known, "metric")?;
     }
-    if t.runs.len() == 1 && band.is_none() {
-        return Ok(views::run_metrics(
-            &t.runs[0],
-            args.metric.as_slice(),
-            log_y,
-        ));
+    if args.all_metrics {
+        let [run] = t.runs.as_slice() else {
+            return Err(format!(
+                "--all-metrics draws one run's metrics; {} runs given (--metric NAME overlays one \
+                 metric of several runs)",
+                t.runs.len()
+            ));
+        };
+        return Ok(views::run_metrics(run, &[], log_y));
     }
     let metric = args
         .metric
         .clone()
         .or_else(|| main_metric(&t.runs))
         .unwrap_or_else(|| "value".into());
+    if args.metric.is_none() && known.len() > 1 {
+        let drawn = views::method_siblings(known.iter().map(String::as_str), &metric);
+        eprintln!(
+            "drew {}; {} other metrics: --metric NAME draws one{}",
+            drawn.join(" and "),
+            known.len() - drawn.len(),
+            if t.runs.len() == 1 {
+                ", --all-metrics every one"
+            } else {
+                ""
+            }
+        );
+    }
     let grouped = band.is_some() || t.sweep.is_some() || group_runs(&t.runs).len() < t.runs.len();
     if grouped {
         return Ok(views::groups(

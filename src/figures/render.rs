@@ -14,6 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::model::{Axis, Figure, Image, Panel};
 use super::scale;
+use super::text::{self, Typeset};
 
 /// The font every figure is drawn in (DejaVu Sans, see `assets/fonts/LICENSE-DejaVu.txt`).
 pub static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -71,7 +72,10 @@ pub fn png(fig: &Figure, size: (u32, u32)) -> Result<Vec<u8>, String> {
     let (w, h) = size;
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        let bitmap = BitMapBackend::with_buffer(&mut rgb, size);
+        // the font is part of the binary; it always parses
+        let typeset = Typeset::new(bitmap, FONT).ok_or("the figures' font does not parse")?;
+        let root = typeset.into_drawing_area();
         draw(&root, fig)?;
         root.present().map_err(|e| e.to_string())?;
     }
@@ -128,26 +132,30 @@ fn err(e: impl std::fmt::Display) -> String {
     format!("drawing the figure: {e}")
 }
 
+/// The smallest panel, in pixels, whose axes, labels and title are legible.
+pub const MIN_PANEL: (u32, u32) = (160, 120);
+
 fn draw<DB: DrawingBackend>(root: &Area<DB>, fig: &Figure) -> Result<(), String> {
     root.fill(&WHITE).map_err(err)?;
     let (w, h) = root.dim_in_pixel();
     let (rows, cols) = fig.grid();
     let big = Fonts::for_panel(w, h / rows as u32);
-    let title_h = if fig.title.is_empty() {
-        0
-    } else {
-        (big.caption * 1.8) as u32
-    };
+    let (pw, ph) = (w / cols as u32, h / rows as u32);
+    if pw < MIN_PANEL.0 || ph < MIN_PANEL.1 {
+        return Err(format!(
+            "{w}x{h} pixels leave {pw}x{ph} to each of the {} panels; each needs at least \
+             {}x{}: a size of {}x{} or more, or fewer panels",
+            fig.panels.len(),
+            MIN_PANEL.0,
+            MIN_PANEL.1,
+            MIN_PANEL.0 * cols as u32,
+            MIN_PANEL.1 * rows as u32 + h / 10,
+        ));
+    }
     let notes = wrap(&fig.notes, w.saturating_sub(16), big.note);
     let notes_h = lines_height(notes.len(), big.note);
-    let (top, rest) = root.split_vertically(title_h);
-    let (body, bottom) = rest.split_vertically(h.saturating_sub(title_h + notes_h).max(1));
-    if !fig.title.is_empty() {
-        let style = TextStyle::from((FAMILY, big.caption).into_font())
-            .pos(Pos::new(HPos::Center, VPos::Center));
-        top.draw_text(&fig.title, &style, (w as i32 / 2, title_h as i32 / 2))
-            .map_err(err)?;
-    }
+    let (rest, bottom) = root.split_vertically(h.saturating_sub(notes_h).max(1));
+    let body = titled(&rest, &fig.title, big.caption)?;
     text_lines(&bottom, &notes, big.note, 8)?;
     let areas = body.split_evenly((rows, cols));
     for (area, panel) in areas.iter().zip(&fig.panels) {
@@ -209,12 +217,16 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
     let note_h = lines_height(notes.len(), fonts.note);
     let (chart_a, notes_a) = area.split_vertically(h.saturating_sub(note_h).max(1));
     text_lines(&notes_a, &notes, fonts.note, indent)?;
+    let chart_a = titled(&chart_a, &panel.title, fonts.caption)?;
     if let Some(img) = &panel.image {
-        return draw_image(&chart_a, panel, img, fonts);
+        return draw_image(&chart_a, img);
     }
     let bounds = scale::bounds(panel);
+    let (cw, ch) = chart_a.dim_in_pixel();
+    // axis labels as long as their axis, cut with an ellipsis beyond
+    let x_desc = text::ellipsize(FONT, fonts.label, &panel.x.label, cw as f64 * 0.8);
+    let y_desc = text::ellipsize(FONT, fonts.label, &panel.y.label, ch as f64 * 0.8);
     let mut chart = ChartBuilder::on(&chart_a)
-        .caption(&panel.title, (FAMILY, fonts.caption))
         .margin((fonts.label * 0.8) as i32)
         // room for the last tick's label
         .margin_right((fonts.label * 2.2) as i32)
@@ -226,8 +238,8 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
     let yf = tick_format(&panel.y, bounds.y);
     chart
         .configure_mesh()
-        .x_desc(panel.x.label.as_str())
-        .y_desc(panel.y.label.as_str())
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .x_labels(6)
         .y_labels(6)
         .max_light_lines(2)
@@ -239,7 +251,7 @@ fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &Panel) -> Result<(), 
         .bold_line_style(RGBColor(220, 220, 220))
         .draw()
         .map_err(err)?;
-    super::series::draw_data(&mut chart, panel)?;
+    super::series::draw_data(&mut chart, panel, &bounds)?;
     if !panel.legend().is_empty() {
         chart
             .configure_series_labels()
@@ -266,15 +278,7 @@ fn tick_format(axis: &Axis, (lo, hi): (f64, f64)) -> impl Fn(&f64) -> String {
 }
 
 /// A picture in the panel, as large as fits with square pixels.
-fn draw_image<DB: DrawingBackend>(
-    area: &Area<DB>,
-    panel: &Panel,
-    img: &Image,
-    fonts: Fonts,
-) -> Result<(), String> {
-    let area = area
-        .titled(&panel.title, (FAMILY, fonts.caption))
-        .map_err(err)?;
+fn draw_image<DB: DrawingBackend>(area: &Area<DB>, img: &Image) -> Result<(), String> {
     let (aw, ah) = area.dim_in_pixel();
     if img.width == 0 || img.height == 0 || img.pixels.len() < img.width * img.height {
         return Ok(());
@@ -298,4 +302,50 @@ fn draw_image<DB: DrawingBackend>(
         }
     }
     Ok(())
+}
+
+/// Draws `title` centred at the top of `area`, in at most two lines that fit its width, and
+/// returns the area under it.
+fn titled<DB: DrawingBackend>(area: &Area<DB>, title: &str, size: f64) -> Result<Area<DB>, String> {
+    if title.is_empty() {
+        return Ok(area.clone());
+    }
+    let (w, h) = area.dim_in_pixel();
+    let (lines, size) = fit_title(title, (w as f64 - 8.0).max(16.0), size);
+    let line_h = size * 1.3;
+    let title_h = (lines.len() as f64 * line_h + size * 0.4).ceil() as u32;
+    let (top, rest) = area.split_vertically(title_h.min(h.saturating_sub(1)));
+    let style = TextStyle::from((FAMILY, size).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, line) in lines.iter().enumerate() {
+        let y = (size * 0.2 + i as f64 * line_h) as i32;
+        top.draw_text(line, &style, (w as i32 / 2, y))
+            .map_err(err)?;
+    }
+    Ok(rest)
+}
+
+/// A title's lines and type size within `room` pixels: one or two lines at `size`, else in
+/// smaller type, else two lines of the smallest with the second cut by an ellipsis.
+pub(crate) fn fit_title(title: &str, room: f64, size: f64) -> (Vec<String>, f64) {
+    let fits = |lines: &[String], s: f64| {
+        lines.len() <= 2 && lines.iter().all(|l| text::width(FONT, s, l) <= room)
+    };
+    for s in [size, size * 0.85] {
+        let lines = text::wrap(FONT, s, title, room);
+        if fits(&lines, s) {
+            return (lines, s);
+        }
+    }
+    let s = size * 0.72;
+    let lines = text::wrap(FONT, s, title, room);
+    if fits(&lines, s) {
+        return (lines, s);
+    }
+    let first = text::ellipsize(FONT, s, &lines[0], room);
+    let rest = title.get(lines[0].len()..).unwrap_or_default().trim_start();
+    let mut out = vec![first];
+    if !rest.is_empty() {
+        out.push(text::ellipsize(FONT, s, rest, room));
+    }
+    (out, s)
 }

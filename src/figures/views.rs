@@ -86,18 +86,19 @@ pub fn siblings<'a>(
     metrics: &'a BTreeMap<String, Series>,
     name: &str,
 ) -> Vec<(String, &'a Series)> {
-    let Some((group, rest)) = name.split_once('/') else {
-        return Vec::new();
-    };
     metrics
         .iter()
-        .filter(|(other, _)| {
-            other
-                .split_once('/')
-                .is_some_and(|(g, r)| r == rest && g != group)
-        })
+        .filter(|(other, _)| same_quantity(name, other))
         .map(|(other, s)| (other.clone(), s))
         .collect()
+}
+
+/// `other` measures what `name` measures, for another method: `dec/x` for `e2e/x`.
+fn same_quantity(name: &str, other: &str) -> bool {
+    match (name.split_once('/'), other.split_once('/')) {
+        (Some((g, r)), Some((og, or))) => r == or && g != og,
+        _ => false,
+    }
 }
 
 /// A metric's points as (step, value).
@@ -221,18 +222,51 @@ pub fn run_metric(run: &RunState, metric: &str, log_y: bool) -> Figure {
     f
 }
 
-/// One metric of several runs on shared axes, a line per run.
+/// One metric of runs on shared axes, a line per run, and per method where the runs trained
+/// several (E2's end-to-end and decomposition).
 pub fn overlay(runs: &[&RunState], metric: &str, log_y: bool) -> Figure {
-    let mut p = Panel::new(metric, step_axis(), Axis::new(metric).log(log_y));
-    for (r, label) in runs.iter().zip(run_labels(runs)) {
-        let pts = r.metrics.get(metric).map(series_points).unwrap_or_default();
-        if pts.is_empty() {
-            p.notes
-                .push(empty_note(&format!("{} recorded no {metric}", r.id)));
+    let names = runs
+        .iter()
+        .flat_map(|r| r.metrics.keys().map(String::as_str));
+    let methods = method_siblings(names, metric);
+    let title = match methods.len() {
+        1 => metric.to_string(),
+        _ => metric
+            .split_once('/')
+            .map_or(metric, |(_, rest)| rest)
+            .to_string(),
+    };
+    let mut p = Panel::new(&title, step_axis(), Axis::new(&title).log(log_y));
+    for (i, (r, label)) in runs.iter().zip(run_labels(runs)).enumerate() {
+        for (j, m) in methods.iter().enumerate() {
+            let pts = r.metrics.get(m).map(series_points).unwrap_or_default();
+            if pts.is_empty() {
+                p.notes
+                    .push(empty_note(&format!("{} recorded no {m}", r.id)));
+            }
+            let mut line = Line::new(
+                match (runs.len(), methods.len()) {
+                    (_, 1) => label.clone(),
+                    (1, _) => method_name(m).to_string(),
+                    _ => format!("{label} · {}", method_name(m)),
+                },
+                pts,
+            );
+            // one run: a colour per method (end to end red, decomposition blue, as the
+            // paper draws them); several: a colour per run, a dash per method after the first
+            if runs.len() > 1 && methods.len() > 1 {
+                line.colour = Some(i);
+                line.dashed = j > 0;
+            }
+            p.lines.push(line);
         }
-        p.lines.push(Line::new(label, pts));
     }
-    let mut f = Figure::new(metric, vec![p], 1);
+    if let [run] = runs {
+        let mut f = Figure::new(format!("{} · {}", run.id, run.title), vec![p], 1);
+        f.notes.push(run_note(run));
+        return f;
+    }
+    let mut f = Figure::new(&title, vec![p], 1);
     f.notes.push(format!(
         "runs: {}",
         runs.iter()
@@ -241,6 +275,27 @@ pub fn overlay(runs: &[&RunState], metric: &str, log_y: bool) -> Figure {
             .join(", ")
     ));
     f
+}
+
+/// `metric` and the same metric under the experiment's other methods, as the lab overlays
+/// them ([`siblings`]): `e2e/test_accuracy` with `dec/test_accuracy` where a run recorded it.
+pub fn method_siblings<'a>(names: impl Iterator<Item = &'a str>, metric: &str) -> Vec<String> {
+    let mut others: Vec<String> = names
+        .filter(|n| same_quantity(metric, n))
+        .map(str::to_string)
+        .collect();
+    others.sort();
+    others.dedup();
+    std::iter::once(metric.to_string()).chain(others).collect()
+}
+
+/// A method's name in a legend, from its metrics' prefix.
+fn method_name(metric: &str) -> &str {
+    match metric.split_once('/').map_or(metric, |(m, _)| m) {
+        "e2e" => "end-to-end",
+        "dec" => "decomposition",
+        other => other,
+    }
 }
 
 /// One metric of groups of runs (the same experiment and parameters, any seed): each
