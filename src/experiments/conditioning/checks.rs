@@ -243,7 +243,7 @@ pub fn e9(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome
     ];
     Ok(CheckOutcome {
         id: "E9",
-        paper: "misses the kinks: mean max |err| >= 0.5 after 10k and >= 100x E8's (spec runs: 1.7 vs 0.002)"
+        paper: "misses the kinks: mean max |err| >= 0.5 after 10k and >= 100x E8's (reference runs: 1.7 vs 0.002)"
             .into(),
         measured: format!(
             "{}k steps: MSE {mse9:.2}, max |err| {m9:.2}; E8 {m8:.1e} ({ratio:.0}x)",

@@ -214,7 +214,7 @@ pub fn t1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome
     let top = singles.iter().map(|p| p.1).fold(0.0f64, f64::max);
     Ok(CheckOutcome {
         id: "T1",
-        paper: "Var <= G^2/2^d; ratio 0.9..1 for d>=6 (spec computation: 0.94..0.999)".into(),
+        paper: "Var <= G^2/2^d; ratio 0.9..1 for d>=6 (reference computation: 0.94..0.999)".into(),
         measured: format!(
             "max single-init ratio {top:.3}; ratio {lo:.3}..{hi:.3} for d=6..{d_max}; slope {slope:.2}"
         ),
