@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Instant;
 
 use fail_lab::engine::saved::{load_finished, SavedRuns};
 use fail_lab::engine::RunState;
@@ -71,9 +70,9 @@ fn the_quick_plan_is_the_list_of_runs_the_checks_train() {
 }
 
 #[test]
-fn planning_every_check_at_both_budgets_is_fast_and_trains_nothing() {
+fn planning_every_check_at_both_budgets_trains_nothing() {
+    // how long planning takes is measured by the benchmarks, not here (CI machines are noisy)
     let all = checks();
-    let t = Instant::now();
     for budget in [Budget::Quick, Budget::Full] {
         for c in &all {
             let (outcome, asked) = plan::with_source(RunSource::Plan, || {
@@ -89,8 +88,6 @@ fn planning_every_check_at_both_budgets_is_fast_and_trains_nothing() {
         let reqs = plan::plan(&refs, budget);
         assert!(reqs.iter().all(|r| plan::held(r).is_none()));
     }
-    let secs = t.elapsed().as_secs_f64();
-    assert!(secs < 1.0, "planning took {secs:.2} s");
 }
 
 /// Trains each spec file with `fail-lab run FILE --out runs`.
