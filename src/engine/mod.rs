@@ -289,6 +289,7 @@ pub(crate) fn start(
         last: Instant::now(),
         written: 0,
         write_s: 0.0,
+        last_write_s: 0.0,
         bytes: 0,
         warned: false,
     };
@@ -374,9 +375,13 @@ struct CheckpointPolicy {
     last: Instant,
     written: u64,
     write_s: f64,
+    last_write_s: f64,
     bytes: u64,
     warned: bool,
 }
+
+/// Timed checkpoints are at least this many times their last write's time apart.
+const CHECKPOINT_SHARE_INV: f64 = 100.0;
 
 impl Default for CheckpointPolicy {
     fn default() -> Self {
@@ -390,6 +395,7 @@ impl Default for CheckpointPolicy {
             last: Instant::now(),
             written: 0,
             write_s: 0.0,
+            last_write_s: 0.0,
             bytes: 0,
             warned: false,
         }
@@ -560,7 +566,8 @@ impl WorkerCtx {
         match written {
             Ok(bytes) => {
                 c.written += 1;
-                c.write_s += t0.elapsed().as_secs_f64();
+                c.last_write_s = t0.elapsed().as_secs_f64();
+                c.write_s += c.last_write_s;
                 c.bytes = bytes;
             }
             Err(e) if !c.warned => {
@@ -699,10 +706,11 @@ impl Ctx for WorkerCtx {
             .iter()
             .any(|c| matches!(c, Command::Stop | Command::Pause));
         let keep = self.checkpoints.keep.contains(&step);
-        let due = self
-            .checkpoints
-            .every
-            .is_some_and(|e| self.checkpoints.last.elapsed() >= e);
+        let due = self.checkpoints.every.is_some_and(|e| {
+            // never closer than 100 times the last write took: at most 1% of training time
+            let floor = Duration::from_secs_f64(CHECKPOINT_SHARE_INV * self.checkpoints.last_write_s);
+            self.checkpoints.last.elapsed() >= e.max(floor)
+        });
         if halting || keep || due {
             self.write_checkpoint(step, keep, save);
         }

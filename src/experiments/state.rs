@@ -57,10 +57,7 @@ impl StateWriter {
 
     pub fn f32s(&mut self, v: &[f32]) -> &mut Self {
         self.u64(v.len() as u64);
-        self.buf.reserve(v.len() * 4);
-        for x in v {
-            self.buf.extend_from_slice(&x.to_le_bytes());
-        }
+        self.buf.extend(v.iter().flat_map(|x| x.to_le_bytes()));
         self
     }
 
@@ -83,6 +80,8 @@ impl StateWriter {
 
     /// A network's parameters and its optimizer's state.
     pub fn snapshot(&mut self, s: &TrainSnapshot) -> &mut Self {
+        self.buf
+            .reserve(32 + 4 * (s.params.len() + s.m.len() + s.v.len()));
         self.u64(s.steps as u64)
             .f32s(&s.params)
             .f32s(&s.m)

@@ -105,6 +105,9 @@ impl Optimizer {
     ) -> NnResult<()> {
         for (store, out) in [(&mut self.m, m), (&mut self.v, v)] {
             store.try_alloc_for(p).map_err(err)?;
+            #[cfg(not(feature = "cuda"))]
+            out.extend_from_slice(store.get_or_alloc_mut(p).map_err(err)?);
+            #[cfg(feature = "cuda")]
             out.extend(super::ops::host(&store.get(p)));
         }
         Ok(())
