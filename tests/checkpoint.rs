@@ -312,3 +312,29 @@ fn a_fork_switches_e2e_to_decomposition_and_refuses_shape_changes() {
         at20(&parent_metrics, "e2e/test_accuracy")
     );
 }
+
+#[test]
+fn a_cluster_task_run_again_continues_its_run_from_the_checkpoint() {
+    let o = opts("task-again");
+    let mut s = small_e1();
+    let whole = outcome(&uninterrupted(&s, &o));
+    s.keep_checkpoints = vec![600];
+    fs::create_dir_all(&o.runs_dir).unwrap();
+    let file = o.runs_dir.join("task.toml");
+    fail_lab::slurm::task::write_run_file(&file, &s, "task-run-1", "").unwrap();
+    let launch = || {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let h = fail_lab::slurm::task::launch(&file, &s, &o, tx).unwrap();
+        let end = until_end(&rx);
+        h.join();
+        end
+    };
+    assert!(matches!(launch().last(), Some(Event::Finished { .. })));
+    let dir = o.runs_dir.join("task-run-1");
+    // killed by a time limit after its checkpoint: the task is started again
+    fs::remove_file(dir.join("summary.json")).unwrap();
+    assert!(matches!(launch().last(), Some(Event::Finished { .. })));
+    let log = fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("resumed from the checkpoint of step 600"), "{log}");
+    assert_eq!(outcome(&dir), whole);
+}

@@ -164,6 +164,9 @@ pub fn resume(
     let _ = fs::remove_file(dir.join("summary.json"));
     let mut writer =
         RunWriter::reopen(&id, dir).map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    for n in &notes {
+        writer.log(&format!("note: {n}"));
+    }
     let cont = found.map(|c| {
         writer.log(&format!(
             "resumed from the checkpoint of step {} ({})",
@@ -198,6 +201,19 @@ pub fn resume(
         from_step,
         notes,
     })
+}
+
+/// Whether the run folder `dir` holds a run that was cut off or stopped (it has a spec and no
+/// summary, or a summary that says it was stopped): one that `resume` continues.
+pub fn resumable(dir: &Path) -> bool {
+    if !dir.join("spec.toml").is_file() {
+        return false;
+    }
+    match fs::read_to_string(dir.join("summary.json")) {
+        Err(_) => true,
+        Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| v["status"] == "stopped"),
+    }
 }
 
 /// `RUN` or `RUN@STEP`: a run folder (a path, or an id in `runs_dir`) and a step.

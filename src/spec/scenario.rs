@@ -39,12 +39,12 @@ const TOP_KEYS: [&str; 11] = [
     "title",
     "description",
     "seed",
-    "checkpoint_every",
-    "keep_checkpoints",
     "params",
     "sweep",
     "sweep_point",
     "task",
+    "checkpoint_every",
+    "keep_checkpoints",
     "fork",
 ];
 
