@@ -335,6 +335,72 @@ fn a_cluster_task_run_again_continues_its_run_from_the_checkpoint() {
     fs::remove_file(dir.join("summary.json")).unwrap();
     assert!(matches!(launch().last(), Some(Event::Finished { .. })));
     let log = fs::read_to_string(dir.join("log.txt")).unwrap();
-    assert!(log.contains("resumed from the checkpoint of step 600"), "{log}");
+    assert!(
+        log.contains("resumed from the checkpoint of step 600"),
+        "{log}"
+    );
     assert_eq!(outcome(&dir), whole);
+}
+
+#[test]
+fn the_binary_resumes_and_forks_and_refuses_what_does_not_fit() {
+    let o = opts("cli");
+    let mut s = small_e1();
+    s.keep_checkpoints = vec![500];
+    let dir = uninterrupted(&s, &o);
+    fs::remove_file(dir.join("summary.json")).unwrap();
+    // cut off: the process that trained it (here, this one) is gone
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let gone = fail_lab::engine::Owner {
+        pid,
+        ..fail_lab::engine::Owner::current()
+    };
+    gone.write(&dir).unwrap();
+    let id = dir.file_name().unwrap().to_string_lossy().to_string();
+    let bin = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fail-lab"));
+        c.arg("--runs").arg(&o.runs_dir).arg("run");
+        c
+    };
+    let text = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+    let out = bin().args(["--resume", &id]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("resuming {id} from its checkpoint of step 500")),
+        "{}",
+        text(&out)
+    );
+    let out = bin().args(["--resume", &id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("there is nothing to resume"),
+        "{}",
+        text(&out)
+    );
+    let out = bin()
+        .args(["--fork", &format!("{id}@500"), "--set", "width=50"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("error: --set width: a fork cannot change width"),
+        "{}",
+        text(&out)
+    );
+    let out = bin()
+        .args(["--fork", &format!("{id}@500"), "--set", "lr=0.2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("forked"), "{}", text(&out));
+    let out = bin()
+        .args(["--resume", &id, "--set", "lr=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin().args(["--resume", "no-such-run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no-such-run"), "{}", text(&out));
 }

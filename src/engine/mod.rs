@@ -708,7 +708,8 @@ impl Ctx for WorkerCtx {
         let keep = self.checkpoints.keep.contains(&step);
         let due = self.checkpoints.every.is_some_and(|e| {
             // never closer than 100 times the last write took: at most 1% of training time
-            let floor = Duration::from_secs_f64(CHECKPOINT_SHARE_INV * self.checkpoints.last_write_s);
+            let floor =
+                Duration::from_secs_f64(CHECKPOINT_SHARE_INV * self.checkpoints.last_write_s);
             self.checkpoints.last.elapsed() >= e.max(floor)
         });
         if halting || keep || due {

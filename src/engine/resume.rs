@@ -211,8 +211,9 @@ pub fn resumable(dir: &Path) -> bool {
     }
     match fs::read_to_string(dir.join("summary.json")) {
         Err(_) => true,
-        Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
-            .is_ok_and(|v| v["status"] == "stopped"),
+        Ok(text) => {
+            serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v["status"] == "stopped")
+        }
     }
 }
 
