@@ -1,6 +1,8 @@
 //! SGD and Adam applied to runtime-shaped parameters through dfdx's public update kernels.
 
-use dfdx::prelude::{AdamConfig, Gradients, HasShape, SgdConfig, Shape, Tensor};
+#[cfg(not(feature = "cuda"))]
+use dfdx::prelude::HasShape;
+use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
 
 use super::device::Dev;
 use super::{err, NnResult};
