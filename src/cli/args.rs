@@ -174,3 +174,32 @@ impl SbatchArgs {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// checkpoints
+
+/// `--checkpoint-every`: seconds between a run's checkpoints.
+#[derive(Args, Clone, Default)]
+pub struct CheckpointArgs {
+    /// Seconds between checkpoints of each run (default: the scenario's `checkpoint_every`,
+    /// else 60); 0: only when a run is stopped or paused
+    #[arg(long, value_name = "SECS")]
+    pub checkpoint_every: Option<f64>,
+}
+
+impl CheckpointArgs {
+    /// Sets the scenario's interval when the flag was given; bad input names the flag.
+    pub fn apply(&self, scenario: &mut fail_lab::spec::Scenario) -> Result<(), String> {
+        match self.checkpoint_every {
+            None => Ok(()),
+            Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+                scenario.checkpoint_every = Some(s);
+                Ok(())
+            }
+            Some(s) => Err(format!(
+                "--checkpoint-every {s}: allowed: seconds between checkpoints, 0 to 86400 \
+                 (0: only when the run is stopped or paused)"
+            )),
+        }
+    }
+}

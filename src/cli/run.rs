@@ -1,5 +1,7 @@
 //! `fail-lab run`: one scenario to its end, headless, with a progress bar on stderr, its
-//! events as JSON lines on request, and its files in the runs folder.
+//! events as JSON lines on request, and its files in the runs folder; `--resume RUN`
+//! continues a stopped or killed run from its last checkpoint, `--fork RUN[@STEP]` starts a
+//! new run from one of its checkpoints with changed parameters.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,13 +14,22 @@ use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
 use fail_lab::experiments::Registry;
 use fail_lab::spec::{load_scenario, Scenario};
 
-use super::args::ThreadsArg;
+use super::args::{CheckpointArgs, ThreadsArg};
 use super::out::{bad, fmt_value, json_line, say, steps_bar};
 
 #[derive(Args)]
 pub struct RunArgs {
     /// The scenario file (TOML)
-    file: PathBuf,
+    #[arg(required_unless_present_any = ["resume", "fork"])]
+    file: Option<PathBuf>,
+    /// Continue run RUN (an id in the runs folder, or its folder) from its last checkpoint,
+    /// in its folder; a run with no checkpoint trains again from step 0
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["file", "fork", "seed"])]
+    resume: Option<String>,
+    /// Start a new run from the checkpoint of RUN at STEP (one it kept, or its latest), with
+    /// the parameters changed by --set (only ones that keep the networks' shapes)
+    #[arg(long, value_name = "RUN[@STEP]", conflicts_with_all = ["file", "seed"])]
+    fork: Option<String>,
     /// Override a parameter: --set name=value (repeatable)
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
@@ -33,6 +44,8 @@ pub struct RunArgs {
     json: bool,
     #[command(flatten)]
     threads: ThreadsArg,
+    #[command(flatten)]
+    checkpoints: CheckpointArgs,
 }
 
 /// The `run` subcommand: exit code 0 for a finished run, 1 for one that did not finish, 2 for
@@ -48,14 +61,126 @@ pub fn main(args: RunArgs, runs_dir: &Path) -> ExitCode {
     } else {
         "--runs"
     };
-    let out = args.out.unwrap_or_else(|| runs_dir.to_path_buf());
+    let out = args.out.clone().unwrap_or_else(|| runs_dir.to_path_buf());
     if let Err(e) = std::fs::create_dir_all(&out) {
         return bad(format!(
             "{flag} {}: cannot make the folder: {e}",
             out.display()
         ));
     }
-    run(&args.file, &args.set, args.seed, &out, args.json, threads)
+    if let Some(target) = &args.resume {
+        if !args.set.is_empty() {
+            return bad(format!(
+                "--resume {target}: a resumed run keeps its parameters; --fork {target} --set \
+                 ... starts a new run from its checkpoint with other ones"
+            ));
+        }
+        return resume(target, &out, &args, threads);
+    }
+    if let Some(target) = &args.fork {
+        return fork(target, &out, &args, threads);
+    }
+    let file = args
+        .file
+        .clone()
+        .expect("clap requires a file without --resume or --fork");
+    run(&file, &args, &out, threads)
+}
+
+/// The compute threads of one run of `scenario`.
+fn threads_for(threads: engine::pool::Threads, scenario: &Scenario) -> usize {
+    match threads {
+        engine::pool::Threads::Fixed(n) => n,
+        engine::pool::Threads::Auto { cores } => {
+            if fail_lab::experiments::uses_threads(&scenario.experiment, &scenario.params) {
+                cores
+            } else {
+                1
+            }
+        }
+    }
+}
+
+/// A run named by id in `runs` or by its folder.
+fn run_folder(target: &str, runs: &Path) -> PathBuf {
+    let as_path = PathBuf::from(target);
+    if as_path.join("spec.toml").exists() {
+        as_path
+    } else {
+        runs.join(target)
+    }
+}
+
+/// `--resume RUN`: the run goes on in its folder from its last checkpoint.
+fn resume(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threads) -> ExitCode {
+    let dir = run_folder(target, out);
+    let scenario = match engine::resume::run_scenario(&dir) {
+        Ok(s) => s,
+        Err(e) => return bad(format!("--resume {target}: {e}")),
+    };
+    if args.checkpoints.checkpoint_every.is_some() {
+        eprintln!(
+            "note: --checkpoint-every is ignored with --resume: the run keeps its spec's interval"
+        );
+    }
+    let opts = LaunchOptions {
+        runs_dir: out.to_path_buf(),
+        compute_threads: threads_for(threads, &scenario),
+    };
+    let stop = stop_on_signals();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let c = match engine::resume::resume(&dir, &opts, tx) {
+        Ok(c) => c,
+        Err(e) => return bad(format!("--resume {target}: {e}")),
+    };
+    for n in &c.notes {
+        eprintln!("note: {n}");
+    }
+    if let Some(step) = c.from_step {
+        eprintln!(
+            "resuming {} from its checkpoint of step {step}",
+            c.handle.id
+        );
+    }
+    watch(c.handle, &rx, &stop, &scenario, args.json)
+}
+
+/// `--fork RUN[@STEP]`: a new run from a checkpoint of RUN, with `--set`'s changes.
+fn fork(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threads) -> ExitCode {
+    let (dir, step) = match engine::resume::parse_fork_target(target, out) {
+        Ok(t) => t,
+        Err(e) => return bad(e),
+    };
+    let scenario = match engine::resume::run_scenario(&dir) {
+        Ok(s) => s,
+        Err(e) => return bad(format!("--fork {target}: {e}")),
+    };
+    if args.checkpoints.checkpoint_every.is_some() {
+        eprintln!(
+            "note: --checkpoint-every is ignored with --fork: the fork keeps its parent's interval"
+        );
+    }
+    let opts = LaunchOptions {
+        runs_dir: out.to_path_buf(),
+        compute_threads: threads_for(threads, &scenario),
+    };
+    let stop = stop_on_signals();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let c = match engine::resume::fork(&dir, step, &args.set, &opts, tx) {
+        Ok(c) => c,
+        Err(e) => return bad(e),
+    };
+    for n in &c.notes {
+        eprintln!("note: {n}");
+    }
+    let child = engine::resume::run_scenario(&c.handle.dir).unwrap_or(scenario);
+    eprintln!(
+        "forked {} from {} at step {}",
+        c.handle.id,
+        dir.display(),
+        c.from_step.unwrap_or(0)
+    );
+    watch(c.handle, &rx, &stop, &child, args.json)
 }
 
 /// Loads a scenario and applies `--set` and `--seed`.
@@ -82,31 +207,18 @@ fn prepare(file: &Path, set: &[String], seed: Option<u64>) -> Result<Scenario, S
     Ok(scenario)
 }
 
-fn run(
-    file: &Path,
-    set: &[String],
-    seed: Option<u64>,
-    out: &Path,
-    json: bool,
-    threads: engine::pool::Threads,
-) -> ExitCode {
-    let scenario = match prepare(file, set, seed) {
+fn run(file: &Path, args: &RunArgs, out: &Path, threads: engine::pool::Threads) -> ExitCode {
+    let mut scenario = match prepare(file, &args.set, args.seed) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let threads = match threads {
-        engine::pool::Threads::Fixed(n) => n,
-        engine::pool::Threads::Auto { cores } => {
-            if fail_lab::experiments::uses_threads(&scenario.experiment, &scenario.params) {
-                cores
-            } else {
-                1
-            }
-        }
-    };
+    if let Err(e) = args.checkpoints.apply(&mut scenario) {
+        return bad(e);
+    }
+    let threads = threads_for(threads, &scenario);
     let stop = stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
@@ -120,6 +232,18 @@ fn run(
             return ExitCode::from(2);
         }
     };
+    watch(handle, &rx, &stop, &scenario, args.json)
+}
+
+/// Follows a started run to its end on stderr (and stdout with `json`); stops it on a
+/// signal (it writes a checkpoint first).
+fn watch(
+    handle: engine::RunHandle,
+    rx: &crossbeam_channel::Receiver<engine::RunEvent>,
+    stop: &AtomicBool,
+    scenario: &Scenario,
+    json: bool,
+) -> ExitCode {
     let mut view = RunView {
         state: RunState::new(
             &handle.id,
@@ -134,7 +258,7 @@ fn run(
         json,
     };
     let started = Instant::now();
-    follow(&handle, &rx, &stop, &mut view);
+    follow(&handle, rx, stop, &mut view);
     let dir = handle.dir.clone();
     handle.join();
     eprintln!(
@@ -182,7 +306,7 @@ fn follow(
     let mut stop_sent = false;
     loop {
         if stop.load(Ordering::Relaxed) && !stop_sent {
-            say(&view.bar, "stopping: finishing the current step and writing the run's files (again to quit at once)");
+            say(&view.bar, "stopping: finishing the current step and writing the run's files and its checkpoint, for --resume (again to quit at once)");
             handle.stop();
             stop_sent = true;
         }

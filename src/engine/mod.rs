@@ -3,8 +3,10 @@
 //! runs trained a few at a time (`batch.rs`) and saved runs found by what they ran (`saved.rs`).
 
 pub mod batch;
+pub mod checkpoint;
 pub mod owner;
 pub mod pool;
+pub mod resume;
 pub mod saved;
 pub mod series;
 pub mod state;
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use crate::experiments::ctx::{check_loss, Ctx, Figure, Halt, Summary};
+use crate::experiments::ctx::{check_loss, Ctx, Figure, Halt, Restore, Summary};
 use crate::experiments::{self, Registry};
 use crate::spec::{Params, Scenario};
 
@@ -197,7 +199,9 @@ pub fn launch_fn(
             opts.runs_dir.display()
         )
     })?;
-    start(scenario, run, (id, dir), "", opts, events)
+    let scenario = resolved(scenario);
+    let writer = first_files(&scenario, &id, &dir, "")?;
+    start(&scenario, run, (id, dir), writer, None, opts, events)
 }
 
 /// Starts `scenario` as run `id`, in `<runs>/<id>`, a folder that must not exist yet, with
@@ -213,36 +217,93 @@ pub fn launch_named(
     let def = validate(scenario)?;
     let dir = store::create_named_run_dir(&opts.runs_dir, id)
         .map_err(|e| format!("cannot create run folder {id}: {e}"))?;
+    let scenario = resolved(scenario);
+    let writer = first_files(&scenario, id, &dir, spec_extra)?;
     start(
-        scenario,
+        &scenario,
         def.run,
         (id.to_string(), dir),
-        spec_extra,
+        writer,
+        None,
         opts,
         events,
     )
 }
 
-/// Writes the run's first files in `dir` and starts its worker thread.
-fn start(
+/// The scenario with the seed it runs with: its own, or a fresh one.
+pub(crate) fn resolved(scenario: &Scenario) -> Scenario {
+    let mut scenario = scenario.clone();
+    scenario.seed.get_or_insert_with(fresh_seed);
+    scenario
+}
+
+/// Writes a new run's first files in `dir` (`spec.toml`, then `spec_extra`): `scenario` has
+/// its seed resolved.
+pub(crate) fn first_files(
+    scenario: &Scenario,
+    id: &str,
+    dir: &Path,
+    spec_extra: &str,
+) -> Result<RunWriter, String> {
+    RunWriter::create_with(id, dir, scenario, spec_extra)
+        .map_err(|e| format!("cannot write {}: {e}", dir.display()))
+}
+
+/// Where a run continues from: a checkpoint handed to the experiment, the training time
+/// before it and the latest value of each metric in the files kept.
+pub(crate) struct Continuation {
+    pub restore: Restore,
+    pub elapsed_s: f64,
+    pub latest: std::collections::BTreeMap<String, f64>,
+}
+
+/// The default time between checkpoints.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(60);
+
+/// Starts the worker thread of a run whose files `writer` writes.
+pub(crate) fn start(
     scenario: &Scenario,
     run: experiments::RunFn,
     (id, dir): (String, PathBuf),
-    spec_extra: &str,
+    writer: RunWriter,
+    cont: Option<Continuation>,
     opts: &LaunchOptions,
     events: Sender<RunEvent>,
 ) -> Result<RunHandle, String> {
-    let mut scenario = scenario.clone();
-    let seed = *scenario.seed.get_or_insert_with(fresh_seed);
-    let writer = RunWriter::create_with(&id, &dir, &scenario, spec_extra)
-        .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    let scenario = resolved(scenario);
+    let seed = scenario.seed.unwrap_or_default();
     let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
     let threads = opts.compute_threads;
     let run_id = id.clone();
+    let policy = CheckpointPolicy {
+        every: match scenario.checkpoint_every {
+            None => Some(CHECKPOINT_EVERY),
+            Some(s) if s > 0.0 => Some(Duration::from_secs_f64(s)),
+            Some(_) => None,
+        },
+        keep: scenario.keep_checkpoints.clone(),
+        experiment: scenario.experiment.clone(),
+        params: scenario.params.clone(),
+        seed,
+        threads,
+        last: Instant::now(),
+        written: 0,
+        write_s: 0.0,
+        last_write_s: 0.0,
+        bytes: 0,
+        warned: false,
+    };
     let thread = std::thread::Builder::new()
         .name(format!("run-{id}"))
         .spawn(move || {
             let mut ctx = WorkerCtx::new(run_id, writer, events, cmd_rx);
+            ctx.checkpoints = policy;
+            if let Some(c) = cont {
+                ctx.elapsed_before = c.elapsed_s;
+                ctx.latest = c.latest;
+                ctx.step = c.restore.step;
+                ctx.restore = Some(c.restore);
+            }
             ctx.send(Event::Started {
                 experiment: scenario.experiment.clone(),
                 title: scenario.title.clone(),
@@ -301,6 +362,46 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
+/// When a run writes checkpoints, and what they cost so far.
+struct CheckpointPolicy {
+    /// Time between checkpoints; `None`: only when the run stops or pauses.
+    every: Option<Duration>,
+    /// Steps whose checkpoints are kept.
+    keep: Vec<u64>,
+    experiment: String,
+    params: Params,
+    seed: u64,
+    threads: usize,
+    last: Instant,
+    written: u64,
+    write_s: f64,
+    last_write_s: f64,
+    bytes: u64,
+    warned: bool,
+}
+
+/// Timed checkpoints are at least this many times their last write's time apart.
+const CHECKPOINT_SHARE_INV: f64 = 100.0;
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            every: Some(CHECKPOINT_EVERY),
+            keep: Vec::new(),
+            experiment: String::new(),
+            params: Params::default(),
+            seed: 0,
+            threads: 1,
+            last: Instant::now(),
+            written: 0,
+            write_s: 0.0,
+            last_write_s: 0.0,
+            bytes: 0,
+            warned: false,
+        }
+    }
+}
+
 /// The worker's side of a run: implements [`Ctx`] for the experiment.
 struct WorkerCtx {
     run: String,
@@ -315,6 +416,11 @@ struct WorkerCtx {
     pending: Option<Halt>,
     latest: std::collections::BTreeMap<String, f64>,
     reported_write_error: bool,
+    checkpoints: CheckpointPolicy,
+    /// The checkpoint this run continues from, until the experiment asks for it.
+    restore: Option<Restore>,
+    /// Training time before the checkpoint a resumed run continues from.
+    elapsed_before: f64,
 }
 
 impl WorkerCtx {
@@ -338,6 +444,9 @@ impl WorkerCtx {
             pending: None,
             latest: Default::default(),
             reported_write_error: false,
+            checkpoints: CheckpointPolicy::default(),
+            restore: None,
+            elapsed_before: 0.0,
         }
     }
 
@@ -374,10 +483,31 @@ impl WorkerCtx {
         }
     }
 
+    /// The commands waiting, in order.
+    fn waiting_commands(&mut self) -> Vec<Command> {
+        let mut out = Vec::new();
+        while let Ok(c) = self.commands.try_recv() {
+            out.push(c);
+        }
+        out
+    }
+
     /// Applies pending commands; blocks while paused. Returns true if asked to stop.
     fn poll_commands(&mut self) -> bool {
+        let waiting = self.waiting_commands();
+        self.apply_commands(waiting)
+    }
+
+    /// Applies `waiting`, then the commands that come after; blocks while paused. Returns
+    /// true if asked to stop.
+    fn apply_commands(&mut self, waiting: Vec<Command>) -> bool {
+        let mut waiting = waiting.into_iter();
         loop {
-            match self.commands.try_recv() {
+            let next = match waiting.next() {
+                Some(c) => Ok(c),
+                None => self.commands.try_recv(),
+            };
+            match next {
                 Ok(Command::Stop) => return true,
                 Ok(Command::Pause) => {
                     self.progress(true);
@@ -402,11 +532,64 @@ impl WorkerCtx {
     }
 
     fn elapsed_s(&self) -> f64 {
-        (self.started.elapsed() - self.paused_for.min(self.started.elapsed())).as_secs_f64()
+        self.elapsed_before
+            + (self.started.elapsed() - self.paused_for.min(self.started.elapsed())).as_secs_f64()
+    }
+
+    /// Writes a checkpoint of the state `save` gives at `step` (kept apart when `keep`). A
+    /// failure is logged once and training goes on.
+    fn write_checkpoint(
+        &mut self,
+        step: u64,
+        keep: bool,
+        save: &mut dyn FnMut() -> Result<Vec<u8>, Halt>,
+    ) {
+        let t0 = Instant::now();
+        let written = save().map_err(|h| h.to_string()).and_then(|state| {
+            let files = self.writer.flushed_lens().map_err(|e| e.to_string())?;
+            let c = &self.checkpoints;
+            let header = checkpoint::Header {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                experiment: c.experiment.clone(),
+                params: c.params.clone(),
+                seed: c.seed,
+                step,
+                total: self.total,
+                elapsed_s: self.elapsed_s(),
+                threads: c.threads,
+                files,
+            };
+            checkpoint::write(self.writer.dir(), &header, &state, keep).map_err(|e| e.to_string())
+        });
+        let c = &mut self.checkpoints;
+        c.last = Instant::now();
+        match written {
+            Ok(bytes) => {
+                c.written += 1;
+                c.last_write_s = t0.elapsed().as_secs_f64();
+                c.write_s += c.last_write_s;
+                c.bytes = bytes;
+            }
+            Err(e) if !c.warned => {
+                c.warned = true;
+                self.log(&format!(
+                    "warning: no checkpoint at step {step}: {e}; the run goes on"
+                ));
+            }
+            Err(_) => {}
+        }
     }
 
     fn end(&mut self, result: std::thread::Result<Result<Summary, Halt>>) {
         self.progress(true);
+        let c = &self.checkpoints;
+        if c.written > 0 {
+            let line = format!(
+                "checkpoints: {} written in {:.3} s in all, the last {} bytes",
+                c.written, c.write_s, c.bytes
+            );
+            self.writer.log(&line);
+        }
         let last_values = || {
             let mut s = Summary::default();
             for (k, v) in &self.latest {
@@ -503,6 +686,44 @@ impl Ctx for WorkerCtx {
     fn figure(&mut self, step: u64, figure: Figure) {
         self.writer.figure(step, &figure);
         self.send(Event::Figure { step, figure });
+    }
+
+    fn step_saving(
+        &mut self,
+        step: u64,
+        total: u64,
+        loss: f64,
+        save: &mut dyn FnMut() -> Result<Vec<u8>, Halt>,
+    ) -> Result<(), Halt> {
+        self.step = step;
+        self.total = total;
+        if let Some(h) = self.pending.take() {
+            return Err(h);
+        }
+        check_loss(step, loss)?;
+        let waiting = self.waiting_commands();
+        let halting = waiting
+            .iter()
+            .any(|c| matches!(c, Command::Stop | Command::Pause));
+        let keep = self.checkpoints.keep.contains(&step);
+        let due = self.checkpoints.every.is_some_and(|e| {
+            // never closer than 100 times the last write took: at most 1% of training time
+            let floor =
+                Duration::from_secs_f64(CHECKPOINT_SHARE_INV * self.checkpoints.last_write_s);
+            self.checkpoints.last.elapsed() >= e.max(floor)
+        });
+        if halting || keep || due {
+            self.write_checkpoint(step, keep, save);
+        }
+        if self.apply_commands(waiting) {
+            return Err(Halt::Stopped { step });
+        }
+        self.progress(step == total);
+        Ok(())
+    }
+
+    fn restore(&mut self) -> Option<Restore> {
+        self.restore.take()
     }
 }
 

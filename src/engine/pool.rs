@@ -402,6 +402,8 @@ mod tests {
             seed: Some(0),
             params: Default::default(),
             source: None,
+            checkpoint_every: None,
+            keep_checkpoints: Vec::new(),
         }
     }
 

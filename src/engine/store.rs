@@ -175,6 +175,32 @@ impl RunWriter {
         })
     }
 
+    /// Opens the files of an existing run folder to write on (a resumed run): `owner.json`
+    /// names this process; `spec.toml` stays as it is.
+    pub fn reopen(id: &str, dir: &Path) -> io::Result<Self> {
+        Owner::current().write(dir)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            id: id.to_string(),
+            metrics: append(&dir.join("metrics.jsonl"))?,
+            log: append(&dir.join("log.txt"))?,
+            figures: append(&dir.join("figures.jsonl"))?,
+            last_flush: Instant::now(),
+            error: None,
+        })
+    }
+
+    /// Flushes the files and returns their lengths (what a checkpoint records).
+    pub fn flushed_lens(&mut self) -> io::Result<super::checkpoint::FileLens> {
+        self.flush();
+        let len = |name: &str| fs::metadata(self.dir.join(name)).map(|m| m.len());
+        Ok(super::checkpoint::FileLens {
+            metrics: len("metrics.jsonl")?,
+            log: len("log.txt")?,
+            figures: len("figures.jsonl")?,
+        })
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -189,6 +189,49 @@ pub trait Ctx {
 
     /// A picture for the figure pane.
     fn figure(&mut self, _step: u64, _figure: Figure) {}
+
+    /// [`Ctx::step`] for an experiment that can be checkpointed: where the run writes a
+    /// checkpoint (its interval is up, or it is about to pause or stop), it calls `save` for
+    /// the experiment's whole training state after `step`. A context that keeps no
+    /// checkpoints never calls it.
+    fn step_saving(
+        &mut self,
+        step: u64,
+        total: u64,
+        loss: f64,
+        _save: &mut dyn FnMut() -> Result<Vec<u8>, Halt>,
+    ) -> Result<(), Halt> {
+        self.step(step, total, loss)
+    }
+
+    /// The checkpoint this run continues from, asked once before training: the state `save`
+    /// gave at its step. `None` for a run that starts at step 0.
+    fn restore(&mut self) -> Option<Restore> {
+        None
+    }
+}
+
+/// A checkpoint handed back to the experiment that wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restore {
+    /// The step whose [`Ctx::step_saving`] saved it: the run goes on with what follows that
+    /// call at this step (its evaluation), then trains step + 1.
+    pub step: u64,
+    /// The bytes `save` returned.
+    pub state: Vec<u8>,
+    /// True for a fork: the run's parameters may differ from the ones that saved the state
+    /// (only ones that keep the networks' shapes: the engine checks them).
+    pub fork: bool,
+}
+
+impl Restore {
+    /// The message for a state the experiment cannot read.
+    pub fn bad(&self, what: impl std::fmt::Display) -> Halt {
+        Halt::Failed(format!(
+            "the checkpoint of step {} cannot be read back: {what}",
+            self.step
+        ))
+    }
 }
 
 /// The divergence test shared by every context.
@@ -212,6 +255,12 @@ pub struct CollectCtx {
     pub last_step: u64,
     /// Stop the run once this step is reached (a test of the stop path).
     pub stop_at: Option<u64>,
+    /// Save the training state at this step (into `saved`), if the experiment can.
+    pub save_at: Option<u64>,
+    /// The state saved at `save_at`.
+    pub saved: Option<Restore>,
+    /// The state to continue from (handed to the experiment once).
+    pub restore_from: Option<Restore>,
     pending: Option<Halt>,
 }
 
@@ -262,5 +311,26 @@ impl Ctx for CollectCtx {
 
     fn figure(&mut self, step: u64, figure: Figure) {
         self.figures.push((step, figure));
+    }
+
+    fn step_saving(
+        &mut self,
+        step: u64,
+        total: u64,
+        loss: f64,
+        save: &mut dyn FnMut() -> Result<Vec<u8>, Halt>,
+    ) -> Result<(), Halt> {
+        if self.save_at == Some(step) && self.pending.is_none() && loss.is_finite() {
+            self.saved = Some(Restore {
+                step,
+                state: save()?,
+                fork: false,
+            });
+        }
+        self.step(step, total, loss)
+    }
+
+    fn restore(&mut self) -> Option<Restore> {
+        self.restore_from.take()
     }
 }

@@ -16,10 +16,11 @@ pub mod flat;
 pub mod parity;
 pub mod plan;
 pub mod registry;
+pub mod state;
 
 pub use check::{Budget, CheckDef, CheckFn, CheckOutcome};
 pub use common::{emit_snr, snr_due, snr_params};
-pub use ctx::{CollectCtx, Ctx, Figure, Halt, Summary};
+pub use ctx::{CollectCtx, Ctx, Figure, Halt, Restore, Summary};
 pub use registry::{checks, find, params_with, registry, run_direct, uses_threads, Registry};
 
 use crate::spec::{ParamDef, Params};

@@ -94,6 +94,8 @@ impl RunRequest {
             seed: Some(self.seed),
             params: self.params.clone(),
             source: None,
+            checkpoint_every: None,
+            keep_checkpoints: Vec::new(),
         }
     }
 }

@@ -105,6 +105,29 @@ impl Mlp {
         })
     }
 
+    /// The parameters and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        use crate::nn::snapshot::{take_snapshot, ParamRef};
+        take_snapshot(
+            self.layers
+                .iter()
+                .flat_map(|l| [ParamRef::Mat(&l.w), ParamRef::Vec(&l.b)]),
+            opt,
+        )
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        use crate::nn::snapshot::{restore_snapshot, ParamMut};
+        restore_snapshot(
+            self.layers
+                .iter_mut()
+                .flat_map(|l| [ParamMut::Mat(&mut l.w), ParamMut::Vec(&mut l.b)]),
+            opt,
+            s,
+        )
+    }
+
     /// The current weights as plain numbers.
     pub fn weights(&self) -> Vec<LayerWeights> {
         self.layers

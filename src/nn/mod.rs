@@ -20,6 +20,7 @@ mod ops;
 mod optim;
 mod parallel;
 mod portfolio;
+mod snapshot;
 mod snr;
 mod staircase;
 
@@ -36,6 +37,7 @@ pub use loss::Loss;
 pub use mlp::{Activation, LayerWeights, Mlp};
 pub use optim::{OptimKind, Optimizer};
 pub use portfolio::{PortfolioTarget, SoftmaxPolicy};
+pub use snapshot::TrainSnapshot;
 pub use snr::{gradient_snr, snr_of_columns, Snr, SnrReport};
 #[allow(unused_imports)]
 pub use staircase::*;

@@ -1,5 +1,7 @@
 //! SGD and Adam applied to runtime-shaped parameters through dfdx's public update kernels.
 
+#[cfg(not(feature = "cuda"))]
+use dfdx::prelude::HasShape;
 use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
 
 use super::device::Dev;
@@ -88,6 +90,69 @@ impl Optimizer {
     /// Number of steps taken so far.
     pub fn steps(&self) -> i32 {
         self.t
+    }
+
+    /// Sets the number of steps taken (a checkpoint's).
+    pub(crate) fn set_steps(&mut self, t: i32) {
+        self.t = t;
+    }
+
+    /// Appends the state kept for `p` (first moment or SGD velocity to `m`, second moment to
+    /// `v`; zeros where none was kept yet).
+    pub(crate) fn save_slot<S: Shape>(
+        &mut self,
+        p: &Tensor<S, f32, Dev>,
+        m: &mut Vec<f32>,
+        v: &mut Vec<f32>,
+    ) -> NnResult<()> {
+        for (store, out) in [(&mut self.m, m), (&mut self.v, v)] {
+            store.try_alloc_for(p).map_err(err)?;
+            #[cfg(not(feature = "cuda"))]
+            out.extend_from_slice(store.get_or_alloc_mut(p).map_err(err)?);
+            #[cfg(feature = "cuda")]
+            out.extend(super::ops::host(&store.get(p)));
+        }
+        Ok(())
+    }
+
+    /// Takes the state kept for `p` from the front of `m` and `v` (as [`Optimizer::save_slot`]
+    /// wrote it).
+    #[cfg(not(feature = "cuda"))]
+    pub(crate) fn load_slot<'a, S: Shape>(
+        &mut self,
+        p: &Tensor<S, f32, Dev>,
+        m: &mut &'a [f32],
+        v: &mut &'a [f32],
+    ) -> NnResult<()> {
+        let n = p.shape().num_elements();
+        for (store, src) in [(&mut self.m, m), (&mut self.v, v)] {
+            if src.len() < n {
+                return Err(super::NnError(format!(
+                    "{} optimizer numbers left for a parameter of {n}",
+                    src.len()
+                )));
+            }
+            let (head, tail) = src.split_at(n);
+            store
+                .get_or_alloc_mut(p)
+                .map_err(err)?
+                .copy_from_slice(head);
+            *src = tail;
+        }
+        Ok(())
+    }
+
+    /// On a device the optimizer's state is not written back from the host.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn load_slot<S: Shape>(
+        &mut self,
+        _p: &Tensor<S, f32, Dev>,
+        _m: &mut &[f32],
+        _v: &mut &[f32],
+    ) -> NnResult<()> {
+        Err(super::NnError(
+            "restoring an optimizer's state from a checkpoint needs the CPU build".into(),
+        ))
     }
 
     /// Starts a new step (Adam's bias correction counts steps from 1).

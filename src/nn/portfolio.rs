@@ -54,6 +54,25 @@ impl SoftmaxPolicy {
         }
     }
 
+    /// The parameters and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        use crate::nn::snapshot::{take_snapshot, ParamRef};
+        take_snapshot(
+            [ParamRef::Mat(&self.w), ParamRef::Vec(&self.b)].into_iter(),
+            opt,
+        )
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        use crate::nn::snapshot::{restore_snapshot, ParamMut};
+        restore_snapshot(
+            [ParamMut::Mat(&mut self.w), ParamMut::Vec(&mut self.b)].into_iter(),
+            opt,
+            s,
+        )
+    }
+
     pub fn inputs(&self) -> usize {
         self.w.shape().0
     }

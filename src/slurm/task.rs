@@ -97,6 +97,10 @@ pub fn launch(
 ) -> Result<RunHandle, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     match planned(&text).map_err(|e| format!("{}: {e}", file.display()))? {
+        // a task run again (requeued, or started by hand) goes on from its run's checkpoint
+        Some(p) if engine::resume::resumable(&opts.runs_dir.join(&p.run)) => {
+            engine::resume::resume(&opts.runs_dir.join(&p.run), opts, events).map(|c| c.handle)
+        }
         Some(p) => engine::launch_named(scenario, &p.run, &p.spec_extra, opts, events),
         None => engine::launch(scenario, opts, events),
     }

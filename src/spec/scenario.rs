@@ -27,9 +27,14 @@ pub struct Scenario {
     pub params: Params,
     /// The file it was read from, if any.
     pub source: Option<String>,
+    /// Seconds between checkpoints (`checkpoint_every`; unset: the engine's default, a minute;
+    /// 0: only when the run stops or pauses).
+    pub checkpoint_every: Option<f64>,
+    /// Steps whose checkpoints are kept for forks (`keep_checkpoints = [5000, 10000]`).
+    pub keep_checkpoints: Vec<u64>,
 }
 
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 11] = [
     "experiment",
     "title",
     "description",
@@ -38,6 +43,9 @@ const TOP_KEYS: [&str; 8] = [
     "sweep",
     "sweep_point",
     "task",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "fork",
 ];
 
 #[derive(Deserialize)]
@@ -84,7 +92,9 @@ pub fn parse_scenario(
     let title = p.text_field("title")?.unwrap_or_else(|| experiment.clone());
     let description = p.text_field("description")?.unwrap_or_default();
     let seed = p.seed()?;
-    p.tables_only(&["sweep", "sweep_point", "task"])?;
+    let checkpoint_every = p.checkpoint_every()?;
+    let keep_checkpoints = p.keep_checkpoints()?;
+    p.tables_only(&["sweep", "sweep_point", "task", "fork"])?;
     let params = p.params(&experiment, &defs)?;
     Ok(Scenario {
         experiment,
@@ -93,6 +103,8 @@ pub fn parse_scenario(
         seed,
         params,
         source: file.map(str::to_string),
+        checkpoint_every,
+        keep_checkpoints,
     })
 }
 
@@ -220,6 +232,61 @@ impl Parser<'_> {
         }
     }
 
+    fn checkpoint_every(&self) -> Result<Option<f64>, SpecError> {
+        let key = "checkpoint_every";
+        match self.find(key) {
+            None => Ok(None),
+            Some((k, v)) => {
+                let secs = match v.get_ref() {
+                    toml::Value::Integer(i) => *i as f64,
+                    toml::Value::Float(x) => *x,
+                    _ => f64::NAN,
+                };
+                if secs.is_finite() && (0.0..=86_400.0).contains(&secs) {
+                    Ok(Some(secs))
+                } else {
+                    Err(self.fail(
+                        self.line(k),
+                        Some(key),
+                        format!(
+                            "got {}, allowed: seconds between checkpoints, 0 to 86400 \
+                             (0: only when the run stops or pauses)",
+                            v.get_ref()
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn keep_checkpoints(&self) -> Result<Vec<u64>, SpecError> {
+        let key = "keep_checkpoints";
+        let Some((k, v)) = self.find(key) else {
+            return Ok(Vec::new());
+        };
+        let steps: Option<Vec<u64>> = match v.get_ref() {
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_integer().filter(|s| *s > 0).map(|s| s as u64))
+                .collect(),
+            _ => None,
+        };
+        let mut steps = steps.ok_or_else(|| {
+            self.fail(
+                self.line(k),
+                Some(key),
+                format!(
+                    "got {}, allowed: a list of steps > 0 whose checkpoints are kept, \
+                     e.g. [5000, 10000]",
+                    v.get_ref()
+                ),
+            )
+        })?;
+        steps.sort_unstable();
+        steps.dedup();
+        Ok(steps)
+    }
+
     /// The experiment's defaults with the `[params]` section's values, each checked.
     fn params(&self, experiment: &str, defs: &[ParamDef]) -> Result<Params, SpecError> {
         if let Some((k, v)) = self.find("params") {
@@ -272,6 +339,8 @@ impl Scenario {
             seed: None,
             params: Params::defaults(&defs),
             source: None,
+            checkpoint_every: None,
+            keep_checkpoints: Vec::new(),
         })
     }
 
@@ -328,6 +397,16 @@ impl Scenario {
         }
         if let Some(seed) = self.seed {
             out.push_str(&format!("seed = {seed}\n"));
+        }
+        if let Some(secs) = self.checkpoint_every {
+            out.push_str(&format!(
+                "checkpoint_every = {}\n",
+                toml::Value::Float(secs)
+            ));
+        }
+        if !self.keep_checkpoints.is_empty() {
+            let steps: Vec<String> = self.keep_checkpoints.iter().map(u64::to_string).collect();
+            out.push_str(&format!("keep_checkpoints = [{}]\n", steps.join(", ")));
         }
         out.push_str("\n[params]\n");
         for (k, v) in self.params.iter() {

@@ -3,7 +3,7 @@
 //! the per-image labels added (decomposition). One run trains both methods from the same
 //! initialisation, side by side.
 
-use rand::rngs::StdRng;
+use crate::experiments::state::{StateReader, StateWriter, Stream};
 
 use super::lines::{batch_of, classes_figure, sample_tuples, tuples_figure, Tuples, SIDE};
 use super::method::{
@@ -12,7 +12,7 @@ use super::method::{
 use crate::experiments::common::{
     emit_snr, optim_kind, sign_accuracy, snr_due, snr_params, OPTIMIZERS, OPT_HELP_PAPER,
 };
-use crate::experiments::ctx::{Ctx, Figure, Halt, Summary};
+use crate::experiments::ctx::{Ctx, Figure, Halt, Restore, Summary};
 use crate::nn::{LineNet, LineNetConfig, Optimizer};
 use crate::spec::{ParamDef, Params};
 
@@ -110,7 +110,7 @@ struct E2Run {
     prefix: &'static str,
     net: LineNet,
     opt: Optimizer,
-    rng: StdRng,
+    rng: Stream,
     steps: u64,
     loss_sum: f64,
     loss_n: u64,
@@ -157,7 +157,7 @@ impl E2Run {
 struct Probe {
     n: usize,
     k: usize,
-    rng: StdRng,
+    rng: Stream,
 }
 
 impl Probe {
@@ -194,23 +194,91 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let mut fig_rng = stream(seed, FIGURE);
-    ctx.figure(0, classes_figure(&mut fig_rng));
-    ctx.figure(
-        0,
-        tuples_figure(
-            &sample_tuples(&mut fig_rng, 4, k),
-            4,
-            &format!("E2: four {k}-tuples, orientations = tuple label"),
-        ),
-    );
+    let restore = ctx.restore();
+    if restore.is_none() {
+        let mut fig_rng = stream(seed, FIGURE);
+        ctx.figure(0, classes_figure(&mut fig_rng));
+        ctx.figure(
+            0,
+            tuples_figure(
+                &sample_tuples(&mut fig_rng, 4, k),
+                4,
+                &format!("E2: four {k}-tuples, orientations = tuple label"),
+            ),
+        );
+    }
     let mut probe = Probe {
         n: p.usize("snr_samples"),
         k,
         rng: stream(seed, PROBE),
     };
-    train(p, &mut runs, &test, total, &mut probe, ctx)?;
+    train(p, &mut runs, &test, total, &mut probe, restore, ctx)?;
     Ok(finish(&runs, k, total, ctx))
+}
+
+/// The state of every method's run and of the probe, as bytes for a checkpoint.
+fn save_state(runs: &mut [E2Run], probe: &Probe) -> Result<Vec<u8>, Halt> {
+    let mut w = StateWriter::new();
+    w.stream(&probe.rng).u64(runs.len() as u64);
+    for r in runs.iter_mut() {
+        let snap = r.net.snapshot(&mut r.opt)?;
+        w.str(r.method.name())
+            .snapshot(&snap)
+            .stream(&r.rng)
+            .f64(r.loss_sum)
+            .u64(r.loss_n)
+            .points(&r.acc);
+    }
+    Ok(w.into_bytes())
+}
+
+/// The state of [`save_state`] put back. Each run takes the saved run of its method, or the
+/// only saved run where a fork trains one method from a checkpoint of one other method (the
+/// end-to-end network switched to decomposition).
+fn load_state(runs: &mut [E2Run], probe: &mut Probe, bytes: &[u8]) -> Result<(), String> {
+    let mut r = StateReader::new(bytes);
+    probe.rng = r.stream()?;
+    let n = r.u64()?;
+    let mut saved = Vec::new();
+    for _ in 0..n {
+        saved.push((
+            r.str()?,
+            r.snapshot()?,
+            r.stream()?,
+            r.f64()?,
+            r.u64()?,
+            r.points()?,
+        ));
+    }
+    if !r.is_done() {
+        return Err("bytes left over after E2's state".into());
+    }
+    let one_to_one = saved.len() == 1 && runs.len() == 1;
+    for run in runs.iter_mut() {
+        let from = match saved.iter().position(|s| s.0 == run.method.name()) {
+            Some(i) => i,
+            None if one_to_one => 0,
+            None => {
+                return Err(format!(
+                    "it holds no {} network (it holds {})",
+                    run.method.name(),
+                    saved
+                        .iter()
+                        .map(|s| s.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        };
+        let (_, snap, rng, loss_sum, loss_n, acc) = &saved[from];
+        run.net
+            .restore(&mut run.opt, snap)
+            .map_err(|e| e.to_string())?;
+        run.rng = rng.clone();
+        (run.loss_sum, run.loss_n) = (*loss_sum, *loss_n);
+        run.acc = acc.clone();
+    }
+    Ok(())
 }
 
 /// The methods' runs, each from the same initial network, and the fixed test set.
@@ -245,49 +313,78 @@ fn setup(p: &Params, seed: u64) -> Result<(Vec<E2Run>, Tuples), Halt> {
     Ok((runs, test))
 }
 
-/// Trains the methods side by side, each for its own number of steps.
+/// Trains the methods side by side, each for its own number of steps: from step 0, or from
+/// the step of the checkpoint `restore`.
 fn train(
     p: &Params,
     runs: &mut [E2Run],
     test: &Tuples,
     total: u64,
     probe: &mut Probe,
+    restore: Option<Restore>,
     ctx: &mut dyn Ctx,
 ) -> Result<(), Halt> {
     let (k, batch) = (p.usize("k"), p.usize("batch"));
-    let eval_every = p.int("eval_every") as u64;
-    for r in runs.iter_mut() {
-        r.evaluate(0, test, ctx)?;
-    }
-    if probe.n > 0 {
-        probe.run(runs, &vec![true; runs.len()], 0, ctx)?;
-    }
-    for step in 1..=total {
+    let first = match restore {
+        Some(r) => {
+            if r.step > total {
+                return Err(r.bad(format!("it is at step {} of {total}", r.step)));
+            }
+            load_state(runs, probe, &r.state).map_err(|e| r.bad(e))?;
+            ctx.log(&format!(
+                "continuing from the checkpoint of step {}",
+                r.step
+            ));
+            after_step(p, runs, test, probe, r.step, ctx)?;
+            r.step + 1
+        }
+        None => {
+            for r in runs.iter_mut() {
+                r.evaluate(0, test, ctx)?;
+            }
+            if probe.n > 0 {
+                probe.run(runs, &vec![true; runs.len()], 0, ctx)?;
+            }
+            1
+        }
+    };
+    for step in first..=total {
         let mut reported = 0.0;
-        let mut active = vec![false; runs.len()];
-        for (i, r) in runs.iter_mut().enumerate() {
-            if step > r.steps {
-                continue;
+        for r in runs.iter_mut() {
+            if step <= r.steps {
+                reported += r.train_step(batch, k)?;
             }
-            active[i] = true;
-            reported += r.train_step(batch, k)?;
         }
-        ctx.step(step, total, reported)?;
-        let mut due = vec![false; runs.len()];
-        for (i, r) in runs.iter_mut().enumerate() {
-            if !active[i] {
-                continue;
-            }
-            let last = step == r.steps;
-            if step % eval_every == 0 || last {
-                r.evaluate(step, test, ctx)?;
-                r.report_loss(step, ctx);
-            }
-            due[i] = snr_due(p, step, eval_every, last);
+        ctx.step_saving(step, total, reported, &mut || save_state(runs, probe))?;
+        after_step(p, runs, test, probe, step, ctx)?;
+    }
+    Ok(())
+}
+
+/// What follows a training step: each run's evaluation and the SNR probe, when due.
+fn after_step(
+    p: &Params,
+    runs: &mut [E2Run],
+    test: &Tuples,
+    probe: &mut Probe,
+    step: u64,
+    ctx: &mut dyn Ctx,
+) -> Result<(), Halt> {
+    let eval_every = p.int("eval_every") as u64;
+    let mut due = vec![false; runs.len()];
+    for (i, r) in runs.iter_mut().enumerate() {
+        if step > r.steps {
+            continue;
         }
-        if due.iter().any(|d| *d) {
-            probe.run(runs, &due, step, ctx)?;
+        let last = step == r.steps;
+        if step.is_multiple_of(eval_every) || last {
+            r.evaluate(step, test, ctx)?;
+            r.report_loss(step, ctx);
         }
+        due[i] = snr_due(p, step, eval_every, last);
+    }
+    if due.iter().any(|d| *d) {
+        probe.run(runs, &due, step, ctx)?;
     }
     Ok(())
 }

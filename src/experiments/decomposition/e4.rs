@@ -3,14 +3,14 @@
 //! label); both are unbiased gradients of the same loss, and their exact SNR at initialisation
 //! is k apart.
 
-use rand::rngs::StdRng;
+use crate::experiments::state::{StateReader, StateWriter, Stream};
 
 use super::method::{methods, stream, Method, INIT, METHODS, METHOD_HELP, PROBE, TEST, TRAIN};
 use super::portfolio::{portfolio_batch, portfolio_init_snr, stock_labels};
 use crate::experiments::common::{
     emit_snr, optim_kind, snr_due, snr_params, OPTIMIZERS, OPT_HELP_PAPER,
 };
-use crate::experiments::ctx::{Ctx, Figure, Halt, Summary};
+use crate::experiments::ctx::{Ctx, Figure, Halt, Restore, Summary};
 use crate::nn::{OptimKind, Optimizer, PortfolioTarget, SoftmaxPolicy};
 use crate::spec::{ParamDef, Params};
 
@@ -81,7 +81,7 @@ struct E4Run {
     prefix: &'static str,
     policy: SoftmaxPolicy,
     opt: Optimizer,
-    rng: StdRng,
+    rng: Stream,
     loss_sum: f64,
     loss_n: u64,
     losses: Vec<(u64, f64)>,
@@ -115,7 +115,7 @@ impl E4Run {
 struct Probe {
     exact: bool,
     n: usize,
-    rng: StdRng,
+    rng: Stream,
 }
 
 impl Probe {
@@ -154,7 +154,9 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     let (d, k) = (p.usize("d"), p.usize("k"));
     let kind = optim_kind(p, p.float("lr"))?;
     let mut summary = Summary::default();
-    init_snr(p, seed, &mut summary, ctx)?;
+    let restore = ctx.restore();
+    // a resumed run has its initial SNR in its files already: computed again for the summary
+    init_snr(p, seed, &mut summary, restore.is_none(), ctx)?;
     let market = Market {
         k,
         stock_of: stock_labels(&mut stream(seed, TEST + 100), d, k),
@@ -174,14 +176,20 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
         n: p.usize("snr_samples"),
         rng: stream(seed, PROBE),
     };
-    train(p, seed, &mut runs, &market, &mut probe, ctx)?;
+    train(p, seed, &mut runs, &market, &mut probe, restore, ctx)?;
     finish(&runs, &mut summary, d, k, p.int("steps") as u64, ctx);
     Ok(summary)
 }
 
 /// The exact SNR of both estimators at a fresh initialisation for every k in `snr_ks`, with
 /// its figure.
-fn init_snr(p: &Params, seed: u64, summary: &mut Summary, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+fn init_snr(
+    p: &Params,
+    seed: u64,
+    summary: &mut Summary,
+    emit: bool,
+    ctx: &mut dyn Ctx,
+) -> Result<(), Halt> {
     let d = p.usize("d");
     let snr_ks: Vec<usize> = p.int_list("snr_ks").iter().map(|&k| k as usize).collect();
     if snr_ks.is_empty() {
@@ -191,17 +199,23 @@ fn init_snr(p: &Params, seed: u64, summary: &mut Summary, ctx: &mut dyn Ctx) -> 
     let (mut e2e_pts, mut dec_pts) = (Vec::new(), Vec::new());
     for &kk in &snr_ks {
         let (e, dd) = portfolio_init_snr(&mut rng, d, kk)?;
+        summary.set(&format!("init_ratio_k{kk}"), dd / e);
+        if !emit {
+            continue;
+        }
         let step = kk as u64;
         ctx.metric(step, "init/snr_e2e", e);
         ctx.metric(step, "init/snr_dec", dd);
         ctx.metric(step, "init/snr_ratio", dd / e);
-        summary.set(&format!("init_ratio_k{kk}"), dd / e);
         ctx.log(&format!(
             "at initialisation, k = {kk}: exact SNR decomposition {dd:.3e}, end-to-end {e:.3e}, ratio {:.1}",
             dd / e
         ));
         e2e_pts.push(((kk as f64).log10(), e.log10()));
         dec_pts.push(((kk as f64).log10(), dd.log10()));
+    }
+    if !emit {
+        return Ok(());
     }
     ctx.figure(
         0,
@@ -242,7 +256,7 @@ fn evaluate(
     market: &Market,
     eval_n: usize,
     step: u64,
-    rng: &mut StdRng,
+    rng: &mut Stream,
     ctx: &mut dyn Ctx,
 ) -> Result<(), Halt> {
     let b = portfolio_batch(rng, eval_n, &market.stock_of, market.k, true);
@@ -264,13 +278,86 @@ fn evaluate(
     Ok(())
 }
 
-/// Trains the methods side by side.
+/// The state of every method's run, the evaluation stream and the probe, as bytes for a
+/// checkpoint.
+fn save_state(runs: &mut [E4Run], eval_rng: &Stream, probe: &Probe) -> Result<Vec<u8>, Halt> {
+    let mut w = StateWriter::new();
+    w.stream(eval_rng).stream(&probe.rng).u64(runs.len() as u64);
+    for r in runs.iter_mut() {
+        let snap = r.policy.snapshot(&mut r.opt)?;
+        w.str(r.method.name())
+            .snapshot(&snap)
+            .stream(&r.rng)
+            .f64(r.loss_sum)
+            .u64(r.loss_n)
+            .points(&r.losses);
+    }
+    Ok(w.into_bytes())
+}
+
+/// The state of [`save_state`] put back; each run takes the saved run of its method, or the
+/// only saved run where a fork switches one method to the other.
+fn load_state(
+    runs: &mut [E4Run],
+    eval_rng: &mut Stream,
+    probe: &mut Probe,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let mut r = StateReader::new(bytes);
+    *eval_rng = r.stream()?;
+    probe.rng = r.stream()?;
+    let n = r.u64()?;
+    let mut saved = Vec::new();
+    for _ in 0..n {
+        saved.push((
+            r.str()?,
+            r.snapshot()?,
+            r.stream()?,
+            r.f64()?,
+            r.u64()?,
+            r.points()?,
+        ));
+    }
+    if !r.is_done() {
+        return Err("bytes left over after E4's state".into());
+    }
+    let one_to_one = saved.len() == 1 && runs.len() == 1;
+    for run in runs.iter_mut() {
+        let from = match saved.iter().position(|s| s.0 == run.method.name()) {
+            Some(i) => i,
+            None if one_to_one => 0,
+            None => {
+                return Err(format!(
+                    "it holds no {} policy (it holds {})",
+                    run.method.name(),
+                    saved
+                        .iter()
+                        .map(|s| s.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        };
+        let (_, snap, rng, loss_sum, loss_n, losses) = &saved[from];
+        run.policy
+            .restore(&mut run.opt, snap)
+            .map_err(|e| e.to_string())?;
+        run.rng = rng.clone();
+        (run.loss_sum, run.loss_n) = (*loss_sum, *loss_n);
+        run.losses = losses.clone();
+    }
+    Ok(())
+}
+
+/// Trains the methods side by side: from step 0, or from the step of the checkpoint
+/// `restore`.
 fn train(
     p: &Params,
     seed: u64,
     runs: &mut [E4Run],
     market: &Market,
     probe: &mut Probe,
+    restore: Option<Restore>,
     ctx: &mut dyn Ctx,
 ) -> Result<(), Halt> {
     let batch = p.usize("batch");
@@ -278,22 +365,50 @@ fn train(
     let eval_every = p.int("eval_every") as u64;
     let eval_n = p.usize("eval_samples");
     let mut eval_rng = stream(seed, TEST);
-    evaluate(runs, market, eval_n, 0, &mut eval_rng, ctx)?;
-    if probe.n > 0 {
-        probe.run(runs, market, 0, ctx)?;
-    }
-    for step in 1..=steps {
-        let mut reported = 0.0;
-        for r in runs.iter_mut() {
-            reported += r.train_step(market, batch)?;
-        }
-        ctx.step(step, steps, reported)?;
-        if step % eval_every == 0 || step == steps {
-            evaluate(runs, market, eval_n, step, &mut eval_rng, ctx)?;
+    let after_step = |runs: &mut [E4Run],
+                      eval_rng: &mut Stream,
+                      probe: &mut Probe,
+                      step: u64,
+                      ctx: &mut dyn Ctx|
+     -> Result<(), Halt> {
+        if step.is_multiple_of(eval_every) || step == steps {
+            evaluate(runs, market, eval_n, step, eval_rng, ctx)?;
         }
         if snr_due(p, step, eval_every, step == steps) {
             probe.run(runs, market, step, ctx)?;
         }
+        Ok(())
+    };
+    let first = match restore {
+        Some(r) => {
+            if r.step > steps {
+                return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
+            }
+            load_state(runs, &mut eval_rng, probe, &r.state).map_err(|e| r.bad(e))?;
+            ctx.log(&format!(
+                "continuing from the checkpoint of step {}",
+                r.step
+            ));
+            after_step(runs, &mut eval_rng, probe, r.step, ctx)?;
+            r.step + 1
+        }
+        None => {
+            evaluate(runs, market, eval_n, 0, &mut eval_rng, ctx)?;
+            if probe.n > 0 {
+                probe.run(runs, market, 0, ctx)?;
+            }
+            1
+        }
+    };
+    for step in first..=steps {
+        let mut reported = 0.0;
+        for r in runs.iter_mut() {
+            reported += r.train_step(market, batch)?;
+        }
+        ctx.step_saving(step, steps, reported, &mut || {
+            save_state(runs, &eval_rng, probe)
+        })?;
+        after_step(runs, &mut eval_rng, probe, step, ctx)?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! E2's data: 28 x 28 images of a line, labelled by whether it rises or falls, and k-tuples of
 //! them labelled by the parity (product) of their labels; E3 draws the same images.
 
-use rand::rngs::StdRng;
+use crate::experiments::state::Stream;
 use rand::Rng;
 
 use crate::experiments::ctx::Figure;
@@ -138,7 +138,7 @@ pub(super) fn tuples_figure(t: &Tuples, rows: usize, title: &str) -> Figure {
 }
 
 /// Five images of each class, as in the paper's Figure 2: top row +1 ("/"), bottom row -1.
-pub(super) fn classes_figure(rng: &mut StdRng) -> Figure {
+pub(super) fn classes_figure(rng: &mut Stream) -> Figure {
     let mut pos = Vec::new();
     let mut neg = Vec::new();
     while pos.len() < 5 || neg.len() < 5 {

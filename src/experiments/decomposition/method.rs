@@ -1,8 +1,7 @@
 //! What E2 and E4 share: the two ways to train (end-to-end on the primary label, or with the
 //! decomposition's labels added), and the random streams of a run.
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
+use crate::experiments::state::Stream;
 
 use crate::nn::Objective;
 use crate::spec::Params;
@@ -46,8 +45,8 @@ impl Method {
 /// Seeds of the random streams of a run, so that each part draws the same numbers whatever
 /// the others do (turning the SNR probe off, or training one method only, leaves the rest
 /// unchanged).
-pub(super) fn stream(seed: u64, part: u64) -> StdRng {
-    StdRng::seed_from_u64(seed ^ part.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+pub(super) fn stream(seed: u64, part: u64) -> Stream {
+    crate::experiments::state::stream_from(seed ^ part.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 pub(super) const INIT: u64 = 1;

@@ -1,8 +1,7 @@
 //! E1: a random parity of d bits learned by a one-hidden-layer ReLU network with the hinge
 //! loss, from fresh samples at every step.
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_distr::{Binomial, Distribution};
 
 use super::{width_of, OPT_HELP};
@@ -10,6 +9,7 @@ use crate::experiments::common::{
     emit_snr, optimizer, sign_accuracy, snr_due, snr_params, OPTIMIZERS,
 };
 use crate::experiments::ctx::{Ctx, Halt, Summary};
+use crate::experiments::state::{stream_from, StateReader, StateWriter, Stream};
 use crate::nn::{Activation, Loss, Mlp, Optimizer};
 use crate::spec::{ParamDef, Params};
 
@@ -110,14 +110,14 @@ struct Parity {
 
 impl Parity {
     /// `n` fresh samples and their labels.
-    fn sample(&self, rng: &mut StdRng, n: usize) -> (Vec<f32>, Vec<f32>) {
+    fn sample(&self, rng: &mut Stream, n: usize) -> (Vec<f32>, Vec<f32>) {
         let x = sample_signs(rng, n, self.d);
         let y = parity_labels(&x, self.d, self.k);
         (x, y)
     }
 
     /// Accuracy of `net` on `n` fresh samples.
-    fn accuracy(&self, net: &Mlp, rng: &mut StdRng, n: usize) -> Result<f64, Halt> {
+    fn accuracy(&self, net: &Mlp, rng: &mut Stream, n: usize) -> Result<f64, Halt> {
         let (x, y) = self.sample(rng, n);
         Ok(sign_accuracy(&net.forward(&x, n)?, &y))
     }
@@ -128,7 +128,7 @@ impl Parity {
 struct Probe {
     task: Parity,
     n: usize,
-    rng: StdRng,
+    rng: Stream,
 }
 
 impl Probe {
@@ -153,15 +153,14 @@ struct Curve {
 pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
     let d = p.usize("d");
     let width = width_of(p, d);
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = stream_from(seed);
     let k = match p.usize("subset_size") {
         0 => draw_subset_size(&mut rng, d),
         k => k,
     };
     let task = Parity { d, k };
-    let mut init_rng = StdRng::seed_from_u64(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
-    let mut net = Mlp::new(&[d, width, 1], Activation::Relu, &mut init_rng);
-    let mut opt = optimizer(p)?;
+    let mut init_rng = stream_from(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
+    let net = Mlp::new(&[d, width, 1], Activation::Relu, &mut init_rng);
     ctx.log(&format!(
         "E1: d = {d}, |S| = {k}, width = {width}, {} lr {}, batch {}, {} steps",
         p.str("optimizer"),
@@ -169,12 +168,26 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
         p.usize("batch"),
         p.int("steps")
     ));
-    let mut probe = Probe {
+    let mut t = Training {
         task,
-        n: p.usize("snr_samples"),
-        rng: StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e)),
+        net,
+        opt: optimizer(p)?,
+        rng,
+        probe: Probe {
+            task,
+            n: p.usize("snr_samples"),
+            rng: stream_from(seed.wrapping_add(0x005e_ed0f_5a5e)),
+        },
+        loss_sum: 0.0,
+        loss_n: 0,
+        curve: Curve {
+            best: 0.0,
+            last: 0.0,
+            first_99: None,
+        },
     };
-    let curve = train(p, task, &mut net, &mut opt, &mut rng, &mut probe, ctx)?;
+    t.train(p, ctx)?;
+    let curve = t.curve;
     let mut summary = Summary::default();
     summary
         .set("test_accuracy", curve.last)
@@ -192,51 +205,128 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     Ok(summary)
 }
 
-/// The training loop, with an evaluation on fresh samples every `eval_every` steps.
-fn train(
-    p: &Params,
+/// Everything training changes: the network and its optimizer, the data and probe streams,
+/// the loss since the last evaluation and the accuracy curve (a checkpoint holds all of it).
+struct Training {
     task: Parity,
-    net: &mut Mlp,
-    opt: &mut Optimizer,
-    rng: &mut StdRng,
-    probe: &mut Probe,
-    ctx: &mut dyn Ctx,
-) -> Result<Curve, Halt> {
-    let batch = p.usize("batch");
-    let steps = p.int("steps") as u64;
-    let eval_every = p.int("eval_every") as u64;
-    let eval_n = p.usize("eval_samples");
-    let acc0 = task.accuracy(net, rng, eval_n)?;
-    ctx.metric(0, "test_accuracy", acc0);
-    if probe.n > 0 {
-        probe.run(net, 0, ctx)?;
+    net: Mlp,
+    opt: Optimizer,
+    rng: Stream,
+    probe: Probe,
+    loss_sum: f64,
+    loss_n: u64,
+    curve: Curve,
+}
+
+impl Training {
+    /// The state as bytes, for a checkpoint.
+    fn save(&mut self) -> Result<Vec<u8>, Halt> {
+        let snap = self.net.snapshot(&mut self.opt)?;
+        let mut w = StateWriter::new();
+        w.snapshot(&snap)
+            .stream(&self.rng)
+            .stream(&self.probe.rng)
+            .f64(self.loss_sum)
+            .u64(self.loss_n)
+            .f64(self.curve.best)
+            .f64(self.curve.last)
+            .opt_u64(self.curve.first_99);
+        Ok(w.into_bytes())
     }
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    let mut curve = Curve {
-        best: acc0,
-        last: acc0,
-        first_99: None,
-    };
-    for step in 1..=steps {
-        let (x, y) = task.sample(rng, batch);
-        let loss = net.train_step(&x, batch, Loss::Hinge(&y), opt)? as f64;
-        loss_sum += loss;
-        loss_n += 1;
-        ctx.step(step, steps, loss)?;
-        if step % eval_every == 0 || step == steps {
-            let acc = task.accuracy(net, rng, eval_n)?;
-            ctx.metric(step, "train_loss", loss_sum / loss_n as f64);
+
+    /// The state of [`Training::save`] put back.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut r = StateReader::new(bytes);
+        let snap = r.snapshot()?;
+        self.net
+            .restore(&mut self.opt, &snap)
+            .map_err(|e| e.to_string())?;
+        self.rng = r.stream()?;
+        self.probe.rng = r.stream()?;
+        self.loss_sum = r.f64()?;
+        self.loss_n = r.u64()?;
+        self.curve = Curve {
+            best: r.f64()?,
+            last: r.f64()?,
+            first_99: r.opt_u64()?,
+        };
+        if !r.is_done() {
+            return Err("bytes left over after E1's state".into());
+        }
+        Ok(())
+    }
+
+    /// The training loop, with an evaluation on fresh samples every `eval_every` steps; from
+    /// step 0, or from the step of the checkpoint the context hands back.
+    fn train(&mut self, p: &Params, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let batch = p.usize("batch");
+        let steps = p.int("steps") as u64;
+        let first = match ctx.restore() {
+            Some(r) => {
+                if r.step > steps {
+                    return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
+                }
+                self.load(&r.state).map_err(|e| r.bad(e))?;
+                ctx.log(&format!(
+                    "continuing from the checkpoint of step {}",
+                    r.step
+                ));
+                self.after_step(p, r.step, ctx)?;
+                r.step + 1
+            }
+            None => {
+                let acc0 = self
+                    .task
+                    .accuracy(&self.net, &mut self.rng, p.usize("eval_samples"))?;
+                ctx.metric(0, "test_accuracy", acc0);
+                if self.probe.n > 0 {
+                    self.probe.run(&self.net, 0, ctx)?;
+                }
+                self.curve = Curve {
+                    best: acc0,
+                    last: acc0,
+                    first_99: None,
+                };
+                1
+            }
+        };
+        for step in first..=steps {
+            let (x, y) = self.task.sample(&mut self.rng, batch);
+            let loss =
+                self.net
+                    .train_step(&x, batch, Loss::Hinge(&y), &mut self.opt)? as f64;
+            self.loss_sum += loss;
+            self.loss_n += 1;
+            ctx.step_saving(step, steps, loss, &mut || self.save())?;
+            self.after_step(p, step, ctx)?;
+        }
+        Ok(())
+    }
+
+    /// What follows a training step: the evaluation and the SNR probe when due.
+    fn after_step(&mut self, p: &Params, step: u64, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let steps = p.int("steps") as u64;
+        let eval_every = p.int("eval_every") as u64;
+        if step.is_multiple_of(eval_every) || step == steps {
+            let acc = self
+                .task
+                .accuracy(&self.net, &mut self.rng, p.usize("eval_samples"))?;
+            ctx.metric(
+                step,
+                "train_loss",
+                self.loss_sum / self.loss_n.max(1) as f64,
+            );
             ctx.metric(step, "test_accuracy", acc);
-            (loss_sum, loss_n) = (0.0, 0);
-            curve.best = curve.best.max(acc);
-            curve.last = acc;
-            if acc >= 0.99 && curve.first_99.is_none() {
-                curve.first_99 = Some(step);
+            (self.loss_sum, self.loss_n) = (0.0, 0);
+            self.curve.best = self.curve.best.max(acc);
+            self.curve.last = acc;
+            if acc >= 0.99 && self.curve.first_99.is_none() {
+                self.curve.first_99 = Some(step);
             }
         }
         if snr_due(p, step, eval_every, step == steps) {
-            probe.run(net, step, ctx)?;
+            self.probe.run(&self.net, step, ctx)?;
         }
+        Ok(())
     }
-    Ok(curve)
 }

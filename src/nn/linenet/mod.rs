@@ -233,6 +233,27 @@ impl LineNet {
         out
     }
 
+    /// The parameters and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        use crate::nn::snapshot::{take_snapshot, ParamRef};
+        take_snapshot(
+            self.layers()
+                .flat_map(|(w, b)| [ParamRef::Mat(w), ParamRef::Vec(b)]),
+            opt,
+        )
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        use crate::nn::snapshot::{restore_snapshot, ParamMut};
+        restore_snapshot(
+            self.layers_mut()
+                .flat_map(|(w, b)| [ParamMut::Mat(w), ParamMut::Vec(b)]),
+            opt,
+            s,
+        )
+    }
+
     /// Replaces every parameter (flattened as [`LineNet::params`]).
     pub fn set_params(&mut self, p: &[f32]) -> NnResult<()> {
         if p.len() != self.num_params() {

@@ -106,6 +106,8 @@ impl RunRow {
             seed: self.state.seed,
             params: self.state.params.clone(),
             source: None,
+            checkpoint_every: None,
+            keep_checkpoints: Vec::new(),
         })
     }
 }
