@@ -12,7 +12,7 @@ use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
 use fail_lab::experiments::Registry;
 use fail_lab::spec::{load_scenario, Scenario};
 
-use super::args::ThreadsArg;
+use super::args::{scenario_device, DeviceArg, ThreadsArg};
 use super::out::{bad, fmt_value, json_line, say, steps_bar};
 
 #[derive(Args)]
@@ -33,6 +33,8 @@ pub struct RunArgs {
     json: bool,
     #[command(flatten)]
     threads: ThreadsArg,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 /// The `run` subcommand: exit code 0 for a finished run, 1 for one that did not finish, 2 for
@@ -48,14 +50,14 @@ pub fn main(args: RunArgs, runs_dir: &Path) -> ExitCode {
     } else {
         "--runs"
     };
-    let out = args.out.unwrap_or_else(|| runs_dir.to_path_buf());
+    let out = args.out.clone().unwrap_or_else(|| runs_dir.to_path_buf());
     if let Err(e) = std::fs::create_dir_all(&out) {
         return bad(format!(
             "{flag} {}: cannot make the folder: {e}",
             out.display()
         ));
     }
-    run(&args.file, &args.set, args.seed, &out, args.json, threads)
+    run(&args, &out, threads)
 }
 
 /// Loads a scenario and applies `--set` and `--seed`.
@@ -82,21 +84,22 @@ fn prepare(file: &Path, set: &[String], seed: Option<u64>) -> Result<Scenario, S
     Ok(scenario)
 }
 
-fn run(
-    file: &Path,
-    set: &[String],
-    seed: Option<u64>,
-    out: &Path,
-    json: bool,
-    threads: engine::pool::Threads,
-) -> ExitCode {
-    let scenario = match prepare(file, set, seed) {
+fn run(args: &RunArgs, out: &Path, threads: engine::pool::Threads) -> ExitCode {
+    let (file, json) = (args.file.as_path(), args.json);
+    let scenario = match prepare(file, &args.set, args.seed) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    match args.device.apply(scenario_device(file).as_deref()) {
+        Ok(info) if info.device != fail_lab::nn::ComputeDevice::Cpu => {
+            eprintln!("device: {}", info.label())
+        }
+        Ok(_) => {}
+        Err(code) => return code,
+    }
     let threads = match threads {
         engine::pool::Threads::Fixed(n) => n,
         engine::pool::Threads::Auto { cores } => {

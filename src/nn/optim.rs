@@ -2,8 +2,10 @@
 
 use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
 
-use super::device::Dev;
-use super::{err, NnResult};
+use std::any::Any;
+
+use super::device::Backend;
+use super::{err, NnError, NnResult};
 
 /// Which optimizer, with its hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,14 +63,18 @@ impl OptimKind {
     }
 }
 
-/// An optimizer with its state (Adam moments / SGD velocity), keyed by parameter.
-///
-/// Not `Send` (dfdx's gradient stores are not): build it inside the thread that trains.
+/// An optimizer with its state (Adam moments / SGD velocity), keyed by parameter, on the
+/// device of the first parameter it updates.
 pub struct Optimizer {
     kind: OptimKind,
     t: i32,
-    m: Gradients<f32, Dev>,
-    v: Gradients<f32, Dev>,
+    /// `Moments<D>` for the device `D` of the parameters, made at the first update.
+    state: Option<Box<dyn Any + Send>>,
+}
+
+struct Moments<D: Backend> {
+    m: Gradients<f32, D>,
+    v: Gradients<f32, D>,
 }
 
 impl Optimizer {
@@ -76,8 +82,7 @@ impl Optimizer {
         Self {
             kind,
             t: 0,
-            m: Gradients::leaky(),
-            v: Gradients::leaky(),
+            state: None,
         }
     }
 
@@ -95,21 +100,35 @@ impl Optimizer {
         self.t += 1;
     }
 
+    fn moments<D: Backend>(&mut self) -> NnResult<&mut Moments<D>> {
+        let state = self.state.get_or_insert_with(|| {
+            Box::new(Moments::<D> {
+                m: Gradients::leaky(),
+                v: Gradients::leaky(),
+            })
+        });
+        state.downcast_mut::<Moments<D>>().ok_or_else(|| {
+            NnError("one optimizer was given parameters on two different devices".into())
+        })
+    }
+
     /// Applies one update to `p` from its gradient in `grads`.
-    pub(crate) fn update<S: Shape>(
+    pub(crate) fn update<S: Shape, D: Backend>(
         &mut self,
-        p: &mut Tensor<S, f32, Dev>,
-        grads: &mut Gradients<f32, Dev>,
+        p: &mut Tensor<S, f32, D>,
+        grads: &mut Gradients<f32, D>,
     ) -> NnResult<()> {
+        let (kind, t) = (self.kind, self.t);
+        let state = self.moments::<D>()?;
         let g = grads.get_or_alloc_mut(p).map_err(err)?;
-        match self.kind {
+        match kind {
             OptimKind::Sgd { lr } => {
                 let cfg = SgdConfig {
                     lr,
                     momentum: None,
                     weight_decay: None,
                 };
-                let vel = self.m.get_or_alloc_mut(p).map_err(err)?;
+                let vel = state.m.get_or_alloc_mut(p).map_err(err)?;
                 cfg.try_update(p, vel, g).map_err(err)
             }
             OptimKind::Adam {
@@ -124,54 +143,21 @@ impl Optimizer {
                     eps,
                     weight_decay: None,
                 };
-                let m = self.m.get_or_alloc_mut(p).map_err(err)?;
-                let v = self.v.get_or_alloc_mut(p).map_err(err)?;
-                cfg.try_update(self.t.max(1), p, m, v, g).map_err(err)
+                let m = state.m.get_or_alloc_mut(p).map_err(err)?;
+                let v = state.v.get_or_alloc_mut(p).map_err(err)?;
+                cfg.try_update(t.max(1), p, m, v, g).map_err(err)
             }
         }
     }
 
     /// Applies one update to `p` from its gradient given as host numbers (as many as `p`
     /// has), e.g. the sum of the gradients of a batch's chunks.
-    pub(crate) fn update_from_host<S: Shape>(
+    pub(crate) fn update_from_host<S: Shape, D: Backend>(
         &mut self,
-        p: &mut Tensor<S, f32, Dev>,
+        p: &mut Tensor<S, f32, D>,
         g: &[f32],
     ) -> NnResult<()> {
-        let mut grads = gradients_holding(p, g)?;
+        let mut grads = D::gradients_holding(p, g)?;
         self.update(p, &mut grads)
     }
-}
-
-/// A gradient store holding `g` as the gradient of `p`.
-#[cfg(not(feature = "cuda"))]
-fn gradients_holding<S: Shape>(
-    p: &Tensor<S, f32, Dev>,
-    g: &[f32],
-) -> NnResult<Gradients<f32, Dev>> {
-    let mut grads = Gradients::leaky();
-    let slot = grads.get_or_alloc_mut(p).map_err(err)?;
-    if slot.len() != g.len() {
-        return Err(super::NnError(format!(
-            "{} gradient numbers for a parameter of {}",
-            g.len(),
-            slot.len()
-        )));
-    }
-    slot.copy_from_slice(g);
-    Ok(grads)
-}
-
-/// A gradient store holding `g` as the gradient of `p`: on a device the store is written by
-/// the device's own ops, as the gradient of `sum(p * g)` (exactly `g`).
-#[cfg(feature = "cuda")]
-fn gradients_holding<S: Shape>(
-    p: &Tensor<S, f32, Dev>,
-    g: &[f32],
-) -> NnResult<Gradients<f32, Dev>> {
-    use dfdx::prelude::*;
-    let dev = p.device().clone();
-    let mut gt = dev.try_zeros_like(p).map_err(err)?;
-    gt.copy_from(g);
-    Ok((p.clone().leaky_traced() * gt).sum::<(), _>().backward())
 }

@@ -29,7 +29,7 @@ pub struct Scenario {
     pub source: Option<String>,
 }
 
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 9] = [
     "experiment",
     "title",
     "description",
@@ -38,6 +38,7 @@ const TOP_KEYS: [&str; 8] = [
     "sweep",
     "sweep_point",
     "task",
+    "device",
 ];
 
 #[derive(Deserialize)]
@@ -84,6 +85,7 @@ pub fn parse_scenario(
     let title = p.text_field("title")?.unwrap_or_else(|| experiment.clone());
     let description = p.text_field("description")?.unwrap_or_default();
     let seed = p.seed()?;
+    p.device()?;
     p.tables_only(&["sweep", "sweep_point", "task"])?;
     let params = p.params(&experiment, &defs)?;
     Ok(Scenario {
@@ -204,6 +206,32 @@ impl Parser<'_> {
                 _ => Err(self.fail(self.line(k), Some(key), "expected a string".into())),
             },
         }
+    }
+
+    /// `device`, where its networks train (`fail-lab run` reads it): checked here only.
+    fn device(&self) -> Result<(), SpecError> {
+        let Some((k, v)) = self.find("device") else {
+            return Ok(());
+        };
+        let ok = match v.get_ref() {
+            toml::Value::String(s) => {
+                matches!(s.as_str(), "cpu" | "cuda" | "auto")
+                    || s.strip_prefix("cuda:")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            }
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(self.fail(
+            self.line(k),
+            Some("device"),
+            format!(
+                "got {}, allowed: \"cpu\", \"cuda\", \"cuda:N\" (N a GPU number from 0) or \"auto\"",
+                v.get_ref()
+            ),
+        ))
     }
 
     fn seed(&self) -> Result<Option<u64>, SpecError> {

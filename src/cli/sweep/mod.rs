@@ -13,7 +13,7 @@ mod table;
 
 use clap::Args;
 
-use super::args::ThreadsArg;
+use super::args::{scenario_device, DeviceArg, ThreadsArg};
 pub(super) use super::out::bad;
 use super::out::{json_line, runs_bar, say};
 use super::run::stop_on_signals;
@@ -44,6 +44,8 @@ pub struct SweepArgs {
     jobs: Option<usize>,
     #[command(flatten)]
     threads: ThreadsArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Folder for the runs and the sweep record (default: the --runs folder)
     #[arg(long)]
     out: Option<PathBuf>,
@@ -121,6 +123,10 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
             args.show(),
             fresh,
         );
+    }
+    let scenario_dev = args.file.as_deref().and_then(scenario_device);
+    if let Err(code) = args.device.apply(scenario_dev.as_deref()) {
+        return code;
     }
     match SweepRun::new(rec, &out, &Registry) {
         Ok(run) => drive(run, jobs, threads, &out, args.show()),

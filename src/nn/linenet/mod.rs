@@ -13,7 +13,10 @@ use dfdx::prelude::*;
 use rand::Rng;
 
 use super::conv2d::{conv_pool_op, ConvPoolShape};
-use super::device::{new_device, Dev};
+use super::device::host_device;
+
+/// Trains on the host on every device (see docs/ARCHITECTURE.md).
+type Dev = dfdx::tensor::Cpu;
 use super::init::truncated_normal;
 use super::loss::Loss;
 use super::ops::{host, loss_tensor, push_grad, Dense, Mat, Vector};
@@ -136,7 +139,7 @@ impl LineNet {
     /// for the second, 1/sqrt(fan_in) for the dense layers; biases 0.
     pub fn new<R: Rng + ?Sized>(cfg: LineNetConfig, rng: &mut R) -> NnResult<Self> {
         cfg.check()?;
-        let dev = new_device(0);
+        let dev = host_device();
         let c = cfg.channels;
         let conv_layer = |rng: &mut R, s: ConvPoolShape, std: f32| {
             (
@@ -545,7 +548,7 @@ fn take<S: Shape>(dev: &Dev, rest: &mut &[f32], shape: S) -> Tensor<S, f32, Dev>
 }
 
 // the chunks run side by side on the CPU only
-#[cfg(all(test, not(feature = "cuda")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::nn::{with_compute_threads, OptimKind};
