@@ -10,8 +10,9 @@
 #   LIBRARIES.txt   the shared libraries it needs and where they come from
 #   lib/            with --with-libs: libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13 (the
 #                   binary looks there first, beside itself), for a GPU machine without them
-#   stub/           libcuda.so.1 that answers "no device" to every call: for tests on machines
-#                   without a GPU only, never on a GPU machine
+#   stub/           libcuda.so.1 that answers "no device" to every call (and, without
+#                   --with-libs, stubs of libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13):
+#                   for tests on machines without a GPU only, never on a GPU machine
 #
 # Environment:
 #   CUDA_COMPUTE_CAP     PTX target, e.g. 90 for an H100 (default 80: the driver compiles that
@@ -159,6 +160,8 @@ cp "$STUBS/libcuda.so" "$DIST/stub/libcuda.so.1"
 if [ "$WITH_LIBS" = 1 ]; then
   mkdir -p "$DIST/lib"
   for l in cublas cublasLt nvrtc; do cp -L "$CU/lib/lib$l.so.13" "$DIST/lib/"; done
+else
+  for l in cublas cublasLt nvrtc; do cp "$STUBS/lib$l.so" "$DIST/stub/lib$l.so.13"; done
 fi
 needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 {
@@ -168,12 +171,12 @@ needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
     case "$l" in
       libcuda.so.1) echo "  $l  the NVIDIA driver's (never the stub of stub/ on a GPU machine)" ;;
       libcublas.so.13 | libcublasLt.so.13 | libnvrtc.so.13)
-        if [ "$WITH_LIBS" = 1 ]; then echo "  $l  CUDA 13 cuBLAS/NVRTC: in lib/ beside the binary"
-        else echo "  $l  CUDA 13 cuBLAS/NVRTC: from the machine's CUDA 13 (or build with --with-libs)"; fi ;;
+        if [ "$WITH_LIBS" = 1 ]; then echo "  $l  CUDA 13.0: in lib/ beside the binary"
+        else echo "  $l  CUDA 13.0: the GPU machine's (pip install nvidia-cublas==13.0.2.14), or build with --with-libs"; fi ;;
       *) echo "  $l  system" ;;
     esac
   done
-  echo "run: ./fail-lab run scenarios/e1.toml --device cuda   (or --device auto: the GPU if usable, else the CPU)"
+  echo "run: ./fail-lab run e1-parity --device cuda   (or --device auto: the GPU if usable, else the CPU)"
 } >"$DIST/LIBRARIES.txt"
 cat "$DIST/LIBRARIES.txt"
 step "done: $DIST/fail-lab ($(($(stat -c %s "$DIST/fail-lab") / 1024)) KiB)"

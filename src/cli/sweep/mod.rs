@@ -104,6 +104,13 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
     if let Err(e) = args.slurm.check(args.jobs.is_some(), args.resume.is_some()) {
         return bad(e);
     }
+    // where the runs train here (a Slurm sweep's runs choose on their nodes)
+    if !args.slurm.slurm {
+        let scenario_dev = args.file.as_deref().and_then(scenario_device);
+        if let Err(code) = args.device.apply(scenario_dev.as_deref()) {
+            return code;
+        }
+    }
     let rec = match &args.resume {
         Some(id) => resume(id, &out, &args),
         None => start(&args, &out),
@@ -123,10 +130,6 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
             args.show(),
             fresh,
         );
-    }
-    let scenario_dev = args.file.as_deref().and_then(scenario_device);
-    if let Err(code) = args.device.apply(scenario_dev.as_deref()) {
-        return code;
     }
     match SweepRun::new(rec, &out, &Registry) {
         Ok(run) => drive(run, jobs, threads, &out, args.show()),
