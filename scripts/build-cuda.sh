@@ -3,7 +3,10 @@
 # neither a GPU nor a CUDA toolkit: NVIDIA's CUDA 13.0 pip wheels bring nvcc, the headers and
 # (with --with-libs) cuBLAS and NVRTC.
 #
-#   scripts/build-cuda.sh [--with-libs]
+#   scripts/build-cuda.sh [--with-libs] [--test]
+#
+# --test also builds and runs tests/cuda.rs (the GPU against the CPU on short runs of every
+# experiment whose networks train there; without a usable GPU it says why and skips).
 #
 # Leaves target/cuda/dist/ with:
 #   fail-lab        the binary (runs on the CPU too: --device cpu|cuda[:N]|auto)
@@ -29,12 +32,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-WITH_LIBS=0
+WITH_LIBS=0 TEST=0
 for arg in "$@"; do
   case "$arg" in
     --with-libs) WITH_LIBS=1 ;;
+    --test) TEST=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "build-cuda.sh: unknown argument '$arg' (allowed: --with-libs, --help)" >&2; exit 2 ;;
+    *) echo "build-cuda.sh: unknown argument '$arg' (allowed: --with-libs, --test, --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -135,9 +139,12 @@ chmod +x "$CACHE/fakebin/nvidia-smi"
 # -- the build ------------------------------------------------------------------------------------
 step "cargo build --release --features cuda (PTX for sm_$CAP, target dir target/cuda)"
 start=$(date +%s)
-PATH="$CACHE/fakebin:$CU/bin:$PATH" CUDA_ROOT="$CU" CUDA_COMPUTE_CAP="$CAP" \
-  CARGO_TARGET_DIR="$TARGET_DIR" RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-rpath,\$ORIGIN/lib" \
-  cargo build --release --features cuda -j"$JOBS" --bin fail-lab
+cuda_cargo() {
+  PATH="$CACHE/fakebin:$CU/bin:$PATH" CUDA_ROOT="$CU" CUDA_COMPUTE_CAP="$CAP" \
+    CARGO_TARGET_DIR="$TARGET_DIR" RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-rpath,\$ORIGIN/lib" \
+    cargo "$@"
+}
+cuda_cargo build --release --features cuda -j"$JOBS" --bin fail-lab
 step "built in $(($(date +%s) - start)) s"
 
 # -- the kernels: every PTX file non-empty and for the chosen target ------------------------------
@@ -176,7 +183,17 @@ needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
       *) echo "  $l  system" ;;
     esac
   done
-  echo "run: ./fail-lab run e1-parity --device cuda   (or --device auto: the GPU if usable, else the CPU)"
+  echo "run: ./fail-lab run SCENARIO.toml --device cuda   (or auto: the GPU if usable, else the CPU, said once)"
+  echo "check: scripts/gpu-check.sh ./fail-lab   (E1, E2, E4 on the GPU and the CPU, compared)"
 } >"$DIST/LIBRARIES.txt"
 cat "$DIST/LIBRARIES.txt"
 step "done: $DIST/fail-lab ($(($(stat -c %s "$DIST/fail-lab") / 1024)) KiB)"
+
+if [ "$TEST" = 1 ]; then
+  step "cargo test --release --features cuda --test cuda"
+  # the driver's libcuda where there is one, else the stubs of dist/stub (the test then skips)
+  libs=$DIST/lib
+  ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 ' || libs=$DIST/stub:$DIST/lib
+  LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    cuda_cargo test --release --features cuda -j"$JOBS" --test cuda -- --nocapture
+fi

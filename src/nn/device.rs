@@ -230,6 +230,16 @@ pub(crate) trait Backend:
         p: &Tensor<S, f32, Self>,
         g: &[f32],
     ) -> NnResult<Gradients<f32, Self>>;
+
+    /// Conv + bias + 2x2 max-pool of the rows of `x` (E2's N1, `conv2d/`); with `need_dx`
+    /// false the host kernels send no gradient to `x`.
+    fn conv_pool<T: Tape<f32, Self> + Merge<T>>(
+        x: Tensor<(usize, usize), f32, Self, T>,
+        w: &Tensor<(usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
+        s: super::ConvPoolShape,
+        need_dx: bool,
+    ) -> Tensor<(usize, usize), f32, Self, T>;
 }
 
 /// The CPU device, for the networks that always train on the host.
@@ -333,6 +343,17 @@ impl Backend for Cpu {
         }
         slot.copy_from_slice(g);
         Ok(grads)
+    }
+
+    /// The host kernels of `conv2d/` (AVX-512, AVX2 + FMA or generic).
+    fn conv_pool<T: Tape<f32, Self> + Merge<T>>(
+        x: Tensor<(usize, usize), f32, Self, T>,
+        w: &Tensor<(usize, usize), f32, Self>,
+        b: &Tensor<(usize,), f32, Self>,
+        s: super::ConvPoolShape,
+        need_dx: bool,
+    ) -> Tensor<(usize, usize), f32, Self, T> {
+        super::conv2d::conv_pool_op(x, w, b, s, need_dx)
     }
 }
 
@@ -471,6 +492,18 @@ mod cuda {
             let mut gt = dev.try_zeros_like(p).map_err(err)?;
             gt.copy_from(g);
             Ok((p.clone().leaky_traced() * gt).sum::<(), _>().backward())
+        }
+
+        /// dfdx's own ops (`conv2d/gathered.rs`): the host kernels cannot read device memory.
+        /// The gradient to `x` is always computed.
+        fn conv_pool<T: Tape<f32, Self> + Merge<T>>(
+            x: Tensor<(usize, usize), f32, Self, T>,
+            w: &Tensor<(usize, usize), f32, Self>,
+            b: &Tensor<(usize,), f32, Self>,
+            s: crate::nn::ConvPoolShape,
+            _need_dx: bool,
+        ) -> Tensor<(usize, usize), f32, Self, T> {
+            crate::nn::conv2d::conv_pool_gathered(x, w, b, s)
         }
     }
 }
