@@ -8,14 +8,15 @@
 # --test also builds and runs tests/cuda.rs (the GPU against the CPU on short runs of every
 # experiment whose networks train there; without a usable GPU it says why and skips).
 #
-# Leaves target/cuda/dist/ with:
+# Leaves target/cuda/dist/, the folder to copy to a GPU machine, with:
 #   fail-lab        the binary (runs on the CPU too: --device cpu|cuda[:N]|auto)
 #   LIBRARIES.txt   the shared libraries it needs and where they come from
+#   gpu-check.sh    the check to run there (scripts/gpu-check.sh)
 #   lib/            with --with-libs: libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13 (the
 #                   binary looks there first, beside itself), for a GPU machine without them
-#   stub/           libcuda.so.1 that answers "no device" to every call (and, without
-#                   --with-libs, stubs of libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13):
-#                   for tests on machines without a GPU only, never on a GPU machine
+# and target/cuda/stub/: libcuda.so.1 that answers "no device" to every call (and, without
+# --with-libs, stubs of libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13), for tests on
+# machines without a GPU only, never on a GPU machine.
 #
 # Environment:
 #   CUDA_COMPUTE_CAP     PTX target, e.g. 90 for an H100 (default 80: the driver compiles that
@@ -47,6 +48,7 @@ CAP=${CUDA_COMPUTE_CAP:-80}
 JOBS=${JOBS:-$(nproc)}
 TARGET_DIR=$ROOT/target/cuda
 DIST=$TARGET_DIR/dist
+STUB_DIR=$TARGET_DIR/stub
 case "$CAP" in
   [0-9][0-9] | [0-9][0-9][0-9]) ;;
   *) echo "build-cuda.sh: CUDA_COMPUTE_CAP='$CAP' is not a compute capability like 80 or 90" >&2; exit 2 ;;
@@ -160,15 +162,16 @@ done
 step "$n PTX kernels, $((bytes / 1024)) KiB, .target sm_$CAP"
 
 # -- what it leaves -------------------------------------------------------------------------------
-rm -rf "$DIST"
-mkdir -p "$DIST/stub"
+rm -rf "$DIST" "$STUB_DIR"
+mkdir -p "$DIST" "$STUB_DIR"
 cp "$TARGET_DIR/release/fail-lab" "$DIST/fail-lab"
-cp "$STUBS/libcuda.so" "$DIST/stub/libcuda.so.1"
+cp scripts/gpu-check.sh "$DIST/gpu-check.sh"
+cp "$STUBS/libcuda.so" "$STUB_DIR/libcuda.so.1"
 if [ "$WITH_LIBS" = 1 ]; then
   mkdir -p "$DIST/lib"
   for l in cublas cublasLt nvrtc; do cp -L "$CU/lib/lib$l.so.13" "$DIST/lib/"; done
 else
-  for l in cublas cublasLt nvrtc; do cp "$STUBS/lib$l.so" "$DIST/stub/lib$l.so.13"; done
+  for l in cublas cublasLt nvrtc; do cp "$STUBS/lib$l.so" "$STUB_DIR/lib$l.so.13"; done
 fi
 needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 {
@@ -176,24 +179,27 @@ needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
   echo "shared libraries it needs:"
   for l in $needed; do
     case "$l" in
-      libcuda.so.1) echo "  $l  the NVIDIA driver's (never the stub of stub/ on a GPU machine)" ;;
+      libcuda.so.1) echo "  $l  the NVIDIA driver's" ;;
       libcublas.so.13 | libcublasLt.so.13 | libnvrtc.so.13)
         if [ "$WITH_LIBS" = 1 ]; then echo "  $l  CUDA 13.0: in lib/ beside the binary"
-        else echo "  $l  CUDA 13.0: the GPU machine's (pip install nvidia-cublas==13.0.2.14), or build with --with-libs"; fi ;;
+        else
+          case "$l" in libnvrtc*) wheel=nvidia-cuda-nvrtc==13.0.88 ;; *) wheel=nvidia-cublas==13.0.2.14 ;; esac
+          echo "  $l  CUDA 13.0: the GPU machine's (the pip wheel $wheel has it), or build with --with-libs"
+        fi ;;
       *) echo "  $l  system" ;;
     esac
   done
   echo "run: ./fail-lab run SCENARIO.toml --device cuda   (or auto: the GPU if usable, else the CPU, said once)"
-  echo "check: scripts/gpu-check.sh ./fail-lab   (E1, E2, E4 on the GPU and the CPU, compared)"
+  echo "check: ./gpu-check.sh ./fail-lab   (E1, E2, E4 on the GPU and the CPU, compared; needs python3)"
 } >"$DIST/LIBRARIES.txt"
 cat "$DIST/LIBRARIES.txt"
 step "done: $DIST/fail-lab ($(($(stat -c %s "$DIST/fail-lab") / 1024)) KiB)"
 
 if [ "$TEST" = 1 ]; then
   step "cargo test --release --features cuda --test cuda"
-  # the driver's libcuda where there is one, else the stubs of dist/stub (the test then skips)
+  # the driver's libcuda where there is one, else the stubs (the test then skips)
   libs=$DIST/lib
-  ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 ' || libs=$DIST/stub:$DIST/lib
+  ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 ' || libs=$STUB_DIR:$DIST/lib
   LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     cuda_cargo test --release --features cuda -j"$JOBS" --test cuda -- --nocapture
 fi

@@ -5,8 +5,9 @@
 #
 #   scripts/gpu-check.sh BINARY [DIR]
 #
-# BINARY is the fail-lab that scripts/build-cuda.sh left in target/cuda/dist (copy that folder
-# to the GPU machine; the driver's libcuda.so.1 and a CUDA 13 libcublas.so.13 must be found).
+# BINARY is the fail-lab that scripts/build-cuda.sh left in target/cuda/dist, with a copy of
+# this script (copy that folder to the GPU machine; the driver's libcuda.so.1 and a CUDA 13
+# libcublas.so.13, in its lib/ with --with-libs, must be found).
 # DIR keeps the runs (default: a temporary folder, removed at the end). Needs python3 for the
 # comparison. GPU_CHECK_SCALE=N multiplies the steps (N >= 1). GPU_CHECK_DEVICE=cpu runs the
 # whole check with the CPU in place of the GPU, a test of this script on a machine without
