@@ -9,7 +9,13 @@
 # experiment whose networks train there; without a usable GPU it says why and skips).
 #
 # Leaves target/cuda/dist/, the folder to copy to a GPU machine, with:
-#   fail-lab        the binary (runs on the CPU too: --device cpu|cuda[:N]|auto)
+#   fail-lab        the launcher: starts fail-lab.bin, or says in one line which CUDA library
+#                   is missing (exit code 2); on a machine without the NVIDIA driver it starts
+#                   it on the stand-ins of nodriver/, so that the CPU trains (--device cpu or
+#                   auto) and --device cuda says "no NVIDIA driver"
+#   fail-lab.bin    the binary (runs on the CPU too: --device cpu|cuda[:N]|auto)
+#   nodriver/       libcuda.so.1, libcublas.so.13, libnvrtc.so.13 stand-ins whose every call
+#                   answers "no device"; the launcher uses them only where no libcuda.so.1 is
 #   LIBRARIES.txt   the shared libraries it needs and where they come from
 #   gpu-check.sh    the check to run there (scripts/gpu-check.sh)
 #   lib/            with --with-libs: libcublas.so.13, libcublasLt.so.13, libnvrtc.so.13 (the
@@ -163,8 +169,8 @@ step "$n PTX kernels, $((bytes / 1024)) KiB, .target sm_$CAP"
 
 # -- what it leaves -------------------------------------------------------------------------------
 rm -rf "$DIST" "$STUB_DIR"
-mkdir -p "$DIST" "$STUB_DIR"
-cp "$TARGET_DIR/release/fail-lab" "$DIST/fail-lab"
+mkdir -p "$DIST/nodriver" "$STUB_DIR"
+cp "$TARGET_DIR/release/fail-lab" "$DIST/fail-lab.bin"
 cp scripts/gpu-check.sh "$DIST/gpu-check.sh"
 cp "$STUBS/libcuda.so" "$STUB_DIR/libcuda.so.1"
 if [ "$WITH_LIBS" = 1 ]; then
@@ -173,13 +179,45 @@ if [ "$WITH_LIBS" = 1 ]; then
 else
   for l in cublas cublasLt nvrtc; do cp "$STUBS/lib$l.so" "$STUB_DIR/lib$l.so.13"; done
 fi
-needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+# the launcher's stand-ins: the driver stub, and stubs of the libraries nothing calls without it
+cp "$STUB_DIR/libcuda.so.1" "$DIST/nodriver/"
+if [ "$WITH_LIBS" = 1 ]; then
+  stub nvrtc libnvrtc.so.13 nvrtc "$CUDARC/src/nvrtc/sys.rs"
+  stub cublas libcublas.so.13 cublas "$CUDARC/src/cublas/sys.rs"
+  stub cublasLt libcublasLt.so.13 cublasLt ""
+  for l in cublas cublasLt nvrtc; do mv "$STUBS/lib$l.so" "$DIST/nodriver/lib$l.so.13"; done
+else
+  for l in cublas cublasLt nvrtc; do cp "$STUB_DIR/lib$l.so.13" "$DIST/nodriver/"; done
+fi
+cat >"$DIST/fail-lab" <<'LAUNCHER'
+#!/bin/sh
+# fail-lab built with CUDA (scripts/build-cuda.sh): starts fail-lab.bin beside this file. Where
+# the NVIDIA driver's libcuda.so.1 is not found, it starts it on the stand-ins of nodriver/ (every
+# call answers "no device"): the CPU trains, and a GPU asked for is refused with that cause.
+here=$(dirname "$(readlink -f "$0")")
+missing=$(ldd "$here/fail-lab.bin" 2>/dev/null | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p' | tr '\n' ' ')
+case " $missing" in
+  *" libcuda.so.1 "*)
+    FAIL_LAB_NO_CUDA_DRIVER="libcuda.so.1 not found"
+    LD_LIBRARY_PATH="$here/nodriver${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export FAIL_LAB_NO_CUDA_DRIVER LD_LIBRARY_PATH
+    ;;
+  " ") ;;
+  *)
+    echo "error: fail-lab (CUDA build) cannot start: ${missing% } not found (see LIBRARIES.txt beside it)" >&2
+    exit 2
+    ;;
+esac
+exec "$here/fail-lab.bin" "$@"
+LAUNCHER
+chmod +x "$DIST/fail-lab"
+needed=$(readelf -d "$DIST/fail-lab.bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 {
   echo "fail-lab built with --features cuda: PTX for sm_$CAP, CUDA 13.0 (needs an NVIDIA driver of CUDA 13.0 or newer, 580+)"
   echo "shared libraries it needs:"
   for l in $needed; do
     case "$l" in
-      libcuda.so.1) echo "  $l  the NVIDIA driver's" ;;
+      libcuda.so.1) echo "  $l  the NVIDIA driver's (without it, the launcher fail-lab runs fail-lab.bin on the CPU)" ;;
       libcublas.so.13 | libcublasLt.so.13 | libnvrtc.so.13)
         if [ "$WITH_LIBS" = 1 ]; then echo "  $l  CUDA 13.0: in lib/ beside the binary"
         else
@@ -193,7 +231,7 @@ needed=$(readelf -d "$DIST/fail-lab" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
   echo "check: ./gpu-check.sh ./fail-lab   (E1, E2, E4 on the GPU and the CPU, compared; needs python3)"
 } >"$DIST/LIBRARIES.txt"
 cat "$DIST/LIBRARIES.txt"
-step "done: $DIST/fail-lab ($(($(stat -c %s "$DIST/fail-lab") / 1024)) KiB)"
+step "done: $DIST/fail-lab ($(($(stat -c %s "$DIST/fail-lab.bin") / 1024)) KiB)"
 
 if [ "$TEST" = 1 ]; then
   step "cargo test --release --features cuda --test cuda"

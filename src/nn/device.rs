@@ -414,6 +414,14 @@ mod cuda {
     /// GPU `n`, checked step by step: the driver starts, has the GPU, and runs a kernel.
     pub(crate) fn probe(n: usize) -> Result<DeviceInfo, DeviceError> {
         let what = format!("{}", ComputeDevice::Cuda(n));
+        // the launcher of target/cuda/dist starts the binary on stand-ins of the CUDA
+        // libraries where the machine has no NVIDIA driver, and says so here
+        if let Some(why) = std::env::var_os("FAIL_LAB_NO_CUDA_DRIVER") {
+            return Err(DeviceError(format!(
+                "{what}: no NVIDIA driver on this machine ({})",
+                why.to_string_lossy()
+            )));
+        }
         result::init().map_err(|e| cause(&what, e))?;
         let count = result::device::get_count().map_err(|e| cause(&what, e))?;
         if count <= 0 {
