@@ -5,6 +5,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
+    // the PTX target of a `cuda` build (scripts/build-cuda.sh sets it), named in device errors
+    println!("cargo:rerun-if-env-changed=CUDA_COMPUTE_CAP");
+    let arch = match std::env::var("CUDA_COMPUTE_CAP") {
+        Ok(cap) if !cap.is_empty() => format!("sm_{cap}"),
+        _ => "the GPU of the build machine".to_string(),
+    };
+    println!("cargo:rustc-env=FAIL_LAB_PTX_ARCH={arch}");
+
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)

@@ -232,3 +232,77 @@ fn reproduce_refuses_an_unknown_id() {
         "{stderr}"
     );
 }
+
+/// `--device` in this build (the CPU one; CI checks the CUDA binary's no-GPU answers in
+/// `.ci/run`): `cuda` names the cause in one line and exits 2, `auto` trains on the CPU, bad
+/// values and a scenario's `device` are checked.
+#[test]
+fn device_choice_is_checked_and_an_unusable_gpu_exits_2_in_one_line() {
+    let out = out_dir("device");
+    let out_s = out.to_str().unwrap();
+    let scenario = "scenarios/e1-parity-d5.toml";
+    for (device, want) in [
+        (
+            "cuda",
+            "error: cuda:0: this fail-lab was built without CUDA",
+        ),
+        (
+            "cuda:1",
+            "error: cuda:1: this fail-lab was built without CUDA",
+        ),
+        (
+            "gpu",
+            "error: --device gpu: unknown device 'gpu' (allowed: cpu, cuda, cuda:N",
+        ),
+    ] {
+        let o = bin()
+            .args(["run", scenario, "--device", device, "--out", out_s])
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "--device {device}: {stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "--device {device}: one line: {stderr}"
+        );
+        assert!(stderr.starts_with(want), "--device {device}: {stderr}");
+    }
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+    // a scenario's device is used when --device is not given, and --device wins over it
+    std::fs::create_dir_all(&out).unwrap();
+    let file = out.join("on-cuda.toml");
+    std::fs::write(
+        &file,
+        "experiment = \"E1\"\ndevice = \"cuda\"\n[params]\nd = 5\nsteps = 50\neval_every = 25\n",
+    )
+    .unwrap();
+    let file_s = file.to_str().unwrap();
+    let (code, stderr) = run_err(&["run", file_s]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("built without CUDA"), "{stderr}");
+    for device in ["cpu", "auto"] {
+        let o = bin()
+            .args(["run", file_s, "--device", device, "--out", out_s])
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&o);
+        assert!(o.status.success(), "--device {device}: {stderr}");
+        // a build without CUDA has nothing to fall back from: auto says nothing
+        assert!(!stderr.contains("note: device"), "{stderr}");
+    }
+    for cmd in [
+        vec![
+            "sweep", scenario, "--seeds", "1", "--device", "cuda", "--out", out_s,
+        ],
+        vec!["reproduce", "--only", "E1", "--device", "cuda"],
+    ] {
+        let o = bin().args(&cmd).output().unwrap();
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {stderr}");
+        assert!(
+            stderr.contains("error: cuda:0: this fail-lab was built without CUDA"),
+            "{stderr}"
+        );
+    }
+}

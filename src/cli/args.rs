@@ -1,7 +1,7 @@
 //! Arguments that several subcommands share, defined once and flattened where they are used:
 //! the scenarios and runs folders, compute threads, and sbatch's options.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -202,4 +202,52 @@ impl CheckpointArgs {
             )),
         }
     }
+}
+
+/// `--device`: where the networks train (`run`, `sweep`, `reproduce` and the lab).
+#[derive(Args, Clone, Default)]
+pub struct DeviceArg {
+    /// Where networks train: cpu, cuda (the first GPU), cuda:N, or auto (the first GPU when
+    /// one is usable, else the CPU, said once). Default: a scenario's `device`, else auto
+    #[arg(long = "device", value_name = "cpu|cuda[:N]|auto")]
+    pub device: Option<String>,
+}
+
+impl DeviceArg {
+    /// The device of `--device`, else of `scenario` (a scenario file's `device`), else auto:
+    /// probed and made the process's default. A device that cannot be used is reported on
+    /// stderr in one line naming the cause, with exit code 2; `auto` without a usable GPU says
+    /// so once on stderr and takes the CPU.
+    pub fn apply(&self, scenario: Option<&str>) -> Result<fail_lab::nn::DeviceInfo, ExitCode> {
+        use fail_lab::nn::{resolve, set_default_device, DeviceChoice};
+        let (given, flag) = match (&self.device, scenario) {
+            (Some(d), _) => (d.as_str(), "--device"),
+            (None, Some(d)) => (d, "the scenario's device"),
+            (None, None) => ("auto", ""),
+        };
+        let choice = DeviceChoice::parse(given).map_err(|e| {
+            eprintln!("error: {flag} {given}: {e}");
+            ExitCode::from(2)
+        })?;
+        match resolve(choice) {
+            Ok((info, note)) => {
+                if let Some(note) = note {
+                    eprintln!("note: device auto: {note}");
+                }
+                set_default_device(info.device);
+                Ok(info)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// The `device` of a scenario file, if it names one (checked when the file is parsed).
+pub fn scenario_device(file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let table = text.parse::<toml::Table>().ok()?;
+    table.get("device")?.as_str().map(str::to_string)
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use fail_lab::tui::{ChartMarker, LabOptions};
 
-use super::args::{Folders, ThreadsArg};
+use super::args::{DeviceArg, Folders, ThreadsArg};
 use super::out::bad;
 
 /// The lab's own options (the folders are shared with every subcommand).
@@ -26,6 +26,8 @@ pub struct LabArgs {
     no_mouse: bool,
     #[command(flatten)]
     threads: ThreadsArg,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 /// Opens the lab; exit code 2 when it cannot start.
@@ -42,7 +44,11 @@ pub fn main(args: &LabArgs, folders: &Folders) -> ExitCode {
         Ok(t) => t,
         Err(code) => return code,
     };
-    opts.device = fail_lab::nn::device_name().to_string();
+    // before the terminal is taken: an unusable GPU is one line on stderr, exit code 2
+    opts.device = match args.device.apply(None) {
+        Ok(info) => info.label(),
+        Err(code) => return code,
+    };
     match fail_lab::tui::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => bad(e),

@@ -14,7 +14,7 @@ use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
 use fail_lab::experiments::Registry;
 use fail_lab::spec::{load_scenario, Scenario};
 
-use super::args::{CheckpointArgs, ThreadsArg};
+use super::args::{scenario_device, CheckpointArgs, DeviceArg, ThreadsArg};
 use super::out::{bad, fmt_value, json_line, say, steps_bar};
 
 #[derive(Args)]
@@ -46,6 +46,8 @@ pub struct RunArgs {
     threads: ThreadsArg,
     #[command(flatten)]
     checkpoints: CheckpointArgs,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 /// The `run` subcommand: exit code 0 for a finished run, 1 for one that did not finish, 2 for
@@ -87,6 +89,16 @@ pub fn main(args: RunArgs, runs_dir: &Path) -> ExitCode {
     run(&file, &args, &out, threads)
 }
 
+/// `--device` (else the scenario file's `device`) probed and made the default; a GPU in use
+/// is named on stderr.
+fn apply_device(device: &DeviceArg, scenario: Option<&str>) -> Result<(), ExitCode> {
+    let info = device.apply(scenario)?;
+    if info.device != fail_lab::nn::ComputeDevice::Cpu {
+        eprintln!("device: {}", info.label());
+    }
+    Ok(())
+}
+
 /// The compute threads of one run of `scenario`.
 fn threads_for(threads: engine::pool::Threads, scenario: &Scenario) -> usize {
     match threads {
@@ -122,6 +134,9 @@ fn resume(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threa
         eprintln!(
             "note: --checkpoint-every is ignored with --resume: the run keeps its spec's interval"
         );
+    }
+    if let Err(code) = apply_device(&args.device, None) {
+        return code;
     }
     let opts = LaunchOptions {
         runs_dir: out.to_path_buf(),
@@ -159,6 +174,9 @@ fn fork(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threads
         eprintln!(
             "note: --checkpoint-every is ignored with --fork: the fork keeps its parent's interval"
         );
+    }
+    if let Err(code) = apply_device(&args.device, None) {
+        return code;
     }
     let opts = LaunchOptions {
         runs_dir: out.to_path_buf(),
@@ -219,6 +237,9 @@ fn run(file: &Path, args: &RunArgs, out: &Path, threads: engine::pool::Threads) 
         return bad(e);
     }
     let threads = threads_for(threads, &scenario);
+    if let Err(code) = apply_device(&args.device, scenario_device(file).as_deref()) {
+        return code;
+    }
     let stop = stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {

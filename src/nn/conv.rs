@@ -20,7 +20,10 @@
 
 use dfdx::prelude::*;
 
-use super::device::{new_device, Dev};
+use super::device::host_device;
+
+/// Trains on the host on every device (see docs/ARCHITECTURE.md).
+type Dev = dfdx::tensor::Cpu;
 use super::loss::Loss;
 use super::optim::Optimizer;
 use super::{err, NnError, NnResult};
@@ -88,7 +91,7 @@ impl LinearMap {
                 w.len()
             )));
         }
-        let dev = new_device(0);
+        let dev = host_device();
         let w = dev.tensor_from_vec(w, (inputs, outputs));
         Ok(Self {
             dev,
@@ -239,7 +242,7 @@ impl Conv1d {
         if w.is_empty() {
             return Err(NnError("a convolution needs at least one tap".into()));
         }
-        let dev = new_device(0);
+        let dev = host_device();
         let taps = w.len();
         let w = dev.tensor_from_vec(w, (taps, 1));
         Ok(Self {

@@ -4,11 +4,15 @@
 use dfdx::prelude::*;
 use rand::Rng;
 
-use super::device::{new_device, Dev};
+use dfdx::tensor::Cpu;
+
+use super::device::{on_device, place, Backend};
 use super::init::truncated_normal;
 use super::loss::Loss;
 use super::ops::{host, input_matrix, loss_tensor, push_grad, Dense, Mat};
 use super::optim::Optimizer;
+#[cfg(feature = "cuda")]
+use super::parallel::map_chunks_in_order;
 use super::parallel::{map_chunks, share, sum_in_order};
 use super::{err, NnError, NnResult};
 
@@ -40,14 +44,22 @@ pub struct LayerWeights {
 
 /// Dense layers `sizes[0] -> sizes[1] -> ... -> sizes[n]`, the hidden activation after every
 /// layer but the last.
-pub struct Mlp {
-    dev: Dev,
-    layers: Vec<Dense>,
-    hidden: Activation,
+///
+/// Placed on the current device ([`crate::nn::current_device`]) when built.
+pub struct Mlp(Placed);
+
+enum Placed {
+    Cpu(MlpOn<Cpu>),
+    #[cfg(feature = "cuda")]
+    Cuda(MlpOn<dfdx::tensor::Cuda>),
 }
 
 impl Mlp {
     /// Truncated-normal weights with std `1/sqrt(fan_in)`, zero biases.
+    ///
+    /// # Panics
+    /// When the current device is a GPU that fails (out of memory, a driver error): the
+    /// engine ends the run as failed with the message.
     pub fn new<R: Rng + ?Sized>(sizes: &[usize], hidden: Activation, rng: &mut R) -> Self {
         let layers = sizes
             .windows(2)
@@ -61,15 +73,159 @@ impl Mlp {
                 }
             })
             .collect();
-        Self::from_weights(layers, hidden).expect("shapes built from `sizes` are consistent")
+        match Self::from_weights(layers, hidden) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// A network with the given weights (checked for consistent shapes).
     pub fn from_weights(layers: Vec<LayerWeights>, hidden: Activation) -> NnResult<Self> {
+        Ok(Mlp(
+            place!(dev => MlpOn::from_weights(dev, layers, hidden)?),
+        ))
+    }
+
+    /// The current weights as plain numbers.
+    pub fn weights(&self) -> Vec<LayerWeights> {
+        on_device!(&self.0, m => m.weights())
+    }
+
+    pub fn inputs(&self) -> usize {
+        on_device!(&self.0, m => m.inputs())
+    }
+
+    pub fn outputs(&self) -> usize {
+        on_device!(&self.0, m => m.outputs())
+    }
+
+    /// Number of trainable numbers.
+    pub fn num_params(&self) -> usize {
+        on_device!(&self.0, m => m.num_params())
+    }
+
+    /// Parameter blocks in flattening order: `layer{k}.w`, `layer{k}.b`, ...
+    pub fn param_layout(&self) -> Vec<(String, usize)> {
+        on_device!(&self.0, m => m.param_layout())
+    }
+
+    /// Outputs (`batch x outputs`, row-major) for a batch of inputs (`batch x inputs`).
+    pub fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.forward(x, batch))
+    }
+
+    /// The loss on a batch and its gradient with respect to every parameter, flattened in
+    /// the order of [`Mlp::param_layout`].
+    pub fn loss_and_grads(
+        &self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+    ) -> NnResult<(f32, Vec<f32>)> {
+        on_device!(&self.0, m => m.loss_and_grads(x, batch, loss))
+    }
+
+    /// One gradient of the loss per sample (`batch x num_params`, row-major): sample `i`'s
+    /// row is the gradient of the loss on that sample alone.
+    pub fn per_sample_grads(&self, x: &[f32], batch: usize, loss: Loss<'_>) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.per_sample_grads(x, batch, loss))
+    }
+
+    /// Gradient SNR (whole model and per parameter block, see [`crate::nn::gradient_snr`]) of
+    /// `loss` over a probe batch of `batch` samples (see `MlpOn::gradient_snr`).
+    pub fn gradient_snr(
+        &self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+    ) -> NnResult<super::SnrReport> {
+        on_device!(&self.0, m => m.gradient_snr(x, batch, loss))
+    }
+
+    /// One optimizer step on the batch; returns the loss before the step. A large batch is
+    /// cut into fixed chunks whose passes run in parallel on the CPU (see
+    /// [`Mlp::loss_and_grads`]).
+    pub fn train_step(
+        &mut self,
+        x: &[f32],
+        batch: usize,
+        loss: Loss<'_>,
+        opt: &mut Optimizer,
+    ) -> NnResult<f32> {
+        on_device!(&mut self.0, m => m.train_step(x, batch, loss, opt))
+    }
+
+    /// The parameters and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        on_device!(&self.0, n => n.snapshot(opt))
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        on_device!(&mut self.0, n => n.restore(opt, s))
+    }
+
+    #[cfg(test)]
+    fn chunk_rows(&self, batch: usize) -> usize {
+        on_device!(&self.0, m => m.chunk_rows(batch))
+    }
+
+    /// The network on the CPU (where the tests build it).
+    #[cfg(test)]
+    fn on_cpu(&self) -> &MlpOn<Cpu> {
+        #[allow(unreachable_patterns)]
+        match &self.0 {
+            Placed::Cpu(m) => m,
+            _ => panic!("the tests build networks on the CPU"),
+        }
+    }
+}
+
+/// An [`Mlp`] on device `D`.
+struct MlpOn<D: Backend> {
+    dev: D,
+    layers: Vec<Dense<D>>,
+    hidden: Activation,
+}
+
+/// How a network runs its chunks of a batch: side by side on the CPU's rayon pool, one after
+/// the other on a GPU (whose handles are not shared between threads).
+trait MapChunks {
+    fn map_chunks<T, F>(&self, n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+    where
+        T: Send,
+        F: Fn(&Self, std::ops::Range<usize>) -> NnResult<T> + Sync;
+}
+
+impl MapChunks for MlpOn<Cpu> {
+    fn map_chunks<T, F>(&self, n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+    where
+        T: Send,
+        F: Fn(&Self, std::ops::Range<usize>) -> NnResult<T> + Sync,
+    {
+        map_chunks(n, chunk, |r| f(self, r))
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl MapChunks for MlpOn<dfdx::tensor::Cuda> {
+    fn map_chunks<T, F>(&self, n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+    where
+        T: Send,
+        F: Fn(&Self, std::ops::Range<usize>) -> NnResult<T> + Sync,
+    {
+        map_chunks_in_order(n, chunk, |r| f(self, r))
+    }
+}
+
+impl<D: Backend> MlpOn<D>
+where
+    Self: MapChunks,
+{
+    fn from_weights(dev: D, layers: Vec<LayerWeights>, hidden: Activation) -> NnResult<Self> {
         if layers.is_empty() {
             return Err(NnError("an MLP needs at least one layer".into()));
         }
-        let dev = new_device(0);
         let mut built = Vec::with_capacity(layers.len());
         for (k, l) in layers.into_iter().enumerate() {
             if l.w.len() != l.inputs * l.outputs || l.b.len() != l.outputs {
@@ -83,7 +239,7 @@ impl Mlp {
                 )));
             }
             if let Some(prev) = built.last() {
-                let prev: &Dense = prev;
+                let prev: &Dense<D> = prev;
                 if prev.w.shape().1 != l.inputs {
                     return Err(NnError(format!(
                         "layer {} takes {} inputs but the previous layer gives {}",
@@ -129,7 +285,7 @@ impl Mlp {
     }
 
     /// The current weights as plain numbers.
-    pub fn weights(&self) -> Vec<LayerWeights> {
+    fn weights(&self) -> Vec<LayerWeights> {
         self.layers
             .iter()
             .map(|l| LayerWeights {
@@ -141,22 +297,22 @@ impl Mlp {
             .collect()
     }
 
-    pub fn inputs(&self) -> usize {
+    fn inputs(&self) -> usize {
         self.layers[0].w.shape().0
     }
 
-    pub fn outputs(&self) -> usize {
+    fn outputs(&self) -> usize {
         self.layers[self.layers.len() - 1].w.shape().1
     }
 
     /// Number of trainable numbers.
-    pub fn num_params(&self) -> usize {
+    fn num_params(&self) -> usize {
         self.param_layout().iter().map(|(_, n)| n).sum()
     }
 
     /// Names and sizes of the parameter blocks, in the order of flattened gradients:
     /// `layer1.w`, `layer1.b`, `layer2.w`, ...
-    pub fn param_layout(&self) -> Vec<(String, usize)> {
+    fn param_layout(&self) -> Vec<(String, usize)> {
         let mut out = Vec::new();
         for (k, l) in self.layers.iter().enumerate() {
             let (i, o) = *l.w.shape();
@@ -166,7 +322,7 @@ impl Mlp {
         out
     }
 
-    fn forward_t<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+    fn forward_t<T: Tape<f32, D> + Merge<T>>(&self, x: Mat<T, D>) -> Mat<T, D> {
         let n = self.layers.len();
         let mut h = x;
         for (k, l) in self.layers.iter().enumerate() {
@@ -178,12 +334,12 @@ impl Mlp {
         h
     }
 
-    fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
+    fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat<NoneTape, D>> {
         input_matrix(&self.dev, x, batch, self.inputs())
     }
 
     /// Outputs (`batch x outputs`, row-major) for a batch of inputs (`batch x inputs`).
-    pub fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+    fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         let x = self.input(x, batch)?;
         Ok(host(&self.forward_t(x)))
     }
@@ -195,7 +351,7 @@ impl Mlp {
         batch: usize,
         loss: Loss<'_>,
         weight: f32,
-    ) -> NnResult<(f32, Gradients<f32, Dev>)> {
+    ) -> NnResult<(f32, Gradients<f32, D>)> {
         let x = self.input(x, batch)?.leaky_traced();
         let out = self.forward_t(x);
         let l = loss_tensor(&self.dev, out, loss)?;
@@ -204,7 +360,7 @@ impl Mlp {
         Ok((value, grads))
     }
 
-    fn flatten(&self, grads: &mut Gradients<f32, Dev>) -> NnResult<Vec<f32>> {
+    fn flatten(&self, grads: &mut Gradients<f32, D>) -> NnResult<Vec<f32>> {
         let mut flat = Vec::with_capacity(self.num_params());
         for l in &self.layers {
             push_grad(grads, &l.w, &mut flat)?;
@@ -217,7 +373,7 @@ impl Mlp {
     /// chunk, below the size where chunks pay). A function of the batch and the model only,
     /// never of the thread count, so the numbers of a step do not depend on it.
     fn chunk_rows(&self, batch: usize) -> usize {
-        if cfg!(feature = "cuda") {
+        if !D::CHUNKS_IN_PARALLEL {
             // a device runs the whole batch at once
             return batch.max(1);
         }
@@ -236,19 +392,19 @@ impl Mlp {
                 x.len()
             )));
         }
-        let chunks = map_chunks(batch, self.chunk_rows(batch), |r| {
+        let chunks = self.map_chunks(batch, self.chunk_rows(batch), |m, r| {
             // the loss is a mean over the batch, but `OutputSum` is already a sum
             let weight = match loss {
                 Loss::OutputSum => 1.0,
                 _ => share(r.len(), batch),
             };
-            let (value, mut grads) = self.backward(
+            let (value, mut grads) = m.backward(
                 &x[r.start * d..r.end * d],
                 r.len(),
                 loss.slice(r.start, r.len(), width),
                 weight,
             )?;
-            Ok((value, self.flatten(&mut grads)?))
+            Ok((value, m.flatten(&mut grads)?))
         })?;
         let mut value = 0.0f32;
         let mut grads = Vec::with_capacity(chunks.len());
@@ -261,12 +417,7 @@ impl Mlp {
 
     /// The loss on a batch and its gradient with respect to every parameter, flattened in
     /// the order of [`Mlp::param_layout`].
-    pub fn loss_and_grads(
-        &self,
-        x: &[f32],
-        batch: usize,
-        loss: Loss<'_>,
-    ) -> NnResult<(f32, Vec<f32>)> {
+    fn loss_and_grads(&self, x: &[f32], batch: usize, loss: Loss<'_>) -> NnResult<(f32, Vec<f32>)> {
         if self.chunk_rows(batch) >= batch {
             let (value, mut grads) = self.backward(x, batch, loss, 1.0)?;
             return Ok((value, self.flatten(&mut grads)?));
@@ -276,7 +427,7 @@ impl Mlp {
 
     /// One gradient of the loss per sample (`batch x num_params`, row-major): sample `i`'s
     /// row is the gradient of the loss on that sample alone.
-    pub fn per_sample_grads(&self, x: &[f32], batch: usize, loss: Loss<'_>) -> NnResult<Vec<f32>> {
+    fn per_sample_grads(&self, x: &[f32], batch: usize, loss: Loss<'_>) -> NnResult<Vec<f32>> {
         let d = self.inputs();
         let width = self.outputs();
         if x.len() != batch * d {
@@ -285,9 +436,9 @@ impl Mlp {
                 x.len()
             )));
         }
-        let rows = map_chunks(batch, 1, |r| {
+        let rows = self.map_chunks(batch, 1, |m, r| {
             let i = r.start;
-            let (_, g) = self.loss_and_grads(&x[i * d..(i + 1) * d], 1, loss.slice(i, 1, width))?;
+            let (_, g) = m.loss_and_grads(&x[i * d..(i + 1) * d], 1, loss.slice(i, 1, width))?;
             Ok(g)
         })?;
         Ok(rows.concat())
@@ -300,18 +451,13 @@ impl Mlp {
     /// a_i and the loss's gradient at its output delta_i, so the mean gradient is A^T Delta / n
     /// and ||g_i||^2 = ||a_i||^2 ||delta_i||^2: one batched forward and backward pass gives the
     /// exact per-sample statistics without forming per-sample gradients.
-    pub fn gradient_snr(
-        &self,
-        x: &[f32],
-        batch: usize,
-        loss: Loss<'_>,
-    ) -> NnResult<super::SnrReport> {
+    fn gradient_snr(&self, x: &[f32], batch: usize, loss: Loss<'_>) -> NnResult<super::SnrReport> {
         if batch == 0 {
             return Err(NnError("an SNR probe needs at least one sample".into()));
         }
         let n_layers = self.layers.len();
         let mut inputs: Vec<Vec<f32>> = vec![x.to_vec()];
-        let mut outputs: Vec<Mat> = Vec::with_capacity(n_layers);
+        let mut outputs: Vec<Mat<NoneTape, D>> = Vec::with_capacity(n_layers);
         let mut h = self.input(x, batch)?.leaky_traced();
         for (k, l) in self.layers.iter().enumerate() {
             let z = l.forward(h);
@@ -348,8 +494,8 @@ impl Mlp {
                 }
             }
             // sum_i a_i (x) delta_i = A^T Delta, on the device
-            let at: Mat = self.dev.tensor_from_vec(a.clone(), (batch, fan_in));
-            let dt: Mat = self
+            let at: Mat<NoneTape, D> = self.dev.tensor_from_vec(a.clone(), (batch, fan_in));
+            let dt: Mat<NoneTape, D> = self
                 .dev
                 .tensor_from_vec(delta.iter().map(|&v| v as f32).collect(), (batch, fan_out));
             let mean_w: Vec<f64> = at
@@ -375,7 +521,7 @@ impl Mlp {
 
     /// One optimizer step on the batch; returns the loss before the step. A large batch is
     /// cut into fixed chunks whose passes run in parallel (see [`Mlp::loss_and_grads`]).
-    pub fn train_step(
+    fn train_step(
         &mut self,
         x: &[f32],
         batch: usize,
@@ -460,8 +606,8 @@ mod tests {
                 assert_eq!(bits(&g), bits(&g1), "{loss:?} at {threads} threads");
                 assert_eq!(v.to_bits(), v1.to_bits());
             }
-            let (whole, mut grads) = net.backward(&x, 1000, loss, 1.0).unwrap();
-            let whole_g = net.flatten(&mut grads).unwrap();
+            let (whole, mut grads) = net.on_cpu().backward(&x, 1000, loss, 1.0).unwrap();
+            let whole_g = net.on_cpu().flatten(&mut grads).unwrap();
             let d: f64 = g1
                 .iter()
                 .zip(&whole_g)

@@ -30,7 +30,10 @@ pub use conv2d::{
     conv2d_same, conv_kernel_isa, conv_kernels_available, conv_pool, conv_pool_grads, max_pool2,
     with_conv_kernels, ConvPoolShape,
 };
-pub use device::{compute_threads, device_name, with_compute_threads};
+pub use device::{
+    compute_threads, cuda_built, current_device, resolve, set_default_device, with_compute_threads,
+    with_device, ComputeDevice, DeviceChoice, DeviceError, DeviceInfo,
+};
 pub use init::{truncated_normal, TruncatedNormal};
 pub use linenet::{HeadGrads, HeadSnr, LineNet, LineNetConfig, LossParts, Objective, TupleBatch};
 pub use loss::Loss;

@@ -4,8 +4,10 @@
 use dfdx::prelude::HasShape;
 use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
 
-use super::device::Dev;
-use super::{err, NnResult};
+use std::any::Any;
+
+use super::device::Backend;
+use super::{err, NnError, NnResult};
 
 /// Which optimizer, with its hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,14 +65,18 @@ impl OptimKind {
     }
 }
 
-/// An optimizer with its state (Adam moments / SGD velocity), keyed by parameter.
-///
-/// Not `Send` (dfdx's gradient stores are not): build it inside the thread that trains.
+/// An optimizer with its state (Adam moments / SGD velocity), keyed by parameter, on the
+/// device of the first parameter it updates.
 pub struct Optimizer {
     kind: OptimKind,
     t: i32,
-    m: Gradients<f32, Dev>,
-    v: Gradients<f32, Dev>,
+    /// `Moments<D>` for the device `D` of the parameters, made at the first update.
+    state: Option<Box<dyn Any + Send>>,
+}
+
+struct Moments<D: Backend> {
+    m: Gradients<f32, D>,
+    v: Gradients<f32, D>,
 }
 
 impl Optimizer {
@@ -78,8 +84,7 @@ impl Optimizer {
         Self {
             kind,
             t: 0,
-            m: Gradients::leaky(),
-            v: Gradients::leaky(),
+            state: None,
         }
     }
 
@@ -99,17 +104,15 @@ impl Optimizer {
 
     /// Appends the state kept for `p` (first moment or SGD velocity to `m`, second moment to
     /// `v`; zeros where none was kept yet).
-    pub(crate) fn save_slot<S: Shape>(
+    pub(crate) fn save_slot<S: Shape, D: Backend>(
         &mut self,
-        p: &Tensor<S, f32, Dev>,
+        p: &Tensor<S, f32, D>,
         m: &mut Vec<f32>,
         v: &mut Vec<f32>,
     ) -> NnResult<()> {
-        for (store, out) in [(&mut self.m, m), (&mut self.v, v)] {
+        let state = self.moments::<D>()?;
+        for (store, out) in [(&mut state.m, m), (&mut state.v, v)] {
             store.try_alloc_for(p).map_err(err)?;
-            #[cfg(not(feature = "cuda"))]
-            out.extend_from_slice(store.get_or_alloc_mut(p).map_err(err)?);
-            #[cfg(feature = "cuda")]
             out.extend(super::ops::host(&store.get(p)));
         }
         Ok(())
@@ -117,15 +120,15 @@ impl Optimizer {
 
     /// Takes the state kept for `p` from the front of `m` and `v` (as [`Optimizer::save_slot`]
     /// wrote it).
-    #[cfg(not(feature = "cuda"))]
-    pub(crate) fn load_slot<'a, S: Shape>(
+    pub(crate) fn load_slot<'a, S: Shape, D: Backend>(
         &mut self,
-        p: &Tensor<S, f32, Dev>,
+        p: &Tensor<S, f32, D>,
         m: &mut &'a [f32],
         v: &mut &'a [f32],
     ) -> NnResult<()> {
         let n = p.shape().num_elements();
-        for (store, src) in [(&mut self.m, m), (&mut self.v, v)] {
+        let state = self.moments::<D>()?;
+        for (store, src) in [(&mut state.m, m), (&mut state.v, v)] {
             if src.len() < n {
                 return Err(super::NnError(format!(
                     "{} optimizer numbers left for a parameter of {n}",
@@ -133,26 +136,10 @@ impl Optimizer {
                 )));
             }
             let (head, tail) = src.split_at(n);
-            store
-                .get_or_alloc_mut(p)
-                .map_err(err)?
-                .copy_from_slice(head);
+            D::write_slot(store, p, head)?;
             *src = tail;
         }
         Ok(())
-    }
-
-    /// On a device the optimizer's state is not written back from the host.
-    #[cfg(feature = "cuda")]
-    pub(crate) fn load_slot<S: Shape>(
-        &mut self,
-        _p: &Tensor<S, f32, Dev>,
-        _m: &mut &[f32],
-        _v: &mut &[f32],
-    ) -> NnResult<()> {
-        Err(super::NnError(
-            "restoring an optimizer's state from a checkpoint needs the CPU build".into(),
-        ))
     }
 
     /// Starts a new step (Adam's bias correction counts steps from 1).
@@ -160,21 +147,35 @@ impl Optimizer {
         self.t += 1;
     }
 
+    fn moments<D: Backend>(&mut self) -> NnResult<&mut Moments<D>> {
+        let state = self.state.get_or_insert_with(|| {
+            Box::new(Moments::<D> {
+                m: Gradients::leaky(),
+                v: Gradients::leaky(),
+            })
+        });
+        state.downcast_mut::<Moments<D>>().ok_or_else(|| {
+            NnError("one optimizer was given parameters on two different devices".into())
+        })
+    }
+
     /// Applies one update to `p` from its gradient in `grads`.
-    pub(crate) fn update<S: Shape>(
+    pub(crate) fn update<S: Shape, D: Backend>(
         &mut self,
-        p: &mut Tensor<S, f32, Dev>,
-        grads: &mut Gradients<f32, Dev>,
+        p: &mut Tensor<S, f32, D>,
+        grads: &mut Gradients<f32, D>,
     ) -> NnResult<()> {
+        let (kind, t) = (self.kind, self.t);
+        let state = self.moments::<D>()?;
         let g = grads.get_or_alloc_mut(p).map_err(err)?;
-        match self.kind {
+        match kind {
             OptimKind::Sgd { lr } => {
                 let cfg = SgdConfig {
                     lr,
                     momentum: None,
                     weight_decay: None,
                 };
-                let vel = self.m.get_or_alloc_mut(p).map_err(err)?;
+                let vel = state.m.get_or_alloc_mut(p).map_err(err)?;
                 cfg.try_update(p, vel, g).map_err(err)
             }
             OptimKind::Adam {
@@ -189,54 +190,21 @@ impl Optimizer {
                     eps,
                     weight_decay: None,
                 };
-                let m = self.m.get_or_alloc_mut(p).map_err(err)?;
-                let v = self.v.get_or_alloc_mut(p).map_err(err)?;
-                cfg.try_update(self.t.max(1), p, m, v, g).map_err(err)
+                let m = state.m.get_or_alloc_mut(p).map_err(err)?;
+                let v = state.v.get_or_alloc_mut(p).map_err(err)?;
+                cfg.try_update(t.max(1), p, m, v, g).map_err(err)
             }
         }
     }
 
     /// Applies one update to `p` from its gradient given as host numbers (as many as `p`
     /// has), e.g. the sum of the gradients of a batch's chunks.
-    pub(crate) fn update_from_host<S: Shape>(
+    pub(crate) fn update_from_host<S: Shape, D: Backend>(
         &mut self,
-        p: &mut Tensor<S, f32, Dev>,
+        p: &mut Tensor<S, f32, D>,
         g: &[f32],
     ) -> NnResult<()> {
-        let mut grads = gradients_holding(p, g)?;
+        let mut grads = D::gradients_holding(p, g)?;
         self.update(p, &mut grads)
     }
-}
-
-/// A gradient store holding `g` as the gradient of `p`.
-#[cfg(not(feature = "cuda"))]
-fn gradients_holding<S: Shape>(
-    p: &Tensor<S, f32, Dev>,
-    g: &[f32],
-) -> NnResult<Gradients<f32, Dev>> {
-    let mut grads = Gradients::leaky();
-    let slot = grads.get_or_alloc_mut(p).map_err(err)?;
-    if slot.len() != g.len() {
-        return Err(super::NnError(format!(
-            "{} gradient numbers for a parameter of {}",
-            g.len(),
-            slot.len()
-        )));
-    }
-    slot.copy_from_slice(g);
-    Ok(grads)
-}
-
-/// A gradient store holding `g` as the gradient of `p`: on a device the store is written by
-/// the device's own ops, as the gradient of `sum(p * g)` (exactly `g`).
-#[cfg(feature = "cuda")]
-fn gradients_holding<S: Shape>(
-    p: &Tensor<S, f32, Dev>,
-    g: &[f32],
-) -> NnResult<Gradients<f32, Dev>> {
-    use dfdx::prelude::*;
-    let dev = p.device().clone();
-    let mut gt = dev.try_zeros_like(p).map_err(err)?;
-    gt.copy_from(g);
-    Ok((p.clone().leaky_traced() * gt).sum::<(), _>().backward())
 }

@@ -10,7 +10,6 @@
 
 use std::ops::Range;
 
-#[cfg(not(feature = "cuda"))]
 use rayon::prelude::*;
 
 use super::NnResult;
@@ -26,7 +25,8 @@ pub(crate) fn chunk_ranges(n: usize, chunk: usize) -> Vec<Range<usize>> {
 
 /// `f` on every chunk of `n` items (at most `chunk` each), in parallel on the current rayon
 /// pool when it has more than one thread; the results in chunk order, or the first error.
-#[cfg(not(feature = "cuda"))]
+/// For networks on the CPU (a GPU's handles are not shared between threads, and a GPU runs a
+/// chunk's ops in parallel itself: [`map_chunks_in_order`]).
 pub(crate) fn map_chunks<T, F>(n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
 where
     T: Send,
@@ -40,11 +40,10 @@ where
     }
 }
 
-/// `f` on every chunk of `n` items (at most `chunk` each), one after the other: a CUDA
-/// device's handles are not shared between threads, and the device runs a chunk's ops in
-/// parallel itself. The same chunks as on the CPU, so the same sums.
+/// `f` on every chunk of `n` items (at most `chunk` each), one after the other: the same
+/// chunks as [`map_chunks`], so the same sums.
 #[cfg(feature = "cuda")]
-pub(crate) fn map_chunks<T, F>(n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+pub(crate) fn map_chunks_in_order<T, F>(n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
 where
     F: Fn(Range<usize>) -> NnResult<T>,
 {
@@ -95,7 +94,6 @@ mod tests {
         }
     }
 
-    #[cfg(not(feature = "cuda"))]
     #[test]
     fn chunks_run_side_by_side_on_a_pool_of_two() {
         use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,7 +5,9 @@
 use dfdx::prelude::*;
 use rand::Rng;
 
-use super::device::{new_device, Dev};
+use dfdx::tensor::Cpu;
+
+use super::device::{on_device, place, Backend};
 use super::init::truncated_normal;
 use super::ops::{add_bias, host, Mat, Vector};
 use super::optim::Optimizer;
@@ -22,32 +24,35 @@ pub enum PortfolioTarget<'a> {
 }
 
 /// E4's model: `N(x) = softmax(W^T x + b)` for one-hot `x` in R^d, `W` `d x k` (truncated
-/// normal, std 1/sqrt(d)), `b = 0`. An input is given by the index of its one.
-pub struct SoftmaxPolicy {
-    dev: Dev,
-    w: Mat,
-    b: Vector,
+/// normal, std 1/sqrt(d)), `b = 0`. An input is given by the index of its one. Placed on the
+/// current device ([`crate::nn::current_device`]) when built.
+pub struct SoftmaxPolicy(Placed);
+
+enum Placed {
+    Cpu(Layer<Cpu>),
+    #[cfg(feature = "cuda")]
+    Cuda(Layer<dfdx::tensor::Cuda>),
 }
 
-impl SoftmaxPolicy {
-    pub fn new<R: Rng + ?Sized>(d: usize, k: usize, rng: &mut R) -> NnResult<Self> {
-        if d == 0 || k < 2 {
-            return Err(NnError(format!(
-                "a softmax policy needs d >= 1 inputs and k >= 2 outputs, got d = {d}, k = {k}"
-            )));
-        }
-        let dev = new_device(0);
+/// The policy's tensors on device `D`.
+struct Layer<D: Backend> {
+    dev: D,
+    w: Mat<NoneTape, D>,
+    b: Vector<D>,
+}
+
+impl<D: Backend> Layer<D> {
+    fn new<R: Rng + ?Sized>(dev: D, d: usize, k: usize, rng: &mut R) -> Self {
         let w = dev.tensor_from_vec(
             truncated_normal(rng, d * k, 1.0 / (d as f32).sqrt()),
             (d, k),
         );
         let b = dev.tensor_from_vec(vec![0.0; k], (k,));
-        Ok(SoftmaxPolicy { dev, w, b })
+        Layer { dev, w, b }
     }
 
-    /// An independent copy with the same weights.
-    pub fn duplicate(&self) -> Self {
-        SoftmaxPolicy {
+    fn duplicate(&self) -> Self {
+        Layer {
             dev: self.dev.clone(),
             w: self.dev.tensor_from_vec(host(&self.w), *self.w.shape()),
             b: self.dev.tensor_from_vec(host(&self.b), *self.b.shape()),
@@ -55,7 +60,7 @@ impl SoftmaxPolicy {
     }
 
     /// The parameters and `opt`'s state for them, for a checkpoint.
-    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+    fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
         use crate::nn::snapshot::{take_snapshot, ParamRef};
         take_snapshot(
             [ParamRef::Mat(&self.w), ParamRef::Vec(&self.b)].into_iter(),
@@ -64,7 +69,7 @@ impl SoftmaxPolicy {
     }
 
     /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
-    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+    fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
         use crate::nn::snapshot::{restore_snapshot, ParamMut};
         restore_snapshot(
             [ParamMut::Mat(&mut self.w), ParamMut::Vec(&mut self.b)].into_iter(),
@@ -73,16 +78,8 @@ impl SoftmaxPolicy {
         )
     }
 
-    pub fn inputs(&self) -> usize {
-        self.w.shape().0
-    }
-
-    pub fn outputs(&self) -> usize {
-        self.w.shape().1
-    }
-
-    fn index(&self, idx: &[usize]) -> NnResult<Tensor<(usize,), usize, Dev>> {
-        let d = self.inputs();
+    fn index(&self, idx: &[usize]) -> NnResult<Tensor<(usize,), usize, D>> {
+        let d = self.w.shape().0;
         if idx.is_empty() {
             return Err(NnError("a batch needs at least one input".into()));
         }
@@ -92,14 +89,71 @@ impl SoftmaxPolicy {
         Ok(self.dev.tensor_from_vec(idx.to_vec(), (idx.len(),)))
     }
 
-    fn probs_t<T: Tape<f32, Dev> + Merge<T>>(&self, idx: Tensor<(usize,), usize, Dev>) -> Mat<T> {
-        let rows: Mat<T> = self.w.retaped::<T>().gather(idx);
+    fn probs_t<T: Tape<f32, D> + Merge<T>>(&self, idx: Tensor<(usize,), usize, D>) -> Mat<T, D> {
+        let rows: Mat<T, D> = self.w.retaped::<T>().gather(idx);
         add_bias(rows, &self.b).softmax::<Axis<1>>()
+    }
+
+    fn probs(&self, idx: &[usize]) -> NnResult<Vec<f32>> {
+        Ok(host(&self.probs_t::<NoneTape>(self.index(idx)?)))
+    }
+
+    /// One optimizer step on the batch mean of `-v . N(x)` (`v` `batch x k`).
+    fn train_step(&mut self, idx: &[usize], v: Vec<f32>, opt: &mut Optimizer) -> NnResult<f32> {
+        let n = idx.len();
+        let p = self.probs_t::<OwnedTape<f32, D>>(self.index(idx)?);
+        let shape = *p.shape();
+        let v: Mat<NoneTape, D> = self.dev.tensor_from_vec(v, shape);
+        let loss = (p * v).sum() * (-1.0 / n as f32);
+        let value = loss.array();
+        let mut grads = loss.backward();
+        opt.begin_step();
+        opt.update(&mut self.w, &mut grads)?;
+        opt.update(&mut self.b, &mut grads)?;
+        Ok(value)
+    }
+}
+
+impl SoftmaxPolicy {
+    pub fn new<R: Rng + ?Sized>(d: usize, k: usize, rng: &mut R) -> NnResult<Self> {
+        if d == 0 || k < 2 {
+            return Err(NnError(format!(
+                "a softmax policy needs d >= 1 inputs and k >= 2 outputs, got d = {d}, k = {k}"
+            )));
+        }
+        Ok(SoftmaxPolicy(place!(dev => Layer::new(dev, d, k, rng))))
+    }
+
+    /// An independent copy with the same weights, on the same device.
+    pub fn duplicate(&self) -> Self {
+        SoftmaxPolicy(match &self.0 {
+            Placed::Cpu(l) => Placed::Cpu(l.duplicate()),
+            #[cfg(feature = "cuda")]
+            Placed::Cuda(l) => Placed::Cuda(l.duplicate()),
+        })
+    }
+
+    /// The parameters and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        on_device!(&self.0, n => n.snapshot(opt))
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        on_device!(&mut self.0, n => n.restore(opt, s))
+    }
+
+    pub fn inputs(&self) -> usize {
+        on_device!(&self.0, l => l.w.shape().0)
+    }
+
+    pub fn outputs(&self) -> usize {
+        on_device!(&self.0, l => l.w.shape().1)
     }
 
     /// The output distributions (`batch x k`) for the inputs `idx`.
     pub fn probs(&self, idx: &[usize]) -> NnResult<Vec<f32>> {
-        Ok(host(&self.probs_t::<NoneTape>(self.index(idx)?)))
+        on_device!(&self.0, l => l.probs(idx))
     }
 
     /// The weights of each sample's loss on the outputs: `z` or the one-hot label.
@@ -146,18 +200,8 @@ impl SoftmaxPolicy {
         target: PortfolioTarget<'_>,
         opt: &mut Optimizer,
     ) -> NnResult<f32> {
-        let n = idx.len();
-        let v = self.target_weights(n, target)?;
-        let p = self.probs_t::<OwnedTape<f32, Dev>>(self.index(idx)?.clone());
-        let shape = *p.shape();
-        let v: Mat = self.dev.tensor_from_vec(v, shape);
-        let loss = (p * v).sum() * (-1.0 / n as f32);
-        let value = loss.array();
-        let mut grads = loss.backward();
-        opt.begin_step();
-        opt.update(&mut self.w, &mut grads)?;
-        opt.update(&mut self.b, &mut grads)?;
-        Ok(value)
+        let v = self.target_weights(idx.len(), target)?;
+        on_device!(&mut self.0, l => l.train_step(idx, v, opt))
     }
 
     /// Per-sample gradient of `-v . N(x)` at the logits: `-p (v - v . p)`.

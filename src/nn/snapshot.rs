@@ -3,7 +3,7 @@
 
 use dfdx::prelude::{HasShape, Shape, Tensor};
 
-use super::device::Dev;
+use super::device::Backend;
 use super::ops::{host, Mat, Vector};
 use super::optim::Optimizer;
 use super::{NnError, NnResult};
@@ -20,24 +20,24 @@ pub struct TrainSnapshot {
 }
 
 /// One parameter tensor of a model, either shape.
-pub(crate) enum ParamRef<'a> {
-    Mat(&'a Mat),
-    Vec(&'a Vector),
+pub(crate) enum ParamRef<'a, D: Backend> {
+    Mat(&'a Mat<dfdx::prelude::NoneTape, D>),
+    Vec(&'a Vector<D>),
 }
 
 /// One parameter tensor of a model, to be written.
-pub(crate) enum ParamMut<'a> {
-    Mat(&'a mut Mat),
-    Vec(&'a mut Vector),
+pub(crate) enum ParamMut<'a, D: Backend> {
+    Mat(&'a mut Mat<dfdx::prelude::NoneTape, D>),
+    Vec(&'a mut Vector<D>),
 }
 
-fn len_of<S: Shape>(t: &Tensor<S, f32, Dev>) -> usize {
+fn len_of<S: Shape, D: Backend>(t: &Tensor<S, f32, D>) -> usize {
     t.shape().num_elements()
 }
 
 /// The snapshot of the parameters `params` (in order) and of `opt`'s state for them.
-pub(crate) fn take_snapshot<'a>(
-    params: impl Iterator<Item = ParamRef<'a>>,
+pub(crate) fn take_snapshot<'a, D: Backend>(
+    params: impl Iterator<Item = ParamRef<'a, D>>,
     opt: &mut Optimizer,
 ) -> NnResult<TrainSnapshot> {
     let mut s = TrainSnapshot {
@@ -63,12 +63,12 @@ pub(crate) fn take_snapshot<'a>(
 
 /// Writes a snapshot back into the parameters `params` (in order, the same shapes) and into
 /// `opt`'s state for them. Nothing is written when the sizes do not match.
-pub(crate) fn restore_snapshot<'a>(
-    params: impl Iterator<Item = ParamMut<'a>>,
+pub(crate) fn restore_snapshot<'a, D: Backend>(
+    params: impl Iterator<Item = ParamMut<'a, D>>,
     opt: &mut Optimizer,
     s: &TrainSnapshot,
 ) -> NnResult<()> {
-    let mut params: Vec<ParamMut<'a>> = params.collect();
+    let mut params: Vec<ParamMut<'a, D>> = params.collect();
     let total: usize = params
         .iter()
         .map(|p| match p {

@@ -17,14 +17,16 @@
 use dfdx::prelude::*;
 use rand::Rng;
 
-use super::device::{new_device, Dev};
+use dfdx::tensor::Cpu;
+
+use super::device::{on_device, place, Backend};
 use super::init::truncated_normal;
 use super::optim::Optimizer;
 use super::snr::{gradient_snr, SnrReport};
 use super::{err, NnError, NnResult};
 
-type Mat<T = NoneTape> = Tensor<(usize, usize), f32, Dev, T>;
-type Vector = Tensor<(usize,), f32, Dev>;
+type Mat<T = NoneTape, D = Cpu> = Tensor<(usize, usize), f32, D, T>;
+type Vector<D = Cpu> = Tensor<(usize,), f32, D>;
 
 /// Levels of the authors' staircase relative to b*, before removing duplicates: a coarse grid
 /// b* + {-100, -95, ..., 95} and a fine one near b*. Together: 52 distinct levels, 51 steps.
@@ -205,18 +207,23 @@ pub enum Head {
 }
 
 /// A linear score s = w.x + b (w: `inputs` numbers, b: one) followed by a [`Head`], trained
-/// on the mean squared error against targets.
-pub struct LinearScore {
-    dev: Dev,
-    w: Mat,
-    b: Vector,
-    stair: Staircase,
-    head: Head,
+/// on the mean squared error against targets. Placed on the current device
+/// ([`crate::nn::current_device`]) when built; the heads are evaluated on the host.
+pub struct LinearScore(Placed);
+
+enum Placed {
+    Cpu(ScoreOn<Cpu>),
+    #[cfg(feature = "cuda")]
+    Cuda(ScoreOn<dfdx::tensor::Cuda>),
 }
 
 impl LinearScore {
     /// w from a truncated normal with std `1/sqrt(inputs)` (0.1 at the paper's N = 100), b
     /// at `b_init`.
+    ///
+    /// # Panics
+    /// When the current device is a GPU that fails (out of memory, a driver error): the
+    /// engine ends the run as failed with the message.
     pub fn new<R: Rng + ?Sized>(
         inputs: usize,
         stair: Staircase,
@@ -225,7 +232,10 @@ impl LinearScore {
         rng: &mut R,
     ) -> Self {
         let w = truncated_normal(rng, inputs, 1.0 / (inputs as f32).sqrt());
-        Self::from_weights(w, b_init, stair, head).expect("a fresh model is consistent")
+        match Self::from_weights(w, b_init, stair, head) {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// A model with the given weights.
@@ -240,37 +250,31 @@ impl LinearScore {
                 )));
             }
         }
-        let dev = new_device(0);
-        let inputs = w.len();
-        Ok(Self {
-            w: dev.tensor_from_vec(w, (inputs, 1)),
-            b: dev.tensor_from_vec(vec![b], (1,)),
-            dev,
-            stair,
-            head,
-        })
+        Ok(LinearScore(
+            place!(dev => ScoreOn::from_weights(dev, w, b, stair, head)),
+        ))
     }
 
     pub fn inputs(&self) -> usize {
-        self.w.shape().0
+        on_device!(&self.0, m => m.inputs())
     }
 
     pub fn head(&self) -> Head {
-        self.head
+        on_device!(&self.0, m => m.head)
     }
 
     pub fn staircase(&self) -> &Staircase {
-        &self.stair
+        on_device!(&self.0, m => &m.stair)
     }
 
     /// The weights w.
     pub fn w(&self) -> Vec<f32> {
-        self.w.as_vec()
+        on_device!(&self.0, m => m.w.as_vec())
     }
 
     /// The bias b.
     pub fn b(&self) -> f32 {
-        self.b.as_vec()[0]
+        on_device!(&self.0, m => m.b.as_vec()[0])
     }
 
     /// Names and sizes of the parameter blocks in the order of flattened gradients.
@@ -278,11 +282,95 @@ impl LinearScore {
         vec![("w".into(), self.inputs()), ("b".into(), 1)]
     }
 
-    fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
+    /// Scores s = w.x + b, one per sample.
+    pub fn scores(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.scores(x, batch))
+    }
+
+    /// Outputs (the head applied to the scores), one per sample.
+    pub fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.forward(x, batch))
+    }
+
+    /// The head alone applied to given scores.
+    pub fn head_forward(&self, s: &[f32]) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.head_forward(s))
+    }
+
+    /// The gradient, computed by backprop through the head, of Σ_i a_i head(s_i) with respect
+    /// to each s_i. For the straight-through head it is `a` itself.
+    pub fn head_vjp(&self, s: &[f32], upstream: &[f32]) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.head_vjp(s, upstream))
+    }
+
+    /// Mean squared error of the outputs against `y` (one per sample), no update.
+    pub fn loss(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<f32> {
+        on_device!(&self.0, m => m.loss(x, y, batch))
+    }
+
+    /// One optimizer step on the mean squared error against `y`; returns the loss before it.
+    pub fn train_step(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        batch: usize,
+        opt: &mut Optimizer,
+    ) -> NnResult<f32> {
+        on_device!(&mut self.0, m => m.train_step(x, y, batch, opt))
+    }
+
+    /// The gradient of the mean squared error on the batch, flattened as
+    /// [`LinearScore::param_layout`] (w, then b).
+    pub fn loss_and_grads(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<(f32, Vec<f32>)> {
+        on_device!(&self.0, m => m.loss_and_grads(x, y, batch))
+    }
+
+    /// One gradient of the squared error per sample (`batch x (inputs + 1)`, row-major).
+    ///
+    /// The score is linear, so sample i's gradient is g_i (x_i, 1) with g_i the derivative
+    /// of its loss with respect to its score; one backward pass through the head with the
+    /// scores as leaves gives every g_i.
+    pub fn per_sample_grads(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.per_sample_grads(x, y, batch))
+    }
+
+    /// Gradient SNR (whole model, w and b) from per-sample gradients on a probe batch.
+    pub fn gradient_snr(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<SnrReport> {
+        let rows = self.per_sample_grads(x, y, batch)?;
+        Ok(gradient_snr(&rows, batch, &self.param_layout()))
+    }
+}
+
+/// A [`LinearScore`] on device `D`.
+struct ScoreOn<D: Backend> {
+    dev: D,
+    w: Mat<NoneTape, D>,
+    b: Vector<D>,
+    stair: Staircase,
+    head: Head,
+}
+
+impl<D: Backend> ScoreOn<D> {
+    fn from_weights(dev: D, w: Vec<f32>, b: f32, stair: Staircase, head: Head) -> Self {
+        let inputs = w.len();
+        Self {
+            w: dev.tensor_from_vec(w, (inputs, 1)),
+            b: dev.tensor_from_vec(vec![b], (1,)),
+            dev,
+            stair,
+            head,
+        }
+    }
+
+    fn inputs(&self) -> usize {
+        self.w.shape().0
+    }
+
+    fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat<NoneTape, D>> {
         super::ops::input_matrix(&self.dev, x, batch, self.inputs())
     }
 
-    fn column(&self, v: &[f32], batch: usize, what: &str) -> NnResult<Mat> {
+    fn column(&self, v: &[f32], batch: usize, what: &str) -> NnResult<Mat<NoneTape, D>> {
         if v.len() != batch {
             return Err(NnError(format!(
                 "{what}: {} numbers, expected {batch}",
@@ -292,7 +380,7 @@ impl LinearScore {
         Ok(self.dev.tensor_from_vec(v.to_vec(), (batch, 1)))
     }
 
-    fn score_t<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+    fn score_t<T: Tape<f32, D> + Merge<T>>(&self, x: Mat<T, D>) -> Mat<T, D> {
         let (batch, _) = *x.shape();
         x.matmul(self.w.retaped::<T>())
             + self
@@ -305,7 +393,7 @@ impl LinearScore {
     /// `(s - sg(s)) * sg(f'(s)) + sg(f(s))`. The first product is exactly 0 in floating
     /// point, so the forward value is exactly f(s); backprop sees a linear function of s with
     /// slope f'(s). For the straight-through head, f = u and f' is taken to be 1.
-    fn head_t<T: Tape<f32, Dev> + Merge<NoneTape>>(&self, s: Mat<T>) -> Mat<T> {
+    fn head_t<T: Tape<f32, D> + Merge<NoneTape>>(&self, s: Mat<T, D>) -> Mat<T, D> {
         let (batch, _) = *s.shape();
         let vals = s.as_vec();
         let (value, slope): (Vec<f32>, Option<Vec<f32>>) = match self.head {
@@ -328,54 +416,54 @@ impl LinearScore {
             }
         };
         // fresh tensors (new ids): constants as far as the tape is concerned
-        let s_const: Mat = self.dev.tensor_from_vec(vals, (batch, 1));
-        let value: Mat = self.dev.tensor_from_vec(value, (batch, 1));
+        let s_const: Mat<NoneTape, D> = self.dev.tensor_from_vec(vals, (batch, 1));
+        let value: Mat<NoneTape, D> = self.dev.tensor_from_vec(value, (batch, 1));
         let zero = s - s_const;
         match slope {
             None => zero + value,
             Some(d) => {
-                let d: Mat = self.dev.tensor_from_vec(d, (batch, 1));
+                let d: Mat<NoneTape, D> = self.dev.tensor_from_vec(d, (batch, 1));
                 zero * d + value
             }
         }
     }
 
     /// Scores s = w.x + b, one per sample.
-    pub fn scores(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+    fn scores(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         Ok(self.score_t(self.input(x, batch)?).as_vec())
     }
 
     /// Outputs (the head applied to the scores), one per sample.
-    pub fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+    fn forward(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         Ok(self.head_t(self.score_t(self.input(x, batch)?)).as_vec())
     }
 
     /// The head alone applied to given scores.
-    pub fn head_forward(&self, s: &[f32]) -> NnResult<Vec<f32>> {
+    fn head_forward(&self, s: &[f32]) -> NnResult<Vec<f32>> {
         Ok(self.head_t(self.column(s, s.len(), "scores")?).as_vec())
     }
 
     /// The gradient, computed by backprop through the head, of Σ_i a_i head(s_i) with respect
     /// to each s_i. For the straight-through head it is `a` itself.
-    pub fn head_vjp(&self, s: &[f32], upstream: &[f32]) -> NnResult<Vec<f32>> {
+    fn head_vjp(&self, s: &[f32], upstream: &[f32]) -> NnResult<Vec<f32>> {
         let n = s.len();
         let s_t = self.column(s, n, "scores")?;
         let a = self.column(upstream, n, "upstream gradient")?;
-        let out = self.head_t(s_t.retaped::<OwnedTape<f32, Dev>>());
+        let out = self.head_t(s_t.retaped::<OwnedTape<f32, D>>());
         let mut grads = (out * a).sum().backward();
         grads.try_alloc_for(&s_t).map_err(err)?;
         Ok(grads.get(&s_t).as_vec())
     }
 
     /// Mean squared error of the outputs against `y` (one per sample), no update.
-    pub fn loss(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<f32> {
+    fn loss(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<f32> {
         let t = self.column(y, batch, "mean squared error")?;
         let out = self.head_t(self.score_t(self.input(x, batch)?));
         Ok((out - t).square().mean::<(), _>().array())
     }
 
     /// One optimizer step on the mean squared error against `y`; returns the loss before it.
-    pub fn train_step(
+    fn train_step(
         &mut self,
         x: &[f32],
         y: &[f32],
@@ -396,7 +484,7 @@ impl LinearScore {
 
     /// The gradient of the mean squared error on the batch, flattened as
     /// [`LinearScore::param_layout`] (w, then b).
-    pub fn loss_and_grads(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<(f32, Vec<f32>)> {
+    fn loss_and_grads(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<(f32, Vec<f32>)> {
         let t = self.column(y, batch, "mean squared error")?;
         let x = self.input(x, batch)?.leaky_traced();
         let out = self.head_t(self.score_t(x));
@@ -415,12 +503,12 @@ impl LinearScore {
     /// The score is linear, so sample i's gradient is g_i (x_i, 1) with g_i the derivative
     /// of its loss with respect to its score; one backward pass through the head with the
     /// scores as leaves gives every g_i.
-    pub fn per_sample_grads(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+    fn per_sample_grads(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         let d = self.inputs();
         let s = self.scores(x, batch)?;
         let t = self.column(y, batch, "mean squared error")?;
         let s_t = self.column(&s, batch, "scores")?;
-        let out = self.head_t(s_t.retaped::<OwnedTape<f32, Dev>>());
+        let out = self.head_t(s_t.retaped::<OwnedTape<f32, D>>());
         let mut grads = (out - t).square().sum().backward();
         grads.try_alloc_for(&s_t).map_err(err)?;
         let g = grads.get(&s_t).as_vec();
@@ -430,12 +518,6 @@ impl LinearScore {
             rows.push(*gi);
         }
         Ok(rows)
-    }
-
-    /// Gradient SNR (whole model, w and b) from per-sample gradients on a probe batch.
-    pub fn gradient_snr(&self, x: &[f32], y: &[f32], batch: usize) -> NnResult<SnrReport> {
-        let rows = self.per_sample_grads(x, y, batch)?;
-        Ok(gradient_snr(&rows, batch, &self.param_layout()))
     }
 }
 
@@ -448,12 +530,17 @@ mod tests {
         let stair = Staircase::paper(0.3);
         let m = LinearScore::from_weights(vec![1.0], 0.0, stair.clone(), Head::StraightThrough)
             .unwrap();
-        let dev = new_device(0);
+        #[allow(irrefutable_let_patterns)]
+        let Placed::Cpu(m) = &m.0
+        else {
+            panic!("the tests build on the CPU")
+        };
+        let dev = crate::nn::device::host_device();
         let s_vals = vec![0.05f32, 0.31, 0.29, 0.4, -2.0, 1.7];
         let a_vals = vec![1.5f32, -0.25, 3.0, 0.0, -7.0, 0.125];
         let s: Mat = dev.tensor_from_vec(s_vals.clone(), (6, 1));
         let a: Mat = dev.tensor_from_vec(a_vals.clone(), (6, 1));
-        let out = m.head_t(s.retaped::<OwnedTape<f32, Dev>>());
+        let out = m.head_t(s.retaped::<OwnedTape<f32, Cpu>>());
         let vals = out.as_vec();
         for (o, &sv) in vals.iter().zip(&s_vals) {
             assert_eq!(*o, stair.u(sv as f64) as f32);

@@ -34,7 +34,7 @@ pub struct Scenario {
     pub keep_checkpoints: Vec<u64>,
 }
 
-const TOP_KEYS: [&str; 11] = [
+const TOP_KEYS: [&str; 12] = [
     "experiment",
     "title",
     "description",
@@ -46,6 +46,7 @@ const TOP_KEYS: [&str; 11] = [
     "checkpoint_every",
     "keep_checkpoints",
     "fork",
+    "device",
 ];
 
 #[derive(Deserialize)]
@@ -94,6 +95,7 @@ pub fn parse_scenario(
     let seed = p.seed()?;
     let checkpoint_every = p.checkpoint_every()?;
     let keep_checkpoints = p.keep_checkpoints()?;
+    p.device()?;
     p.tables_only(&["sweep", "sweep_point", "task", "fork"])?;
     let params = p.params(&experiment, &defs)?;
     Ok(Scenario {
@@ -216,6 +218,32 @@ impl Parser<'_> {
                 _ => Err(self.fail(self.line(k), Some(key), "expected a string".into())),
             },
         }
+    }
+
+    /// `device`, where its networks train (`fail-lab run` reads it): checked here only.
+    fn device(&self) -> Result<(), SpecError> {
+        let Some((k, v)) = self.find("device") else {
+            return Ok(());
+        };
+        let ok = match v.get_ref() {
+            toml::Value::String(s) => {
+                matches!(s.as_str(), "cpu" | "cuda" | "auto")
+                    || s.strip_prefix("cuda:")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            }
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(self.fail(
+            self.line(k),
+            Some("device"),
+            format!(
+                "got {}, allowed: \"cpu\", \"cuda\", \"cuda:N\" (N a GPU number from 0) or \"auto\"",
+                v.get_ref()
+            ),
+        ))
     }
 
     fn seed(&self) -> Result<Option<u64>, SpecError> {

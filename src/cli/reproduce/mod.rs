@@ -13,7 +13,7 @@ mod slurm;
 
 use clap::Args;
 
-use super::args::{free_cores, SbatchArgs, ThreadsArg};
+use super::args::{free_cores, DeviceArg, SbatchArgs, ThreadsArg};
 use super::out::{bad, print_markdown};
 
 use fail_lab::experiments::plan::{self, RunRequest, RunSource};
@@ -41,6 +41,8 @@ pub struct ReproduceArgs {
     seeds: u64,
     #[command(flatten)]
     threads: ThreadsArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Runs that train at once (default: one per core)
     #[arg(long, value_name = "N", conflicts_with = "from_runs")]
     jobs: Option<usize>,
@@ -174,6 +176,9 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
             Err(code) => return code,
         },
         None => {
+            if let Err(code) = args.device.apply(None) {
+                return code;
+            }
             let jobs = args.jobs.unwrap_or_else(free_cores);
             runs::train(&reqs, jobs, threads, args.save_runs.as_deref())
         }

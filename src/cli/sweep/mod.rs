@@ -13,7 +13,7 @@ mod table;
 
 use clap::Args;
 
-use super::args::ThreadsArg;
+use super::args::{scenario_device, DeviceArg, ThreadsArg};
 pub(super) use super::out::bad;
 use super::out::{json_line, runs_bar, say};
 use super::run::stop_on_signals;
@@ -44,6 +44,8 @@ pub struct SweepArgs {
     jobs: Option<usize>,
     #[command(flatten)]
     threads: ThreadsArg,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Folder for the runs and the sweep record (default: the --runs folder)
     #[arg(long)]
     out: Option<PathBuf>,
@@ -101,6 +103,13 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
     }
     if let Err(e) = args.slurm.check(args.jobs.is_some(), args.resume.is_some()) {
         return bad(e);
+    }
+    // where the runs train here (a Slurm sweep's runs choose on their nodes)
+    if !args.slurm.slurm {
+        let scenario_dev = args.file.as_deref().and_then(scenario_device);
+        if let Err(code) = args.device.apply(scenario_dev.as_deref()) {
+            return code;
+        }
     }
     let rec = match &args.resume {
         Some(id) => resume(id, &out, &args),

@@ -23,10 +23,15 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+// the route of a GPU (used on the CPU by its test only)
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+mod gathered;
 mod isa;
 mod kernels;
 mod op;
 
+#[cfg_attr(not(feature = "cuda"), allow(unused_imports))]
+pub(crate) use gathered::conv_pool_gathered;
 pub use isa::{conv_kernel_isa, conv_kernels_available, with_conv_kernels};
 pub(crate) use op::conv_pool_op;
 pub use op::{conv2d_same, conv_pool, conv_pool_grads, max_pool2, ConvPoolShape};

@@ -2,11 +2,10 @@
 //! public host functions, and the op on the tape that N1 uses.
 
 use dfdx::prelude::*;
+use dfdx::tensor::Cpu;
 
 use super::kernels::{conv_forward_padded, conv_weight_grad_padded};
 use super::{Geo, PAD, TAPS};
-use crate::nn::device::Dev;
-#[cfg(not(feature = "cuda"))]
 use crate::nn::ops::host;
 use crate::nn::ops::{Mat, Vector};
 use crate::nn::{NnError, NnResult};
@@ -361,8 +360,7 @@ pub fn conv_pool_grads(
 
 /// Conv + bias + 2x2 max-pool of the rows of `x` (`n x h w cin`, NHWC per row); gives
 /// `n x (h/2)(w/2) cout`. With `need_dx` false no gradient flows to `x` (the input images).
-#[cfg(not(feature = "cuda"))]
-pub(crate) fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
+pub(crate) fn conv_pool_op<T: Tape<f32, Cpu> + Merge<T>>(
     x: Mat<T>,
     w: &Mat,
     b: &Vector,
@@ -393,26 +391,8 @@ pub(crate) fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
     out.put_tape(tape)
 }
 
-#[cfg(not(feature = "cuda"))]
 fn add_into(dst: &mut [f32], src: &[f32]) {
     for (d, s) in dst.iter_mut().zip(src) {
         *d += s;
     }
-}
-
-/// The conv + pool kernels compute on the host and write their gradients into host buffers;
-/// with the `cuda` feature the E2 networks cannot run, and a run that tries ends as failed
-/// with this message (the engine catches it).
-#[cfg(feature = "cuda")]
-pub(crate) fn conv_pool_op<T: Tape<f32, Dev> + Merge<T>>(
-    _x: Mat<T>,
-    _w: &Mat,
-    _b: &Vector,
-    _s: ConvPoolShape,
-    _need_dx: bool,
-) -> Mat<T> {
-    panic!(
-        "the E2 convolution and max-pool kernels run on the CPU only: \
-         build fail-lab without the cuda feature to run E2 and E3"
-    )
 }

@@ -3,10 +3,10 @@
 
 use dfdx::prelude::*;
 
-use super::{LineNet, TupleBatch, CHUNK_IMAGES};
+use super::{LineNet, MapChunks, Net, Placed, TupleBatch, CHUNK_IMAGES};
+use crate::nn::device::{on_device, Backend};
 use crate::nn::loss::Loss;
 use crate::nn::ops::{host, loss_tensor, Mat};
-use crate::nn::parallel::map_chunks;
 use crate::nn::snr::{snr_of_columns, Snr};
 use crate::nn::{NnError, NnResult};
 
@@ -78,6 +78,45 @@ impl LineNet {
     /// script measures it) and the whole decomposition gradient, from exact per-tuple
     /// gradients ([`LineNet::head_grads`]).
     pub fn head_snr(&self, t: &TupleBatch<'_>) -> NnResult<HeadSnr> {
+        on_device!(&self.0, n => n.head_snr(t))
+    }
+
+    /// Per-tuple gradients at the weights of N1's last layer, see [`HeadGrads`].
+    pub fn head_grads(&self, t: &TupleBatch<'_>) -> NnResult<HeadGrads> {
+        on_device!(&self.0, n => n.head_grads(t))
+    }
+
+    /// N1's last hidden layer (`n x width` features after the ReLU, row-major) and its score
+    /// for each of `n` images; fixed chunks of images run in parallel on the current rayon
+    /// pool (on the CPU).
+    pub fn image_features(&self, images: &[f32], n: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
+        on_device!(&self.0, m => m.image_features(images, n))
+    }
+
+    /// [`LineNet::head_grads`] from N1's features and scores of the tuples' images (as
+    /// [`LineNet::image_features`] gives them; `t.images` is not read): one backward pass of
+    /// N2 gives every tuple's derivative with respect to its k scores, and the gradient at
+    /// the last layer is the sum over the tuple's images of that derivative times the image's
+    /// features.
+    pub fn head_grads_from(
+        &self,
+        features: &[f32],
+        scores: &[f32],
+        t: &TupleBatch<'_>,
+    ) -> NnResult<HeadGrads> {
+        on_device!(&self.0, n => n.head_grads_from(features, scores, t))
+    }
+}
+
+impl<D: Backend> Net<D>
+where
+    Self: MapChunks,
+{
+    /// SNR at the weights of N1's last layer (`100 -> 1`, 100 numbers) for the end-to-end
+    /// gradient, the per-image gradient of each tuple's first image (E3, as the authors'
+    /// script measures it) and the whole decomposition gradient, from exact per-tuple
+    /// gradients ([`LineNet::head_grads`]).
+    pub fn head_snr(&self, t: &TupleBatch<'_>) -> NnResult<HeadSnr> {
         let g = self.head_grads(t)?;
         let (n, w) = (t.batch, g.width);
         Ok(HeadSnr {
@@ -100,10 +139,10 @@ impl LineNet {
     pub fn image_features(&self, images: &[f32], n: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
         self.images_fit(images, n)?;
         let len = self.cfg.image_len();
-        let chunks = map_chunks(n, CHUNK_IMAGES, |r| {
-            let feats = self.features(self.images(&images[r.start * len..r.end * len], r.len())?);
+        let chunks = self.map_chunks(n, CHUNK_IMAGES, |net, r| {
+            let feats = net.features(net.images(&images[r.start * len..r.end * len], r.len())?);
             let h = host(&feats);
-            Ok((h, host(&self.n1[2].forward(feats))))
+            Ok((h, host(&net.n1[2].forward(feats))))
         })?;
         let (h, s): (Vec<_>, Vec<_>) = chunks.into_iter().unzip();
         Ok((h.concat(), s.concat()))
@@ -158,7 +197,7 @@ impl LineNet {
     /// tuples, so tuple i's own derivative is `n` times its share of the batch gradient.
     fn primary_score_grads(&self, scores: &[f32], t: &TupleBatch<'_>) -> NnResult<Vec<f32>> {
         let n = t.batch;
-        let s0: Mat = self.dev.tensor_from_vec(scores.to_vec(), (scores.len(), 1));
+        let s0: Mat<NoneTape, D> = self.dev.tensor_from_vec(scores.to_vec(), (scores.len(), 1));
         let primary = loss_tensor(
             &self.dev,
             self.combine(s0.clone().leaky_traced(), n),

@@ -12,13 +12,17 @@ use std::ops::Range;
 use dfdx::prelude::*;
 use rand::Rng;
 
-use super::conv2d::{conv_pool_op, ConvPoolShape};
-use super::device::{new_device, Dev};
+use dfdx::tensor::Cpu;
+
+use super::conv2d::ConvPoolShape;
+use super::device::{on_device, place, Backend};
 use super::init::truncated_normal;
 use super::loss::Loss;
 use super::ops::{host, loss_tensor, push_grad, Dense, Mat, Vector};
 use super::optim::Optimizer;
 
+#[cfg(feature = "cuda")]
+use super::parallel::map_chunks_in_order;
 use super::parallel::{map_chunks, share, sum_in_order};
 use super::snr::{gradient_snr, SnrReport};
 use super::{NnError, NnResult};
@@ -122,12 +126,15 @@ pub struct LossParts {
 
 /// E2's network: N1 (conv 5x5 -> pool -> conv 5x5 -> pool -> 50 -> ReLU -> 100 -> ReLU -> 1),
 /// shared by the k images of a tuple, then N2 (sigmoid of the k scores -> 100 -> ReLU -> 1).
-pub struct LineNet {
-    dev: Dev,
-    cfg: LineNetConfig,
-    conv: [(Mat, Vector); 2],
-    n1: Vec<Dense>,
-    n2: Vec<Dense>,
+///
+/// Placed on the current device ([`crate::nn::current_device`]) when built: on the CPU its conv
+/// + pool stages are the host kernels of `conv2d/`, on a GPU dfdx ops (`conv2d/gathered.rs`).
+pub struct LineNet(Placed);
+
+enum Placed {
+    Cpu(Net<Cpu>),
+    #[cfg(feature = "cuda")]
+    Cuda(Net<dfdx::tensor::Cuda>),
 }
 
 impl LineNet {
@@ -136,7 +143,180 @@ impl LineNet {
     /// for the second, 1/sqrt(fan_in) for the dense layers; biases 0.
     pub fn new<R: Rng + ?Sized>(cfg: LineNetConfig, rng: &mut R) -> NnResult<Self> {
         cfg.check()?;
-        let dev = new_device(0);
+        Ok(LineNet(place!(dev => Net::new(dev, cfg, rng))))
+    }
+
+    /// A fresh N2 for tuples of `k` images, keeping N1 (E3 draws N1 once for every k).
+    pub fn with_new_n2<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> NnResult<Self> {
+        Ok(LineNet(match &self.0 {
+            Placed::Cpu(n) => Placed::Cpu(n.with_new_n2(k, rng)?),
+            #[cfg(feature = "cuda")]
+            Placed::Cuda(n) => Placed::Cuda(n.with_new_n2(k, rng)?),
+        }))
+    }
+
+    /// An independent copy with the same weights, on the same device.
+    /// The parameters and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        on_device!(&self.0, n => n.snapshot(opt))
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        on_device!(&mut self.0, n => n.restore(opt, s))
+    }
+
+    pub fn duplicate(&self) -> Self {
+        LineNet(match &self.0 {
+            Placed::Cpu(n) => Placed::Cpu(n.duplicate()),
+            #[cfg(feature = "cuda")]
+            Placed::Cuda(n) => Placed::Cuda(n.duplicate()),
+        })
+    }
+
+    pub fn config(&self) -> LineNetConfig {
+        on_device!(&self.0, n => n.cfg)
+    }
+
+    /// Names and sizes of the parameter blocks in the order of flattened gradients:
+    /// `conv1.w, conv1.b, conv2.w, conv2.b, n1.dense1.w, n1.dense1.b, ..., n2.dense2.b`.
+    pub fn param_layout(&self) -> Vec<(String, usize)> {
+        on_device!(&self.0, n => n.param_layout())
+    }
+
+    pub fn num_params(&self) -> usize {
+        on_device!(&self.0, n => n.num_params())
+    }
+
+    /// Every parameter, flattened in the order of [`LineNet::param_layout`].
+    pub fn params(&self) -> Vec<f32> {
+        on_device!(&self.0, n => n.params())
+    }
+
+    /// Replaces every parameter (flattened as [`LineNet::params`]).
+    pub fn set_params(&mut self, p: &[f32]) -> NnResult<()> {
+        on_device!(&mut self.0, n => n.set_params(p))
+    }
+
+    /// N1's score of each of `n` images (fixed chunks in parallel).
+    pub fn image_scores(&self, images: &[f32], n: usize) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, m => m.image_scores(images, n))
+    }
+
+    /// The tuple scores of `batch` tuples (`batch k` images, tuple-major).
+    pub fn predict(&self, images: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        Ok(self.predict_all(images, batch)?.0)
+    }
+
+    /// Both loss parts on a batch and the gradient of `objective` with respect to every
+    /// parameter, flattened as [`LineNet::params`].
+    pub fn loss_and_grads(
+        &self,
+        t: &TupleBatch<'_>,
+        objective: Objective,
+    ) -> NnResult<(LossParts, Vec<f32>)> {
+        on_device!(&self.0, n => n.chunked_grads(t, objective))
+    }
+
+    /// One optimizer step on `objective`; returns the loss parts before the step.
+    pub fn train_step(
+        &mut self,
+        t: &TupleBatch<'_>,
+        objective: Objective,
+        opt: &mut Optimizer,
+    ) -> NnResult<LossParts> {
+        on_device!(&mut self.0, n => n.train_step(t, objective, opt))
+    }
+
+    /// The per-image hinge loss of N1's scores on `n` images and its gradient (flattened as
+    /// [`LineNet::params`]; N2's blocks are zero): N1 trained alone as an image classifier.
+    /// Fixed chunks of images run in parallel, as in [`LineNet::train_step`].
+    pub fn image_loss_and_grads(
+        &self,
+        images: &[f32],
+        n: usize,
+        labels: &[f32],
+    ) -> NnResult<(f32, Vec<f32>)> {
+        on_device!(&self.0, m => m.image_loss_and_grads(images, n, labels))
+    }
+
+    /// One gradient of `objective` per tuple (`batch x num_params`, row-major); the tuples'
+    /// backward passes run in parallel on the current rayon pool.
+    pub fn per_sample_grads(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<Vec<f32>> {
+        on_device!(&self.0, n => n.per_sample_grads(t, objective))
+    }
+
+    /// Gradient SNR of `objective` over the tuples of `t` (whole model and per parameter
+    /// block, see [`crate::nn::gradient_snr`]), from one gradient per tuple.
+    pub fn gradient_snr(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<SnrReport> {
+        let rows = self.per_sample_grads(t, objective)?;
+        Ok(gradient_snr(&rows, t.batch, &self.param_layout()))
+    }
+
+    /// The tuple scores and N1's per-image scores of `batch` tuples in one pass (fixed
+    /// chunks of tuples in parallel).
+    pub fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
+        on_device!(&self.0, n => n.predict_all(images, batch))
+    }
+
+    /// The network on the CPU (where the tests build it).
+    #[cfg(test)]
+    fn on_cpu(&self) -> &Net<Cpu> {
+        #[allow(unreachable_patterns)]
+        match &self.0 {
+            Placed::Cpu(n) => n,
+            _ => panic!("the tests build networks on the CPU"),
+        }
+    }
+}
+
+/// A [`LineNet`] on device `D`.
+struct Net<D: Backend> {
+    dev: D,
+    cfg: LineNetConfig,
+    conv: [(Mat<NoneTape, D>, Vector<D>); 2],
+    n1: Vec<Dense<D>>,
+    n2: Vec<Dense<D>>,
+}
+
+/// How a network runs its chunks of a batch: side by side on the CPU's rayon pool, one after
+/// the other on a GPU (whose handles are not shared between threads).
+trait MapChunks {
+    fn map_chunks<T, F>(&self, n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+    where
+        T: Send,
+        F: Fn(&Self, Range<usize>) -> NnResult<T> + Sync;
+}
+
+impl MapChunks for Net<Cpu> {
+    fn map_chunks<T, F>(&self, n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+    where
+        T: Send,
+        F: Fn(&Self, Range<usize>) -> NnResult<T> + Sync,
+    {
+        map_chunks(n, chunk, |r| f(self, r))
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl MapChunks for Net<dfdx::tensor::Cuda> {
+    fn map_chunks<T, F>(&self, n: usize, chunk: usize, f: F) -> NnResult<Vec<T>>
+    where
+        T: Send,
+        F: Fn(&Self, Range<usize>) -> NnResult<T> + Sync,
+    {
+        map_chunks_in_order(n, chunk, |r| f(self, r))
+    }
+}
+
+impl<D: Backend> Net<D>
+where
+    Self: MapChunks,
+{
+    /// The authors' initialisation: truncated normal with std 1/sqrt(28) for the first
+    /// convolution (TensorFlow took the input's last axis, 28, as its fan-in), 1/sqrt(channels)
+    /// for the second, 1/sqrt(fan_in) for the dense layers; biases 0.
+    fn new<R: Rng + ?Sized>(dev: D, cfg: LineNetConfig, rng: &mut R) -> Self {
         let c = cfg.channels;
         let conv_layer = |rng: &mut R, s: ConvPoolShape, std: f32| {
             (
@@ -153,17 +333,16 @@ impl LineNet {
             Dense::new(&dev, 100, 1, rng),
         ];
         let n2 = new_n2(&dev, cfg, rng);
-        Ok(LineNet {
+        Net {
             dev,
             cfg,
             conv: [c1, c2],
             n1,
             n2,
-        })
+        }
     }
 
-    /// A fresh N2 for tuples of `k` images, keeping N1 (E3 draws N1 once for every k).
-    pub fn with_new_n2<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> NnResult<Self> {
+    fn with_new_n2<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> NnResult<Self> {
         let cfg = LineNetConfig { k, ..self.cfg };
         cfg.check()?;
         let mut net = self.duplicate();
@@ -173,8 +352,8 @@ impl LineNet {
     }
 
     /// An independent copy with the same weights.
-    pub fn duplicate(&self) -> Self {
-        let mut net = LineNet {
+    fn duplicate(&self) -> Self {
+        let mut net = Net {
             dev: self.dev.clone(),
             cfg: self.cfg,
             conv: self.conv.clone(),
@@ -187,18 +366,14 @@ impl LineNet {
         net
     }
 
-    pub fn config(&self) -> LineNetConfig {
-        self.cfg
-    }
-
     /// Every (weights, bias) pair, in the order of flattened parameters: the two
     /// convolutions, N1's dense layers, N2's.
-    fn layers(&self) -> impl Iterator<Item = (&Mat, &Vector)> {
+    fn layers(&self) -> impl Iterator<Item = (&Mat<NoneTape, D>, &Vector<D>)> {
         let dense = self.n1.iter().chain(&self.n2).map(|d| (&d.w, &d.b));
         self.conv.iter().map(|(w, b)| (w, b)).chain(dense)
     }
 
-    fn layers_mut(&mut self) -> impl Iterator<Item = (&mut Mat, &mut Vector)> {
+    fn layers_mut(&mut self) -> impl Iterator<Item = (&mut Mat<NoneTape, D>, &mut Vector<D>)> {
         let dense = self.n1.iter_mut().chain(self.n2.iter_mut());
         let dense = dense.map(|d| (&mut d.w, &mut d.b));
         self.conv.iter_mut().map(|(w, b)| (w, b)).chain(dense)
@@ -206,7 +381,7 @@ impl LineNet {
 
     /// Names and sizes of the parameter blocks in the order of flattened gradients:
     /// `conv1.w, conv1.b, conv2.w, conv2.b, n1.dense1.w, n1.dense1.b, ..., n2.dense2.b`.
-    pub fn param_layout(&self) -> Vec<(String, usize)> {
+    fn param_layout(&self) -> Vec<(String, usize)> {
         let mut names: Vec<String> = (1..=self.conv.len()).map(|i| format!("conv{i}")).collect();
         for (net, layers) in [("n1", &self.n1), ("n2", &self.n2)] {
             names.extend((1..=layers.len()).map(|i| format!("{net}.dense{i}")));
@@ -219,12 +394,12 @@ impl LineNet {
         out
     }
 
-    pub fn num_params(&self) -> usize {
+    fn num_params(&self) -> usize {
         self.param_layout().iter().map(|(_, n)| n).sum()
     }
 
     /// Every parameter, flattened in the order of [`LineNet::param_layout`].
-    pub fn params(&self) -> Vec<f32> {
+    fn params(&self) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.num_params());
         for (w, b) in self.layers() {
             out.extend(host(w));
@@ -255,7 +430,7 @@ impl LineNet {
     }
 
     /// Replaces every parameter (flattened as [`LineNet::params`]).
-    pub fn set_params(&mut self, p: &[f32]) -> NnResult<()> {
+    fn set_params(&mut self, p: &[f32]) -> NnResult<()> {
         if p.len() != self.num_params() {
             return Err(NnError(format!(
                 "{} numbers for {} parameters",
@@ -272,7 +447,7 @@ impl LineNet {
         Ok(())
     }
 
-    fn images(&self, images: &[f32], n: usize) -> NnResult<Mat> {
+    fn images(&self, images: &[f32], n: usize) -> NnResult<Mat<NoneTape, D>> {
         let len = self.cfg.image_len();
         if images.len() != n * len {
             return Err(NnError(format!(
@@ -300,45 +475,40 @@ impl LineNet {
     }
 
     /// N1 up to its last hidden layer: `n x 100` features after the ReLU.
-    fn features<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
-        let h = conv_pool_op(
+    fn features<T: Tape<f32, D> + Merge<T>>(&self, x: Mat<T, D>) -> Mat<T, D> {
+        let h = D::conv_pool(
             x,
             &self.conv[0].0,
             &self.conv[0].1,
             self.cfg.stage1(),
             false,
         );
-        let h = conv_pool_op(h, &self.conv[1].0, &self.conv[1].1, self.cfg.stage2(), true);
+        let h = D::conv_pool(h, &self.conv[1].0, &self.conv[1].1, self.cfg.stage2(), true);
         let h = self.n1[0].forward(h).relu();
         self.n1[1].forward(h).relu()
     }
 
     /// N1's score of each image: `n x 1`.
-    fn scores<T: Tape<f32, Dev> + Merge<T>>(&self, x: Mat<T>) -> Mat<T> {
+    fn scores<T: Tape<f32, D> + Merge<T>>(&self, x: Mat<T, D>) -> Mat<T, D> {
         self.n1[2].forward(self.features(x))
     }
 
     /// N2 on the per-image scores (`batch k x 1`): the tuple scores, `batch x 1`.
-    fn combine<T: Tape<f32, Dev> + Merge<T>>(&self, scores: Mat<T>, batch: usize) -> Mat<T> {
+    fn combine<T: Tape<f32, D> + Merge<T>>(&self, scores: Mat<T, D>, batch: usize) -> Mat<T, D> {
         let u = scores.reshape_like(&(batch, self.cfg.k)).sigmoid();
         let h = self.n2[0].forward(u).relu();
         self.n2[1].forward(h)
     }
 
     /// N1's score of each of `n` images (fixed chunks in parallel).
-    pub fn image_scores(&self, images: &[f32], n: usize) -> NnResult<Vec<f32>> {
+    fn image_scores(&self, images: &[f32], n: usize) -> NnResult<Vec<f32>> {
         self.images_fit(images, n)?;
         let len = self.cfg.image_len();
-        let chunks = map_chunks(n, CHUNK_IMAGES, |r| {
-            let x = self.images(&images[r.start * len..r.end * len], r.len())?;
-            Ok(host(&self.scores(x)))
+        let chunks = self.map_chunks(n, CHUNK_IMAGES, |net, r| {
+            let x = net.images(&images[r.start * len..r.end * len], r.len())?;
+            Ok(host(&net.scores(x)))
         })?;
         Ok(chunks.concat())
-    }
-
-    /// The tuple scores of `batch` tuples (`batch k` images, tuple-major).
-    pub fn predict(&self, images: &[f32], batch: usize) -> NnResult<Vec<f32>> {
-        Ok(self.predict_all(images, batch)?.0)
     }
 
     /// Checks that `images` holds `n` images.
@@ -375,7 +545,7 @@ impl LineNet {
         t: &TupleBatch<'_>,
         objective: Objective,
         weight: f32,
-    ) -> NnResult<(LossParts, Gradients<f32, Dev>)> {
+    ) -> NnResult<(LossParts, Gradients<f32, D>)> {
         let x = self.images(t.images, t.batch * self.cfg.k)?.leaky_traced();
         let s = self.scores(x);
         let s_img = s.with_empty_tape();
@@ -395,7 +565,7 @@ impl LineNet {
         Ok((parts, grads))
     }
 
-    fn flatten(&self, grads: &mut Gradients<f32, Dev>) -> NnResult<Vec<f32>> {
+    fn flatten(&self, grads: &mut Gradients<f32, D>) -> NnResult<Vec<f32>> {
         let mut flat = Vec::with_capacity(self.num_params());
         for (w, b) in self.layers() {
             push_grad(grads, w, &mut flat)?;
@@ -413,10 +583,10 @@ impl LineNet {
         objective: Objective,
     ) -> NnResult<(LossParts, Vec<f32>)> {
         self.check_batch(t)?;
-        let chunks = map_chunks(t.batch, self.chunk_tuples(), |r| {
+        let chunks = self.map_chunks(t.batch, self.chunk_tuples(), |net, r| {
             let weight = share(r.len(), t.batch);
-            let (parts, mut grads) = self.backward(&self.sub_batch(t, r), objective, weight)?;
-            Ok((parts, self.flatten(&mut grads)?))
+            let (parts, mut grads) = net.backward(&net.sub_batch(t, r), objective, weight)?;
+            Ok((parts, net.flatten(&mut grads)?))
         })?;
         let mut total = LossParts {
             primary: 0.0,
@@ -433,7 +603,7 @@ impl LineNet {
 
     /// Both loss parts on a batch and the gradient of `objective` with respect to every
     /// parameter, flattened as [`LineNet::params`].
-    pub fn loss_and_grads(
+    fn loss_and_grads(
         &self,
         t: &TupleBatch<'_>,
         objective: Objective,
@@ -442,7 +612,7 @@ impl LineNet {
     }
 
     /// One optimizer step on `objective`; returns the loss parts before the step.
-    pub fn train_step(
+    fn train_step(
         &mut self,
         t: &TupleBatch<'_>,
         objective: Objective,
@@ -461,7 +631,7 @@ impl LineNet {
     /// The per-image hinge loss of N1's scores on `n` images and its gradient (flattened as
     /// [`LineNet::params`]; N2's blocks are zero): N1 trained alone as an image classifier.
     /// Fixed chunks of images run in parallel, as in [`LineNet::train_step`].
-    pub fn image_loss_and_grads(
+    fn image_loss_and_grads(
         &self,
         images: &[f32],
         n: usize,
@@ -477,17 +647,17 @@ impl LineNet {
                 images.len()
             )));
         }
-        let chunks = map_chunks(n, CHUNK_IMAGES, |r| {
-            let x = self.images(&images[r.start * len..r.end * len], r.len())?;
+        let chunks = self.map_chunks(n, CHUNK_IMAGES, |net, r| {
+            let x = net.images(&images[r.start * len..r.end * len], r.len())?;
             let loss = loss_tensor(
-                &self.dev,
-                self.scores(x.leaky_traced()),
+                &net.dev,
+                net.scores(x.leaky_traced()),
                 Loss::Hinge(&labels[r.clone()]),
             )?;
             let weight = share(r.len(), n);
             let value = loss.array() * weight;
             let mut grads = weighted(loss, weight).backward();
-            Ok((value, self.flatten(&mut grads)?))
+            Ok((value, net.flatten(&mut grads)?))
         })?;
         let mut value = 0.0f32;
         let mut grads = Vec::with_capacity(chunks.len());
@@ -500,31 +670,24 @@ impl LineNet {
 
     /// One gradient of `objective` per tuple (`batch x num_params`, row-major); the tuples'
     /// backward passes run in parallel on the current rayon pool.
-    pub fn per_sample_grads(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<Vec<f32>> {
+    fn per_sample_grads(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<Vec<f32>> {
         self.check_batch(t)?;
-        let rows = map_chunks(t.batch, 1, |r| {
-            Ok(self.loss_and_grads(&self.sub_batch(t, r), objective)?.1)
+        let rows = self.map_chunks(t.batch, 1, |net, r| {
+            Ok(net.loss_and_grads(&net.sub_batch(t, r), objective)?.1)
         })?;
         Ok(rows.concat())
     }
 
-    /// Gradient SNR of `objective` over the tuples of `t` (whole model and per parameter
-    /// block, see [`crate::nn::gradient_snr`]), from one gradient per tuple.
-    pub fn gradient_snr(&self, t: &TupleBatch<'_>, objective: Objective) -> NnResult<SnrReport> {
-        let rows = self.per_sample_grads(t, objective)?;
-        Ok(gradient_snr(&rows, t.batch, &self.param_layout()))
-    }
-
     /// The tuple scores and N1's per-image scores of `batch` tuples in one pass (fixed
     /// chunks of tuples in parallel).
-    pub fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
+    fn predict_all(&self, images: &[f32], batch: usize) -> NnResult<(Vec<f32>, Vec<f32>)> {
         let (k, len) = (self.cfg.k, self.cfg.image_len());
         self.images_fit(images, batch * k)?;
-        let chunks = map_chunks(batch, self.chunk_tuples(), |r| {
-            let x = self.images(&images[r.start * k * len..r.end * k * len], r.len() * k)?;
-            let s = self.scores(x);
+        let chunks = self.map_chunks(batch, self.chunk_tuples(), |net, r| {
+            let x = net.images(&images[r.start * k * len..r.end * k * len], r.len() * k)?;
+            let s = net.scores(x);
             let per_image = host(&s);
-            Ok((host(&self.combine(s, r.len())), per_image))
+            Ok((host(&net.combine(s, r.len())), per_image))
         })?;
         let (tuples, per_image): (Vec<_>, Vec<_>) = chunks.into_iter().unzip();
         Ok((tuples.concat(), per_image.concat()))
@@ -532,10 +695,10 @@ impl LineNet {
 }
 
 /// `loss` times `weight`; a weight of 1 (a batch in one chunk) adds no op to the tape.
-fn weighted<T: Tape<f32, Dev> + Merge<T>>(
-    loss: Tensor<(), f32, Dev, T>,
+fn weighted<D: Backend, T: Tape<f32, D> + Merge<T>>(
+    loss: Tensor<(), f32, D, T>,
     weight: f32,
-) -> Tensor<(), f32, Dev, T> {
+) -> Tensor<(), f32, D, T> {
     if weight == 1.0 {
         loss
     } else {
@@ -551,7 +714,7 @@ fn split_off<'a>(rest: &mut &'a [f32], n: usize) -> &'a [f32] {
 }
 
 /// N2 for `cfg`: `k -> n2_width -> ReLU -> 1`.
-fn new_n2<R: Rng + ?Sized>(dev: &Dev, cfg: LineNetConfig, rng: &mut R) -> Vec<Dense> {
+fn new_n2<D: Backend, R: Rng + ?Sized>(dev: &D, cfg: LineNetConfig, rng: &mut R) -> Vec<Dense<D>> {
     vec![
         Dense::new(dev, cfg.k, cfg.n2_width, rng),
         Dense::new(dev, cfg.n2_width, 1, rng),
@@ -559,7 +722,7 @@ fn new_n2<R: Rng + ?Sized>(dev: &Dev, cfg: LineNetConfig, rng: &mut R) -> Vec<De
 }
 
 /// A tensor of `shape` from the first numbers of `rest`, which keeps the others.
-fn take<S: Shape>(dev: &Dev, rest: &mut &[f32], shape: S) -> Tensor<S, f32, Dev> {
+fn take<D: Backend, S: Shape>(dev: &D, rest: &mut &[f32], shape: S) -> Tensor<S, f32, D> {
     let (head, tail) = rest.split_at(shape.num_elements());
     *rest = tail;
     dev.tensor_from_vec(head.to_vec(), shape)
@@ -620,7 +783,7 @@ mod tests {
             labels: &labels,
             image_labels: &image_labels,
         };
-        assert_eq!(net.chunk_tuples(), 10);
+        assert_eq!(net.on_cpu().chunk_tuples(), 10);
         for objective in [Objective::EndToEnd, Objective::Decomposition] {
             let (p1, g1) = with_compute_threads(1, || net.loss_and_grads(&t, objective).unwrap());
             for threads in [2, 3] {
@@ -631,8 +794,8 @@ mod tests {
                 assert_eq!(p.per_image.to_bits(), p1.per_image.to_bits());
             }
             // the single pass over the whole batch, as before the chunks
-            let (whole, mut grads) = net.backward(&t, objective, 1.0).unwrap();
-            let whole_g = net.flatten(&mut grads).unwrap();
+            let (whole, mut grads) = net.on_cpu().backward(&t, objective, 1.0).unwrap();
+            let whole_g = net.on_cpu().flatten(&mut grads).unwrap();
             let d = rel_dist(&g1, &whole_g);
             assert!(d < 1e-5, "{objective:?}: relative distance {d}");
             assert!((p1.primary - whole.primary).abs() <= 1e-5 * whole.primary.abs());
@@ -703,7 +866,7 @@ mod tests {
         assert_eq!(run(3), one);
         // a per-tuple row is that tuple's gradient alone
         let p = net.num_params();
-        let single = net.sub_batch(&t, 7..8);
+        let single = net.on_cpu().sub_batch(&t, 7..8);
         let (_, g7) = net.loss_and_grads(&single, Objective::EndToEnd).unwrap();
         assert_eq!(bits(&g7), one[0][7 * p..8 * p].to_vec());
         // per-image scores agree between the passes
