@@ -1,8 +1,6 @@
 //! SGD and Adam applied to runtime-shaped parameters through dfdx's public update kernels.
 
-#[cfg(not(feature = "cuda"))]
-use dfdx::prelude::HasShape;
-use dfdx::prelude::{AdamConfig, Gradients, SgdConfig, Shape, Tensor};
+use dfdx::prelude::{AdamConfig, Gradients, HasShape, SgdConfig, Shape, Tensor};
 
 use std::any::Any;
 
