@@ -125,7 +125,7 @@ impl App {
         if entry.is_sweep() {
             return self.ask_sweep();
         }
-        let scenario = entry.current.clone();
+        let scenario = entry.as_run();
         self.submit(scenario);
     }
 
@@ -346,16 +346,17 @@ impl App {
             return true;
         };
         let s = params::saved_copy(entry, &path);
-        let written =
-            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, s.to_toml()));
+        let (text, grid) = (params::saved_text(entry, &s), entry.grid.clone());
+        let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, text));
         match written {
             Ok(()) => {
                 // the edits now live in the new file; the original keeps its values
                 if let Some(e) = self.scenarios.current_mut() {
                     e.current = e.original.clone();
+                    e.grid = e.saved_grid.clone();
                     e.revalidate();
                 }
-                self.scenarios.add(path.clone(), s);
+                self.scenarios.add(path.clone(), s, grid);
                 self.overlay = None;
                 self.say(format!("saved {}", path.display()));
                 true

@@ -267,7 +267,7 @@ fn save_as_writes_a_new_scenario_and_selects_it() {
     let path = app.scenarios.dir.join("e1-parity-d5-d6.toml");
     let reread = crate::spec::load_scenario(&path, &crate::experiments::Registry).unwrap();
     assert_eq!(reread.params.get("d"), Some(&Value::Int(6)));
-    assert_eq!(reread.title, "Random parity, d = 5 (d = 6)");
+    assert_eq!(reread.title, "Random parity, d = 6");
     let cur: &Entry = app.scenarios.current().unwrap();
     assert_eq!(cur.path.as_deref(), Some(path.as_path()));
     assert!(!cur.is_edited());
