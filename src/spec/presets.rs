@@ -86,7 +86,7 @@ pub fn read(dir: &Path, catalog: &dyn Catalog) -> Vec<(Origin, Result<Scenario, 
             ));
         }
     }
-    out.sort_by(|a, b| a.0.label().cmp(&b.0.label()));
+    out.sort_by_key(|a| a.0.label());
     out
 }
 
