@@ -71,6 +71,12 @@ fn a_grid_typed_in_the_editor_starts_a_sweep_that_stops_and_resumes() {
     let app = &mut l.app;
     app.focus = Pane::Runs;
     press(app, KeyCode::Char('x'));
+    assert!(
+        matches!(&app.overlay, Some(Overlay::ConfirmStop { what, .. }) if what == "6 runs"),
+        "{:?}",
+        app.overlay
+    );
+    press(app, KeyCode::Char('y'));
     assert!(l
         .commands
         .lock()

@@ -129,12 +129,13 @@ fn toggle_mark(runs: &mut Runs) {
 fn on_run_cmd(runs: &Runs, cmd: Cmd, out: &mut Vec<Action>) {
     match (runs.selected(), cmd) {
         (Some(num), Cmd::Pause) => out.push(Action::PauseResume(num)),
-        (Some(num), Cmd::Stop) => out.push(Action::Stop(num)),
+        // a stop cannot be undone: it asks first
+        (Some(num), Cmd::Stop) => out.push(Action::AskStop(Box::new(Action::Stop(num)))),
         (Some(num), Cmd::Rerun) => out.push(Action::Rerun(num)),
         (Some(num), Cmd::Delete) => out.push(Action::AskDelete(num)),
-        (None, Cmd::Stop) if runs.cursor.is_some() => {
-            out.push(Action::StopRuns(runs.selected_runs()))
-        }
+        (None, Cmd::Stop) if runs.cursor.is_some() => out.push(Action::AskStop(Box::new(
+            Action::StopRuns(runs.selected_runs()),
+        ))),
         (None, _) if runs.cursor.is_some() => out.push(Action::Error(
             "select a run for this (→ unfolds a group, ← goes back up)".into(),
         )),

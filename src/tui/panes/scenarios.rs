@@ -210,6 +210,11 @@ impl Scenarios {
         me
     }
 
+    /// How many scenarios hold edits not saved.
+    pub fn edited(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_edited()).count()
+    }
+
     /// The entries of one experiment, in natural title order.
     pub fn scenarios_of(&self, experiment: &str) -> Vec<usize> {
         let mut v: Vec<usize> = (0..self.entries.len())
