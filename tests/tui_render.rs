@@ -500,7 +500,7 @@ fn a_burst_of_keys_makes_one_frame_and_q_quits() {
     let stop = AtomicBool::new(false);
     let mut stats = LoopStats::default();
     let mut script: Script = vec![None];
-    script.extend((0..40).map(|_| key('j')));
+    script.extend((0..200).map(|_| key('j')));
     // a run is active, so q asks first
     script.extend([None, None, key('q'), key('y')]);
     let exit = event_loop(

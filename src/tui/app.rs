@@ -576,3 +576,7 @@ mod lab_tests;
 #[cfg(test)]
 #[path = "sweep_tests.rs"]
 mod sweep_tests;
+
+#[cfg(test)]
+#[path = "fit_tests.rs"]
+mod fit_tests;

@@ -48,12 +48,20 @@ pub fn count(n: u64) -> String {
     }
 }
 
-/// A rate in steps per second: `850/s`, `4.3k/s`.
+/// A rate in steps per second, in at most 7 characters: `850/s`, `4.3k/s`, `3.4/s`, and
+/// per minute below one a second (`24/min`, `0.6/min`), where `0.0/s` would say nothing.
 pub fn rate(r: f64) -> String {
     if !r.is_finite() || r <= 0.0 {
         return String::new();
     }
-    if r < 10.0 {
+    if r < 1.0 {
+        let m = r * 60.0;
+        if m < 10.0 {
+            format!("{m:.1}/min")
+        } else {
+            format!("{m:.0}/min")
+        }
+    } else if r < 10.0 {
         format!("{r:.1}/s")
     } else {
         format!("{}/s", count(r.round() as u64))
@@ -136,6 +144,12 @@ mod tests {
         assert_eq!(rate(43_210.0), "43.2k/s");
         assert_eq!(rate(2.5), "2.5/s");
         assert_eq!(rate(0.0), "");
+        // slow runs (E2 trains at a few steps a second) still say something
+        assert_eq!(rate(0.4), "24/min");
+        assert_eq!(rate(0.01), "0.6/min");
+        for r in [0.001, 0.4, 3.7, 9.99, 4321.0, 43_210.0, 9.9e6] {
+            assert!(rate(r).chars().count() <= 7, "{r} -> {}", rate(r));
+        }
         assert_eq!(duration(9.4), "9s");
         assert_eq!(duration(245.0), "4m05s");
         assert_eq!(duration(7800.0), "2h10m");

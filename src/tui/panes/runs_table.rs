@@ -231,7 +231,7 @@ fn col(w: usize) -> usize {
 
 fn columns(w: usize) -> Cols {
     // fixed: mark+icon 2, # 3, separators. In a narrow pane the status shows as its icon
-    // only, and speed and ETA (in the chart's title too) make room for the parameters.
+    // only, and speed and ETA (on the chart's frame too) make room for the parameters.
     let wide = w >= 120;
     let narrow = w < 76;
     let exp = if wide { 18 } else { 4 };
