@@ -105,3 +105,61 @@ fn a_slow_run_shows_its_pace_and_its_eta_whole_at_every_size() {
     let text = screen(&mut l.app, 80, 24);
     assert!(text.contains("15/min · ETA 22h06m"), "{text}");
 }
+
+/// The row of run #1 in the runs pane.
+fn run_row(text: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(" 1 E2"))
+        .unwrap_or_else(|| panic!("no row of run #1:\n{text}"))
+        .to_string()
+}
+
+#[test]
+fn a_run_of_two_methods_shows_both_in_its_row() {
+    // E2: end-to-end at 0.49, the decomposition at 0.9, as in the paper's Figure 3
+    let mut l = e2_lab(3.7);
+    let narrow = run_row(&screen(&mut l.app, 80, 24));
+    assert!(narrow.contains(".49/.9"), "{narrow}");
+    let wide = run_row(&screen(&mut l.app, 200, 60));
+    assert!(wide.contains("e2e 0.49 · dec 0.9"), "{wide}");
+}
+
+#[test]
+fn the_differs_column_says_something_or_is_left_out_at_80x24() {
+    // three seeds of one setting: a group whose runs say their seed
+    let mut l = Lab::new(3, vec![]);
+    for _ in 0..3 {
+        press(&mut l.app, KeyCode::Enter);
+    }
+    l.app.update_from_workers();
+    for (i, id) in ["run-1", "run-2", "run-3"].iter().enumerate() {
+        let params = crate::experiments::params_with("E1", &[("d", "5")]).unwrap();
+        l.events
+            .send(ev(
+                id,
+                Event::Started {
+                    experiment: "E1".into(),
+                    title: "t".into(),
+                    params,
+                    seed: i as u64,
+                    dir: PathBuf::from("/nonexistent"),
+                },
+            ))
+            .unwrap();
+    }
+    l.app.update_from_workers();
+    l.app.focus = crate::tui::panes::Pane::Runs;
+    press(&mut l.app, KeyCode::Right);
+    for (w, h) in [(80, 24), (100, 30), (200, 60)] {
+        let text = screen(&mut l.app, w, h);
+        let runs: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(" E1 ") || l.contains(" E1  "))
+            .collect();
+        assert!(!runs.is_empty(), "{text}");
+        for row in runs {
+            assert!(!row.contains(" … "), "{w}x{h}: a column of only …: {row}");
+        }
+        assert!(text.contains("seed 2"), "{w}x{h}:\n{text}");
+    }
+}

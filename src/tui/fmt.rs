@@ -30,6 +30,33 @@ pub fn value(v: f64) -> String {
     }
 }
 
+/// A value in at most 3 or 4 characters, two significant digits: `.49`, `.05`, `1`, `12`,
+/// `-.3`, `3e4`, for two or three values side by side in a narrow cell.
+pub fn tiny(v: f64) -> String {
+    if !v.is_finite() {
+        return value(v);
+    }
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    let s = if a == 0.0 {
+        "0".to_string()
+    } else if a < 0.01 || a >= 100.0 {
+        let s = format!("{a:.0e}");
+        s.replace("e0", "")
+    } else if a < 1.0 {
+        let s = format!("{a:.2}");
+        s.trim_start_matches('0')
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        let s = format!("{a:.1}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let s = if s.is_empty() { "0".into() } else { s };
+    format!("{sign}{s}")
+}
+
 /// A step count: `950`, `12.4k`, `50k`, `1.2M`.
 pub fn count(n: u64) -> String {
     fn short(x: f64, unit: &str) -> String {
@@ -130,6 +157,22 @@ mod tests {
         assert_eq!(value(f64::NEG_INFINITY), "-inf");
         for v in [0.123456789, 99.999, 12345.678, -1.5e-9, 7e12] {
             assert!(value(v).len() <= 8, "{v} -> {}", value(v));
+        }
+    }
+
+    #[test]
+    fn tiny_values_fit_side_by_side() {
+        assert_eq!(tiny(0.485), ".48");
+        assert_eq!(tiny(0.94), ".94");
+        assert_eq!(tiny(0.9), ".9");
+        assert_eq!(tiny(1.0), "1");
+        assert_eq!(tiny(12.34), "12.3");
+        assert_eq!(tiny(-0.3), "-.3");
+        assert_eq!(tiny(0.0), "0");
+        assert_eq!(tiny(0.004), "4e-3");
+        assert_eq!(tiny(31_000.0), "3e4");
+        for v in [0.123, 0.999, 5.55, 99.9, 0.0123, -0.5] {
+            assert!(tiny(v).chars().count() <= 4, "{v} -> {}", tiny(v));
         }
     }
 
