@@ -40,7 +40,7 @@ pub fn tiny(v: f64) -> String {
     let sign = if v < 0.0 { "-" } else { "" };
     let s = if a == 0.0 {
         "0".to_string()
-    } else if a < 0.01 || a >= 100.0 {
+    } else if !(0.01..100.0).contains(&a) {
         let s = format!("{a:.0e}");
         s.replace("e0", "")
     } else if a < 1.0 {
