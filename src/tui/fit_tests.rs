@@ -163,3 +163,44 @@ fn the_differs_column_says_something_or_is_left_out_at_80x24() {
         assert!(text.contains("seed 2"), "{w}x{h}:\n{text}");
     }
 }
+
+#[test]
+fn forty_metrics_list_accuracies_first_and_never_read_the_same() {
+    let mut l = e2_lab(3.7);
+    let names = l.app.runs.get(1).unwrap().metric_names();
+    assert_eq!(names.len(), 30);
+    assert_eq!(
+        names[..4],
+        [
+            "e2e/test_accuracy",
+            "dec/image_accuracy",
+            "dec/test_accuracy",
+            "e2e/image_accuracy"
+        ]
+    );
+    assert!(names[4..].iter().all(|n| n.contains("grad_snr")));
+    // the chart zoomed at 80x24 lists the metrics in a narrow column beside it
+    l.app.focus = crate::tui::panes::Pane::Chart;
+    press(&mut l.app, KeyCode::Char('z'));
+    let text = screen(&mut l.app, 80, 24);
+    let listed: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            let at = line.find(['▸', ' '].as_ref()).map(|_| line)?;
+            // the list's rows: a name, a value, a sparkline, at the right of the chart
+            let cols: Vec<char> = at.chars().collect();
+            let start = cols.len().checked_sub(27)?;
+            let cell: String = cols[start..].iter().collect();
+            let name = cell
+                .trim_start_matches(['│', ' ', '▸'])
+                .split(' ')
+                .next()?
+                .to_string();
+            (name.contains("acc") || name.contains("snr") || name.contains('…')).then_some(name)
+        })
+        .collect();
+    assert!(listed.len() >= 8, "{text}");
+    for (i, a) in listed.iter().enumerate() {
+        assert!(!listed[i + 1..].contains(a), "{a} twice:\n{text}");
+    }
+}

@@ -139,6 +139,66 @@ pub fn clip_middle(s: &str, width: usize) -> String {
     format!("{start}…{end}")
 }
 
+/// Cuts each of `names` to at most `width` characters as [`clip_middle`] does, moving the
+/// cut of a name whose middle cut another name shares: `dec/test_accuracy` and
+/// `dec/image_accuracy` in 8 columns are `dec/t…cy` and `dec/i…cy`, not `dec…racy` twice.
+/// Where one cut cannot tell two names apart (`…/n1.dense1.b`, `…/n2.dense1.b`), a second
+/// cut keeps the part where they differ.
+pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
+    let chars: Vec<Vec<char>> = names.iter().map(|n| n.chars().collect()).collect();
+    // head, then (start, length) of a kept piece in the middle, then tail
+    let cut = |c: &[char], head: usize, piece: Option<(usize, usize)>, tail: usize| -> String {
+        let mut out: String = c[..head].iter().collect();
+        out.push('…');
+        if let Some((a, m)) = piece {
+            out.extend(&c[a..a + m]);
+            out.push('…');
+        }
+        out.extend(&c[c.len() - tail..]);
+        out
+    };
+    let fits = |c: &[char], head: usize, piece: Option<(usize, usize)>, tail: usize| match piece {
+        None => head + tail < c.len(),
+        Some((a, m)) => head < a && a + m < c.len() - tail,
+    };
+    let mid = width.saturating_sub(1) / 2;
+    (0..names.len())
+        .map(|i| {
+            let c = &chars[i];
+            if c.len() <= width || width < 5 {
+                return clip_middle(names[i], width);
+            }
+            let unique = |head: usize, piece: Option<(usize, usize)>, tail: usize| {
+                let me = cut(c, head, piece, tail);
+                let clash = (0..names.len()).any(|j| {
+                    j != i
+                        && chars[j].len() > width
+                        && fits(&chars[j], head, piece, tail)
+                        && cut(&chars[j], head, piece, tail) == me
+                });
+                (!clash).then_some(me)
+            };
+            // one cut: the middle first, then more of the head, then more of the tail
+            for h in (mid..width).chain((1..mid).rev()) {
+                if let Some(s) = unique(h, None, width - 1 - h) {
+                    return s;
+                }
+            }
+            // two cuts: a short head and tail, and a piece between them
+            if width >= 7 {
+                let (h, t) = (2, 2);
+                let m = width - 2 - h - t;
+                for a in h + 1..c.len().saturating_sub(t + m) {
+                    if let Some(s) = unique(h, Some((a, m)), t) {
+                        return s;
+                    }
+                }
+            }
+            clip_middle(names[i], width)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +257,33 @@ mod tests {
         assert_eq!(duration(245.0), "4m05s");
         assert_eq!(duration(7800.0), "2h10m");
         assert_eq!(duration(f64::INFINITY), "");
+    }
+
+    #[test]
+    fn names_cut_to_a_narrow_column_stay_apart() {
+        let names = [
+            "dec/test_accuracy",
+            "dec/image_accuracy",
+            "dec/grad_snr/conv1.w",
+            "dec/grad_snr/conv1.b",
+            "dec/grad_snr/n1.dense1.b",
+            "dec/grad_snr/n2.dense1.b",
+            "e2e/test_accuracy",
+        ];
+        let cut = clip_distinct(&names, 8);
+        assert_eq!(cut[0], "dec/t…cy");
+        assert_eq!(cut[1], "dec/i…cy");
+        for (i, a) in cut.iter().enumerate() {
+            assert!(a.chars().count() <= 8, "{a}");
+            for b in &cut[i + 1..] {
+                assert_ne!(a, b, "{cut:?}");
+            }
+        }
+        // names that fit, or whose middle cut is theirs alone, are as clip_middle cuts them
+        assert_eq!(
+            clip_distinct(&["loss", "test_accuracy"], 10),
+            ["loss", "test…uracy"]
+        );
     }
 
     #[test]

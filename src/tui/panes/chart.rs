@@ -302,6 +302,8 @@ fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>,
     let val_w = 7;
     let spark_w = 8.min(w / 4);
     let name_w = w.saturating_sub(val_w + spark_w + 3);
+    // cut so that two names never read the same
+    let cut = fmt::clip_distinct(&names, name_w);
     let mut lines = Vec::new();
     for (i, n) in names.iter().enumerate().skip(offset).take(height) {
         let s = &r.state.metrics[*n];
@@ -311,7 +313,7 @@ fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>,
         let style = if i == sel { t.heading() } else { t.text() };
         lines.push(Line::from(vec![
             Span::styled(marker, t.key()),
-            Span::styled(pad(&fmt::clip_middle(n, name_w), name_w), style),
+            Span::styled(pad(&cut[i], name_w), style),
             Span::raw(" "),
             Span::styled(rpad(&v, val_w), style),
             Span::raw(" "),
