@@ -507,7 +507,12 @@ fn a_sweep_started_from_the_parameters_pane_shows_its_groups_and_its_screen() {
     });
     assert!(s.contains("4/4 runs ended"), "{s}");
     lab.send("\x1b");
+    // the editor still holds the grid, not saved: q asks first
     lab.send("q");
+    lab.wait_for("the quit question", 10, |s| {
+        s.contains("Quit?") && s.contains("edits not saved")
+    });
+    lab.send("y");
     let status = lab.wait_exit(60);
     assert!(status.success(), "exit status {status:?}");
     lab.assert_restored();
