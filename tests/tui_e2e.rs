@@ -14,6 +14,8 @@ use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize}
 
 struct Lab {
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the lab wrote to its terminal.
+    raw: Arc<Mutex<Vec<u8>>>,
     /// Tells the reader thread to let go of its copy of the terminal's master side.
     stop_reading: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
@@ -67,13 +69,17 @@ impl Lab {
         }
         let mut reader = pty.master.try_clone_reader().unwrap();
         let (s2, stop_reading) = (screen.clone(), Arc::new(AtomicBool::new(false)));
-        let stop2 = stop_reading.clone();
+        let raw: Arc<Mutex<Vec<u8>>> = Default::default();
+        let (raw2, stop2) = (raw.clone(), stop_reading.clone());
         let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(n) => s2.lock().unwrap().process(&buf[..n]),
+                    Ok(n) => {
+                        raw2.lock().unwrap().extend_from_slice(&buf[..n]);
+                        s2.lock().unwrap().process(&buf[..n]);
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         if stop2.load(Ordering::Relaxed) {
                             break;
@@ -87,12 +93,41 @@ impl Lab {
         });
         Lab {
             screen,
+            raw,
             stop_reading,
             reader: Some(reader),
             child,
             master: Some(pty.master),
             runs,
         }
+    }
+
+    /// Resizes the terminal, as a user dragging the window's corner.
+    fn resize(&self, cols: u16, rows: u16) {
+        self.master
+            .as_ref()
+            .unwrap()
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        self.screen.lock().unwrap().set_size(rows, cols);
+    }
+
+    /// What the alternate screen held as the lab left it (the bytes up to its last
+    /// leave-alternate-screen replayed on a terminal of the last size), or `None` if it
+    /// never left it.
+    fn alternate_screen_as_left(&self, cols: u16, rows: u16) -> Option<String> {
+        let raw = self.raw.lock().unwrap();
+        let leave = b"\x1b[?1049l";
+        let at = raw.windows(leave.len()).rposition(|w| w == leave)?;
+        let mut p = vt100::Parser::new(rows, cols, 0);
+        p.process(&raw[..at]);
+        assert!(p.screen().alternate_screen());
+        Some(p.screen().contents())
     }
 
     fn master_fd(&self) -> i32 {
@@ -472,7 +507,12 @@ fn a_sweep_started_from_the_parameters_pane_shows_its_groups_and_its_screen() {
     });
     assert!(s.contains("4/4 runs ended"), "{s}");
     lab.send("\x1b");
+    // the editor still holds the grid, not saved: q asks first
     lab.send("q");
+    lab.wait_for("the quit question", 10, |s| {
+        s.contains("Quit?") && s.contains("edits not saved")
+    });
+    lab.send("y");
     let status = lab.wait_exit(60);
     assert!(status.success(), "exit status {status:?}");
     lab.assert_restored();
@@ -502,4 +542,43 @@ fn a_sweep_started_from_the_parameters_pane_shows_its_groups_and_its_screen() {
     let entries = rec["runs"].as_array().unwrap();
     assert_eq!(entries.len(), 4);
     assert!(entries.iter().all(|e| e["status"] == "finished"), "{rec}");
+}
+
+#[test]
+fn quitting_or_a_signal_after_a_resize_leaves_no_lab_rows_on_the_shell() {
+    // a terminal resized while the lab is on its alternate screen (tmux, for one) may carry
+    // that screen's rows onto the main one as it is given back: the lab blanks it first
+    for (how, tag) in [
+        ("q", "resize-q"),
+        ("TERM", "resize-term"),
+        ("HUP", "resize-hup"),
+    ] {
+        let mut lab = Lab::start(tag, 100, 30);
+        lab.wait_for("the main screen", 30, |s| s.contains("Scenarios"));
+        lab.resize(200, 60);
+        lab.wait_for("the lab redrawn at 200x60", 30, |s| {
+            s.contains("Scenarios") && s.lines().any(|l| l.trim_end().chars().count() > 150)
+        });
+        let pid = lab.child.process_id().expect("a pid") as i32;
+        match how {
+            "q" => lab.send("q"),
+            "TERM" => assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0),
+            _ => assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0),
+        }
+        let status = lab.wait_exit(60);
+        assert!(status.success(), "{how}: exit status {status:?}");
+        lab.assert_restored();
+        let main = lab.text();
+        assert!(
+            !main.contains("Scenarios") && !main.contains('│'),
+            "{how}: lab rows on the main screen:\n{main}"
+        );
+        let left = lab
+            .alternate_screen_as_left(200, 60)
+            .expect("the alternate screen was left");
+        assert!(
+            left.trim().is_empty(),
+            "{how}: the alternate screen still held the lab as it was left:\n{left}"
+        );
+    }
 }

@@ -157,7 +157,10 @@ fn main_screen_at_160x50() {
     l.app.runs.select(4);
     l.app.runs.get_mut(1).unwrap().marked = true;
     snap!("main_160x50", draw(&mut l.app, 160, 50));
-    // log scale by default for an SNR, smoothing on demand
+    // log scale by default for an SNR, smoothing on demand (metrics by kind: the loss
+    // comes before the SNR)
+    press(&mut l.app, KeyCode::Char('m'));
+    assert_eq!(l.app.chart_metric().as_deref(), Some("train_loss"));
     press(&mut l.app, KeyCode::Char('m'));
     assert_eq!(l.app.chart_metric().as_deref(), Some("grad_snr"));
     press(&mut l.app, KeyCode::Char('s'));

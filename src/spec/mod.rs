@@ -8,9 +8,11 @@ mod params;
 pub mod presets;
 mod scenario;
 pub mod sweep;
+mod title;
 
 pub use params::{Kind, ParamDef, Params, Value};
 pub use scenario::{load_scenario, parse_scenario, Catalog, Scenario};
+pub use title::retitle;
 
 /// What is wrong with a scenario, and where.
 #[derive(Debug, Clone, PartialEq)]

@@ -408,8 +408,29 @@ impl Scenario {
         let v = def.parse_str(value).map_err(|m| {
             SpecError::new(format!("{m} ({})", def.help)).field(format!("--set {name}"))
         })?;
+        let before = self.params.clone();
         self.params.insert(name, v);
+        self.retitle_from(&before);
         Ok(())
+    }
+
+    /// Tells in the title the values that differ from `before`, those the title was written
+    /// for (see [`super::retitle`]).
+    pub fn retitle_from(&mut self, before: &Params) {
+        let changes: Vec<(String, String)> = self
+            .params
+            .differing(before)
+            .into_iter()
+            .map(|k| {
+                let v = self
+                    .params
+                    .get(k)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                (k.to_string(), v)
+            })
+            .collect();
+        self.title = super::retitle(&self.title, &changes);
     }
 
     /// The scenario as a TOML file (what `runs/<id>/spec.toml` holds, with the resolved seed).

@@ -24,6 +24,32 @@ pub struct SweepTable {
     pub seeds: Option<Vec<u64>>,
 }
 
+impl SweepTable {
+    /// The table as a scenario file's `[sweep]` (empty when it sweeps nothing): each axis
+    /// in order, then the seeds (`seeds = N` for seeds 0..N-1, else the list). What
+    /// [`parse_sweep_table`] reads back as the same table.
+    pub fn to_toml(&self) -> String {
+        if self.axes.is_empty() && self.seeds.is_none() {
+            return String::new();
+        }
+        let mut out = String::from("\n[sweep]\n");
+        for a in &self.axes {
+            let values = toml::Value::Array(a.values.iter().map(|v| v.to_toml()).collect());
+            out.push_str(&format!("{} = {values}\n", a.name));
+        }
+        if let Some(seeds) = &self.seeds {
+            let counted = seeds.iter().enumerate().all(|(i, s)| *s == i as u64);
+            if counted && !seeds.is_empty() {
+                out.push_str(&format!("seeds = {}\n", seeds.len()));
+            } else {
+                let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+                out.push_str(&format!("seeds = [{}]\n", list.join(", ")));
+            }
+        }
+        out
+    }
+}
+
 /// The most runs one sweep may start (grid points x seeds).
 pub const MAX_RUNS: usize = 10_000;
 

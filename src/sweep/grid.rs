@@ -139,7 +139,7 @@ impl Plan {
     }
 
     /// The scenario of one run: the base with the point's values and the seed; its title
-    /// names the point.
+    /// names the point's values (see [`crate::spec::retitle`]).
     pub fn scenario_for(&self, point: &GridPoint, seed: u64) -> Scenario {
         scenario_at(&self.base, point, seed)
     }
@@ -152,8 +152,6 @@ pub fn scenario_at(base: &Scenario, point: &GridPoint, seed: u64) -> Scenario {
         s.params.insert(k, v.clone());
     }
     s.seed = Some(seed);
-    if !point.values.is_empty() {
-        s.title = format!("{} · {}", base.title, point.label());
-    }
+    s.retitle_from(&base.params);
     s
 }

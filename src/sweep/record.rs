@@ -121,7 +121,18 @@ impl SweepRecord {
             id,
             created: store::timestamp(std::time::SystemTime::now()),
             experiment: plan.base.experiment.clone(),
-            title: plan.base.title.clone(),
+            // the base's title, with each swept parameter's values: `d = {6, 10}`
+            title: crate::spec::retitle(
+                &plan.base.title,
+                &plan
+                    .axes
+                    .iter()
+                    .map(|a| {
+                        let vs: Vec<String> = a.values.iter().map(|v| v.to_string()).collect();
+                        (a.name.clone(), format!("{{{}}}", vs.join(", ")))
+                    })
+                    .collect::<Vec<_>>(),
+            ),
             source: plan.base.source.clone(),
             scenario: plan.base.to_toml(),
             grid: plan

@@ -29,6 +29,8 @@ pub enum Action {
     Stop(usize),
     /// Stop these runs, those that train or wait (a group's, a sweep's).
     StopRuns(Vec<usize>),
+    /// Ask before a stop (`Stop` or `StopRuns`): it cannot be undone.
+    AskStop(Box<Action>),
     /// Start the sweep the parameters pane describes (asks first when it is large).
     AskSweep,
     /// Start it without asking.
@@ -68,6 +70,7 @@ impl App {
             Action::PauseResume(num) => self.pause_resume(num),
             Action::Stop(num) => self.stop(num),
             Action::StopRuns(nums) => self.stop_runs(&nums),
+            Action::AskStop(stop) => self.ask_stop(*stop),
             Action::AskSweep => self.ask_sweep(),
             Action::StartSweep => self.start_sweep(),
             Action::ResumeSweep => self.resume_sweep(),
@@ -99,12 +102,40 @@ impl App {
         }
     }
 
+    /// Quits, after asking when runs are active or scenarios hold edits not saved.
     fn ask_quit(&mut self) {
-        if self.runs.active() > 0 || self.pool.is_busy() {
+        if self.runs.active() > 0 || self.pool.is_busy() || self.scenarios.edited() > 0 {
             self.overlay = Some(Overlay::ConfirmQuit);
         } else {
             self.quit = true;
         }
+    }
+
+    /// Asks before `stop` when it would stop or drop anything (a stop cannot be undone);
+    /// else carries it out at once, which says why nothing stops.
+    fn ask_stop(&mut self, stop: Action) {
+        let nums = match &stop {
+            Action::Stop(num) => vec![*num],
+            Action::StopRuns(nums) => nums.clone(),
+            _ => return self.apply(stop),
+        };
+        let active: Vec<usize> = nums
+            .iter()
+            .copied()
+            .filter(|&n| self.runs.get(n).is_some_and(|r| r.is_active()))
+            .collect();
+        let what = match (&stop, active.as_slice()) {
+            (_, []) => return self.apply(stop),
+            (Action::Stop(_), [num]) => {
+                let r = self.runs.get(*num).map(|r| r.label()).unwrap_or_default();
+                format!("run #{num} ({r})")
+            }
+            (_, many) => format!("{} runs", many.len()),
+        };
+        self.overlay = Some(Overlay::ConfirmStop {
+            stop: Box::new(stop),
+            what,
+        });
     }
 
     /// Queues a run of the selected scenario (as edited).
@@ -125,7 +156,7 @@ impl App {
         if entry.is_sweep() {
             return self.ask_sweep();
         }
-        let scenario = entry.current.clone();
+        let scenario = entry.as_run();
         self.submit(scenario);
     }
 
@@ -346,16 +377,17 @@ impl App {
             return true;
         };
         let s = params::saved_copy(entry, &path);
-        let written =
-            std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, s.to_toml()));
+        let (text, grid) = (params::saved_text(entry, &s), entry.grid.clone());
+        let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, text));
         match written {
             Ok(()) => {
                 // the edits now live in the new file; the original keeps its values
                 if let Some(e) = self.scenarios.current_mut() {
                     e.current = e.original.clone();
+                    e.grid = e.saved_grid.clone();
                     e.revalidate();
                 }
-                self.scenarios.add(path.clone(), s);
+                self.scenarios.add(path.clone(), s, grid);
                 self.overlay = None;
                 self.say(format!("saved {}", path.display()));
                 true

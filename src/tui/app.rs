@@ -207,9 +207,12 @@ impl App {
     pub fn context(&self) -> Context {
         match &self.overlay {
             Some(Overlay::Help { .. }) => return Context::Help,
-            Some(Overlay::ConfirmQuit | Overlay::ConfirmDelete(_) | Overlay::ConfirmSweep(_)) => {
-                return Context::Confirm
-            }
+            Some(
+                Overlay::ConfirmQuit
+                | Overlay::ConfirmDelete(_)
+                | Overlay::ConfirmSweep(_)
+                | Overlay::ConfirmStop { .. },
+            ) => return Context::Confirm,
             Some(Overlay::SaveAs(_)) => return Context::SaveAs,
             None => {}
         }
@@ -523,6 +526,9 @@ impl App {
                 Some(format!("run #{num} finished in {elapsed_s:.1} s"))
             }
             Event::Stopped { step } => Some(format!("run #{num} stopped at step {step}")),
+            // a pause or a resume takes effect between steps: said once it has
+            Event::Paused => Some(format!("run #{num} paused")),
+            Event::Resumed => Some(format!("run #{num} resumed")),
             Event::Diverged { step, reason } => {
                 Some(format!("run #{num} diverged at step {step}: {reason}"))
             }
@@ -570,3 +576,7 @@ mod lab_tests;
 #[cfg(test)]
 #[path = "sweep_tests.rs"]
 mod sweep_tests;
+
+#[cfg(test)]
+#[path = "fit_tests.rs"]
+mod fit_tests;

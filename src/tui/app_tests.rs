@@ -5,7 +5,7 @@ use crate::engine::Command;
 use crate::experiments::ctx::Summary;
 use crate::spec::Value;
 use crate::tui::panes::scenarios::{Entry, Node};
-use crate::tui::testing::{ctrl, keys, press, Lab};
+use crate::tui::testing::{ctrl, keys, press, screen, Lab};
 use crossterm::event::{KeyCode, KeyModifiers};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -132,11 +132,39 @@ fn pause_resume_stop_reach_the_selected_run() {
     press(&mut l.app, KeyCode::Tab);
     assert_eq!(l.app.focus, Pane::Runs);
     press(&mut l.app, KeyCode::Char('p'));
+    let said = |l: &Lab| {
+        l.app
+            .message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(said(&l), "run #1 pausing");
     l.events.send(ev("run-1", Event::Paused)).unwrap();
     l.app.update_from_workers();
     assert_eq!(l.app.runs.rows[0].state.status, Status::Paused);
+    // once the run has paused, the header says so (not "pausing" until the next key)
+    assert_eq!(said(&l), "run #1 paused");
     press(&mut l.app, KeyCode::Char('p'));
+    l.events.send(ev("run-1", Event::Resumed)).unwrap();
+    l.app.update_from_workers();
+    assert_eq!(said(&l), "run #1 resumed");
+    // x asks first: a stop cannot be undone; n keeps the run going
     press(&mut l.app, KeyCode::Char('x'));
+    assert!(
+        matches!(&l.app.overlay, Some(Overlay::ConfirmStop { what, .. }) if what.starts_with("run #1")),
+        "{:?}",
+        l.app.overlay
+    );
+    let text = screen(&mut l.app, 100, 30);
+    assert!(
+        text.contains("Stop run #1") && text.contains("cannot be resumed"),
+        "{text}"
+    );
+    press(&mut l.app, KeyCode::Char('n'));
+    assert_eq!(l.app.overlay, None);
+    press(&mut l.app, KeyCode::Char('x'));
+    press(&mut l.app, KeyCode::Char('y'));
     let sent: Vec<Command> = l.commands.lock().unwrap().iter().map(|c| c.1).collect();
     assert_eq!(sent, vec![Command::Pause, Command::Resume, Command::Stop]);
 }
@@ -150,6 +178,8 @@ fn x_on_a_queued_run_drops_it() {
     l.app.focus = Pane::Runs;
     assert_eq!(l.app.runs.selected(), Some(2));
     press(&mut l.app, KeyCode::Char('x'));
+    assert_eq!(l.app.runs.rows.len(), 2, "x asks first");
+    press(&mut l.app, KeyCode::Char('y'));
     assert_eq!(l.app.runs.rows.len(), 1);
     assert_eq!(l.app.pool.queued(), 0);
     press(&mut l.app, KeyCode::Char('p'));
@@ -178,6 +208,23 @@ fn quitting_asks_while_runs_are_active() {
     assert_eq!(l.app.overlay, Some(Overlay::ConfirmQuit));
     press(&mut l.app, KeyCode::Char('y'));
     assert!(l.app.should_quit());
+
+    // edits not saved: q asks, and says how to save them
+    let mut l = Lab::new(2, vec![]);
+    press(&mut l.app, KeyCode::Char('e'));
+    press(&mut l.app, KeyCode::Down);
+    press(&mut l.app, KeyCode::Right);
+    assert_eq!(l.app.scenarios.edited(), 1);
+    press(&mut l.app, KeyCode::Char('q'));
+    assert_eq!(l.app.overlay, Some(Overlay::ConfirmQuit));
+    let text = screen(&mut l.app, 80, 24);
+    assert!(
+        text.contains("1 scenario(s) have edits not saved") && text.contains("w in the"),
+        "{text}"
+    );
+    assert!(!text.contains("run(s) are still active"), "{text}");
+    press(&mut l.app, KeyCode::Char('n'));
+    assert!(!l.app.should_quit());
 }
 
 #[test]
@@ -267,7 +314,7 @@ fn save_as_writes_a_new_scenario_and_selects_it() {
     let path = app.scenarios.dir.join("e1-parity-d5-d6.toml");
     let reread = crate::spec::load_scenario(&path, &crate::experiments::Registry).unwrap();
     assert_eq!(reread.params.get("d"), Some(&Value::Int(6)));
-    assert_eq!(reread.title, "Random parity, d = 5 (d = 6)");
+    assert_eq!(reread.title, "Random parity, d = 6");
     let cur: &Entry = app.scenarios.current().unwrap();
     assert_eq!(cur.path.as_deref(), Some(path.as_path()));
     assert!(!cur.is_edited());

@@ -30,6 +30,33 @@ pub fn value(v: f64) -> String {
     }
 }
 
+/// A value in at most 3 or 4 characters, two significant digits: `.49`, `.05`, `1`, `12`,
+/// `-.3`, `3e4`, for two or three values side by side in a narrow cell.
+pub fn tiny(v: f64) -> String {
+    if !v.is_finite() {
+        return value(v);
+    }
+    let a = v.abs();
+    let sign = if v < 0.0 { "-" } else { "" };
+    let s = if a == 0.0 {
+        "0".to_string()
+    } else if !(0.01..100.0).contains(&a) {
+        let s = format!("{a:.0e}");
+        s.replace("e0", "")
+    } else if a < 1.0 {
+        let s = format!("{a:.2}");
+        s.trim_start_matches('0')
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        let s = format!("{a:.1}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let s = if s.is_empty() { "0".into() } else { s };
+    format!("{sign}{s}")
+}
+
 /// A step count: `950`, `12.4k`, `50k`, `1.2M`.
 pub fn count(n: u64) -> String {
     fn short(x: f64, unit: &str) -> String {
@@ -48,12 +75,20 @@ pub fn count(n: u64) -> String {
     }
 }
 
-/// A rate in steps per second: `850/s`, `4.3k/s`.
+/// A rate in steps per second, in at most 7 characters: `850/s`, `4.3k/s`, `3.4/s`, and
+/// per minute below one a second (`24/min`, `0.6/min`), where `0.0/s` would say nothing.
 pub fn rate(r: f64) -> String {
     if !r.is_finite() || r <= 0.0 {
         return String::new();
     }
-    if r < 10.0 {
+    if r < 1.0 {
+        let m = r * 60.0;
+        if m < 10.0 {
+            format!("{m:.1}/min")
+        } else {
+            format!("{m:.0}/min")
+        }
+    } else if r < 10.0 {
         format!("{r:.1}/s")
     } else {
         format!("{}/s", count(r.round() as u64))
@@ -104,6 +139,66 @@ pub fn clip_middle(s: &str, width: usize) -> String {
     format!("{start}…{end}")
 }
 
+/// Cuts each of `names` to at most `width` characters as [`clip_middle`] does, moving the
+/// cut of a name whose middle cut another name shares: `dec/test_accuracy` and
+/// `dec/image_accuracy` in 8 columns are `dec/t…cy` and `dec/i…cy`, not `dec…racy` twice.
+/// Where one cut cannot tell two names apart (`…/n1.dense1.b`, `…/n2.dense1.b`), a second
+/// cut keeps the part where they differ.
+pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
+    let chars: Vec<Vec<char>> = names.iter().map(|n| n.chars().collect()).collect();
+    // head, then (start, length) of a kept piece in the middle, then tail
+    let cut = |c: &[char], head: usize, piece: Option<(usize, usize)>, tail: usize| -> String {
+        let mut out: String = c[..head].iter().collect();
+        out.push('…');
+        if let Some((a, m)) = piece {
+            out.extend(&c[a..a + m]);
+            out.push('…');
+        }
+        out.extend(&c[c.len() - tail..]);
+        out
+    };
+    let fits = |c: &[char], head: usize, piece: Option<(usize, usize)>, tail: usize| match piece {
+        None => head + tail < c.len(),
+        Some((a, m)) => head < a && a + m < c.len() - tail,
+    };
+    let mid = width.saturating_sub(1) / 2;
+    (0..names.len())
+        .map(|i| {
+            let c = &chars[i];
+            if c.len() <= width || width < 5 {
+                return clip_middle(names[i], width);
+            }
+            let unique = |head: usize, piece: Option<(usize, usize)>, tail: usize| {
+                let me = cut(c, head, piece, tail);
+                let clash = (0..names.len()).any(|j| {
+                    j != i
+                        && chars[j].len() > width
+                        && fits(&chars[j], head, piece, tail)
+                        && cut(&chars[j], head, piece, tail) == me
+                });
+                (!clash).then_some(me)
+            };
+            // one cut: the middle first, then more of the head, then more of the tail
+            for h in (mid..width).chain((1..mid).rev()) {
+                if let Some(s) = unique(h, None, width - 1 - h) {
+                    return s;
+                }
+            }
+            // two cuts: a short head and tail, and a piece between them
+            if width >= 7 {
+                let (h, t) = (2, 2);
+                let m = width - 2 - h - t;
+                for a in h + 1..c.len().saturating_sub(t + m) {
+                    if let Some(s) = unique(h, Some((a, m)), t) {
+                        return s;
+                    }
+                }
+            }
+            clip_middle(names[i], width)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +221,22 @@ mod tests {
     }
 
     #[test]
+    fn tiny_values_fit_side_by_side() {
+        assert_eq!(tiny(0.485), ".48");
+        assert_eq!(tiny(0.94), ".94");
+        assert_eq!(tiny(0.9), ".9");
+        assert_eq!(tiny(1.0), "1");
+        assert_eq!(tiny(12.34), "12.3");
+        assert_eq!(tiny(-0.3), "-.3");
+        assert_eq!(tiny(0.0), "0");
+        assert_eq!(tiny(0.004), "4e-3");
+        assert_eq!(tiny(31_000.0), "3e4");
+        for v in [0.123, 0.999, 5.55, 99.9, 0.0123, -0.5] {
+            assert!(tiny(v).chars().count() <= 4, "{v} -> {}", tiny(v));
+        }
+    }
+
+    #[test]
     fn counts_rates_and_durations() {
         assert_eq!(count(950), "950");
         assert_eq!(count(12_400), "12.4k");
@@ -136,10 +247,43 @@ mod tests {
         assert_eq!(rate(43_210.0), "43.2k/s");
         assert_eq!(rate(2.5), "2.5/s");
         assert_eq!(rate(0.0), "");
+        // slow runs (E2 trains at a few steps a second) still say something
+        assert_eq!(rate(0.4), "24/min");
+        assert_eq!(rate(0.01), "0.6/min");
+        for r in [0.001, 0.4, 3.7, 9.99, 4321.0, 43_210.0, 9.9e6] {
+            assert!(rate(r).chars().count() <= 7, "{r} -> {}", rate(r));
+        }
         assert_eq!(duration(9.4), "9s");
         assert_eq!(duration(245.0), "4m05s");
         assert_eq!(duration(7800.0), "2h10m");
         assert_eq!(duration(f64::INFINITY), "");
+    }
+
+    #[test]
+    fn names_cut_to_a_narrow_column_stay_apart() {
+        let names = [
+            "dec/test_accuracy",
+            "dec/image_accuracy",
+            "dec/grad_snr/conv1.w",
+            "dec/grad_snr/conv1.b",
+            "dec/grad_snr/n1.dense1.b",
+            "dec/grad_snr/n2.dense1.b",
+            "e2e/test_accuracy",
+        ];
+        let cut = clip_distinct(&names, 8);
+        assert_eq!(cut[0], "dec/t…cy");
+        assert_eq!(cut[1], "dec/i…cy");
+        for (i, a) in cut.iter().enumerate() {
+            assert!(a.chars().count() <= 8, "{a}");
+            for b in &cut[i + 1..] {
+                assert_ne!(a, b, "{cut:?}");
+            }
+        }
+        // names that fit, or whose middle cut is theirs alone, are as clip_middle cuts them
+        assert_eq!(
+            clip_distinct(&["loss", "test_accuracy"], 10),
+            ["loss", "test…uracy"]
+        );
     }
 
     #[test]

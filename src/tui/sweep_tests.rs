@@ -71,6 +71,12 @@ fn a_grid_typed_in_the_editor_starts_a_sweep_that_stops_and_resumes() {
     let app = &mut l.app;
     app.focus = Pane::Runs;
     press(app, KeyCode::Char('x'));
+    assert!(
+        matches!(&app.overlay, Some(Overlay::ConfirmStop { what, .. }) if what == "6 runs"),
+        "{:?}",
+        app.overlay
+    );
+    press(app, KeyCode::Char('y'));
     assert!(l
         .commands
         .lock()
@@ -125,4 +131,110 @@ fn a_large_grid_asks_first_and_no_starts_nothing() {
     app.editor.row = seeds_row;
     press(app, KeyCode::Char('d'));
     assert!(!app.scenarios.current().unwrap().is_sweep());
+}
+
+/// The row of the parameters pane that edits `name`.
+fn row_of(app: &App, name: &str) -> usize {
+    let s = &app.scenarios.current().unwrap().current;
+    Editor::fields(s)
+        .iter()
+        .position(|f| f.name() == name)
+        .unwrap_or_else(|| panic!("no field {name}"))
+}
+
+#[test]
+fn save_as_keeps_the_lists_and_the_seeds_and_the_file_reads_back_the_same() {
+    let mut l = Lab::new(1, vec![]);
+    let app = &mut l.app;
+    press(app, KeyCode::Char('e'));
+    set_field(app, row_of(app, "d"), "6,10");
+    set_field(app, row_of(app, "lr"), "0.1,0.5");
+    set_field(app, row_of(app, "seeds"), "1,4,7");
+    let grid = app.scenarios.current().unwrap().grid.clone();
+    assert_eq!(grid.axes.len(), 2);
+    press(app, KeyCode::Char('w'));
+    press(app, KeyCode::Enter);
+    assert_eq!(app.overlay, None, "{:?}", app.message);
+    let saved = app.scenarios.current().unwrap().clone();
+    let path = saved.path.clone().unwrap();
+    // the file holds everything the editor held: both lists and the seeds
+    let (s, table) = crate::spec::sweep::load_sweep(&path, &crate::experiments::Registry)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(table, grid, "{}", std::fs::read_to_string(&path).unwrap());
+    assert_eq!(s.params, saved.current.params);
+    // the new entry holds the grid as saved, unedited; the preset is back to its own
+    assert_eq!(saved.grid, grid);
+    assert!(!saved.is_edited());
+    let d5 = app
+        .scenarios
+        .entries
+        .iter()
+        .find(|e| {
+            e.path
+                .as_ref()
+                .is_some_and(|p| p.ends_with("e1-parity-d5.toml"))
+        })
+        .unwrap();
+    assert!(!d5.is_edited() && !d5.is_sweep());
+    // read again from the folder (as at the next start), the file is the same sweep
+    let again = crate::tui::panes::scenarios::Scenarios::load(&app.scenarios.dir);
+    let e = again
+        .entries
+        .iter()
+        .find(|e| e.path.as_deref() == Some(path.as_path()))
+        .unwrap();
+    assert_eq!(e.grid, grid);
+    assert!(!e.is_edited());
+    // seeds 0..N-1 are written as a count, and read back as the same seeds
+    let counted = crate::spec::sweep::SweepTable {
+        axes: Vec::new(),
+        seeds: Some(vec![0, 1, 2]),
+    };
+    assert_eq!(counted.to_toml(), "\n[sweep]\nseeds = 3\n");
+}
+
+#[test]
+fn titles_name_the_values_of_the_run_and_never_stack() {
+    let mut l = Lab::new(1, vec![]);
+    let app = &mut l.app;
+    press(app, KeyCode::Char('e'));
+    // save, edit the saved copy, save again: one suffix, with the latest value
+    set_field(app, row_of(app, "lr"), "0.2");
+    press(app, KeyCode::Char('w'));
+    press(app, KeyCode::Enter);
+    assert_eq!(
+        app.scenarios.current().unwrap().current.title,
+        "Random parity, d = 5 (lr = 0.2)"
+    );
+    set_field(app, row_of(app, "lr"), "0.3");
+    press(app, KeyCode::Char('w'));
+    press(app, KeyCode::Enter);
+    let path = app.scenarios.current().unwrap().path.clone().unwrap();
+    let reread = crate::spec::load_scenario(&path, &crate::experiments::Registry).unwrap();
+    assert_eq!(reread.title, "Random parity, d = 5 (lr = 0.3)");
+    // a value the title names is changed in place, in a run's title and a sweep's
+    set_field(app, row_of(app, "d"), "6");
+    press(app, KeyCode::Char('r'));
+    set_field(app, row_of(app, "d"), "8,10");
+    press(app, KeyCode::Char('r'));
+    app.update_from_workers();
+    let id = app.runs.rows[1].state.sweep.clone().expect("a sweep");
+    let titles: Vec<String> = app
+        .runs
+        .rows
+        .iter()
+        .map(|r| r.scenario.as_ref().unwrap().title.clone())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Random parity, d = 6 (lr = 0.3)",
+            "Random parity, d = 8 (lr = 0.3)",
+            "Random parity, d = 10 (lr = 0.3)"
+        ]
+    );
+    assert_eq!(
+        record(&l, &id).title,
+        "Random parity, d = {8, 10} (lr = 0.3)"
+    );
 }

@@ -187,11 +187,26 @@ fn handle_term_event(app: &mut App, ev: TermEvent) -> bool {
     }
 }
 
+/// Whether the lab is on the alternate screen (entered and not yet left).
+static ON_ALTERNATE: AtomicBool = AtomicBool::new(false);
+
 /// Puts the terminal back: cooked mode, main screen, cursor shown. Safe to call twice and
 /// when the terminal is gone (errors are ignored).
+///
+/// The alternate screen is blanked before it is left: a terminal resized while the lab was
+/// on it (tmux, for one) can carry the alternate screen's rows onto the main screen as it
+/// is given back, which left the lab's rows on the user's shell.
 pub fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
     let mut out = io::stdout();
+    if ON_ALTERNATE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(
+            out,
+            crossterm::style::ResetColor,
+            terminal::Clear(terminal::ClearType::All),
+            crossterm::cursor::MoveTo(0, 0)
+        );
+    }
     let _ = execute!(
         out,
         DisableMouseCapture,
@@ -204,6 +219,7 @@ pub fn restore_terminal() {
 /// Raw mode and the alternate screen, and mouse reports when `mouse` is on.
 pub fn enter_terminal(mouse: bool) -> io::Result<()> {
     terminal::enable_raw_mode()?;
+    ON_ALTERNATE.store(true, Ordering::SeqCst);
     let entered = execute!(io::stdout(), EnterAlternateScreen).and_then(|_| {
         if mouse {
             execute!(io::stdout(), EnableMouseCapture)

@@ -23,7 +23,7 @@ impl App {
             .scenarios
             .current()
             .ok_or("select a scenario to start (a row under an experiment)")?;
-        Plan::new(entry.current.clone(), entry.grid.clone(), Vec::new(), None)
+        Plan::new(entry.as_run(), entry.grid.clone(), Vec::new(), None)
     }
 
     /// The start key on a scenario with a grid: asks first when the sweep is large.

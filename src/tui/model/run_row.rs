@@ -33,8 +33,9 @@ impl RunRow {
         }
     }
 
-    /// The metrics in display order: the main one first, then by name in natural order
-    /// (`ratio_d4` before `ratio_d10`).
+    /// The metrics in display order: the main one first, then by kind (accuracies, losses,
+    /// gradient SNRs, the others: a run of two methods records forty, most of them SNRs
+    /// per layer), each kind by name in natural order (`ratio_d4` before `ratio_d10`).
     pub fn metric_names(&self) -> Vec<&str> {
         let main = self.main_metric();
         let mut rest: Vec<&str> = self
@@ -44,7 +45,11 @@ impl RunRow {
             .map(String::as_str)
             .filter(|k| Some(*k) != main)
             .collect();
-        rest.sort_by(|a, b| crate::stats::natural_cmp(a, b));
+        rest.sort_by(|a, b| {
+            metric_kind(a)
+                .cmp(&metric_kind(b))
+                .then_with(|| crate::stats::natural_cmp(a, b))
+        });
         main.into_iter().chain(rest).collect()
     }
 
@@ -117,5 +122,20 @@ pub fn short_value(v: &Value) -> String {
     match v {
         Value::Int(x) if x.abs() >= 10_000 && x % 1000 == 0 => format!("{}k", x / 1000),
         other => other.to_string(),
+    }
+}
+
+/// What a metric measures, for ordering lists of metrics: accuracies, losses, gradient
+/// SNRs, then the others.
+pub fn metric_kind(name: &str) -> u8 {
+    let n = name.to_ascii_lowercase();
+    if n.contains("snr") {
+        2
+    } else if n.contains("acc") {
+        0
+    } else if n.contains("loss") {
+        1
+    } else {
+        3
     }
 }

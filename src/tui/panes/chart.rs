@@ -157,12 +157,16 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             (&[Cmd::Smooth], "smooth"),
         ],
     );
-    let block = titled(
+    let mut block = titled(
         pane_frame(t, focused),
-        title(app, r, metric.as_deref(), look),
+        title(app, r, metric.as_deref(), look, area.width),
         keys,
         area.width,
     );
+    if let Some(p) = pace(&r.state) {
+        block =
+            block.title_bottom(Line::from(Span::styled(format!(" {p} "), t.dim())).right_aligned());
+    }
     let inner = block.inner(area);
     f.render_widget(block, area);
     let chart_a = beside_chart(f, app, r, metric.as_deref(), inner);
@@ -178,27 +182,42 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     draw_metric(f, app, r, &m, look, chart_a);
 }
 
-/// "Run #4 d=10 · test_accuracy log smoothed · 4.3k/s · ETA 9s".
-fn title(app: &App, r: &RunRow, metric: Option<&str>, look: Look) -> Line<'static> {
+/// "Run #4 d=10 · test_accuracy log smoothed", made to fit `width`: the run's parameters
+/// go first, then the metric's name is shortened in its middle. The pace and the ETA are
+/// on the frame's bottom edge (see [`pace`]), whole at every size.
+pub fn title(app: &App, r: &RunRow, metric: Option<&str>, look: Look, width: u16) -> Line<'static> {
     let t = app.settings.theme;
-    let s = &r.state;
+    let flags = look.flags(t);
+    // the two corners of the frame
+    let room = (width as usize).saturating_sub(2);
+    let fixed = flags.iter().map(|f| f.width()).sum::<usize>();
+    let metric = metric.unwrap_or("no metrics yet");
+    let head = |run: &str, m: &str| format!(" Run {run} · {m} ");
+    let mut run = r.label();
+    if head(&run, metric).chars().count() + fixed > room {
+        run = format!("#{}", r.num);
+    }
+    let left = room.saturating_sub(fixed + head(&run, "").chars().count());
     let mut title = vec![Span::styled(
-        format!(
-            " Run {} · {} ",
-            r.label(),
-            metric.unwrap_or("no metrics yet")
-        ),
+        head(&run, &fmt::clip_middle(metric, left.max(1))),
         t.title(),
     )];
-    title.extend(look.flags(t));
-    if matches!(s.status, Status::Running | Status::Elsewhere) && s.steps_per_sec > 0.0 {
-        let mut pace = format!("· {} ", fmt::rate(s.steps_per_sec));
-        if let Some(eta) = s.eta_secs() {
-            pace.push_str(&format!("· ETA {} ", fmt::duration(eta)));
-        }
-        title.push(Span::styled(pace, t.dim()));
+    if left >= 4 {
+        title.extend(flags);
     }
     Line::from(title)
+}
+
+/// How fast a live run trains and when it ends: `4.3k/s · ETA 9s`, `1.9/s · ETA 2h55m`.
+pub fn pace(s: &crate::engine::RunState) -> Option<String> {
+    if !matches!(s.status, Status::Running | Status::Elsewhere) || s.steps_per_sec <= 0.0 {
+        return None;
+    }
+    let mut pace = fmt::rate(s.steps_per_sec);
+    if let Some(eta) = s.eta_secs() {
+        pace.push_str(&format!(" · ETA {}", fmt::duration(eta)));
+    }
+    Some(pace)
 }
 
 /// Draws the run's status note above and its metric list beside the chart; returns the
@@ -283,6 +302,8 @@ fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>,
     let val_w = 7;
     let spark_w = 8.min(w / 4);
     let name_w = w.saturating_sub(val_w + spark_w + 3);
+    // cut so that two names never read the same
+    let cut = fmt::clip_distinct(&names, name_w);
     let mut lines = Vec::new();
     for (i, n) in names.iter().enumerate().skip(offset).take(height) {
         let s = &r.state.metrics[*n];
@@ -292,7 +313,7 @@ fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>,
         let style = if i == sel { t.heading() } else { t.text() };
         lines.push(Line::from(vec![
             Span::styled(marker, t.key()),
-            Span::styled(pad(&fmt::clip_middle(n, name_w), name_w), style),
+            Span::styled(pad(&cut[i], name_w), style),
             Span::raw(" "),
             Span::styled(rpad(&v, val_w), style),
             Span::raw(" "),

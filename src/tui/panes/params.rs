@@ -25,7 +25,7 @@ mod files;
 pub mod grid;
 
 pub use field::{fields_of, Field};
-pub use files::{check_file_name, cross_check, saved_copy, suggest_file_name};
+pub use files::{check_file_name, cross_check, saved_copy, saved_text, suggest_file_name};
 
 /// The editor's state for the selected scenario.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use crate::engine::{RunState, Status};
 use crate::experiments;
+use crate::figures::views::siblings;
 
 use super::Pane;
 use crate::tui::action::Action;
@@ -129,12 +130,13 @@ fn toggle_mark(runs: &mut Runs) {
 fn on_run_cmd(runs: &Runs, cmd: Cmd, out: &mut Vec<Action>) {
     match (runs.selected(), cmd) {
         (Some(num), Cmd::Pause) => out.push(Action::PauseResume(num)),
-        (Some(num), Cmd::Stop) => out.push(Action::Stop(num)),
+        // a stop cannot be undone: it asks first
+        (Some(num), Cmd::Stop) => out.push(Action::AskStop(Box::new(Action::Stop(num)))),
         (Some(num), Cmd::Rerun) => out.push(Action::Rerun(num)),
         (Some(num), Cmd::Delete) => out.push(Action::AskDelete(num)),
-        (None, Cmd::Stop) if runs.cursor.is_some() => {
-            out.push(Action::StopRuns(runs.selected_runs()))
-        }
+        (None, Cmd::Stop) if runs.cursor.is_some() => out.push(Action::AskStop(Box::new(
+            Action::StopRuns(runs.selected_runs()),
+        ))),
         (None, _) if runs.cursor.is_some() => out.push(Action::Error(
             "select a run for this (→ unfolds a group, ← goes back up)".into(),
         )),
@@ -228,9 +230,12 @@ fn col(w: usize) -> usize {
     }
 }
 
+/// The narrowest differs column: a group's run, `  seed 12`.
+const MIN_DIFFERS: usize = 9;
+
 fn columns(w: usize) -> Cols {
     // fixed: mark+icon 2, # 3, separators. In a narrow pane the status shows as its icon
-    // only, and speed and ETA (in the chart's title too) make room for the parameters.
+    // only, and speed and ETA (on the chart's frame too) make room for the parameters.
     let wide = w >= 120;
     let narrow = w < 76;
     let exp = if wide { 18 } else { 4 };
@@ -245,8 +250,14 @@ fn columns(w: usize) -> Cols {
     let fixed =
         2 + 1 + 3 + 1 + exp + 1 + col(status) + step + 1 + col(speed) + col(eta) + latest + 1;
     let rest = w.saturating_sub(fixed);
-    let sparks = (rest / 2).clamp(6, 24).min(rest);
-    let differs = rest.saturating_sub(sparks + 1);
+    // what sets a run apart (`d=10`, a group's `seed 2`) before its trend: a column too
+    // narrow for either shows only `…`, so the trend goes first
+    let sparks = if rest < MIN_DIFFERS + 1 + 6 {
+        0
+    } else {
+        (rest / 2).clamp(6, 24).min(rest - MIN_DIFFERS - 1)
+    };
+    let differs = rest.saturating_sub(sparks + usize::from(sparks > 0));
     // the main metric's trend, and the gradient SNR's next to it when there is room
     let (trend, snr) = if sparks >= 13 {
         let snr = sparks / 2;
@@ -351,7 +362,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     }
     let mut lines = vec![match &app.runs_pane.typing {
         Some(typing) => typing_line(t, typing, w),
-        None => Line::from(Span::styled(clip(&header, w), t.heading())),
+        None => Line::from(Span::styled(clip(header.trim_end(), w), t.heading())),
     }];
     if app.runs.shown() == 0 && !app.runs.rows.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -452,6 +463,56 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
     Line::from(spans)
 }
 
+/// The latest values in `w` columns: of the main metric and, for a run that trains several
+/// methods side by side (E2, E4, E10), of the same quantity of each (`e2e 0.485 · dec 0.94`,
+/// or `.49/.94` where room is short); in a wide column, of the first metrics with names.
+pub(super) fn latest_text(r: &RunRow, w: usize) -> String {
+    let s = &r.state;
+    let Some(main) = r.main_metric() else {
+        return String::new();
+    };
+    let methods: Vec<(String, f64)> = std::iter::once(main.to_string())
+        .chain(siblings(&s.metrics, main).into_iter().map(|(n, _)| n))
+        .filter_map(|m| s.latest(&m).map(|v| (m, v)))
+        .collect();
+    if methods.len() > 1 {
+        let named = methods
+            .iter()
+            .map(|(m, v)| {
+                let method = m.split_once('/').map_or(m.as_str(), |(g, _)| g);
+                format!("{method} {}", fmt::value(*v))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        if named.chars().count() <= w {
+            return named;
+        }
+        let values = |f: fn(f64) -> String| {
+            methods
+                .iter()
+                .map(|(_, v)| f(*v))
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let full = values(fmt::value);
+        return if full.chars().count() <= w {
+            full
+        } else {
+            values(fmt::tiny)
+        };
+    }
+    if w > 10 {
+        r.metric_names()
+            .iter()
+            .take(3)
+            .filter_map(|m| s.latest(m).map(|v| format!("{m} {}", fmt::value(v))))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    } else {
+        s.latest(main).map(fmt::value).unwrap_or_default()
+    }
+}
+
 /// Step, speed, ETA, latest values and the sparklines of a run that did not end badly.
 fn progress_cells(spans: &mut Vec<Span<'static>>, t: Theme, app: &App, r: &RunRow, c: &Cols) {
     let s = &r.state;
@@ -470,18 +531,7 @@ fn progress_cells(spans: &mut Vec<Span<'static>>, t: Theme, app: &App, r: &RunRo
     };
     let eta = s.eta_secs().map(fmt::duration).unwrap_or_default();
     let main = r.main_metric();
-    let latest = if c.latest > 10 {
-        r.metric_names()
-            .iter()
-            .take(3)
-            .filter_map(|m| s.latest(m).map(|v| format!("{m} {}", fmt::value(v))))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    } else {
-        main.and_then(|m| s.latest(m))
-            .map(fmt::value)
-            .unwrap_or_default()
-    };
+    let latest = latest_text(r, c.latest);
     let trend = main
         .and_then(|m| s.metrics.get(m))
         .map(|series| plot::sparkline(series, c.trend, app.chart.look(main.unwrap_or("")).log_y))

@@ -13,6 +13,7 @@ use ratatui::Frame;
 
 use crate::experiments::{self, Family, Registry};
 use crate::spec::presets::{self, Origin};
+use crate::spec::sweep::{load_sweep, SweepTable};
 use crate::spec::Scenario;
 
 use super::Pane;
@@ -34,7 +35,9 @@ pub struct Entry {
     /// checked when a value changes, not when the pane is drawn.
     pub problem: Option<String>,
     /// Parameters given a list of values, and seeds: the start key then starts a sweep.
-    pub grid: crate::spec::sweep::SweepTable,
+    pub grid: SweepTable,
+    /// The grid as the file holds it (its `[sweep]` table), against which `grid` is edited.
+    pub saved_grid: SweepTable,
     /// Read from the binary's own presets: `path` is where a save writes it.
     pub built_in: bool,
 }
@@ -47,6 +50,7 @@ impl Entry {
             current: scenario,
             problem: None,
             grid: Default::default(),
+            saved_grid: Default::default(),
             built_in: false,
         };
         e.revalidate();
@@ -58,11 +62,27 @@ impl Entry {
         self.problem = super::params::cross_check(&self.current).err();
     }
 
+    /// An entry read from a file with its `[sweep]` table in the editor's grid.
+    fn with_grid(path: PathBuf, scenario: Scenario, grid: SweepTable) -> Self {
+        let mut e = Self::new(Some(path), scenario);
+        e.grid = grid.clone();
+        e.saved_grid = grid;
+        e
+    }
+
     /// True once the user changed a value.
     pub fn is_edited(&self) -> bool {
         self.original.params != self.current.params
             || self.original.seed != self.current.seed
-            || self.grid != Default::default()
+            || self.grid != self.saved_grid
+    }
+
+    /// The scenario a run of the edited values starts: its title tells the values that
+    /// differ from those the file's title was written for.
+    pub fn as_run(&self) -> Scenario {
+        let mut s = self.current.clone();
+        s.retitle_from(&self.original.params);
+        s
     }
 
     /// True if the start key starts a sweep: a parameter has a list of values, or seeds
@@ -136,7 +156,13 @@ impl Scenarios {
             let path = origin.path_in(dir);
             match s {
                 Ok(s) => {
-                    let mut e = Entry::new(Some(path), s);
+                    // the file's grid, if it has one, is the editor's (a file read without
+                    // error reads its `[sweep]` table; one that fails is shown as it was)
+                    let grid = match load_sweep(&path, &Registry) {
+                        Ok((_, grid)) => grid,
+                        Err(_) => SweepTable::default(),
+                    };
+                    let mut e = Entry::with_grid(path, s, grid);
                     e.built_in = matches!(origin, Origin::BuiltIn(_));
                     entries.push(e);
                 }
@@ -182,6 +208,11 @@ impl Scenarios {
             .map(|r| r.node)
             .unwrap_or(Node::BrokenGroup);
         me
+    }
+
+    /// How many scenarios hold edits not saved.
+    pub fn edited(&self) -> usize {
+        self.entries.iter().filter(|e| e.is_edited()).count()
     }
 
     /// The entries of one experiment, in natural title order.
@@ -357,8 +388,8 @@ impl Scenarios {
     }
 
     /// Adds a scenario (just saved to `path`), shows it in the tree and selects it.
-    pub fn add(&mut self, path: PathBuf, scenario: Scenario) -> usize {
-        self.entries.push(Entry::new(Some(path), scenario));
+    pub fn add(&mut self, path: PathBuf, scenario: Scenario, grid: SweepTable) -> usize {
+        self.entries.push(Entry::with_grid(path, scenario, grid));
         let i = self.entries.len() - 1;
         let exp = &self.entries[i].current.experiment;
         if let Some(def) = experiments::find(exp) {

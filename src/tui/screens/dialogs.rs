@@ -24,6 +24,11 @@ pub enum Overlay {
     },
     ConfirmQuit,
     ConfirmDelete(usize),
+    /// A stop (of a run, a group's or a sweep's runs) waits for a yes: `what` it stops.
+    ConfirmStop {
+        stop: Box<Action>,
+        what: String,
+    },
     /// A sweep of this many runs waits for a yes.
     ConfirmSweep(usize),
     SaveAs(SaveAs),
@@ -68,6 +73,14 @@ pub fn on_cmd(o: Overlay, cmd: Cmd, key: &KeyEvent, out: &mut Vec<Action>) -> Op
             Cmd::No => None,
             _ => Some(o),
         },
+        Overlay::ConfirmStop { stop, what } => match cmd {
+            Cmd::Yes => {
+                out.push(*stop);
+                None
+            }
+            Cmd::No => None,
+            _ => Some(Overlay::ConfirmStop { stop, what }),
+        },
         Overlay::ConfirmSweep(_) => match cmd {
             Cmd::Yes => {
                 out.push(Action::StartSweep);
@@ -98,24 +111,49 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
     match o {
         Overlay::Help { scroll } => help::render(f, t, body, *scroll),
         Overlay::ConfirmQuit => {
-            let n = app.runs.active();
+            let (n, edited) = (app.runs.active(), app.scenarios.edited());
+            let mut text = Vec::new();
+            if n > 0 {
+                text.push(format!(
+                    "{n} run(s) are still active (training, paused or queued): quitting stops \
+                     them; what they recorded so far stays in the runs folder."
+                ));
+            }
+            if edited > 0 {
+                text.push(format!(
+                    "{edited} scenario(s) have edits not saved, lost on quitting (w in the \
+                     parameters pane saves them as a new file)."
+                ));
+            }
+            let yes = if n > 0 { "stop them and quit  " } else { "quit  " };
             confirm(
                 f,
                 t,
                 body,
                 " Quit? ",
-                &[
-                    format!("{n} run(s) are still active (training, paused or queued)."),
-                    "Stop them and quit? What they recorded so far stays in the runs folder."
-                        .into(),
-                ],
+                &text,
                 key_legend(
                     t,
                     Context::Confirm,
-                    &[(&[Cmd::Yes], "stop them and quit  "), (&[Cmd::No], "stay")],
+                    &[(&[Cmd::Yes], yes), (&[Cmd::No], "stay")],
                 ),
             )
         }
+        Overlay::ConfirmStop { what, .. } => confirm(
+            f,
+            t,
+            body,
+            " Stop? ",
+            &[
+                format!("Stop {what}? Queued runs are dropped; the others end at their current step and keep what they recorded."),
+                "A stopped run cannot be resumed (r runs it again from the start).".into(),
+            ],
+            key_legend(
+                t,
+                Context::Confirm,
+                &[(&[Cmd::Yes], "stop  "), (&[Cmd::No], "keep going")],
+            ),
+        ),
         Overlay::ConfirmDelete(num) => {
             let what = app
                 .runs

@@ -69,26 +69,18 @@ pub fn suggest_file_name(
     format!("{base}-new.toml")
 }
 
-/// The scenario as it is saved to `path`: the edited values, with the changes in its title.
+/// The scenario as it is saved to `path`: the edited values, with a title that tells
+/// them (see [`crate::spec::retitle`]).
 pub fn saved_copy(entry: &Entry, path: &Path) -> Scenario {
-    let mut s = entry.current.clone();
-    let changes: Vec<String> = entry
-        .original
-        .params
-        .differing(&s.params)
-        .iter()
-        .map(|k| {
-            format!(
-                "{k} = {}",
-                s.params.get(k).map(|v| v.to_string()).unwrap_or_default()
-            )
-        })
-        .collect();
-    if !changes.is_empty() {
-        s.title = format!("{} ({})", s.title, changes.join(", "));
-    }
+    let mut s = entry.as_run();
     s.source = Some(path.display().to_string());
     s
+}
+
+/// The text of the file a save writes: the scenario and, when the editor holds lists of
+/// values or seeds, its `[sweep]` table, so that the file reads back as the editor held it.
+pub fn saved_text(entry: &Entry, s: &Scenario) -> String {
+    format!("{}{}", s.to_toml(), entry.grid.to_toml())
 }
 
 /// Checks a file name typed for a save: a plain name in the scenarios folder, not taken.
