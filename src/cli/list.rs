@@ -38,4 +38,3 @@ pub fn main(scenarios: &Path) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
-

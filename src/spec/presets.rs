@@ -75,9 +75,9 @@ pub fn read(dir: &Path, catalog: &dyn Catalog) -> Vec<(Origin, Result<Scenario, 
         })
         .collect();
     for (name, text) in BUILT_IN {
-        let shadowed = out
-            .iter()
-            .any(|(o, _)| matches!(o, Origin::Folder(p) if p.file_name().is_some_and(|f| f == *name)));
+        let shadowed = out.iter().any(
+            |(o, _)| matches!(o, Origin::Folder(p) if p.file_name().is_some_and(|f| f == *name)),
+        );
         if !shadowed {
             let file = format!("{name} (built in)");
             out.push((
@@ -118,9 +118,10 @@ pub fn read_text(path: &Path) -> Result<(String, String), SpecError> {
         Err(e) => {
             let name = path.file_name().map(|n| n.to_string_lossy().to_string());
             match name.as_deref().and_then(built_in_text) {
-                Some(t) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Ok((t.to_string(), format!("{} (built in)", name.unwrap_or_default())))
-                }
+                Some(t) if e.kind() == std::io::ErrorKind::NotFound => Ok((
+                    t.to_string(),
+                    format!("{} (built in)", name.unwrap_or_default()),
+                )),
                 _ => Err(SpecError::new(format!("cannot read the file: {e}")).in_file(Some(file))),
             }
         }

@@ -5,6 +5,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Binomial, Distribution};
 
+use super::hidden::{HiddenProbe, OTHER_SUBSETS};
 use super::{width_of, OPT_HELP};
 use crate::experiments::common::{
     emit_snr, optimizer, sign_accuracy, snr_due, snr_params, OPTIMIZERS,
@@ -174,7 +175,20 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
         n: p.usize("snr_samples"),
         rng: StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e)),
     };
-    let curve = train(p, task, &mut net, &mut opt, &mut rng, &mut probe, ctx)?;
+    // the hidden-progress metrics, on a fixed held-out batch of its own stream: training draws
+    // the same samples with or without it
+    let subset: Vec<usize> = (0..k).collect();
+    let hidden = HiddenProbe::new(
+        d,
+        &subset,
+        p.usize("eval_samples"),
+        OTHER_SUBSETS,
+        seed.wrapping_add(0x0f1d_de4e),
+        &net,
+    );
+    let curve = train(
+        p, task, &mut net, &mut opt, &mut rng, &mut probe, &hidden, ctx,
+    )?;
     let mut summary = Summary::default();
     summary
         .set("test_accuracy", curve.last)
@@ -192,7 +206,15 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     Ok(summary)
 }
 
+/// The hidden-progress metrics of `net` at `step`.
+fn emit_hidden(hidden: &HiddenProbe, net: &Mlp, step: u64, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+    let f = hidden.outputs(net)?;
+    hidden.measure(net, &f).emit(ctx, step);
+    Ok(())
+}
+
 /// The training loop, with an evaluation on fresh samples every `eval_every` steps.
+#[allow(clippy::too_many_arguments)]
 fn train(
     p: &Params,
     task: Parity,
@@ -200,6 +222,7 @@ fn train(
     opt: &mut Optimizer,
     rng: &mut StdRng,
     probe: &mut Probe,
+    hidden: &HiddenProbe,
     ctx: &mut dyn Ctx,
 ) -> Result<Curve, Halt> {
     let batch = p.usize("batch");
@@ -208,6 +231,7 @@ fn train(
     let eval_n = p.usize("eval_samples");
     let acc0 = task.accuracy(net, rng, eval_n)?;
     ctx.metric(0, "test_accuracy", acc0);
+    emit_hidden(hidden, net, 0, ctx)?;
     if probe.n > 0 {
         probe.run(net, 0, ctx)?;
     }
@@ -227,6 +251,7 @@ fn train(
             let acc = task.accuracy(net, rng, eval_n)?;
             ctx.metric(step, "train_loss", loss_sum / loss_n as f64);
             ctx.metric(step, "test_accuracy", acc);
+            emit_hidden(hidden, net, step, ctx)?;
             (loss_sum, loss_n) = (0.0, 0);
             curve.best = curve.best.max(acc);
             curve.last = acc;

@@ -151,7 +151,12 @@ fn all_subsets(d: usize, k: usize) -> Vec<Vec<usize>> {
 
 /// Up to `count` subsets of `0..d` of the size of `target`, none equal to it, all distinct:
 /// every one of them when there are no more than `count`, else a sample drawn with `rng`.
-pub fn other_subsets(d: usize, target: &[usize], count: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+pub fn other_subsets(
+    d: usize,
+    target: &[usize],
+    count: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
     let k = target.len();
     let mut sorted_target = target.to_vec();
     sorted_target.sort_unstable();
@@ -289,5 +294,169 @@ impl HiddenProbe {
                 .and_then(|(l, l0)| relevant_drift_ratio(l, l0, &self.subset)),
             dist_from_init: dist_from_init(&weights, &self.init),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::parity::{all_sign_inputs, lemma3_network};
+    use crate::nn::Activation;
+
+    /// Every Fourier coefficient f̂(T) = 2^-n Σ_x f(x) χ_T(x) over the whole cube, by a plain
+    /// Walsh–Hadamard transform in f64 (`f` indexed as `all_sign_inputs` orders the inputs:
+    /// bit i of the index set means x_i = -1, so χ_T(x) = (-1)^popcount(T & index)).
+    fn fourier_coefficients(f: &[f32]) -> Vec<f64> {
+        let mut a: Vec<f64> = f.iter().map(|&v| v as f64).collect();
+        let mut h = 1;
+        while h < a.len() {
+            for i in (0..a.len()).step_by(2 * h) {
+                for j in i..i + h {
+                    let (u, v) = (a[j], a[j + h]);
+                    a[j] = u + v;
+                    a[j + h] = u - v;
+                }
+            }
+            h *= 2;
+        }
+        let n = a.len() as f64;
+        a.iter().map(|v| v / n).collect()
+    }
+
+    /// Lemma 3's network (inputs b in {0,1}^d, output sign (-1)^<b, v>) moved to inputs
+    /// x = 1 - 2b in {±1}^d: the first layer's weights halved and negated, its biases raised
+    /// by half the row sums. It then computes χ_S in sign.
+    fn lemma3_on_signs(d: usize, subset: &[usize]) -> Mlp {
+        let v: Vec<bool> = (0..d).map(|i| subset.contains(&i)).collect();
+        let mut layers = lemma3_network(&v).unwrap().weights();
+        let first = &mut layers[0];
+        for u in 0..first.outputs {
+            let col: f32 = (0..d).map(|i| first.w[i * first.outputs + u]).sum();
+            first.b[u] += 0.5 * col;
+            for i in 0..d {
+                first.w[i * first.outputs + u] *= -0.5;
+            }
+        }
+        Mlp::from_weights(layers, Activation::Relu).unwrap()
+    }
+
+    fn mask(subset: &[usize]) -> usize {
+        subset.iter().map(|i| 1usize << i).sum()
+    }
+
+    /// The metrics on all 2^10 inputs against the Fourier coefficients computed directly: the
+    /// target's normalised coefficient f̂(S) / ‖f‖ (‖f‖² = Σ f̂(T)² by Parseval), and the
+    /// largest |f̂(T)| / ‖f‖ over every other T of size 3 (the probe takes all 119 of them).
+    fn check_against_direct(net: &Mlp, subset: &[usize]) -> Progress {
+        let d = 10;
+        let x = all_sign_inputs(d);
+        let mut rng = StdRng::seed_from_u64(5);
+        let probe = HiddenProbe::on(d, subset, x, 500, &mut rng, net);
+        assert_eq!(
+            probe.other_count(),
+            119,
+            "C(10, 3) - 1 other subsets, all of them"
+        );
+        let f = probe.outputs(net).unwrap();
+        let got = probe.measure(net, &f);
+        let coef = fourier_coefficients(&f);
+        let norm = coef.iter().map(|c| c * c).sum::<f64>().sqrt();
+        let want_target = coef[mask(subset)] / norm;
+        let want_other = (0..1usize << d)
+            .filter(|t| t.count_ones() as usize == subset.len() && *t != mask(subset))
+            .map(|t| coef[t].abs() / norm)
+            .fold(0.0f64, f64::max);
+        assert!(
+            (got.fourier_target - want_target).abs() < 1e-5,
+            "fourier_target {} against f̂(S)/‖f‖ = {want_target}",
+            got.fourier_target
+        );
+        let other = got.fourier_max_other.unwrap();
+        assert!(
+            (other - want_other).abs() < 1e-5,
+            "fourier_max_other {other} against {want_other}"
+        );
+        got
+    }
+
+    #[test]
+    fn fourier_metrics_match_a_direct_computation_over_all_2_to_the_10_inputs() {
+        let subset = [1, 4, 8];
+        // a random network: its coefficients are small and spread
+        let mut rng = StdRng::seed_from_u64(3);
+        let random = Mlp::new(&[10, 64, 1], Activation::Relu, &mut rng);
+        let r = check_against_direct(&random, &subset);
+        assert!(r.fourier_target.abs() < 0.5, "{r:?}");
+        // Lemma 3's network for S computes χ_S: its correlation with χ_S is the largest
+        let exact = lemma3_on_signs(10, &subset);
+        let e = check_against_direct(&exact, &subset);
+        assert!(e.fourier_target > 0.9, "{e:?}");
+        assert!(e.fourier_max_other.unwrap() < 0.1, "{e:?}");
+        assert!(e.gap().unwrap() > 0.8);
+    }
+
+    #[test]
+    fn correlation_of_known_functions() {
+        // f = 2 χ on four samples: correlation 1; f = 0: 0; f = -χ: -1
+        let chi = [1.0, -1.0, -1.0, 1.0];
+        assert!((fourier_correlation(&[2.0, -2.0, -2.0, 2.0], &chi) - 1.0).abs() < 1e-12);
+        assert_eq!(fourier_correlation(&[0.0; 4], &chi), 0.0);
+        assert!((fourier_correlation(&[-1.0, 1.0, 1.0, -1.0], &chi) + 1.0).abs() < 1e-12);
+        // f = χ + 1 (orthogonal parts of equal size): 1 / sqrt(2)
+        let f = [2.0, 0.0, 0.0, 2.0];
+        assert!((fourier_correlation(&f, &chi) - 0.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!(
+            character(&[1.0, -1.0, -1.0, -1.0, 1.0, 1.0], 3, &[0, 1]),
+            [-1.0, -1.0]
+        );
+    }
+
+    #[test]
+    fn weight_ratios_and_distance_from_a_hand_computation() {
+        // 3 inputs x 2 units, S = {0}: mean |w| on row 0 is 2, on rows 1-2 is 0.5
+        let layer = LayerWeights {
+            inputs: 3,
+            outputs: 2,
+            w: vec![2.0, -2.0, 0.5, -0.5, 0.5, 0.5],
+            b: vec![0.0, 0.0],
+        };
+        assert_eq!(relevant_weight_ratio(&layer, &[0]), Some(4.0));
+        assert_eq!(
+            relevant_weight_ratio(&layer, &[0, 1, 2]),
+            None,
+            "no other coordinate"
+        );
+        let init = LayerWeights {
+            w: vec![1.0, -1.0, 0.5, -0.5, 0.5, 0.0],
+            ..layer.clone()
+        };
+        // drift: row 0 moved by 1 and 1 (mean 1), rows 1-2 by 0, 0, 0, 0.5 (mean 0.125)
+        assert_eq!(relevant_drift_ratio(&layer, &init, &[0]), Some(8.0));
+        assert_eq!(
+            relevant_drift_ratio(&init, &init, &[0]),
+            None,
+            "nothing moved yet"
+        );
+        // ‖θ − θ₀‖² = 1 + 1 + 0.25 = 2.25, ‖θ₀‖² = 1 + 1 + 3 x 0.25 = 2.75
+        let d = dist_from_init(std::slice::from_ref(&layer), std::slice::from_ref(&init));
+        assert!((d - (2.25f64 / 2.75).sqrt()).abs() < 1e-12, "{d}");
+        assert!(dist_from_init(&[], std::slice::from_ref(&init)).is_nan());
+    }
+
+    #[test]
+    fn other_subsets_are_distinct_of_the_same_size_and_never_the_target() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let target = [2, 7, 11];
+        let others = other_subsets(30, &target, 64, &mut rng);
+        assert_eq!(others.len(), 64);
+        let set: BTreeSet<&Vec<usize>> = others.iter().collect();
+        assert_eq!(set.len(), 64, "distinct");
+        assert!(others.iter().all(|s| s.len() == 3 && *s != target.to_vec()));
+        assert!(others.iter().all(|s| s.iter().all(|&i| i < 30)));
+        // fewer candidates than asked for: every one of them
+        assert_eq!(other_subsets(5, &[0, 1], 64, &mut rng).len(), 9);
+        assert!(other_subsets(4, &[0, 1, 2, 3], 64, &mut rng).is_empty());
+        assert_eq!(all_subsets(5, 2).len(), 10);
+        assert_eq!(choose(63, 31), 916_312_070_471_295_267);
     }
 }

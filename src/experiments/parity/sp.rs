@@ -44,9 +44,15 @@ pub(super) fn params() -> Vec<ParamDef> {
             "hinge: mean max(0, 1 - y f); square: mean (f - y)^2",
         ),
         ParamDef::choice("optimizer", "sgd", OPTIMIZERS, OPT_HELP),
-        ParamDef::positive("lr", 0.1, 10.0, "learning rate"),
+        ParamDef::positive("lr", 0.03, 10.0, "learning rate"),
         ParamDef::int("batch", 32, 1, 65536, "fresh samples per step"),
-        ParamDef::int("steps", 100_000, 1, 100_000_000, "training iterations at most"),
+        ParamDef::int(
+            "steps",
+            100_000,
+            1,
+            100_000_000,
+            "training iterations at most",
+        ),
         ParamDef::boolean(
             "stop_when_solved",
             true,
@@ -54,7 +60,7 @@ pub(super) fn params() -> Vec<ParamDef> {
         ),
         ParamDef::int(
             "eval_every",
-            250,
+            100,
             1,
             1_000_000,
             "iterations between evaluations",
@@ -180,7 +186,7 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
         .set("test_accuracy", curve.last)
         .set("best_accuracy", curve.best)
         .set("fourier_target", curve.last_target)
-        .set("steps", curve.steps as f64);
+        .set("steps_run", curve.steps as f64);
     summary.note(format!("S = {{{subset}}}"));
     match curve.first_99 {
         Some(s) => summary.set("steps_to_0.99", s as f64),
@@ -282,6 +288,13 @@ fn train(
             snr_probe(task, net, snr_n, &mut snr_rng, p, step, ctx)?;
         }
         if stop && curve.first_99.is_some() {
+            // solved: the run is complete at this step (its progress reads step/step)
+            ctx.step(step, step, l)?;
+            ctx.log(&format!(
+                "solved at step {step}: held-out accuracy {:.4}; the run ends here \
+                 (stop_when_solved)",
+                curve.last
+            ));
             break;
         }
     }
