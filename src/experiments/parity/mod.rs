@@ -76,7 +76,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             id: "SP",
             name: "sparse parity",
             family: Family::Parities,
-            shows: "a k-sparse parity of n bits: the loss sits flat while the correlation with the target grows underneath, then the accuracy jumps",
+            shows: "a k-sparse parity of n bits: a flat loss, then a jump; the hidden-progress metrics show what moves underneath and when",
             params: sp::params,
             validate: sp::validate,
             run: sp::run,
