@@ -257,7 +257,7 @@ fn sp_runs_its_whole_budget_when_asked_and_rejects_k_above_n() {
             ("width", "32"),
             ("steps", "300"),
             ("eval_every", "100"),
-            ("stop_when_solved", "false"),
+            ("stop_solved", "false"),
         ],
         4,
     );

@@ -54,7 +54,7 @@ pub(super) fn params() -> Vec<ParamDef> {
             "training iterations at most",
         ),
         ParamDef::boolean(
-            "stop_when_solved",
+            "stop_solved",
             true,
             "end the run at the first evaluation with held-out accuracy >= 0.99",
         ),
@@ -262,7 +262,7 @@ fn train(
     let batch = p.usize("batch");
     let steps = p.int("steps") as u64;
     let eval_every = p.int("eval_every") as u64;
-    let stop = p.bool("stop_when_solved");
+    let stop = p.bool("stop_solved");
     let snr_n = p.usize("snr_samples");
     let mut snr_rng = StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e));
     let mut curve = Curve::default();
@@ -292,7 +292,7 @@ fn train(
             ctx.step(step, step, l)?;
             ctx.log(&format!(
                 "solved at step {step}: held-out accuracy {:.4}; the run ends here \
-                 (stop_when_solved)",
+                 (stop_solved)",
                 curve.last
             ));
             break;
