@@ -209,3 +209,99 @@ fn lp_low_frequency_is_learned_high_frequency_stalls() {
         .iter()
         .all(|p| p.1.is_finite() && p.1 >= 0.0));
 }
+
+/// SP at n = 10, k = 3 with its defaults: solved on both seeds, and the hidden progress
+/// (fourier_target above fourier_max_other by the margin) shows no later than the accuracy.
+#[test]
+fn sp_n10_k3_is_solved_and_the_target_correlation_clears_the_others_first() {
+    for seed in [0, 1] {
+        let p = params_with("SP", &[("n", "10")]).unwrap();
+        let mut c = CollectCtx::new();
+        let s = run_direct("SP", &p, seed, &mut c).unwrap();
+        let solved = s.get("steps_to_0.99").expect("solved within the budget");
+        let gap = s.get("steps_to_gap").expect("the gap opened");
+        println!("n = 10 seed {seed}: gap at {gap}, 0.99 at {solved}");
+        assert!(gap <= solved, "gap at {gap}, solved at {solved}");
+        // the run ends at the evaluation that solved it
+        assert_eq!(s.get("steps_run"), Some(solved));
+        let last = |m: &str| c.series(m).last().unwrap().1;
+        assert!(last("test_accuracy") >= 0.99);
+        assert!(
+            last("fourier_target") > last("fourier_max_other") + 0.5,
+            "target {} others {}",
+            last("fourier_target"),
+            last("fourier_max_other")
+        );
+        assert!(last("relevant_weight_ratio") > 1.0);
+        assert!(last("relevant_drift_ratio") > 1.0);
+        assert!(last("dist_from_init") > 0.0);
+        // every evaluation measures every metric
+        let evals = c.series("test_accuracy").len();
+        for m in [
+            "test_loss",
+            "fourier_target",
+            "fourier_max_other",
+            "dist_from_init",
+        ] {
+            assert_eq!(c.series(m).len(), evals, "{m}");
+        }
+    }
+}
+
+#[test]
+fn sp_runs_its_whole_budget_when_asked_and_rejects_k_above_n() {
+    let c = run(
+        "SP",
+        &[
+            ("n", "12"),
+            ("width", "32"),
+            ("steps", "300"),
+            ("eval_every", "100"),
+            ("stop_solved", "false"),
+        ],
+        4,
+    );
+    let steps: Vec<u64> = c.series("fourier_target").iter().map(|p| p.0).collect();
+    assert_eq!(steps, [0, 100, 200, 300]);
+    let p = params_with("SP", &[("n", "5"), ("k", "6")]).unwrap();
+    let err = run_direct("SP", &p, 0, &mut CollectCtx::new()).unwrap_err();
+    assert!(
+        err.to_string().contains("k = 6 is larger than n = 5"),
+        "{err}"
+    );
+}
+
+/// E1 streams the hidden-progress metrics at every evaluation; once it has learned the
+/// parity of its first 3 bits, the correlation with it stands far above the others'.
+#[test]
+fn e1_streams_the_hidden_progress_metrics() {
+    let c = run(
+        "E1",
+        &[
+            ("d", "5"),
+            ("subset_size", "3"),
+            ("steps", "4000"),
+            ("eval_every", "100"),
+            ("snr_samples", "0"),
+        ],
+        0,
+    );
+    let evals = c.series("test_accuracy").len();
+    for m in [
+        "fourier_target",
+        "fourier_max_other",
+        "relevant_weight_ratio",
+        "dist_from_init",
+    ] {
+        assert_eq!(c.series(m).len(), evals, "{m}");
+    }
+    let last = |m: &str| c.series(m).last().unwrap().1;
+    println!(
+        "E1 d = 5: accuracy {}, target {}, others {}",
+        last("test_accuracy"),
+        last("fourier_target"),
+        last("fourier_max_other")
+    );
+    assert!(last("test_accuracy") >= 0.99);
+    assert!(last("fourier_target") > last("fourier_max_other") + 0.3);
+}

@@ -101,6 +101,28 @@ fn same_quantity(name: &str, other: &str) -> bool {
     }
 }
 
+/// The metrics a parity run's hidden-progress chart draws together, all on [0, 1]-ish scales:
+/// the loss plateau, the accuracy, and the correlation of the output with the target parity
+/// against the largest with other subsets of its size.
+pub const HIDDEN_PROGRESS: &[&str] = &[
+    "train_loss",
+    "test_accuracy",
+    "fourier_target",
+    "fourier_max_other",
+];
+
+/// The hidden-progress metrics of a run, those it has, in [`HIDDEN_PROGRESS`] order; empty
+/// for a run without `fourier_target` (not a parity run).
+pub fn hidden_progress(metrics: &BTreeMap<String, Series>) -> Vec<(String, &Series)> {
+    if !metrics.contains_key("fourier_target") {
+        return Vec::new();
+    }
+    HIDDEN_PROGRESS
+        .iter()
+        .filter_map(|m| metrics.get(*m).map(|s| (m.to_string(), s)))
+        .collect()
+}
+
 /// A metric's points as (step, value).
 pub fn series_points(s: &Series) -> Vec<(f64, f64)> {
     s.points().map(|p| (p.step as f64, p.value)).collect()

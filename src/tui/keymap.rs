@@ -179,6 +179,9 @@ pub enum Cmd {
     Interval,
     /// A group's chart: the fraction of its runs that reached a threshold, by step.
     Success,
+    /// The chart: a parity run's hidden progress (loss, accuracy, the target's correlation
+    /// against the others') in one chart, or its metric again.
+    HiddenProgress,
     /// Start the selected run again with the next seed its group has not used.
     NextSeed,
     Export,

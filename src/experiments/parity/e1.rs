@@ -4,6 +4,7 @@
 use rand::Rng;
 use rand_distr::{Binomial, Distribution};
 
+use super::hidden::{HiddenProbe, OTHER_SUBSETS};
 use super::{width_of, OPT_HELP};
 use crate::experiments::common::{
     emit_snr, optimizer, sign_accuracy, snr_due, snr_params, OPTIMIZERS,
@@ -161,6 +162,18 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     let task = Parity { d, k };
     let mut init_rng = stream_from(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
     let net = Mlp::new(&[d, width, 1], Activation::Relu, &mut init_rng);
+    // the hidden-progress metrics, on a fixed held-out batch of its own stream (training draws
+    // the same samples with or without it), measured against the network at initialisation:
+    // built before a checkpoint is put back, so a resumed run measures from the same start
+    let subset: Vec<usize> = (0..k).collect();
+    let hidden = HiddenProbe::new(
+        d,
+        &subset,
+        p.usize("eval_samples"),
+        OTHER_SUBSETS,
+        seed.wrapping_add(0x0f1d_de4e),
+        &net,
+    );
     ctx.log(&format!(
         "E1: d = {d}, |S| = {k}, width = {width}, {} lr {}, batch {}, {} steps",
         p.str("optimizer"),
@@ -178,6 +191,7 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
             n: p.usize("snr_samples"),
             rng: stream_from(seed.wrapping_add(0x005e_ed0f_5a5e)),
         },
+        hidden,
         loss_sum: 0.0,
         loss_n: 0,
         curve: Curve {
@@ -205,6 +219,13 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     Ok(summary)
 }
 
+/// The hidden-progress metrics of `net` at `step`.
+fn emit_hidden(hidden: &HiddenProbe, net: &Mlp, step: u64, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+    let f = hidden.outputs(net)?;
+    hidden.measure(net, &f).emit(ctx, step);
+    Ok(())
+}
+
 /// Everything training changes: the network and its optimizer, the data and probe streams,
 /// the loss since the last evaluation and the accuracy curve (a checkpoint holds all of it).
 struct Training {
@@ -213,6 +234,8 @@ struct Training {
     opt: Optimizer,
     rng: Stream,
     probe: Probe,
+    /// Deterministic from the seed and the initial network: not part of a checkpoint.
+    hidden: HiddenProbe,
     loss_sum: f64,
     loss_n: u64,
     curve: Curve,
@@ -279,6 +302,7 @@ impl Training {
                     .task
                     .accuracy(&self.net, &mut self.rng, p.usize("eval_samples"))?;
                 ctx.metric(0, "test_accuracy", acc0);
+                emit_hidden(&self.hidden, &self.net, 0, ctx)?;
                 if self.probe.n > 0 {
                     self.probe.run(&self.net, 0, ctx)?;
                 }
@@ -317,6 +341,7 @@ impl Training {
                 self.loss_sum / self.loss_n.max(1) as f64,
             );
             ctx.metric(step, "test_accuracy", acc);
+            emit_hidden(&self.hidden, &self.net, step, ctx)?;
             (self.loss_sum, self.loss_n) = (0.0, 0);
             self.curve.best = self.curve.best.max(acc);
             self.curve.last = acc;

@@ -1,11 +1,14 @@
 //! Part 1 of the spec (paper section 2): random parities (E1), the exact gradient variance over
 //! all parity targets (T1), the hand-built parity network of Lemma 3 (L3), and linear-periodic
-//! targets (LP, Theorem 2). One file per experiment; the checks in `checks.rs`.
+//! targets (LP, Theorem 2), and the sparse parity (SP) with the hidden-progress metrics
+//! (`hidden.rs`) that E1 streams too. One file per experiment; the checks in `checks.rs`.
 
 mod checks;
 mod e1;
+pub mod hidden;
 mod l3;
 mod lp;
+mod sp;
 mod t1;
 
 pub use e1::{draw_subset_size, parity_labels, sample_signs};
@@ -68,6 +71,18 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "test_loss_ratio",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+        },
+        ExperimentDef {
+            id: "SP",
+            name: "sparse parity",
+            family: Family::Parities,
+            shows: "a k-sparse parity of n bits: a flat loss, then a jump; the hidden-progress metrics show what moves underneath and when",
+            params: sp::params,
+            validate: sp::validate,
+            run: sp::run,
+            main_metric: "test_accuracy",
+            draws: &[],
+            thresholds: sp::thresholds,
         },
     ]
 }

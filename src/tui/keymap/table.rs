@@ -481,6 +481,11 @@ pub const TABLE: &[Binding] = &[
         &[(c('t'), Cmd::Success)],
         "a group: share of its runs past a threshold, by step",
     ),
+    b(
+        X::Chart,
+        &[(c('H'), Cmd::HiddenProgress)],
+        "a parity run: loss, accuracy and fourier_target against fourier_max_other in one chart",
+    ),
     b(X::Chart, UP_DOWN, "previous / next row of the runs"),
     b(X::Chart, &[(p(K::Esc), Cmd::Back)], "back to the runs"),
     // compare

@@ -8,12 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::engine::Status;
+use crate::engine::{Series, Status};
 
 use super::group_chart;
 use super::runs_table::status_note;
 use super::Pane;
-use crate::figures::views::{log_by_default, siblings};
+use crate::figures::views::{hidden_progress, log_by_default, siblings};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::fmt::{self, clip};
@@ -35,6 +35,9 @@ pub struct ChartState {
     pub spread: BandKind,
     /// A group's chart shows the share of its runs past its threshold instead of a metric.
     pub success: bool,
+    /// A parity run's chart shows its hidden progress (`views::HIDDEN_PROGRESS`) instead of
+    /// one metric.
+    pub hidden: bool,
 }
 
 impl ChartState {
@@ -93,6 +96,7 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
         }
         Cmd::Band => chart.spread = chart.spread.next(),
         Cmd::Success => chart.success = !chart.success,
+        Cmd::HiddenProgress => chart.hidden = !chart.hidden,
         Cmd::Smooth => chart.smooth = !chart.smooth,
         Cmd::Figure => out.push(Action::OpenFigure),
         Cmd::Up => runs.move_by(-1),
@@ -143,11 +147,25 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         );
         return;
     };
-    let metric = app.chart_metric();
-    let look = metric
-        .as_deref()
-        .map(|m| app.chart.look(m))
-        .unwrap_or_default();
+    let hidden = if app.chart.hidden {
+        hidden_progress(&r.state.metrics)
+    } else {
+        Vec::new()
+    };
+    let metric = if hidden.is_empty() {
+        app.chart_metric()
+    } else {
+        Some("hidden progress".to_string())
+    };
+    let look = match metric.as_deref() {
+        // the hidden-progress curves share one linear axis
+        Some(_) if !hidden.is_empty() => Look {
+            log_y: false,
+            smooth: app.chart.smooth,
+        },
+        Some(m) => app.chart.look(m),
+        None => Look::default(),
+    };
     let keys = key_legend(
         t,
         Context::Chart,
@@ -179,7 +197,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         f.render_widget(Paragraph::new(Span::styled(text, t.dim())), chart_a);
         return;
     };
-    draw_metric(f, app, r, &m, look, chart_a);
+    if hidden.is_empty() {
+        draw_metric(f, app, r, &m, look, chart_a);
+    } else {
+        draw_lines(f, app, &hidden, look, chart_a);
+    }
 }
 
 /// "Run #4 d=10 · test_accuracy log smoothed", made to fit `width`: the run's parameters
@@ -263,7 +285,6 @@ pub fn metric_list_area(inner: Rect, r: &RunRow) -> Option<Rect> {
 
 /// The metric's chart, with the same quantity of the run's other methods beside it.
 fn draw_metric(f: &mut Frame, app: &App, r: &RunRow, m: &str, look: Look, area: Rect) {
-    let t = app.settings.theme;
     let Some(series) = r.state.metrics.get(m) else {
         return;
     };
@@ -271,8 +292,14 @@ fn draw_metric(f: &mut Frame, app: &App, r: &RunRow, m: &str, look: Look, area: 
     // side by side (E2, E4, E10) shows the same quantity of every method in one chart
     let mut shown = vec![(m.to_string(), series)];
     shown.extend(siblings(&r.state.metrics, m));
+    draw_lines(f, app, &shown, look, area);
+}
+
+/// Several series on one chart, with a legend when there is more than one.
+fn draw_lines(f: &mut Frame, app: &App, shown: &[(String, &Series)], look: Look, area: Rect) {
+    let t = app.settings.theme;
     let legend = shown.len() > 1;
-    match plot_series(t, &shown, look, area.width, 0) {
+    match plot_series(t, shown, look, area.width, 0) {
         Some(p) if p.lines.iter().any(|l| !l.1.points.is_empty()) => {
             draw_plot(f, t, &p, area, legend)
         }

@@ -143,6 +143,10 @@ pub struct Scenarios {
     pub entries: Vec<Entry>,
     pub broken: Vec<Broken>,
     expanded: HashSet<Node>,
+    /// While the tree is folded to fit a short pane: experiments of the selection's family
+    /// left out of the tree, the farthest from the selection first (every one comes back
+    /// into view as the selection moves towards it).
+    hidden: Vec<&'static str>,
     pub selected: Node,
 }
 
@@ -191,6 +195,7 @@ impl Scenarios {
             entries,
             broken,
             expanded: HashSet::new(),
+            hidden: Vec::new(),
             selected: Node::BrokenGroup,
         };
         for f in Family::ALL {
@@ -247,6 +252,9 @@ impl Scenarios {
                 continue;
             }
             for e in exps {
+                if self.hidden.contains(&e.id) {
+                    continue;
+                }
                 let kids = self.scenarios_of(e.id);
                 let open = self.expanded.contains(&Node::Experiment(e.id));
                 rows.push(Row {
@@ -312,6 +320,7 @@ impl Scenarios {
 
     /// Opens or closes the selected row. Returns false for a row without children.
     pub fn toggle(&mut self) -> bool {
+        self.hidden.clear();
         let rows = self.rows();
         let Some(row) = rows.iter().find(|r| r.node == self.selected) else {
             return false;
@@ -331,6 +340,7 @@ impl Scenarios {
 
     /// Right / l: opens a closed row, or steps into its first child.
     pub fn expand(&mut self) {
+        self.hidden.clear();
         let rows = self.rows();
         let i = self.selected_index(&rows);
         match rows.get(i).and_then(|r| r.fold) {
@@ -348,6 +358,7 @@ impl Scenarios {
 
     /// Left / h: closes an open row, or steps out to the parent.
     pub fn collapse(&mut self) {
+        self.hidden.clear();
         let rows = self.rows();
         let i = self.selected_index(&rows);
         let Some(row) = rows.get(i) else { return };
@@ -389,6 +400,7 @@ impl Scenarios {
 
     /// Adds a scenario (just saved to `path`), shows it in the tree and selects it.
     pub fn add(&mut self, path: PathBuf, scenario: Scenario, grid: SweepTable) -> usize {
+        self.hidden.clear();
         self.entries.push(Entry::with_grid(path, scenario, grid));
         let i = self.entries.len() - 1;
         let exp = &self.entries[i].current.experiment;
@@ -402,6 +414,7 @@ impl Scenarios {
 
     /// Opens or closes a family or experiment row.
     pub fn set_open(&mut self, node: Node, open: bool) {
+        self.hidden.clear();
         if open {
             self.expanded.insert(node);
         } else {
@@ -435,8 +448,11 @@ impl Scenarios {
 
     /// Folds the tree to fit `height` rows: everything open if it fits; else the selection's
     /// family open, and then as many of the next families as fit; else, within the
-    /// selection's family, only its experiment open. The four families always show.
+    /// selection's family, only its experiment open; else that family's experiments farthest
+    /// from the selection left out until it fits.
+    /// The four families always show.
     pub fn fit(&mut self, height: usize) {
+        self.hidden.clear();
         let (family, exp) = self.branch_of(self.selected);
         let exps_of = |f: Family| {
             experiments::registry()
@@ -481,6 +497,30 @@ impl Scenarios {
             .chain(exp.map(Node::Experiment))
             .chain(broken)
             .collect();
+        // and, if even that is too tall, the family's experiments farthest from it left out
+        let (Some(f), Some(e)) = (family, exp) else {
+            return;
+        };
+        let sibs: Vec<&'static str> = exps_of(f)
+            .filter_map(|n| match n {
+                Node::Experiment(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let at = sibs.iter().position(|id| *id == e).unwrap_or(0);
+        let mut far: Vec<(usize, &'static str)> = sibs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(i, id)| (i.abs_diff(at), *id))
+            .collect();
+        far.sort_by_key(|(dist, _)| std::cmp::Reverse(*dist));
+        for (_, id) in far {
+            if self.rows().len() <= height {
+                break;
+            }
+            self.hidden.push(id);
+        }
     }
 
     /// Selects the first scenario whose title contains `text` (case-insensitive), opening
