@@ -35,6 +35,9 @@ pub enum Action {
     StartSweep,
     /// Run again the runs of the selected sweep that did not finish.
     ResumeSweep,
+    /// Continue stopped run #n from its last checkpoint, in its folder (its sweep's
+    /// unfinished runs where the run is not one to continue but belongs to a sweep).
+    ResumeRun(usize),
     OpenSweep,
     /// Ask before deleting run #n.
     AskDelete(usize),
@@ -71,6 +74,7 @@ impl App {
             Action::AskSweep => self.ask_sweep(),
             Action::StartSweep => self.start_sweep(),
             Action::ResumeSweep => self.resume_sweep(),
+            Action::ResumeRun(num) => self.resume_run(num),
             Action::OpenSweep => self.open_sweep(),
             Action::AskDelete(num) => self.ask_delete(num),
             Action::Delete(num) => self.delete_run(num),
@@ -182,6 +186,44 @@ impl App {
         self.say(format!(
             "seed {seed} started: the group of #{num} now has {} seeds",
             used.len() + 1
+        ));
+    }
+
+    /// Continues run #num from its last checkpoint in its own folder (from step 0 there when
+    /// it has none, which its log says): a run that was stopped, or cut off with the lab
+    /// or the process that trained it.
+    fn resume_run(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(note);
+            return;
+        }
+        if r.state.status.is_active() {
+            self.error(format!(
+                "run #{num} is {}: only a stopped run is resumed",
+                r.state.status.label()
+            ));
+            return;
+        }
+        let dir = r.state.dir.clone();
+        let resumable = dir.as_deref().is_some_and(crate::engine::resume::resumable);
+        let Some(dir) = dir.filter(|_| resumable) else {
+            if r.state.sweep.is_some() {
+                return self.resume_sweep();
+            }
+            self.error(format!(
+                "run #{num} is {}: only a stopped run is resumed (r runs it again from step 0)",
+                r.state.status.label()
+            ));
+            return;
+        };
+        let mut s = r.to_scenario();
+        s.seed = r.state.seed.or(s.seed);
+        let ticket = self.pool.submit_resume(s, dir);
+        self.runs.requeue(num, ticket);
+        self.runs.select(num);
+        self.say(format!(
+            "run #{num} resuming from its last checkpoint (its log names the step)"
         ));
     }
 

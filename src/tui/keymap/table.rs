@@ -328,7 +328,7 @@ pub const TABLE: &[Binding] = &[
     b(
         X::Runs,
         &[(c('R'), Cmd::Resume)],
-        "resume a sweep: run what it did not finish",
+        "resume a stopped run, or what a sweep did not finish",
     ),
     h(
         X::Runs,
