@@ -506,3 +506,46 @@ fn tree_keys_fold_and_refuse_to_start_a_family() {
     press(app, KeyCode::Char('l'));
     assert_eq!(app.scenarios.rows().len(), before);
 }
+
+#[test]
+fn r_resumes_a_stopped_run_in_its_row_and_refuses_a_finished_one() {
+    let tmp = crate::tui::testing::temp_dir("resume-key");
+    let (done_dir, stopped_dir) = (tmp.join("done"), tmp.join("stopped"));
+    for (dir, status) in [(&done_dir, "finished"), (&stopped_dir, "stopped")] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("spec.toml"), "experiment = \"E1\"\n").unwrap();
+        std::fs::write(
+            dir.join("summary.json"),
+            format!("{{\"status\": \"{status}\"}}"),
+        )
+        .unwrap();
+    }
+    let mut stopped = finished("b", 30, 0.5, &stopped_dir);
+    stopped.status = Status::Stopped;
+    let mut l = Lab::new(1, vec![finished("a", 5, 1.0, &done_dir), stopped]);
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    app.runs.select(1);
+    press(app, KeyCode::Char('R'));
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.error && m.text.contains("only a stopped run is resumed"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 0);
+
+    app.runs.select(2);
+    press(app, KeyCode::Char('R'));
+    let m = app.message.as_ref().unwrap();
+    assert!(!m.error && m.text.contains("run #2 resuming"), "{}", m.text);
+    assert_eq!(app.pool.queued(), 1);
+    assert_eq!(app.runs.rows.len(), 2, "the run goes on in its own row");
+    let row = app.runs.get(2).unwrap();
+    assert_eq!(row.state.status, Status::Queued);
+    assert!(row.ticket.is_some());
+
+    press(app, KeyCode::Char('R'));
+    assert!(app.message.as_ref().unwrap().text.contains("is queued"));
+    assert_eq!(app.pool.queued(), 1, "a queued run is not queued twice");
+}
