@@ -5,7 +5,7 @@
 //! A paused run keeps its slot (its thread is alive, waiting for a resume).
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,27 +44,45 @@ impl Job for RunHandle {
     }
 }
 
-/// Starts one run of a scenario: a new run, or, given a run folder, that run continued from
-/// its last checkpoint ([`super::resume::resume`]).
-pub type Launcher = Box<dyn FnMut(&Scenario, Option<&Path>) -> Result<Box<dyn Job>, String> + Send>;
+/// Starts one run of a scenario, as [`Start`] says.
+pub type Launcher = Box<dyn FnMut(&Scenario, &Start) -> Result<Box<dyn Job>, String> + Send>;
 
-/// Starts a new run of `scenario`, or continues the run in `dir`.
+/// How a queued run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A new run of its scenario, from step 0.
+    New,
+    /// The stopped run in this folder, continued from its last checkpoint.
+    Resume(PathBuf),
+    /// A new run from a checkpoint of the run in `parent` (at `step`, or its latest), with
+    /// the parameter changes `sets` (`name=value`), as `run --fork` starts it.
+    Fork {
+        parent: PathBuf,
+        step: Option<u64>,
+        sets: Vec<String>,
+    },
+}
+
+/// Starts a queued run as `start` says.
 fn start_run(
     scenario: &Scenario,
-    dir: Option<&Path>,
+    start: &Start,
     opts: &LaunchOptions,
     events: Sender<RunEvent>,
 ) -> Result<RunHandle, String> {
-    match dir {
-        Some(dir) => super::resume::resume(dir, opts, events).map(|c| c.handle),
-        None => launch(scenario, opts, events),
+    match start {
+        Start::Resume(dir) => super::resume::resume(dir, opts, events).map(|c| c.handle),
+        Start::Fork { parent, step, sets } => {
+            super::resume::fork(parent, *step, sets, opts, events).map(|c| c.handle)
+        }
+        Start::New => launch(scenario, opts, events),
     }
 }
 
 /// A launcher that starts runs with the engine, sending their events to `events`.
 pub fn engine_launcher(opts: LaunchOptions, events: Sender<RunEvent>) -> Launcher {
-    Box::new(move |scenario: &Scenario, dir: Option<&Path>| {
-        start_run(scenario, dir, &opts, events.clone()).map(|h| Box::new(h) as Box<dyn Job>)
+    Box::new(move |scenario: &Scenario, how: &Start| {
+        start_run(scenario, how, &opts, events.clone()).map(|h| Box::new(h) as Box<dyn Job>)
     })
 }
 
@@ -112,7 +130,7 @@ pub fn sharing_launcher(
     busy: Busy,
     starting: Starting,
 ) -> Launcher {
-    Box::new(move |scenario: &Scenario, dir: Option<&Path>| {
+    Box::new(move |scenario: &Scenario, how: &Start| {
         let n = match threads {
             Threads::Fixed(n) => n.max(1),
             Threads::Auto { cores } if uses_threads(&scenario.experiment, &scenario.params) => {
@@ -126,7 +144,7 @@ pub fn sharing_launcher(
             compute_threads: n,
             ..opts.clone()
         };
-        let handle = start_run(scenario, dir, &opts, events.clone())?;
+        let handle = start_run(scenario, how, &opts, events.clone())?;
         busy.fetch_add(n, Ordering::SeqCst);
         Ok(Box::new(Holding {
             job: Some(handle),
@@ -189,7 +207,7 @@ pub enum PoolUpdate {
 pub struct Pool {
     launcher: Launcher,
     limit: usize,
-    queue: VecDeque<(Ticket, Scenario, Option<PathBuf>)>,
+    queue: VecDeque<(Ticket, Scenario, Start)>,
     running: Vec<Box<dyn Job>>,
     next_ticket: Ticket,
     starting: Option<Starting>,
@@ -244,7 +262,7 @@ impl Pool {
     pub fn submit(&mut self, scenario: Scenario) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.queue.push_back((ticket, scenario, None));
+        self.queue.push_back((ticket, scenario, Start::New));
         ticket
     }
 
@@ -253,7 +271,15 @@ impl Pool {
     pub fn submit_resume(&mut self, scenario: Scenario, dir: PathBuf) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.queue.push_back((ticket, scenario, Some(dir)));
+        self.queue.push_back((ticket, scenario, Start::Resume(dir)));
+        ticket
+    }
+
+    /// Queues a run (of `scenario`, as it will read) that starts as `start` says.
+    pub fn submit_as(&mut self, scenario: Scenario, start: Start) -> Ticket {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.queue.push_back((ticket, scenario, start));
         ticket
     }
 
@@ -296,14 +322,14 @@ impl Pool {
             }
         }
         while self.running.len() < self.limit {
-            let Some((ticket, scenario, dir)) = self.queue.pop_front() else {
+            let Some((ticket, scenario, how)) = self.queue.pop_front() else {
                 break;
             };
             if let Some(s) = &self.starting {
                 let slots = self.limit - self.running.len();
                 s.store(slots.min(self.queue.len() + 1), Ordering::SeqCst);
             }
-            match (self.launcher)(&scenario, dir.as_deref()) {
+            match (self.launcher)(&scenario, &how) {
                 Ok(job) => {
                     out.push(PoolUpdate::Launched {
                         ticket,
@@ -402,7 +428,7 @@ mod tests {
         let log: Log = Default::default();
         let (d, l) = (dones.clone(), log.clone());
         let mut n = 0;
-        let launcher: Launcher = Box::new(move |s: &Scenario, _: Option<&Path>| {
+        let launcher: Launcher = Box::new(move |s: &Scenario, _: &Start| {
             if s.title == "broken" {
                 return Err("cannot start".into());
             }

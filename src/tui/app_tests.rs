@@ -549,3 +549,56 @@ fn r_resumes_a_stopped_run_in_its_row_and_refuses_a_finished_one() {
     assert!(app.message.as_ref().unwrap().text.contains("is queued"));
     assert_eq!(app.pool.queued(), 1, "a queued run is not queued twice");
 }
+
+#[test]
+fn f_forks_a_run_with_the_editors_parameters_and_refuses_what_a_fork_cannot_change() {
+    use crate::tui::testing::{D10, D5};
+    let tmp = crate::tui::testing::temp_dir("fork-key");
+    let parent = tmp.join("20261206-120000-e1");
+    std::fs::create_dir_all(&parent).unwrap();
+    let mut run = finished("20261206-120000-e1", 10, 0.5, &parent);
+    run.status = Status::Stopped;
+    let mut l = Lab::new(1, vec![run]);
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    app.runs.select(1);
+
+    // the editor holds d = 5, the run d = 10: refused, naming d, nothing queued
+    std::fs::write(parent.join("spec.toml"), D10).unwrap();
+    press(app, KeyCode::Char('F'));
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.error && m.text.starts_with("--set d: a fork cannot change d"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 0);
+
+    // same shapes, other steps and eval_every: only the checkpoint is missing
+    std::fs::write(
+        parent.join("spec.toml"),
+        D5.replace("steps = 5000", "steps = 900")
+            .replace("eval_every = 10", "eval_every = 30"),
+    )
+    .unwrap();
+    press(app, KeyCode::Char('F'));
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.error && m.text.contains("has no checkpoint"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 0);
+
+    std::fs::write(parent.join("checkpoint.bin"), b"").unwrap();
+    press(app, KeyCode::Char('F'));
+    let m = app.message.as_ref().unwrap();
+    assert!(!m.error, "{}", m.text);
+    assert!(
+        m.text.contains("run #2 forks run #1") && m.text.contains("steps=5000"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 1);
+    assert_eq!(app.runs.selected(), Some(2));
+}

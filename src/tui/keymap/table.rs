@@ -330,6 +330,11 @@ pub const TABLE: &[Binding] = &[
         &[(c('R'), Cmd::Resume)],
         "resume a stopped run, or what a sweep did not finish",
     ),
+    b(
+        X::Runs,
+        &[(c('F'), Cmd::Fork)],
+        "fork it from its checkpoint with the editor's values",
+    ),
     h(
         X::Runs,
         &[(c(' '), Cmd::Mark)],
