@@ -82,7 +82,9 @@ fn app() -> App {
         });
         saved.push(s);
     }
-    let launcher: Launcher = Box::new(|_: &Scenario| Ok(Box::new(Never) as Box<dyn Job>));
+    let launcher: Launcher = Box::new(|_: &Scenario, _: &fail_lab::engine::pool::Start| {
+        Ok(Box::new(Never) as Box<dyn Job>)
+    });
     let (_tx, rx) = crossbeam_channel::unbounded();
     let scenarios = Scenarios::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios"));
     let mut app = App::new(

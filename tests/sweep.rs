@@ -578,3 +578,130 @@ fn a_sweep_with_auto_threads_shares_the_cores_and_gives_the_same_numbers() {
     };
     assert_eq!(summaries("1"), summaries("auto"));
 }
+
+/// The metric lines of a run's `metrics.jsonl` as (step, name), in file order.
+fn metric_steps(dir: &Path) -> Vec<(u64, String)> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (step, name, _) = fail_lab::engine::store::parse_metric_line(l).unwrap();
+            (step, name)
+        })
+        .collect()
+}
+
+fn e1_sweep(out: &Path) -> Command {
+    let mut c = bin();
+    c.args([
+        "sweep",
+        D5,
+        "--grid",
+        "d=10",
+        "--seeds",
+        "1",
+        "--jobs",
+        "1",
+        "--threads",
+        "1",
+        "--set",
+        "steps=6000",
+        "--set",
+        "eval_every=20",
+        "--out",
+    ])
+    .arg(out);
+    c
+}
+
+/// A sweep stopped (SIGINT) while its run trains: `--resume` continues that run from the
+/// checkpoint it wrote as it stopped, in its own folder, and its `metrics.jsonl` is the one
+/// an uninterrupted sweep writes, with no step repeated or missing.
+#[cfg(unix)]
+#[test]
+fn a_sweep_stopped_mid_run_continues_the_run_from_its_checkpoint() {
+    let out = out_dir("resume-mid-run");
+    let child = e1_sweep(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // wait until the run is well under way, then stop the sweep
+    let t = Instant::now();
+    let run = loop {
+        let dir = sweep_ids(&out).first().and_then(|id| {
+            let rec = SweepRecord::load(&out, id).ok()?;
+            rec.runs[0].run.as_ref().map(|r| out.join(r))
+        });
+        if let Some(dir) = dir.filter(|d| {
+            std::fs::read_to_string(d.join("metrics.jsonl")).is_ok_and(|m| m.lines().count() > 40)
+        }) {
+            break dir;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the run did not start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
+    assert!(summary.contains("\"stopped\""), "{summary}");
+    let stopped_at = metric_steps(&run).last().unwrap().0;
+    assert!(
+        stopped_at < 6000,
+        "the run was stopped mid-way: {stopped_at}"
+    );
+    assert!(
+        std::fs::read_dir(&run)
+            .unwrap()
+            .any(|f| f.unwrap().file_name() == "checkpoint.bin"),
+        "a stopped run writes its checkpoint"
+    );
+
+    let id = sweep_ids(&out)[0].clone();
+    let o = bin()
+        .args(["sweep", "--resume", &id, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let rec = SweepRecord::load(&out, &id).unwrap();
+    assert_eq!(
+        rec.runs[0].run.as_deref(),
+        run.file_name().and_then(|n| n.to_str()),
+        "the entry keeps its run, continued in its folder"
+    );
+    assert!(rec.runs[0].earlier.is_empty(), "{:?}", rec.runs[0].earlier);
+    assert_eq!(rec.runs[0].status, "finished");
+    assert_eq!(run_dirs(&out).len(), 1, "no new run folder");
+    let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
+    assert!(log.contains("resumed from the checkpoint of step"), "{log}");
+
+    // no step repeated or missing: each metric's steps go up by the same stride to the end
+    let steps = metric_steps(&run);
+    let mut by_name: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+    for (step, name) in &steps {
+        by_name.entry(name).or_default().push(*step);
+    }
+    let loss = &by_name["test_accuracy"];
+    assert!(loss.len() > 3);
+    for w in loss.windows(2) {
+        assert_eq!(w[1] - w[0], loss[1] - loss[0], "{loss:?}");
+    }
+    assert_eq!(*loss.last().unwrap(), 6000);
+
+    // and the same numbers, bit for bit, as the sweep that was not stopped
+    let whole = out_dir("resume-mid-run-whole");
+    let o = e1_sweep(&whole).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    let whole_run = &run_dirs(&whole)[0];
+    assert_eq!(
+        std::fs::read_to_string(run.join("metrics.jsonl")).unwrap(),
+        std::fs::read_to_string(whole_run.join("metrics.jsonl")).unwrap()
+    );
+}

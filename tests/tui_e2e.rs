@@ -34,7 +34,11 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 impl Lab {
     fn start(tag: &str, cols: u16, rows: u16) -> Lab {
-        let dir = temp_dir(tag);
+        Lab::start_in(temp_dir(tag), cols, rows)
+    }
+
+    /// The lab on the runs folder `dir/runs` (which may hold runs of an earlier lab).
+    fn start_in(dir: PathBuf, cols: u16, rows: u16) -> Lab {
         let runs = dir.join("runs");
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -580,5 +584,105 @@ fn quitting_or_a_signal_after_a_resize_leaves_no_lab_rows_on_the_shell() {
             left.trim().is_empty(),
             "{how}: the alternate screen still held the lab as it was left:\n{left}"
         );
+    }
+}
+
+impl Lab {
+    /// Moves the focus with Tab until the hint bar offers `hint` (a pane's own keys).
+    fn focus_pane_with(&mut self, hint: &str) {
+        for _ in 0..6 {
+            if self.text().lines().last().is_some_and(|l| l.contains(hint)) {
+                return;
+            }
+            self.send("\t");
+        }
+        self.wait_for(hint, 5, |s| {
+            s.lines().last().is_some_and(|l| l.contains(hint))
+        });
+    }
+}
+
+/// The step of a stopped run from its summary.
+fn summary_step(dir: &Path) -> u64 {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["status"], "stopped", "{text}");
+    v["step"].as_u64().unwrap()
+}
+
+#[test]
+fn a_run_stopped_in_the_lab_is_resumed_from_its_checkpoint_after_a_restart() {
+    let dir = temp_dir("resume");
+    let mut lab = Lab::start_in(dir.clone(), 100, 30);
+    lab.start_the_d30_run();
+    lab.focus_pane_with("stop");
+    lab.send("x");
+    // the stop may ask to be confirmed
+    let s = lab.wait_for("the stop or its question", 10, |s| {
+        s.contains("Stop?") || s.contains("stopped")
+    });
+    if s.contains("Stop?") {
+        lab.send("y");
+    }
+    lab.wait_for("the run stopped", 60, |s| {
+        !s.contains("Stop?") && s.contains("stopped")
+    });
+    lab.send("q");
+    let s = lab.wait_for("the lab to quit", 10, |s| {
+        s.contains("Quit?") || !s.contains("Runs")
+    });
+    if s.contains("Quit?") {
+        lab.send("y");
+    }
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
+    let dirs = lab.run_dirs();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let run = dirs[0].clone();
+    let stopped_at = summary_step(&run);
+    assert!(
+        run.join("checkpoint.bin").is_file(),
+        "a stopped run writes its checkpoint"
+    );
+    // the first lab's folder is the second's
+    lab.runs = PathBuf::new();
+    drop(lab);
+
+    let mut lab = Lab::start_in(dir, 100, 30);
+    lab.wait_for("the stopped run", 30, |s| s.contains("/50k"));
+    lab.focus_pane_with("stop");
+    lab.send("R");
+    let s = lab.wait_for("the run training past its stop", 60, |s| {
+        s.contains("1 running") && step_of(s, "50k").is_some_and(|x| x > stopped_at as f64)
+    });
+    assert!(!s.contains("#2"), "no new run: {s}");
+    lab.send("q");
+    lab.wait_for("the quit question", 10, |s| s.contains("Quit?"));
+    lab.send("y");
+    let status = lab.wait_exit(60);
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(
+        lab.run_dirs(),
+        vec![run.clone()],
+        "the run goes on in its folder"
+    );
+    assert!(summary_step(&run) > stopped_at);
+    let log = std::fs::read_to_string(run.join("log.txt")).unwrap();
+    assert!(
+        log.contains(&format!("resumed from the checkpoint of step {stopped_at}")),
+        "{log}"
+    );
+    // metrics.jsonl goes on with no step repeated: each metric's steps only go up
+    let mut last: std::collections::BTreeMap<String, u64> = Default::default();
+    for line in std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (step, name) = (v["step"].as_u64().unwrap(), v["name"].as_str().unwrap());
+        if let Some(&before) = last.get(name) {
+            assert!(step > before, "{name}: step {step} after {before}");
+        }
+        last.insert(name.to_string(), step);
     }
 }

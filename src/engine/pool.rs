@@ -5,6 +5,7 @@
 //! A paused run keeps its slot (its thread is alive, waiting for a resume).
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,13 +44,45 @@ impl Job for RunHandle {
     }
 }
 
-/// Starts one run of a scenario.
-pub type Launcher = Box<dyn FnMut(&Scenario) -> Result<Box<dyn Job>, String> + Send>;
+/// Starts one run of a scenario, as [`Start`] says.
+pub type Launcher = Box<dyn FnMut(&Scenario, &Start) -> Result<Box<dyn Job>, String> + Send>;
+
+/// How a queued run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A new run of its scenario, from step 0.
+    New,
+    /// The stopped run in this folder, continued from its last checkpoint.
+    Resume(PathBuf),
+    /// A new run from a checkpoint of the run in `parent` (at `step`, or its latest), with
+    /// the parameter changes `sets` (`name=value`), as `run --fork` starts it.
+    Fork {
+        parent: PathBuf,
+        step: Option<u64>,
+        sets: Vec<String>,
+    },
+}
+
+/// Starts a queued run as `start` says.
+fn start_run(
+    scenario: &Scenario,
+    start: &Start,
+    opts: &LaunchOptions,
+    events: Sender<RunEvent>,
+) -> Result<RunHandle, String> {
+    match start {
+        Start::Resume(dir) => super::resume::resume(dir, opts, events).map(|c| c.handle),
+        Start::Fork { parent, step, sets } => {
+            super::resume::fork(parent, *step, sets, opts, events).map(|c| c.handle)
+        }
+        Start::New => launch(scenario, opts, events),
+    }
+}
 
 /// A launcher that starts runs with the engine, sending their events to `events`.
 pub fn engine_launcher(opts: LaunchOptions, events: Sender<RunEvent>) -> Launcher {
-    Box::new(move |scenario: &Scenario| {
-        launch(scenario, &opts, events.clone()).map(|h| Box::new(h) as Box<dyn Job>)
+    Box::new(move |scenario: &Scenario, how: &Start| {
+        start_run(scenario, how, &opts, events.clone()).map(|h| Box::new(h) as Box<dyn Job>)
     })
 }
 
@@ -97,7 +130,7 @@ pub fn sharing_launcher(
     busy: Busy,
     starting: Starting,
 ) -> Launcher {
-    Box::new(move |scenario: &Scenario| {
+    Box::new(move |scenario: &Scenario, how: &Start| {
         let n = match threads {
             Threads::Fixed(n) => n.max(1),
             Threads::Auto { cores } if uses_threads(&scenario.experiment, &scenario.params) => {
@@ -111,7 +144,7 @@ pub fn sharing_launcher(
             compute_threads: n,
             ..opts.clone()
         };
-        let handle = launch(scenario, &opts, events.clone())?;
+        let handle = start_run(scenario, how, &opts, events.clone())?;
         busy.fetch_add(n, Ordering::SeqCst);
         Ok(Box::new(Holding {
             job: Some(handle),
@@ -174,7 +207,7 @@ pub enum PoolUpdate {
 pub struct Pool {
     launcher: Launcher,
     limit: usize,
-    queue: VecDeque<(Ticket, Scenario)>,
+    queue: VecDeque<(Ticket, Scenario, Start)>,
     running: Vec<Box<dyn Job>>,
     next_ticket: Ticket,
     starting: Option<Starting>,
@@ -229,14 +262,31 @@ impl Pool {
     pub fn submit(&mut self, scenario: Scenario) -> Ticket {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.queue.push_back((ticket, scenario));
+        self.queue.push_back((ticket, scenario, Start::New));
+        ticket
+    }
+
+    /// Queues the stopped run in `dir` (of `scenario`), to continue from its last checkpoint
+    /// in its own folder when a slot is free.
+    pub fn submit_resume(&mut self, scenario: Scenario, dir: PathBuf) -> Ticket {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.queue.push_back((ticket, scenario, Start::Resume(dir)));
+        ticket
+    }
+
+    /// Queues a run (of `scenario`, as it will read) that starts as `start` says.
+    pub fn submit_as(&mut self, scenario: Scenario, start: Start) -> Ticket {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.queue.push_back((ticket, scenario, start));
         ticket
     }
 
     /// Removes a run that has not started yet. False if it is not in the queue.
     pub fn cancel(&mut self, ticket: Ticket) -> bool {
         let before = self.queue.len();
-        self.queue.retain(|(t, _)| *t != ticket);
+        self.queue.retain(|(t, _, _)| *t != ticket);
         self.queue.len() != before
     }
 
@@ -272,14 +322,14 @@ impl Pool {
             }
         }
         while self.running.len() < self.limit {
-            let Some((ticket, scenario)) = self.queue.pop_front() else {
+            let Some((ticket, scenario, how)) = self.queue.pop_front() else {
                 break;
             };
             if let Some(s) = &self.starting {
                 let slots = self.limit - self.running.len();
                 s.store(slots.min(self.queue.len() + 1), Ordering::SeqCst);
             }
-            match (self.launcher)(&scenario) {
+            match (self.launcher)(&scenario, &how) {
                 Ok(job) => {
                     out.push(PoolUpdate::Launched {
                         ticket,
@@ -296,7 +346,7 @@ impl Pool {
     /// Empties the queue and asks every run in flight to stop. Returns the tickets that
     /// were dropped from the queue.
     pub fn stop_all(&mut self) -> Vec<Ticket> {
-        let dropped = self.queue.drain(..).map(|(t, _)| t).collect();
+        let dropped = self.queue.drain(..).map(|(t, _, _)| t).collect();
         for job in &self.running {
             job.send(Command::Stop);
         }
@@ -378,7 +428,7 @@ mod tests {
         let log: Log = Default::default();
         let (d, l) = (dones.clone(), log.clone());
         let mut n = 0;
-        let launcher: Launcher = Box::new(move |s: &Scenario| {
+        let launcher: Launcher = Box::new(move |s: &Scenario, _: &Start| {
             if s.title == "broken" {
                 return Err("cannot start".into());
             }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::job::{run_line, write_atomic, JobArray, JobFiles, SbatchOptions};
 use super::queue;
-use crate::engine::store;
+use crate::engine::{self, store};
 use crate::spec::Catalog;
 use crate::sweep::grid::scenario_at;
 use crate::sweep::record::QUEUED;
@@ -132,13 +132,18 @@ pub struct Prepared {
     settings: Settings,
 }
 
-/// The folder name of entry `i`'s run: `<sweep>-<i>`, or `<sweep>-<i>-<k>` when an earlier
-/// run of the entry has that name.
+/// The folder name of entry `i`'s run: its run's, when that run was stopped or cut off (the
+/// task continues it from its checkpoint); else `<sweep>-<i>`, or `<sweep>-<i>-<k>` when an
+/// earlier run of the entry has that name.
 fn run_name(rec: &SweepRecord, i: usize, runs_dir: &Path) -> String {
     let e = &rec.runs[i];
     if let Some(run) = &e.run {
         if !runs_dir.join(run).exists() {
             // reserved before but never started: the name is still free
+            return run.clone();
+        }
+        if engine::resume::resumable(&runs_dir.join(run)) {
+            // stopped or cut off: its task continues it from its checkpoint, in its folder
             return run.clone();
         }
     }

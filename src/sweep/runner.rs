@@ -1,7 +1,7 @@
 //! A sweep in progress: which entry of the record each queued ticket and each run is, kept
 //! up to date from the pool's updates and the runs' events, the record saved at each change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::grid::{scenario_at, GridPoint};
@@ -9,6 +9,7 @@ use super::record::{
     is_training, is_waiting, mark_run, RunEntry, SweepRecord, LAUNCH_FAILED, PENDING,
 };
 use crate::engine::pool::{Pool, PoolUpdate, Ticket};
+use crate::engine::resume::resumable;
 use crate::engine::{Event, RunEvent, RunState, Status};
 use crate::spec::{Catalog, Scenario};
 
@@ -50,6 +51,12 @@ pub struct SweepRun {
     points: Vec<GridPoint>,
     tickets: HashMap<Ticket, usize>,
     by_run: HashMap<String, usize>,
+    /// Queued entries that continue their stopped run in its folder (its spec already has
+    /// its sweep point).
+    continuing: HashSet<Ticket>,
+    /// Whether [`SweepRun::submit`] continues an entry's stopped run from its checkpoint
+    /// rather than training the entry again in a new folder.
+    resume_stopped: bool,
     /// A record that could not be saved: the first error, reported once by the caller.
     pub save_error: Option<String>,
 }
@@ -75,11 +82,22 @@ impl SweepRun {
             points,
             tickets: HashMap::new(),
             by_run: HashMap::new(),
+            continuing: HashSet::new(),
+            resume_stopped: false,
             save_error: None,
         })
     }
 
-    /// Queues every entry that is not done (an earlier run of it is kept in `earlier`).
+    /// Makes [`SweepRun::submit`] continue each entry whose run was stopped or cut off
+    /// (`engine::resume::resumable`) from that run's last checkpoint, in the run's own
+    /// folder (from step 0 there where it has none), instead of a new run from step 0.
+    pub fn resuming_stopped(mut self) -> SweepRun {
+        self.resume_stopped = true;
+        self
+    }
+
+    /// Queues every entry that is not done (an earlier run of it is kept in `earlier`; with
+    /// [`SweepRun::resuming_stopped`], a stopped run of it continues instead).
     /// Returns how many were queued.
     pub fn submit(&mut self, pool: &mut Pool) -> usize {
         self.submit_with(pool, |_, _| {})
@@ -95,6 +113,22 @@ impl SweepRun {
         let mut n = 0;
         for (i, e) in self.record.runs.iter_mut().enumerate() {
             if e.is_done() {
+                continue;
+            }
+            let stopped = e
+                .run
+                .as_ref()
+                .map(|r| self.runs_dir.join(r))
+                .filter(|dir| self.resume_stopped && resumable(dir));
+            if let Some(dir) = stopped {
+                e.status = PENDING.into();
+                e.reason = None;
+                let s = scenario_at(&self.base, &self.points[i], e.seed);
+                let ticket = pool.submit_resume(s.clone(), dir);
+                queued(ticket, &s);
+                self.tickets.insert(ticket, i);
+                self.continuing.insert(ticket);
+                n += 1;
                 continue;
             }
             if let Some(old) = e.run.take() {
@@ -135,7 +169,11 @@ impl SweepRun {
                 let e = &mut self.record.runs[i];
                 e.run = Some(id.clone());
                 e.status = Status::Running.label().into();
-                let marked = mark_run(&self.runs_dir.join(id), &self.record.id, &self.points[i]);
+                let marked = if self.continuing.remove(ticket) {
+                    Ok(())
+                } else {
+                    mark_run(&self.runs_dir.join(id), &self.record.id, &self.points[i])
+                };
                 self.save();
                 marked
                     .err()
@@ -143,6 +181,7 @@ impl SweepRun {
             }
             PoolUpdate::LaunchFailed { ticket, reason } => {
                 let i = self.tickets.remove(ticket)?;
+                self.continuing.remove(ticket);
                 let e = &mut self.record.runs[i];
                 e.status = LAUNCH_FAILED.into();
                 e.reason = Some(reason.clone());
@@ -186,6 +225,7 @@ impl SweepRun {
     /// The queued tickets the pool dropped (a stop before they started) go back to pending.
     pub fn dropped(&mut self, tickets: &[Ticket]) {
         for t in tickets {
+            self.continuing.remove(t);
             if let Some(i) = self.tickets.remove(t) {
                 self.record.runs[i].status = PENDING.into();
             }

@@ -37,6 +37,11 @@ pub enum Action {
     StartSweep,
     /// Run again the runs of the selected sweep that did not finish.
     ResumeSweep,
+    /// Continue stopped run #n from its last checkpoint, in its folder (its sweep's
+    /// unfinished runs where the run is not one to continue but belongs to a sweep).
+    ResumeRun(usize),
+    /// Start a new run from run #n's latest checkpoint with the editor's parameters.
+    ForkRun(usize),
     OpenSweep,
     /// Ask before deleting run #n.
     AskDelete(usize),
@@ -74,6 +79,8 @@ impl App {
             Action::AskSweep => self.ask_sweep(),
             Action::StartSweep => self.start_sweep(),
             Action::ResumeSweep => self.resume_sweep(),
+            Action::ResumeRun(num) => self.resume_run(num),
+            Action::ForkRun(num) => self.fork_run(num),
             Action::OpenSweep => self.open_sweep(),
             Action::AskDelete(num) => self.ask_delete(num),
             Action::Delete(num) => self.delete_run(num),
@@ -213,6 +220,112 @@ impl App {
         self.say(format!(
             "seed {seed} started: the group of #{num} now has {} seeds",
             used.len() + 1
+        ));
+    }
+
+    /// Continues run #num from its last checkpoint in its own folder (from step 0 there when
+    /// it has none, which its log says): a run that was stopped, or cut off with the lab
+    /// or the process that trained it.
+    fn resume_run(&mut self, num: usize) {
+        let Some(r) = self.runs.get(num) else { return };
+        if let Some(note) = r.elsewhere_note() {
+            self.error(note);
+            return;
+        }
+        if r.state.status.is_active() {
+            self.error(format!(
+                "run #{num} is {}: only a stopped run is resumed",
+                r.state.status.label()
+            ));
+            return;
+        }
+        let dir = r.state.dir.clone();
+        let resumable = dir.as_deref().is_some_and(crate::engine::resume::resumable);
+        let Some(dir) = dir.filter(|_| resumable) else {
+            if r.state.sweep.is_some() {
+                return self.resume_sweep();
+            }
+            self.error(format!(
+                "run #{num} is {}: only a stopped run is resumed (r runs it again from step 0)",
+                r.state.status.label()
+            ));
+            return;
+        };
+        let mut s = r.to_scenario();
+        s.seed = r.state.seed.or(s.seed);
+        let ticket = self.pool.submit_resume(s, dir);
+        self.runs.requeue(num, ticket);
+        self.runs.select(num);
+        self.say(format!(
+            "run #{num} resuming from its last checkpoint (its log names the step)"
+        ));
+    }
+
+    /// Starts a new run from run #num's latest checkpoint, with the parameters of the editor
+    /// where they differ from the run's (as `run --fork RUN --set ...`); parameters a fork
+    /// cannot change are refused before anything starts, in the command line's words.
+    fn fork_run(&mut self, num: usize) {
+        use crate::engine::{checkpoint, pool::Start, resume};
+        let Some(r) = self.runs.get(num) else { return };
+        let Some(dir) = r.state.dir.clone() else {
+            return self.error(format!(
+                "run #{num} has no folder yet: nothing to fork from"
+            ));
+        };
+        let id = r.state.id.clone();
+        let parent = match resume::run_scenario(&dir) {
+            Ok(s) => s,
+            Err(e) => return self.error(format!("--fork {id}: {e}")),
+        };
+        let Some(entry) = self.scenarios.current() else {
+            return self.error(format!(
+                "select a scenario of {}: the editor's parameters are the fork's",
+                parent.experiment
+            ));
+        };
+        if entry.current.experiment != parent.experiment {
+            return self.error(format!(
+                "the editor holds {} and run #{num} is {}: select a scenario of {} to fork it",
+                entry.current.experiment, parent.experiment, parent.experiment
+            ));
+        }
+        let sets: Vec<String> = parent
+            .params
+            .differing(&entry.current.params)
+            .iter()
+            .filter_map(|n| Some(format!("{n}={}", entry.current.params.get(n)?)))
+            .collect();
+        let mut child = parent.clone();
+        for s in &sets {
+            if let Err(e) = child.set(s, &crate::experiments::Registry) {
+                return self.error(format!("--set {s}: {e}"));
+            }
+        }
+        if let Err(e) =
+            crate::engine::validate(&child).and_then(|_| resume::check_fork_params(&parent, &child))
+        {
+            return self.error(e);
+        }
+        if !dir.join(checkpoint::LATEST).is_file() && checkpoint::kept_steps(&dir).is_empty() {
+            return self.error(format!("--fork {id}: run {id} has no checkpoint"));
+        }
+        let changes = if sets.is_empty() {
+            "no parameter changed".to_string()
+        } else {
+            sets.join(", ")
+        };
+        let ticket = self.pool.submit_as(
+            child.clone(),
+            Start::Fork {
+                parent: dir,
+                step: None,
+                sets,
+            },
+        );
+        let n = self.runs.add_queued(ticket, &child);
+        self.runs.select(n);
+        self.say(format!(
+            "run #{n} forks run #{num} from its latest checkpoint ({changes})"
         ));
     }
 

@@ -149,7 +149,7 @@ fn pause_resume_stop_reach_the_selected_run() {
     l.events.send(ev("run-1", Event::Resumed)).unwrap();
     l.app.update_from_workers();
     assert_eq!(said(&l), "run #1 resumed");
-    // x asks first: a stop cannot be undone; n keeps the run going
+    // x asks first, saying what a stop leaves; n keeps the run going
     press(&mut l.app, KeyCode::Char('x'));
     assert!(
         matches!(&l.app.overlay, Some(Overlay::ConfirmStop { what, .. }) if what.starts_with("run #1")),
@@ -158,7 +158,7 @@ fn pause_resume_stop_reach_the_selected_run() {
     );
     let text = screen(&mut l.app, 100, 30);
     assert!(
-        text.contains("Stop run #1") && text.contains("cannot be resumed"),
+        text.contains("Stop run #1") && text.contains("last checkpoint"),
         "{text}"
     );
     press(&mut l.app, KeyCode::Char('n'));
@@ -552,4 +552,100 @@ fn tree_keys_fold_and_refuse_to_start_a_family() {
     assert!(app.message.as_ref().unwrap().error);
     press(app, KeyCode::Char('l'));
     assert_eq!(app.scenarios.rows().len(), before);
+}
+
+#[test]
+fn r_resumes_a_stopped_run_in_its_row_and_refuses_a_finished_one() {
+    let tmp = crate::tui::testing::temp_dir("resume-key");
+    let (done_dir, stopped_dir) = (tmp.join("done"), tmp.join("stopped"));
+    for (dir, status) in [(&done_dir, "finished"), (&stopped_dir, "stopped")] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("spec.toml"), "experiment = \"E1\"\n").unwrap();
+        std::fs::write(
+            dir.join("summary.json"),
+            format!("{{\"status\": \"{status}\"}}"),
+        )
+        .unwrap();
+    }
+    let mut stopped = finished("b", 30, 0.5, &stopped_dir);
+    stopped.status = Status::Stopped;
+    let mut l = Lab::new(1, vec![finished("a", 5, 1.0, &done_dir), stopped]);
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    app.runs.select(1);
+    press(app, KeyCode::Char('R'));
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.error && m.text.contains("only a stopped run is resumed"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 0);
+
+    app.runs.select(2);
+    press(app, KeyCode::Char('R'));
+    let m = app.message.as_ref().unwrap();
+    assert!(!m.error && m.text.contains("run #2 resuming"), "{}", m.text);
+    assert_eq!(app.pool.queued(), 1);
+    assert_eq!(app.runs.rows.len(), 2, "the run goes on in its own row");
+    let row = app.runs.get(2).unwrap();
+    assert_eq!(row.state.status, Status::Queued);
+    assert!(row.ticket.is_some());
+
+    press(app, KeyCode::Char('R'));
+    assert!(app.message.as_ref().unwrap().text.contains("is queued"));
+    assert_eq!(app.pool.queued(), 1, "a queued run is not queued twice");
+}
+
+#[test]
+fn f_forks_a_run_with_the_editors_parameters_and_refuses_what_a_fork_cannot_change() {
+    use crate::tui::testing::{D10, D5};
+    let tmp = crate::tui::testing::temp_dir("fork-key");
+    let parent = tmp.join("20261206-120000-e1");
+    std::fs::create_dir_all(&parent).unwrap();
+    let mut run = finished("20261206-120000-e1", 10, 0.5, &parent);
+    run.status = Status::Stopped;
+    let mut l = Lab::new(1, vec![run]);
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    app.runs.select(1);
+
+    // the editor holds d = 5, the run d = 10: refused, naming d, nothing queued
+    std::fs::write(parent.join("spec.toml"), D10).unwrap();
+    press(app, KeyCode::Char('F'));
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.error && m.text.starts_with("--set d: a fork cannot change d"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 0);
+
+    // same shapes, other steps and eval_every: only the checkpoint is missing
+    std::fs::write(
+        parent.join("spec.toml"),
+        D5.replace("steps = 5000", "steps = 900")
+            .replace("eval_every = 10", "eval_every = 30"),
+    )
+    .unwrap();
+    press(app, KeyCode::Char('F'));
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.error && m.text.contains("has no checkpoint"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 0);
+
+    std::fs::write(parent.join("checkpoint.bin"), b"").unwrap();
+    press(app, KeyCode::Char('F'));
+    let m = app.message.as_ref().unwrap();
+    assert!(!m.error, "{}", m.text);
+    assert!(
+        m.text.contains("run #2 forks run #1") && m.text.contains("steps=5000"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 1);
+    assert_eq!(app.runs.selected(), Some(2));
 }

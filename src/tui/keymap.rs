@@ -168,6 +168,8 @@ pub enum Cmd {
     SweepScreen,
     /// Run again what a sweep did not finish.
     Resume,
+    /// A new run from the selected run's checkpoint, with the editor's parameters.
+    Fork,
     /// A group's band: min..max or ± sd.
     Band,
     /// The sweep screen's table: sort by the next column, or reverse.

@@ -110,7 +110,7 @@ impl Lab {
         let launched: Arc<Mutex<Vec<Scenario>>> = Default::default();
         let (c, d, l) = (commands.clone(), done.clone(), launched.clone());
         let mut n = 0;
-        let launcher: Launcher = Box::new(move |s: &Scenario| {
+        let launcher: Launcher = Box::new(move |s: &Scenario, _: &crate::engine::pool::Start| {
             n += 1;
             let flag = Arc::new(AtomicBool::new(false));
             let id = format!("run-{n}");

@@ -132,7 +132,8 @@ pub fn main(args: SweepArgs, runs_dir: &Path) -> ExitCode {
         );
     }
     match SweepRun::new(rec, &out, &Registry) {
-        Ok(run) => drive(run, jobs, threads, &out, args.show()),
+        // an entry whose run was stopped continues it from its checkpoint
+        Ok(run) => drive(run.resuming_stopped(), jobs, threads, &out, args.show()),
         Err(e) => bad(e),
     }
 }

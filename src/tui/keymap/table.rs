@@ -328,7 +328,12 @@ pub const TABLE: &[Binding] = &[
     b(
         X::Runs,
         &[(c('R'), Cmd::Resume)],
-        "resume a sweep: run what it did not finish",
+        "resume a stopped run, or what a sweep did not finish",
+    ),
+    b(
+        X::Runs,
+        &[(c('F'), Cmd::Fork)],
+        "fork it from its checkpoint with the editor's values",
     ),
     h(
         X::Runs,

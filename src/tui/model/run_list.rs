@@ -33,6 +33,9 @@ pub struct Runs {
     next_num: usize,
     /// Where the last event's run was found.
     last_hit: Option<usize>,
+    /// Runs continued from a checkpoint, by id: the last step of each metric read back from
+    /// their files when they started again (their first events repeat what the files hold).
+    resumed: BTreeMap<String, BTreeMap<String, u64>>,
     /// Only the runs that match it are shown (`/` in the runs pane).
     pub filter: Option<super::run_filter::Filter>,
 }
@@ -396,9 +399,32 @@ impl Runs {
         num
     }
 
-    /// The queued run `ticket` got its run id (its events follow).
+    /// Run #num waits in the pool's queue as `ticket` to continue from its checkpoint.
+    pub fn requeue(&mut self, num: usize, ticket: Ticket) {
+        if let Some(r) = self.get_mut(num) {
+            r.ticket = Some(ticket);
+            r.state.status = Status::Queued;
+            r.state.reason = None;
+        }
+    }
+
+    /// The queued run `ticket` got its run id (its events follow). A run continued from its
+    /// checkpoint is read again from its files, which were cut back to the checkpoint.
     pub fn launched(&mut self, ticket: Ticket, id: &str) -> Option<usize> {
         let r = self.rows.iter_mut().find(|r| r.ticket == Some(ticket))?;
+        if r.state.id == id {
+            if let Some(state) = r.state.dir.as_deref().and_then(|d| RunState::load(d).ok()) {
+                let last = state
+                    .metrics
+                    .iter()
+                    .filter_map(|(name, s)| Some((name.clone(), s.last()?.step)))
+                    .collect();
+                self.resumed.insert(id.to_string(), last);
+                r.state = state;
+            }
+            r.state.summary = None;
+            r.state.status = Status::Queued;
+        }
         r.ticket = None;
         r.state.id = id.to_string();
         if r.state.status == Status::Queued {
@@ -441,6 +467,23 @@ impl Runs {
             }
         };
         let r = &mut self.rows[hit];
+        if let (Event::Metric { step, name, .. }, Some(last)) =
+            (&ev.event, self.resumed.get(&ev.run))
+        {
+            if last.get(name).is_some_and(|l| step <= l) {
+                // already read back from the run's files
+                return Some(r.num);
+            }
+        }
+        if matches!(
+            ev.event,
+            Event::Finished { .. }
+                | Event::Stopped { .. }
+                | Event::Diverged { .. }
+                | Event::Failed { .. }
+        ) {
+            self.resumed.remove(&ev.run);
+        }
         r.state.apply(&ev.event);
         if matches!(ev.event, Event::Started { .. }) {
             let num = r.num;

@@ -65,7 +65,17 @@ pub fn on_cmd(runs: &mut Runs, pane: &mut RunsPane, cmd: Cmd, out: &mut Vec<Acti
         Cmd::Figure => out.push(Action::OpenFigure),
         Cmd::ToChart => out.push(Action::Focus(Pane::Chart)),
         Cmd::SweepScreen => out.push(Action::OpenSweep),
-        Cmd::Resume => out.push(Action::ResumeSweep),
+        // a run: continued from its checkpoint (the app falls back to its sweep)
+        Cmd::Fork => match runs.selected() {
+            Some(num) => out.push(Action::ForkRun(num)),
+            None => out.push(Action::Error(
+                "select a run to fork (→ unfolds a group, ← goes back up)".into(),
+            )),
+        },
+        Cmd::Resume => out.push(match runs.selected() {
+            Some(num) => Action::ResumeRun(num),
+            None => Action::ResumeSweep,
+        }),
         Cmd::Filter => {
             let text = runs.filter.as_ref().map_or("", |f| f.text.as_str());
             pane.typing = Some(FilterInput {

@@ -146,7 +146,7 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
             " Stop? ",
             &[
                 format!("Stop {what}? Queued runs are dropped; the others end at their current step and keep what they recorded."),
-                "A stopped run cannot be resumed (r runs it again from the start).".into(),
+                "R later continues it from its last checkpoint (E1, E2 and E4 write them; others start again at step 0); r runs it again from the start.".into(),
             ],
             key_legend(
                 t,
