@@ -123,24 +123,40 @@ fn run_folder(target: &str, runs: &Path) -> PathBuf {
     }
 }
 
-/// `--resume RUN`: the run goes on in its folder from its last checkpoint.
-fn resume(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threads) -> ExitCode {
-    let dir = run_folder(target, out);
-    let scenario = match engine::resume::run_scenario(&dir) {
-        Ok(s) => s,
-        Err(e) => return bad(format!("--resume {target}: {e}")),
-    };
+/// What `--resume` and `--fork` share before they start: the run's scenario from its
+/// folder, the device, and the launch options (`--checkpoint-every` is the run's own).
+fn from_checkpoint(
+    flag: &str,
+    target: &str,
+    dir: &Path,
+    out: &Path,
+    args: &RunArgs,
+    threads: engine::pool::Threads,
+) -> Result<(Scenario, LaunchOptions), ExitCode> {
+    let scenario =
+        engine::resume::run_scenario(dir).map_err(|e| bad(format!("{flag} {target}: {e}")))?;
     if args.checkpoints.checkpoint_every.is_some() {
-        eprintln!(
-            "note: --checkpoint-every is ignored with --resume: the run keeps its spec's interval"
-        );
+        let whose = if flag == "--fork" {
+            "the fork keeps its parent's interval"
+        } else {
+            "the run keeps its spec's interval"
+        };
+        eprintln!("note: --checkpoint-every is ignored with {flag}: {whose}");
     }
-    if let Err(code) = apply_device(&args.device, None) {
-        return code;
-    }
+    apply_device(&args.device, None)?;
     let opts = LaunchOptions {
         runs_dir: out.to_path_buf(),
         compute_threads: threads_for(threads, &scenario),
+    };
+    Ok((scenario, opts))
+}
+
+/// `--resume RUN`: the run goes on in its folder from its last checkpoint.
+fn resume(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threads) -> ExitCode {
+    let dir = run_folder(target, out);
+    let (scenario, opts) = match from_checkpoint("--resume", target, &dir, out, args, threads) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let stop = stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();
@@ -166,21 +182,9 @@ fn fork(target: &str, out: &Path, args: &RunArgs, threads: engine::pool::Threads
         Ok(t) => t,
         Err(e) => return bad(e),
     };
-    let scenario = match engine::resume::run_scenario(&dir) {
-        Ok(s) => s,
-        Err(e) => return bad(format!("--fork {target}: {e}")),
-    };
-    if args.checkpoints.checkpoint_every.is_some() {
-        eprintln!(
-            "note: --checkpoint-every is ignored with --fork: the fork keeps its parent's interval"
-        );
-    }
-    if let Err(code) = apply_device(&args.device, None) {
-        return code;
-    }
-    let opts = LaunchOptions {
-        runs_dir: out.to_path_buf(),
-        compute_threads: threads_for(threads, &scenario),
+    let (scenario, opts) = match from_checkpoint("--fork", target, &dir, out, args, threads) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let stop = stop_on_signals();
     let (tx, rx) = crossbeam_channel::unbounded();

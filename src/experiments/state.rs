@@ -192,6 +192,74 @@ impl<'a> StateReader<'a> {
     }
 }
 
+/// One method's training state in the checkpoint of an experiment that trains several (E2,
+/// E4): its network's snapshot, data stream, running loss and curve.
+pub struct MethodState {
+    pub name: String,
+    pub snap: TrainSnapshot,
+    pub rng: Stream,
+    pub loss_sum: f64,
+    pub loss_n: u64,
+    pub points: Vec<(u64, f64)>,
+}
+
+impl StateWriter {
+    /// The states of `methods`, their number first.
+    pub fn methods(&mut self, methods: &[MethodState]) -> &mut Self {
+        self.u64(methods.len() as u64);
+        for m in methods {
+            self.str(&m.name)
+                .snapshot(&m.snap)
+                .stream(&m.rng)
+                .f64(m.loss_sum)
+                .u64(m.loss_n)
+                .points(&m.points);
+        }
+        self
+    }
+}
+
+impl StateReader<'_> {
+    /// The states [`StateWriter::methods`] wrote.
+    pub fn methods(&mut self) -> Result<Vec<MethodState>, String> {
+        let n = self.u64()?;
+        (0..n)
+            .map(|_| {
+                Ok(MethodState {
+                    name: self.str()?,
+                    snap: self.snapshot()?,
+                    rng: self.stream()?,
+                    loss_sum: self.f64()?,
+                    loss_n: self.u64()?,
+                    points: self.points()?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The saved state of `method`, or the only one saved where a single run takes it (a fork
+/// that switches one method to the other); `what` names the model in the refusal.
+pub fn method_state<'a>(
+    saved: &'a [MethodState],
+    method: &str,
+    runs: usize,
+    what: &str,
+) -> Result<&'a MethodState, String> {
+    match saved.iter().find(|s| s.name == method) {
+        Some(s) => Ok(s),
+        None if saved.len() == 1 && runs == 1 => Ok(&saved[0]),
+        None => Err(format!(
+            "it holds no {method} {what} (it holds {})",
+            saved
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! the per-image labels added (decomposition). One run trains both methods from the same
 //! initialisation, side by side.
 
-use crate::experiments::state::{StateReader, StateWriter, Stream};
+use crate::experiments::state::{method_state, MethodState, StateReader, StateWriter, Stream};
 
 use super::lines::{batch_of, classes_figure, sample_tuples, tuples_figure, Tuples, SIDE};
 use super::method::{
@@ -219,16 +219,19 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
 /// The state of every method's run and of the probe, as bytes for a checkpoint.
 fn save_state(runs: &mut [E2Run], probe: &Probe) -> Result<Vec<u8>, Halt> {
     let mut w = StateWriter::new();
-    w.stream(&probe.rng).u64(runs.len() as u64);
+    w.stream(&probe.rng);
+    let mut methods = Vec::with_capacity(runs.len());
     for r in runs.iter_mut() {
-        let snap = r.net.snapshot(&mut r.opt)?;
-        w.str(r.method.name())
-            .snapshot(&snap)
-            .stream(&r.rng)
-            .f64(r.loss_sum)
-            .u64(r.loss_n)
-            .points(&r.acc);
+        methods.push(MethodState {
+            name: r.method.name().to_string(),
+            snap: r.net.snapshot(&mut r.opt)?,
+            rng: r.rng.clone(),
+            loss_sum: r.loss_sum,
+            loss_n: r.loss_n,
+            points: r.acc.clone(),
+        });
     }
+    w.methods(&methods);
     Ok(w.into_bytes())
 }
 
@@ -238,45 +241,19 @@ fn save_state(runs: &mut [E2Run], probe: &Probe) -> Result<Vec<u8>, Halt> {
 fn load_state(runs: &mut [E2Run], probe: &mut Probe, bytes: &[u8]) -> Result<(), String> {
     let mut r = StateReader::new(bytes);
     probe.rng = r.stream()?;
-    let n = r.u64()?;
-    let mut saved = Vec::new();
-    for _ in 0..n {
-        saved.push((
-            r.str()?,
-            r.snapshot()?,
-            r.stream()?,
-            r.f64()?,
-            r.u64()?,
-            r.points()?,
-        ));
-    }
+    let saved = r.methods()?;
     if !r.is_done() {
         return Err("bytes left over after E2's state".into());
     }
-    let one_to_one = saved.len() == 1 && runs.len() == 1;
+    let n = runs.len();
     for run in runs.iter_mut() {
-        let from = match saved.iter().position(|s| s.0 == run.method.name()) {
-            Some(i) => i,
-            None if one_to_one => 0,
-            None => {
-                return Err(format!(
-                    "it holds no {} network (it holds {})",
-                    run.method.name(),
-                    saved
-                        .iter()
-                        .map(|s| s.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        };
-        let (_, snap, rng, loss_sum, loss_n, acc) = &saved[from];
+        let s = method_state(&saved, run.method.name(), n, "network")?;
         run.net
-            .restore(&mut run.opt, snap)
+            .restore(&mut run.opt, &s.snap)
             .map_err(|e| e.to_string())?;
-        run.rng = rng.clone();
-        (run.loss_sum, run.loss_n) = (*loss_sum, *loss_n);
-        run.acc = acc.clone();
+        run.rng = s.rng.clone();
+        (run.loss_sum, run.loss_n) = (s.loss_sum, s.loss_n);
+        run.acc = s.points.clone();
     }
     Ok(())
 }

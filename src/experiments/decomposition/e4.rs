@@ -3,7 +3,7 @@
 //! label); both are unbiased gradients of the same loss, and their exact SNR at initialisation
 //! is k apart.
 
-use crate::experiments::state::{StateReader, StateWriter, Stream};
+use crate::experiments::state::{method_state, MethodState, StateReader, StateWriter, Stream};
 
 use super::method::{methods, stream, Method, INIT, METHODS, METHOD_HELP, PROBE, TEST, TRAIN};
 use super::portfolio::{portfolio_batch, portfolio_init_snr, stock_labels};
@@ -282,16 +282,19 @@ fn evaluate(
 /// checkpoint.
 fn save_state(runs: &mut [E4Run], eval_rng: &Stream, probe: &Probe) -> Result<Vec<u8>, Halt> {
     let mut w = StateWriter::new();
-    w.stream(eval_rng).stream(&probe.rng).u64(runs.len() as u64);
+    w.stream(eval_rng).stream(&probe.rng);
+    let mut methods = Vec::with_capacity(runs.len());
     for r in runs.iter_mut() {
-        let snap = r.policy.snapshot(&mut r.opt)?;
-        w.str(r.method.name())
-            .snapshot(&snap)
-            .stream(&r.rng)
-            .f64(r.loss_sum)
-            .u64(r.loss_n)
-            .points(&r.losses);
+        methods.push(MethodState {
+            name: r.method.name().to_string(),
+            snap: r.policy.snapshot(&mut r.opt)?,
+            rng: r.rng.clone(),
+            loss_sum: r.loss_sum,
+            loss_n: r.loss_n,
+            points: r.losses.clone(),
+        });
     }
+    w.methods(&methods);
     Ok(w.into_bytes())
 }
 
@@ -306,45 +309,19 @@ fn load_state(
     let mut r = StateReader::new(bytes);
     *eval_rng = r.stream()?;
     probe.rng = r.stream()?;
-    let n = r.u64()?;
-    let mut saved = Vec::new();
-    for _ in 0..n {
-        saved.push((
-            r.str()?,
-            r.snapshot()?,
-            r.stream()?,
-            r.f64()?,
-            r.u64()?,
-            r.points()?,
-        ));
-    }
+    let saved = r.methods()?;
     if !r.is_done() {
         return Err("bytes left over after E4's state".into());
     }
-    let one_to_one = saved.len() == 1 && runs.len() == 1;
+    let n = runs.len();
     for run in runs.iter_mut() {
-        let from = match saved.iter().position(|s| s.0 == run.method.name()) {
-            Some(i) => i,
-            None if one_to_one => 0,
-            None => {
-                return Err(format!(
-                    "it holds no {} policy (it holds {})",
-                    run.method.name(),
-                    saved
-                        .iter()
-                        .map(|s| s.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        };
-        let (_, snap, rng, loss_sum, loss_n, losses) = &saved[from];
+        let s = method_state(&saved, run.method.name(), n, "policy")?;
         run.policy
-            .restore(&mut run.opt, snap)
+            .restore(&mut run.opt, &s.snap)
             .map_err(|e| e.to_string())?;
-        run.rng = rng.clone();
-        (run.loss_sum, run.loss_n) = (*loss_sum, *loss_n);
-        run.losses = losses.clone();
+        run.rng = s.rng.clone();
+        (run.loss_sum, run.loss_n) = (s.loss_sum, s.loss_n);
+        run.losses = s.points.clone();
     }
     Ok(())
 }
