@@ -161,12 +161,28 @@ fn every_line_stays_in_its_panel_and_every_title_fits() {
             assert_eq!(cell(p), c, "a line leaves its panel at {p:?}: {l:?}");
         }
     }
-    // a title longer than its panel is broken and shrunk, never wider than the panel
-    let doc_text = texts(&doc);
-    for t in &doc_text {
-        let width = fail_lab::figures::text_width(t, 10.0);
-        assert!(width < w as f64, "{t}: {width}");
+    // every panel title (a metric's name), at the size it is drawn, fits its panel's width
+    let panel_w = w as f64 / 4.0;
+    let titles: Vec<(String, f64)> = sized_texts(&doc)
+        .into_iter()
+        .filter(|(t, _)| t.contains('/') && !t.contains(' '))
+        .collect();
+    assert!(titles.len() >= 12, "{titles:?}");
+    for (t, size) in &titles {
+        let width = fail_lab::figures::text_width(t, *size);
+        assert!(width <= panel_w, "{t} at {size}: {width} > {panel_w}");
     }
+}
+
+/// The SVG's texts with the font size each is drawn at.
+fn sized_texts(doc: &roxmltree::Document) -> Vec<(String, f64)> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| {
+            let size = n.attribute("font-size")?.parse().ok()?;
+            Some((n.text()?.trim().to_string(), size))
+        })
+        .collect()
 }
 
 #[test]
@@ -213,13 +229,16 @@ fn a_long_panel_title_is_drawn_whole_in_two_lines() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&svg).unwrap();
-    let labels = texts(&roxmltree::Document::parse(&text).unwrap());
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let labels = texts(&doc);
     // the figure's title (id · run title) does not fit 700 pixels on one line: it is broken
     // at a space and every piece is there, backslashes included
     let joined = labels.join(" ");
     assert!(joined.contains(r"\/\ = +1"), "{labels:?}");
     assert!(joined.contains(r"/\\ = +1"), "{labels:?}");
-    for t in &labels {
-        assert!(fail_lab::figures::text_width(t, 16.0) < 700.0, "{t}");
+    // each piece, at the size it is drawn, fits the figure's width
+    for (t, size) in sized_texts(&doc) {
+        let width = fail_lab::figures::text_width(&t, size);
+        assert!(width < 700.0, "{t} at {size}: {width}");
     }
 }
