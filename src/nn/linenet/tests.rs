@@ -1,4 +1,5 @@
-//! LineNet's chunked passes on the CPU: gradients, training steps and per-tuple passes give the same bits at any thread count.
+//! LineNet's chunked passes on the CPU: gradients, training steps and per-tuple passes give
+//! the same bits at any thread count.
 
 use super::*;
 use crate::nn::{with_compute_threads, OptimKind};
