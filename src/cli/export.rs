@@ -11,7 +11,10 @@ use serde_json::{json, Map, Value as Json};
 use super::targets::{check_names, emit, metric_names, resolve, Targets};
 use fail_lab::engine::RunState;
 use fail_lab::experiments::ctx::json_number;
+use fail_lab::stats::fit::Growth;
+use fail_lab::stats::format::count_name;
 use fail_lab::sweep::group::sorted_names;
+use fail_lab::sweep::scaling::{by_series, ScalePoint, Scaling};
 use fail_lab::sweep::{self, group_runs, Aggregate, Measure};
 
 #[derive(Args)]
@@ -32,6 +35,15 @@ pub struct ExportArgs {
     /// finished runs (a sweep's grid points, or runs that differ only in the seed)
     #[arg(long)]
     groups: bool,
+    /// With --groups: fit a growth law to each summary metric against a swept numeric
+    /// parameter (power: y = a·x^b; exp: y = a·e^(b·x)), a fit per combination of the other
+    /// swept parameters; groups fewer than half of whose runs reached a threshold are
+    /// counted as censored, not fitted
+    #[arg(long, requires = "groups", value_name = "LAW", value_parser = ["power", "exp"])]
+    fit: Option<String>,
+    /// The swept parameter to fit against (needed when several numeric ones are swept)
+    #[arg(long = "x", requires = "fit", value_name = "PARAM")]
+    fit_x: Option<String>,
     /// Write to this file instead of stdout
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     out: Option<PathBuf>,
@@ -89,10 +101,18 @@ pub fn main(args: &ExportArgs, runs_dir: &Path) -> Result<(), String> {
         let groups = group_rows(&t);
         let known = sorted(groups.iter().flat_map(|g| g.1.metrics.keys().cloned()));
         check_names(&args.metrics, &known, "summary metric")?;
+        let fits = match &args.fit {
+            Some(law) => {
+                let growth = Growth::parse(law)?;
+                let x = fit_axis(&groups, args.fit_x.as_deref())?;
+                Some(fit_groups(&groups, &x, growth))
+            }
+            None => None,
+        };
         if json {
-            groups_json(&groups, &t, &args.metrics)
+            groups_json(&groups, &t, &args.metrics, fits.as_ref())
         } else {
-            csv_bytes(groups_table(&groups, &args.metrics))?
+            csv_bytes(groups_table(&groups, &args.metrics, fits.as_ref()))?
         }
     } else if args.summary {
         let known = sorted(t.runs.iter().flat_map(summary_names));
@@ -323,9 +343,10 @@ fn point_cell(v: Option<&Json>) -> String {
 /// censored_at`. A result (kind `result`) fills count to ci95_high; a time to a threshold
 /// (kind `threshold`) fills count (runs observed), min and max (over the runs that reached
 /// it), reached, median (empty while fewer than half reached it) and censored_at; a property
-/// of the draw (kind `draw`) fills count (seeds), min and max. `n` counts distinct seeds,
-/// `runs` the runs behind them.
-fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
+/// of the draw (kind `draw`) fills count (seeds), min and max. `n` counts distinct seeds
+/// (`n_seeds` where a parameter is named `n`, see [`count_name`]), `runs` the runs behind
+/// them.
+fn groups_table(groups: &[GroupRow], only: &[String], fits: Option<&Fits>) -> Table {
     let swept = sorted_keys(groups);
     let setup = sorted_names(
         groups
@@ -336,9 +357,10 @@ fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
     let mut header: Vec<String> = vec!["experiment".into()];
     header.extend(swept.iter().cloned());
     header.extend(setup.iter().cloned());
+    let count = count_name(header.iter().map(String::as_str));
     header.extend(
         [
-            "n",
+            count,
             "runs",
             "finished",
             "seeds",
@@ -357,6 +379,9 @@ fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
         ]
         .map(String::from),
     );
+    if fits.is_some() {
+        header.extend(FIT_COLUMNS.map(String::from));
+    }
     let mut rows = Vec::new();
     for (point, agg, exp) in groups {
         let mut lead = vec![exp.clone()];
@@ -378,6 +403,9 @@ fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
             let mut row = lead.clone();
             row.push(name.clone());
             row.extend(measure_cells(&agg.metrics[name]));
+            if let Some(f) = fits {
+                row.extend(f.cells(name, point));
+            }
             rows.push(row);
         }
         for (name, &(lo, hi)) in agg.draws.iter().filter(|(n, _)| wanted(n, only)) {
@@ -386,6 +414,9 @@ fn groups_table(groups: &[GroupRow], only: &[String]) -> Table {
             row.extend([name.clone(), "draw".into(), agg.seeds.len().to_string()]);
             row.extend([blank(), blank(), number_cell(lo), number_cell(hi)]);
             row.extend((0..5).map(|_| blank()));
+            if fits.is_some() {
+                row.extend(FIT_COLUMNS.map(|_| blank()));
+            }
             rows.push(row);
         }
     }
@@ -441,7 +472,7 @@ fn sorted_keys(groups: &[GroupRow]) -> Vec<String> {
     keys
 }
 
-fn groups_json(groups: &[GroupRow], t: &Targets, only: &[String]) -> Vec<u8> {
+fn groups_json(groups: &[GroupRow], t: &Targets, only: &[String], fits: Option<&Fits>) -> Vec<u8> {
     let rows: Vec<Json> = groups
         .iter()
         .map(|(point, agg, exp)| {
@@ -453,11 +484,165 @@ fn groups_json(groups: &[GroupRow], t: &Targets, only: &[String]) -> Vec<u8> {
         })
         .collect();
     let sweep = t.sweep.as_ref().map(|(rec, _)| json!(rec.id));
-    document(
-        "groups",
-        vec![
-            ("sweep", sweep.unwrap_or(Json::Null)),
-            ("groups", Json::Array(rows)),
-        ],
-    )
+    let mut fields = vec![
+        ("sweep", sweep.unwrap_or(Json::Null)),
+        ("groups", Json::Array(rows)),
+    ];
+    if let Some(f) = fits {
+        fields.push(("fits", f.to_json(only)));
+    }
+    document("groups", fields)
+}
+
+/// The columns a fit adds to each metric's row: the parameter fitted against, the law, its
+/// exponent with the 95% interval and R², the groups of the row's series it used and those
+/// censored, and what the row's own group is to the fit (`fitted`, `censored`: fewer than
+/// half its runs reached the threshold, `left out`: no value, or one the law cannot take).
+const FIT_COLUMNS: [&str; 9] = [
+    "fit_x",
+    "fit",
+    "fit_exponent",
+    "fit_ci95_low",
+    "fit_ci95_high",
+    "fit_r2",
+    "fit_groups",
+    "fit_censored",
+    "fit_point",
+];
+
+/// The fits of every summary metric against one swept parameter, a series per combination
+/// of the other swept parameters.
+struct Fits {
+    x: String,
+    /// (metric, series) -> its fit, in the order of their first group.
+    series: Vec<(String, Map<String, Json>, Scaling)>,
+}
+
+/// The swept parameter a fit runs against: `asked`, or the only swept one whose values are
+/// all numbers.
+fn fit_axis(groups: &[GroupRow], asked: Option<&str>) -> Result<String, String> {
+    let swept = sorted_keys(groups);
+    let numeric: Vec<&String> = swept
+        .iter()
+        .filter(|k| {
+            groups
+                .iter()
+                .all(|g| g.0.get(*k).is_some_and(Json::is_number))
+        })
+        .collect();
+    let list = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    match asked {
+        Some(x) if numeric.iter().any(|k| *k == x) => Ok(x.to_string()),
+        Some(x) => Err(format!(
+            "--x {x}: not a swept numeric parameter of these groups; allowed: {}",
+            if numeric.is_empty() {
+                "none (they vary in no numeric parameter)".into()
+            } else {
+                list(&numeric)
+            }
+        )),
+        None => match numeric.as_slice() {
+            [one] => Ok(one.to_string()),
+            [] => Err("--fit: these groups vary in no numeric parameter to fit against".into()),
+            more => Err(format!(
+                "--fit: several swept numeric parameters ({}): name one with --x",
+                list(more)
+            )),
+        },
+    }
+}
+
+/// The other swept parameters of a group: the series it belongs to.
+fn series_of(point: &Map<String, Json>, x: &str) -> Map<String, Json> {
+    point
+        .iter()
+        .filter(|(k, _)| *k != x)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn fit_groups(groups: &[GroupRow], x: &str, growth: Growth) -> Fits {
+    let names = sorted(groups.iter().flat_map(|g| g.1.metrics.keys().cloned()));
+    let mut series = Vec::new();
+    for name in names {
+        let placed = groups.iter().filter_map(|(point, agg, _)| {
+            let xv = point.get(x)?.as_f64()?;
+            let measure = agg.metrics.get(&name)?;
+            let key = Json::Object(series_of(point, x)).to_string();
+            Some((key, ScalePoint { x: xv, measure }))
+        });
+        for (key, sc) in by_series(growth, placed) {
+            let of: Map<String, Json> = serde_json::from_str(&key).unwrap_or_default();
+            series.push((name.clone(), of, sc));
+        }
+    }
+    Fits {
+        x: x.to_string(),
+        series,
+    }
+}
+
+impl Fits {
+    fn find(&self, metric: &str, point: &Map<String, Json>) -> Option<&Scaling> {
+        let of = series_of(point, &self.x);
+        self.series
+            .iter()
+            .find(|(m, s, _)| m == metric && *s == of)
+            .map(|(_, _, sc)| sc)
+    }
+
+    /// [`FIT_COLUMNS`] of `metric`'s row for the group at `point`.
+    fn cells(&self, metric: &str, point: &Map<String, Json>) -> [String; 9] {
+        let Some(sc) = self.find(metric, point) else {
+            let mut c: [String; 9] = Default::default();
+            c[0] = self.x.clone();
+            c[8] = "left out".into();
+            return c;
+        };
+        let opt = |v: Option<f64>| v.map(number_cell).unwrap_or_default();
+        let f = sc.fit.as_ref();
+        let ci = f.and_then(|f| f.line.slope_ci95());
+        let xv = point.get(&self.x).and_then(Json::as_f64);
+        let role = match xv {
+            Some(x) if sc.censored.iter().any(|c| c.0 == x) => "censored",
+            Some(x)
+                if f.is_some()
+                    && sc.points.iter().any(|p| {
+                        p.0 == x && p.1 > 0.0 && (sc.growth == Growth::Exp || x > 0.0)
+                    }) =>
+            {
+                "fitted"
+            }
+            _ => "left out",
+        };
+        [
+            self.x.clone(),
+            sc.growth.name().into(),
+            opt(f.map(|f| f.exponent())),
+            opt(ci.map(|c| c.0)),
+            opt(ci.map(|c| c.1)),
+            opt(f.map(|f| f.line.r2)),
+            sc.used().to_string(),
+            sc.censored.len().to_string(),
+            role.into(),
+        ]
+    }
+
+    /// `[{metric, x, series, growth, exponent, ci95, r2, groups, censored}]`, the metrics
+    /// wanted only.
+    fn to_json(&self, only: &[String]) -> Json {
+        Json::Array(
+            self.series
+                .iter()
+                .filter(|(m, _, _)| wanted(m, only))
+                .map(|(m, of, sc)| {
+                    let mut v = sc.to_json();
+                    v["metric"] = json!(m);
+                    v["x"] = json!(self.x);
+                    v["series"] = Json::Object(of.clone());
+                    v
+                })
+                .collect(),
+        )
+    }
 }

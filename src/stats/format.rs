@@ -179,11 +179,30 @@ pub fn survival_cell(s: &Survival) -> String {
 
 /// How many runs a group holds: `n=3`, or `n=1 seed, 3 runs` when seeds repeat.
 pub fn count_cell(seeds: usize, runs: usize) -> String {
+    count_cell_as(COUNT, seeds, runs)
+}
+
+/// The usual name of the count of distinct seeds in tables and cells.
+pub const COUNT: &str = "n";
+
+/// The name of the count of distinct seeds beside parameters `names`: `n`, or `n_seeds`
+/// where a parameter is itself named `n` (SP's and E6's input size), so that a table never
+/// heads two columns `n`.
+pub fn count_name<'a>(names: impl IntoIterator<Item = &'a str>) -> &'static str {
+    if names.into_iter().any(|n| n == COUNT) {
+        "n_seeds"
+    } else {
+        COUNT
+    }
+}
+
+/// [`count_cell`] with the count named `name` (see [`count_name`]): `n_seeds=3`.
+pub fn count_cell_as(name: &str, seeds: usize, runs: usize) -> String {
     if runs > seeds {
         let s = if seeds == 1 { "seed" } else { "seeds" };
-        format!("n={seeds} {s}, {runs} runs")
+        format!("{name}={seeds} {s}, {runs} runs")
     } else {
-        format!("n={seeds}")
+        format!("{name}={seeds}")
     }
 }
 
@@ -265,5 +284,9 @@ mod tests {
         assert_eq!(count_cell(3, 3), "n=3");
         assert_eq!(count_cell(1, 3), "n=1 seed, 3 runs");
         assert_eq!(count_cell(2, 3), "n=2 seeds, 3 runs");
+        // beside a parameter named n the count says what it counts
+        assert_eq!(count_name(["d", "lr"]), "n");
+        assert_eq!(count_name(["n", "k"]), "n_seeds");
+        assert_eq!(count_cell_as(count_name(["n"]), 3, 3), "n_seeds=3");
     }
 }

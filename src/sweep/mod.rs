@@ -11,6 +11,7 @@ pub mod grid;
 pub mod group;
 pub mod record;
 pub mod runner;
+pub mod scaling;
 
 pub use crate::spec::sweep::MAX_RUNS;
 pub use crate::stats::{BandPoint, Stats};

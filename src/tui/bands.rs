@@ -154,6 +154,7 @@ pub fn band_plot(
     Some(Plot {
         lines,
         fills,
+        marks: Vec::new(),
         x,
         y,
         look,

@@ -179,6 +179,8 @@ pub enum Cmd {
     NextAxis,
     /// Results' 95% intervals in a table, on or off.
     Interval,
+    /// The sweep screen's growth-law fit: off, power, exponential.
+    Fit,
     /// A group's chart: the fraction of its runs that reached a threshold, by step.
     Success,
     /// The chart: a parity run's hidden progress (loss, accuracy, the target's correlation

@@ -270,6 +270,8 @@ pub struct Plot {
     pub lines: Vec<(String, Line, Style, ratatui::symbols::Marker)>,
     /// Filled areas (a group's band) drawn under the lines: dots and their style.
     pub fills: Vec<(Vec<(f64, f64)>, Style)>,
+    /// Points drawn apart with a name (a sweep's censored groups): not joined by a line.
+    pub marks: Vec<(String, Vec<(f64, f64)>, Style, ratatui::symbols::Marker)>,
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub look: Look,
@@ -299,6 +301,7 @@ pub fn plot_series(
     Some(Plot {
         lines,
         fills: Vec::new(),
+        marks: Vec::new(),
         x,
         y,
         look,
@@ -323,6 +326,18 @@ pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool)
                 .style(*style)
                 .data(&line.points);
             if legend && !name.is_empty() {
+                d.name(name.clone())
+            } else {
+                d
+            }
+        }))
+        .chain(plot.marks.iter().map(|(name, dots, style, marker)| {
+            let d = Dataset::default()
+                .marker(*marker)
+                .graph_type(GraphType::Scatter)
+                .style(*style)
+                .data(dots);
+            if legend {
                 d.name(name.clone())
             } else {
                 d

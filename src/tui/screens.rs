@@ -7,6 +7,7 @@ pub mod dialogs;
 pub mod figure;
 pub mod help;
 pub mod sweep;
+mod sweep_chart;
 
 /// What fills the screen below the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::cli::out::print_markdown;
-use fail_lab::stats::format;
+use fail_lab::stats::format::{self, count_name};
 use fail_lab::sweep::group::sorted_names;
 use fail_lab::sweep::{Row, SweepRecord};
 
@@ -57,7 +57,8 @@ pub fn cells(rec: &SweepRecord, rows: &[Row], ci: bool) -> Vec<Vec<String>> {
     let draws = names(rows, |r| Box::new(r.agg.draws.keys()), "");
     let mut header: Vec<String> = rec.grid.iter().map(|a| a.name.clone()).collect();
     header.extend(setup.iter().cloned());
-    header.extend(["n".to_string(), "runs".to_string()]);
+    let count = count_name(header.iter().map(String::as_str));
+    header.extend([count.to_string(), "runs".to_string()]);
     header.extend(draws.iter().map(|d| format!("{d} (drawn)")));
     header.extend(metrics.iter().cloned());
     let mut out = vec![header];
@@ -84,9 +85,12 @@ pub fn cells(rec: &SweepRecord, rows: &[Row], ci: bool) -> Vec<Vec<String>> {
 pub fn print(rec: &SweepRecord, rows: &[Row], ci: bool) {
     println!();
     println!("sweep {} · {} · {}", rec.id, rec.experiment, rec.title);
-    print_markdown(&cells(rec, rows, ci));
+    let cells = cells(rec, rows, ci);
+    // the count's column is named after the parameters and setup before it
+    let count = count_name(cells[0].iter().map(String::as_str));
+    print_markdown(&cells);
     println!(
-        "n: distinct seeds; each cell is over one finished run per seed: mean ± sd (min..max) \
+        "{count}: distinct seeds; each cell is over one finished run per seed: mean ± sd (min..max) \
          of a result, or for a time to a threshold `reached/n · median`, the Kaplan-Meier \
          median with runs that never got there censored at their last step"
     );

@@ -26,7 +26,14 @@ pub fn groups(runs: &[RunState], metric: &str, band: BandKind, log_y: bool) -> F
         };
         let agg = Aggregate::of(&members);
         let mut line = Line::new(
-            format!("{label} ({})", agg.count_cell()),
+            format!(
+                "{label} ({})",
+                crate::stats::format::count_cell_as(
+                    crate::stats::format::count_name(g.params.iter().map(|(k, _)| k)),
+                    agg.seeds.len(),
+                    agg.runs
+                )
+            ),
             b.iter().map(|p| (p.step as f64, p.stats.mean)).collect(),
         );
         line.band = b

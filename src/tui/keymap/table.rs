@@ -555,6 +555,11 @@ pub const TABLE: &[Binding] = &[
     b(X::Sweep, &[(c('y'), Cmd::LogY)], "log-y on / off"),
     b(
         X::Sweep,
+        &[(c('F'), Cmd::Fit)],
+        "fit a growth law to each line: power (y = a·x^b), exponential (y = a·e^(b·x)), off",
+    ),
+    b(
+        X::Sweep,
         &[(c('i'), Cmd::Interval)],
         "95% intervals of the results on / off",
     ),

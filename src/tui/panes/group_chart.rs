@@ -114,6 +114,7 @@ pub fn success_plot(app: &App, groups: &[&GroupNode]) -> Option<(String, Plot, u
         Plot {
             lines,
             fills: Vec::new(),
+            marks: Vec::new(),
             x: (0.0, x_hi),
             y: (0.0, 1.0),
             look: Look::default(),

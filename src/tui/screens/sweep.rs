@@ -15,16 +15,15 @@ use ratatui::Frame;
 use crate::engine::RunState;
 use crate::figures::views::log_by_default;
 use crate::spec::Value;
+use crate::stats::format;
 use crate::sweep::group::sorted_names;
 use crate::sweep::group::Aggregate;
 use crate::sweep::Measure;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::clip;
 use crate::tui::keymap::{Cmd, Context};
 use crate::tui::model::run_list::{short_value, Runs};
 use crate::tui::model::run_tree::{axis_number, BandKind, Node, Tally};
-use crate::tui::plot::{self, draw_plot, Look, Plot};
 use crate::tui::widgets::{highlight, key_legend, pad, rpad, scroll_offset, titled};
 
 /// The screen's choices.
@@ -45,6 +44,8 @@ pub struct SweepScreen {
     pub spread: BandKind,
     /// The table's cells give each result's 95% interval.
     pub ci: bool,
+    /// A growth law fitted to each line of the chart (off, power, exponential).
+    pub fit: Option<crate::stats::fit::Growth>,
 }
 
 impl SweepScreen {
@@ -186,6 +187,14 @@ pub fn on_cmd(s: &mut SweepScreen, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Acti
         }
         Cmd::Band => s.spread = s.spread.next(),
         Cmd::Interval => s.ci = !s.ci,
+        Cmd::Fit => {
+            use crate::stats::fit::Growth;
+            s.fit = match s.fit {
+                None => Some(Growth::Power),
+                Some(Growth::Power) => Some(Growth::Exp),
+                Some(Growth::Exp) => None,
+            }
+        }
         Cmd::ToChart => {
             // the selected grid point, in the runs table
             let rows = sorted(s, &axes, &metrics, rows);
@@ -251,7 +260,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(table_a);
     f.render_widget(block, table_a);
     render_table(f, app, &axes, &metrics, &rows, inner);
-    render_chart(f, app, &axes, &metrics, &rows, chart_a);
+    super::sweep_chart::render_chart(f, app, &axes, &metrics, &rows, chart_a);
 }
 
 /// The runs column: the count of seeds and runs, then the runs by status.
@@ -305,6 +314,8 @@ fn render_table(
         ));
     }
     let mut lines = vec![Line::from(header)];
+    // beside a swept `n`, the count of seeds is `n_seeds=3`
+    let count = format::count_name(axes.iter().map(String::as_str));
     if rows.is_empty() {
         lines.push(Line::from(Span::styled(
             "this sweep has no run in the runs folder yet",
@@ -319,7 +330,10 @@ fn render_table(
             let v = v.as_ref().map(short_value).unwrap_or("-".into());
             spans.push(Span::raw(rpad(&v, col_w(a)) + " "));
         }
-        let mut counts = format!("{} ", r.tally.count_cell());
+        let mut counts = format!(
+            "{} ",
+            format::count_cell_as(count, r.tally.seeds, r.tally.total)
+        );
         for (st, n) in &r.tally.counts {
             counts.push_str(&format!("{}{n} ", crate::tui::theme::status_icon(*st)));
         }
@@ -336,181 +350,9 @@ fn render_table(
     f.render_widget(Paragraph::new(lines), area);
 }
 
-/// One line per combination of the other swept parameters: (label, points x, mean, lo, hi).
-type Curve = (String, Vec<(f64, f64, f64, f64)>);
-
-fn curves(
-    axes: &[String],
-    rows: &[GridRow],
-    metric: &str,
-    x: usize,
-    spread: BandKind,
-) -> Vec<Curve> {
-    let mut out: Vec<Curve> = Vec::new();
-    for r in rows {
-        let (Some(xv), Some(m)) = (
-            r.values
-                .get(x)
-                .and_then(|v| v.as_ref())
-                .and_then(axis_number),
-            r.agg.metrics.get(metric),
-        ) else {
-            continue;
-        };
-        let experiment = r.experiment.as_str();
-        let point = match m {
-            Measure::Result(st) => {
-                let (lo, hi) = spread.range_of(st, experiment, metric);
-                (xv, st.mean, lo, hi)
-            }
-            // a median time, with the range of the runs that got there; a point where
-            // fewer than half did has no median to draw (the table says `> budget`)
-            Measure::Threshold(sv) => match (sv.median(), sv.reached.first(), sv.reached.last()) {
-                (Some(med), Some(&lo), Some(&hi)) => (xv, med, lo, hi),
-                _ => continue,
-            },
-        };
-        let label: Vec<String> = axes
-            .iter()
-            .zip(&r.values)
-            .enumerate()
-            .filter(|(i, _)| *i != x)
-            .map(|(_, (a, v))| format!("{a}={}", v.as_ref().map(short_value).unwrap_or("-".into())))
-            .collect();
-        let label = if label.is_empty() {
-            metric.to_string()
-        } else {
-            label.join(" ")
-        };
-        let at = match out.iter().position(|c| c.0 == label) {
-            Some(i) => i,
-            None => {
-                out.push((label, Vec::new()));
-                out.len() - 1
-            }
-        };
-        out[at].1.push(point);
-    }
-    for c in &mut out {
-        c.1.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    out
-}
-
-/// The plot of the curves: each mean as a line through its points, a dot at each, and an
-/// error bar from low to high.
-fn curves_plot(app: &App, curves: &[Curve], log_y: bool, x_label: &str) -> Option<Plot> {
-    let t = app.settings.theme;
-    let tf = |v: f64| -> Option<f64> {
-        match (v.is_finite(), log_y) {
-            (false, _) => None,
-            (true, true) => (v > 0.0).then(|| v.log10()),
-            (true, false) => Some(v),
-        }
-    };
-    let mut lines = Vec::new();
-    let mut fills = Vec::new();
-    let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
-    for (i, (label, pts)) in curves.iter().enumerate() {
-        let (style, marker) = t.series(i);
-        let mean: Vec<(f64, f64)> = pts.iter().filter_map(|p| Some((p.0, tf(p.1)?))).collect();
-        for p in pts {
-            x0 = x0.min(p.0);
-            x1 = x1.max(p.0);
-            if let (Some(lo), Some(hi)) = (tf(p.2), tf(p.3)) {
-                let bar = plot::Line {
-                    points: vec![(p.0, lo), (p.0, hi)],
-                    dropped: 0,
-                };
-                lines.push((String::new(), bar, style, marker));
-            }
-        }
-        fills.push((mean.clone(), style.add_modifier(Modifier::BOLD)));
-        lines.push((
-            label.clone(),
-            plot::Line {
-                points: mean,
-                dropped: 0,
-            },
-            style,
-            marker,
-        ));
-    }
-    if !x0.is_finite() {
-        return None;
-    }
-    let pad_x = ((x1 - x0) * 0.05).max(0.5);
-    let y = plot::y_bounds(lines.iter().map(|l| &l.1))?;
-    Some(Plot {
-        lines,
-        fills,
-        x: (x0 - pad_x, x1 + pad_x),
-        y,
-        look: Look {
-            log_y,
-            smooth: false,
-        },
-        x_label: x_label.to_string(),
-        x_steps: false,
-    })
-}
-
-fn render_chart(
-    f: &mut Frame,
-    app: &App,
-    axes: &[String],
-    metrics: &[String],
-    rows: &[GridRow],
-    area: Rect,
-) {
-    let t = app.settings.theme;
-    let s = &app.sweep_screen;
-    let metric = metrics.get(s.metric.min(metrics.len().saturating_sub(1)));
-    let axis = axes.get(s.axis.min(axes.len().saturating_sub(1)));
-    let log_y = metric.is_some_and(|m| s.log_y(m));
-    let title = match (metric, axis) {
-        (Some(m), Some(a)) => format!(
-            " {m} against {a} · mean over the seeds, bars {} {}",
-            s.spread.short_label().trim_start_matches("band "),
-            if log_y { "· log " } else { "" }
-        ),
-        _ => " Summary against a swept parameter ".into(),
-    };
-    let keys = key_legend(
-        t,
-        Context::Sweep,
-        &[(&[Cmd::LogY], "log"), (&[Cmd::Band], "bars")],
-    );
-    let block = titled(
-        Block::bordered().border_style(t.border(false)),
-        Line::from(Span::styled(clip(&title, area.width as usize), t.title())),
-        keys,
-        area.width,
-    );
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let plot = match (metric, axis) {
-        (Some(m), Some(a)) => {
-            let x = axes.iter().position(|x| x == a).unwrap_or(0);
-            curves_plot(app, &curves(axes, rows, m, x, s.spread), log_y, a)
-        }
-        _ => None,
-    };
-    match plot {
-        Some(p) => draw_plot(f, t, &p, inner, true),
-        None => {
-            let why = if axes.is_empty() {
-                "this sweep varies only the seed: its runs are one group (see the runs table)"
-            } else {
-                "no finished run yet: summary metrics come when runs finish"
-            };
-            f.render_widget(Paragraph::new(Span::styled(why, t.dim())), inner);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::sweep_chart::curves;
     use super::*;
     use crate::stats::Stats;
 
