@@ -97,4 +97,19 @@ fn the_sweep_screen_fits_the_time_to_solve_against_n_and_shows_the_censored_grou
     press(&mut l.app, KeyCode::Char('F'));
     let text = screen_text(&draw(&mut l.app, 160, 50));
     assert!(!text.contains("fit over n"), "{text}");
+
+    // X: the swept n on a log axis (log-log where the metric's y is on a log scale too);
+    // the fit is the same, its curve drawn over log n
+    press(&mut l.app, KeyCode::Char('F'));
+    press(&mut l.app, KeyCode::Char('X'));
+    let text = screen_text(&draw(&mut l.app, 160, 50));
+    assert!(
+        text.contains("· log-x ") || text.contains("· log-log "),
+        "{text}"
+    );
+    assert!(text.contains("n (log)"), "{text}");
+    assert!(text.contains("power fit over n: y ∝ x^3 [3, 3]"), "{text}");
+    press(&mut l.app, KeyCode::Char('X'));
+    let text = screen_text(&draw(&mut l.app, 160, 50));
+    assert!(!text.contains("n (log)"), "{text}");
 }

@@ -117,7 +117,7 @@ pub fn band_plot(
     first_colour: usize,
     fill: bool,
 ) -> Option<Plot> {
-    let x = x_range(bands.iter().map(|b| &b.mean))?;
+    let x = super::plot::chart_x_range(x_range(bands.iter().map(|b| &b.mean))?, look.log_x);
     let cols = (area.width as usize).max(1) * t.marker.dots_per_cell();
     let mut lines = Vec::new();
     let mut edges = Vec::new();

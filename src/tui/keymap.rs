@@ -124,6 +124,8 @@ pub enum Cmd {
     NextMetric,
     PrevMetric,
     LogY,
+    /// Log scale on the chart's x axis (log-log with log-y).
+    LogX,
     Smooth,
     Up,
     Down,

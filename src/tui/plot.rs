@@ -21,14 +21,19 @@ use super::widgets::rpad;
 pub struct Look {
     pub log_y: bool,
     pub smooth: bool,
+    /// The x axis on a log scale (log-log with `log_y`): steps below 1 sit at 1.
+    pub log_x: bool,
 }
 
 impl Look {
     /// "log smoothed" after a chart's title, as the look is.
     pub fn flags(self, t: Theme) -> Vec<Span<'static>> {
         let mut v = Vec::new();
-        if self.log_y {
-            v.push(Span::styled("log ", t.edited()));
+        match (self.log_x, self.log_y) {
+            (true, true) => v.push(Span::styled("log-log ", t.edited())),
+            (true, false) => v.push(Span::styled("log-x ", t.edited())),
+            (false, true) => v.push(Span::styled("log ", t.edited())),
+            (false, false) => {}
         }
         if self.smooth {
             v.push(Span::styled("smoothed ", t.edited()));
@@ -71,7 +76,28 @@ fn values(series: &Series, smooth: bool) -> Vec<(f64, f64, f64, f64)> {
     out
 }
 
-/// The series as drawable points over `x_range`, thinned to `columns` buckets.
+/// Where `x` sits on the chart's x axis: `log10(x)` on a log scale (a step below 1, such as
+/// step 0, at 1), else `x`.
+pub fn chart_x(x: f64, log_x: bool) -> f64 {
+    if log_x {
+        x.max(1.0).log10()
+    } else {
+        x
+    }
+}
+
+/// A range of steps as the chart's x axis holds it ([`chart_x`]), never empty.
+pub fn chart_x_range((lo, hi): (f64, f64), log_x: bool) -> (f64, f64) {
+    let (a, b) = (chart_x(lo, log_x), chart_x(hi, log_x));
+    if b > a {
+        (a, b)
+    } else {
+        (a, a + if log_x { 0.1 } else { 1.0 })
+    }
+}
+
+/// The series as drawable points over `x_range` (in chart coordinates: log10 of the steps
+/// with `look.log_x`), thinned to `columns` buckets.
 pub fn line(series: &Series, look: Look, x_range: (f64, f64), columns: usize) -> Line {
     let columns = columns.max(1);
     let (x0, x1) = x_range;
@@ -96,6 +122,7 @@ pub fn line(series: &Series, look: Look, x_range: (f64, f64), columns: usize) ->
     buckets.resize_with(columns, || None);
     let mut used: Vec<usize> = Vec::new();
     for (k, (x, v, lo, hi)) in values(series, look.smooth).into_iter().enumerate() {
+        let x = chart_x(x, look.log_x);
         if x < x0 || x > x1 {
             continue;
         }
@@ -211,9 +238,12 @@ pub fn y_labels(bounds: (f64, f64), log_y: bool) -> [String; 3] {
     [f(lo), f((lo + hi) / 2.0), f(hi)]
 }
 
-pub fn x_labels(bounds: (f64, f64)) -> [String; 3] {
+pub fn x_labels(bounds: (f64, f64), log_x: bool) -> [String; 3] {
     let (lo, hi) = bounds;
-    let f = |v: f64| fmt::count(v.max(0.0).round() as u64);
+    let f = |v: f64| {
+        let v = if log_x { 10f64.powf(v) } else { v };
+        fmt::count(v.max(0.0).round() as u64)
+    };
     [f(lo), f((lo + hi) / 2.0), f(hi)]
 }
 
@@ -287,7 +317,7 @@ pub fn plot_series(
     width: u16,
     first_colour: usize,
 ) -> Option<Plot> {
-    let x = x_range(series.iter().map(|(_, s)| *s))?;
+    let x = chart_x_range(x_range(series.iter().map(|(_, s)| *s))?, look.log_x);
     let cols = (width as usize).max(1) * t.marker.dots_per_cell();
     let lines: Vec<_> = series
         .iter()
@@ -345,16 +375,21 @@ pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool)
         }))
         .collect();
     let xl = if plot.x_steps {
-        x_labels(plot.x)
+        x_labels(plot.x, plot.look.log_x)
     } else {
-        y_labels(plot.x, false)
+        y_labels(plot.x, plot.look.log_x)
+    };
+    let x_title = if plot.look.log_x {
+        format!("{} (log)", plot.x_label)
+    } else {
+        plot.x_label.clone()
     };
     let yl = y_labels(plot.y, plot.look.log_y);
     let ylab_w = yl.iter().map(|s| s.chars().count()).max().unwrap_or(1);
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
-                .title(Span::styled(plot.x_label.clone(), t.dim()))
+                .title(Span::styled(x_title, t.dim()))
                 .bounds([plot.x.0, plot.x.1])
                 .labels(xl.to_vec())
                 .style(t.dim()),
@@ -534,6 +569,7 @@ mod tests {
             Look {
                 log_y: true,
                 smooth: false,
+                log_x: false,
             },
             (0.0, 3.0),
             10,
@@ -541,6 +577,30 @@ mod tests {
         assert_eq!(l.points, vec![(0.0, 2.0), (2.0, -2.0)]);
         assert_eq!(l.dropped, 2);
         assert_eq!(y_labels((-2.0, 2.0), true), ["0.01", "1", "100"]);
+    }
+
+    #[test]
+    fn log_x_puts_steps_at_their_logarithm_and_step_0_at_1() {
+        let s = series(&[(0, 1.0), (10, 2.0), (100, 3.0), (1000, 4.0)]);
+        let look = Look {
+            log_x: true,
+            ..Look::default()
+        };
+        let x = chart_x_range((0.0, 1000.0), true);
+        assert_eq!(x, (0.0, 3.0));
+        let l = line(&s, look, x, 100);
+        assert_eq!(
+            l.points,
+            vec![(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 4.0)]
+        );
+        assert_eq!(x_labels((0.0, 3.0), true), ["1", "32", "1000"]);
+        // log-log: both axes at their logarithm
+        let both = Look {
+            log_y: true,
+            ..look
+        };
+        let l = line(&s, both, x, 100);
+        assert!((l.points[3].1 - 4f64.log10()).abs() < 1e-12);
     }
 
     #[test]
@@ -554,6 +614,7 @@ mod tests {
             Look {
                 log_y: false,
                 smooth: true,
+                log_x: false,
             },
             (0.0, 999.0),
             1000,
@@ -590,7 +651,7 @@ mod tests {
             dropped: 0,
         };
         assert_eq!(y_bounds([&flat]), Some((-0.5, 0.5)));
-        assert_eq!(x_labels((0.0, 50_000.0)), ["0", "25k", "50k"]);
+        assert_eq!(x_labels((0.0, 50_000.0), false), ["0", "25k", "50k"]);
     }
 
     #[test]

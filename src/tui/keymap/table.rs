@@ -124,6 +124,11 @@ pub const TABLE: &[Binding] = &[
         &[(c('y'), Cmd::LogY)],
         "log scale on the y axis (on / off)",
     ),
+    b(
+        X::Main,
+        &[(c('X'), Cmd::LogX)],
+        "log scale on the x axis (on / off; with y: log-log)",
+    ),
     b(X::Main, &[(c('s'), Cmd::Smooth)], "smoothing (on / off)"),
     b(
         X::Main,
@@ -466,6 +471,11 @@ pub const TABLE: &[Binding] = &[
         1,
         "log-y",
     ),
+    b(
+        X::Chart,
+        &[(c('X'), Cmd::LogX)],
+        "log-x on / off (with log-y: log-log)",
+    ),
     h(
         X::Chart,
         &[(c('s'), Cmd::Smooth)],
@@ -508,6 +518,11 @@ pub const TABLE: &[Binding] = &[
         "log-y on / off",
         1,
         "log-y",
+    ),
+    b(
+        X::Compare,
+        &[(c('X'), Cmd::LogX)],
+        "log-x on / off (with log-y: log-log)",
     ),
     h(
         X::Compare,
@@ -553,6 +568,11 @@ pub const TABLE: &[Binding] = &[
         "x axis",
     ),
     b(X::Sweep, &[(c('y'), Cmd::LogY)], "log-y on / off"),
+    b(
+        X::Sweep,
+        &[(c('X'), Cmd::LogX)],
+        "log-x on / off (with log-y: log-log)",
+    ),
     b(
         X::Sweep,
         &[(c('F'), Cmd::Fit)],

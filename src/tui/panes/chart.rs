@@ -38,6 +38,9 @@ pub struct ChartState {
     /// A parity run's chart shows its hidden progress (`views::HIDDEN_PROGRESS`) instead of
     /// one metric.
     pub hidden: bool,
+    /// The x axis (steps, or what an experiment counts in them: T1's d, E5's n) on a log
+    /// scale, for every metric.
+    pub log_x: bool,
 }
 
 impl ChartState {
@@ -49,6 +52,7 @@ impl ChartState {
                 .copied()
                 .unwrap_or_else(|| log_by_default(metric)),
             smooth: self.smooth,
+            log_x: self.log_x,
         }
     }
 
@@ -94,6 +98,7 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
                 chart.toggle_log(&m);
             }
         }
+        Cmd::LogX => chart.log_x = !chart.log_x,
         Cmd::Band => chart.spread = chart.spread.next(),
         Cmd::Success => chart.success = !chart.success,
         Cmd::HiddenProgress => chart.hidden = !chart.hidden,
@@ -162,6 +167,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Some(_) if !hidden.is_empty() => Look {
             log_y: false,
             smooth: app.chart.smooth,
+            log_x: app.chart.log_x,
         },
         Some(m) => app.chart.look(m),
         None => Look::default(),

@@ -104,6 +104,7 @@ pub fn on_cmd(
                 chart.toggle_log(&m);
             }
         }
+        Cmd::LogX => chart.log_x = !chart.log_x,
         Cmd::Smooth => chart.smooth = !chart.smooth,
         Cmd::Band => chart.spread = chart.spread.next(),
         Cmd::Down => cmp.scroll += 1,

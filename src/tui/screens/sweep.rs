@@ -46,6 +46,8 @@ pub struct SweepScreen {
     pub ci: bool,
     /// A growth law fitted to each line of the chart (off, power, exponential).
     pub fit: Option<crate::stats::fit::Growth>,
+    /// The chart's x axis (the swept parameter) on a log scale.
+    pub log_x: bool,
 }
 
 impl SweepScreen {
@@ -187,6 +189,7 @@ pub fn on_cmd(s: &mut SweepScreen, runs: &mut Runs, cmd: Cmd, out: &mut Vec<Acti
         }
         Cmd::Band => s.spread = s.spread.next(),
         Cmd::Interval => s.ci = !s.ci,
+        Cmd::LogX => s.log_x = !s.log_x,
         Cmd::Fit => {
             use crate::stats::fit::Growth;
             s.fit = match s.fit {

@@ -132,29 +132,35 @@ fn curves_plot(
     app: &App,
     curves: &[Curve],
     fits: &[(String, Scaling)],
-    log_y: bool,
+    look: Look,
     x_label: &str,
 ) -> Option<Plot> {
     let t = app.settings.theme;
-    let tf = |v: f64| -> Option<f64> {
-        match (v.is_finite(), log_y) {
-            (false, _) => None,
-            (true, true) => (v > 0.0).then(|| v.log10()),
-            (true, false) => Some(v),
+    let axis = |log: bool| {
+        move |v: f64| -> Option<f64> {
+            match (v.is_finite(), log) {
+                (false, _) => None,
+                (true, true) => (v > 0.0).then(|| v.log10()),
+                (true, false) => Some(v),
+            }
         }
     };
+    let (tf, tx) = (axis(look.log_y), axis(look.log_x));
+    // a point in chart coordinates, if both axes can show it
+    let at = |x: f64, y: f64| Some((tx(x)?, tf(y)?));
     let mut lines = Vec::new();
     let mut fills = Vec::new();
     let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
     for (i, (label, pts)) in curves.iter().enumerate() {
         let (style, marker) = t.series(i);
-        let mean: Vec<(f64, f64)> = pts.iter().filter_map(|p| Some((p.0, tf(p.1)?))).collect();
+        let mean: Vec<(f64, f64)> = pts.iter().filter_map(|p| at(p.0, p.1)).collect();
         for p in pts {
-            x0 = x0.min(p.0);
-            x1 = x1.max(p.0);
+            let Some(x) = tx(p.0) else { continue };
+            x0 = x0.min(x);
+            x1 = x1.max(x);
             if let (Some(lo), Some(hi)) = (tf(p.2), tf(p.3)) {
                 let bar = plot::Line {
-                    points: vec![(p.0, lo), (p.0, hi)],
+                    points: vec![(x, lo), (x, hi)],
                     dropped: 0,
                 };
                 lines.push((String::new(), bar, style, marker));
@@ -173,12 +179,12 @@ fn curves_plot(
     }
     for (i, (label, fit)) in fits.iter().enumerate() {
         let Some(gf) = fit.fit else { continue };
-        let at = curves.iter().position(|c| &c.0 == label).unwrap_or(i);
-        let (style, marker) = t.series(at);
+        let colour = curves.iter().position(|c| &c.0 == label).unwrap_or(i);
+        let (style, marker) = t.series(colour);
         let points: Vec<(f64, f64)> = fit
-            .curve(48, false)
+            .curve(48, look.log_x)
             .into_iter()
-            .filter_map(|(x, y)| Some((x, tf(y)?)))
+            .filter_map(|(x, y)| at(x, y))
             .collect();
         let b = crate::stats::format::value(gf.exponent());
         let name = match fit.growth {
@@ -194,7 +200,7 @@ fn curves_plot(
     }
     let censored: Vec<(f64, f64)> = censored_of(fits)
         .into_iter()
-        .filter_map(|(x, h)| Some((x, tf(h)?)))
+        .filter_map(|(x, h)| at(x, h))
         .collect();
     for &(x, _) in &censored {
         x0 = x0.min(x);
@@ -209,7 +215,7 @@ fn curves_plot(
         dropped: 0,
     };
     let y = plot::y_bounds(lines.iter().map(|l| &l.1).chain([&held]))?;
-    let pad_x = ((x1 - x0) * 0.05).max(0.5);
+    let pad_x = ((x1 - x0) * 0.05).max(if look.log_x { 0.02 } else { 0.5 });
     let mut marks = Vec::new();
     if !censored.is_empty() {
         let n = censored.len();
@@ -226,10 +232,7 @@ fn curves_plot(
         marks,
         x: (x0 - pad_x, x1 + pad_x),
         y,
-        look: Look {
-            log_y,
-            smooth: false,
-        },
+        look,
         x_label: x_label.to_string(),
         x_steps: false,
     })
@@ -248,11 +251,21 @@ pub(super) fn render_chart(
     let metric = metrics.get(s.metric.min(metrics.len().saturating_sub(1)));
     let axis = axes.get(s.axis.min(axes.len().saturating_sub(1)));
     let log_y = metric.is_some_and(|m| s.log_y(m));
+    let look = Look {
+        log_y,
+        smooth: false,
+        log_x: s.log_x,
+    };
+    let scale = match (s.log_x, log_y) {
+        (true, true) => "· log-log ",
+        (true, false) => "· log-x ",
+        (false, true) => "· log ",
+        (false, false) => "",
+    };
     let title = match (metric, axis) {
         (Some(m), Some(a)) => format!(
-            " {m} against {a} · mean over the seeds, bars {} {}",
+            " {m} against {a} · mean over the seeds, bars {} {scale}",
             s.spread.short_label().trim_start_matches("band "),
-            if log_y { "· log " } else { "" }
         ),
         _ => " Summary against a swept parameter ".into(),
     };
@@ -289,7 +302,7 @@ pub(super) fn render_chart(
                 })
                 .collect();
             let c = curves(axes, rows, m, x, s.spread);
-            (curves_plot(app, &c, &fits, log_y, a), notes)
+            (curves_plot(app, &c, &fits, look, a), notes)
         }
         _ => (None, Vec::new()),
     };
