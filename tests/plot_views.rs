@@ -242,3 +242,55 @@ fn a_long_panel_title_is_drawn_whole_in_two_lines() {
         assert!(width < 700.0, "{t} at {size}: {width}");
     }
 }
+
+/// A real E5 run (0.2 s): its cond(WᵀW) is drawn with Theorem 3's c·n^3.5 beside it, the
+/// formula in the legend; `--no-theory` leaves it out; a chart no formula applies to has none.
+#[test]
+fn the_theory_is_drawn_with_its_formula_in_the_legend() {
+    let runs = fresh("theory");
+    let o = Command::new(env!("CARGO_BIN_EXE_fail-lab"))
+        .args(["run", "scenarios/e5-pwl-conditioning.toml", "--out"])
+        .arg(&runs)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .to_string();
+    let svg = runs.join("e5.svg");
+    let o = lab(&runs, &["plot", &id, "-o", svg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("Theorem 3: c·n^3.5, c = "), "{text}");
+    assert!(
+        text.contains("what the paper&apos;s theory predicts"),
+        "{text}"
+    );
+
+    let o = lab(
+        &runs,
+        &["plot", &id, "--no-theory", "-o", svg.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(!text.contains("Theorem 3"), "{text}");
+
+    let o = lab(
+        &runs,
+        &[
+            "plot",
+            &id,
+            "--metric",
+            "s_min",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!std::fs::read_to_string(&svg).unwrap().contains("theory"));
+}

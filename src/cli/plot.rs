@@ -49,6 +49,11 @@ pub struct PlotArgs {
     /// The run's own figures (curves, images), those whose title contains TEXT if given
     #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
     figure: Option<String>,
+    /// Leave out the theory's reference lines (drawn by default on one run's chart where a
+    /// check's formula applies: T1's G²/2^d, E4's ratio = k, E5's c·n^3.5, the float32
+    /// floor under an SNR)
+    #[arg(long)]
+    no_theory: bool,
     /// The paper's Figures 1, 3-7 from the runs in this folder, into the folder -o names
     #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y", "log_x", "fit", "success"])]
     paper: Option<PathBuf>,
@@ -125,7 +130,11 @@ fn build(t: &mut Targets, args: &PlotArgs) -> Result<Figure, String> {
                 t.runs.len()
             ));
         };
-        return Ok(views::run_metrics(run, &[], log_y));
+        let mut fig = views::run_metrics(run, &[], log_y);
+        if !args.no_theory {
+            views::add_theory(&mut fig, &[run]);
+        }
+        return Ok(fig);
     }
     let metric = args
         .metric
@@ -155,7 +164,11 @@ fn build(t: &mut Targets, args: &PlotArgs) -> Result<Figure, String> {
         ));
     }
     let refs: Vec<&RunState> = t.runs.iter().collect();
-    Ok(views::overlay(&refs, &metric, log_y))
+    let mut fig = views::overlay(&refs, &metric, log_y);
+    if !args.no_theory {
+        views::add_theory(&mut fig, &refs);
+    }
+    Ok(fig)
 }
 
 /// The first run's experiment's main metric when some run has it, else the first metric.

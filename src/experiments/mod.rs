@@ -17,6 +17,7 @@ pub mod parity;
 pub mod plan;
 pub mod registry;
 pub mod state;
+pub mod theory;
 
 pub use check::{Budget, CheckDef, CheckFn, CheckOutcome};
 pub use common::{emit_snr, snr_due, snr_params};

@@ -317,9 +317,13 @@ impl App {
             }
             Cmd::Compare => out.push(Action::OpenCompare),
             Cmd::Figure => out.push(Action::OpenFigure),
-            Cmd::NextMetric | Cmd::PrevMetric | Cmd::LogY | Cmd::LogX | Cmd::Smooth | Cmd::Band => {
-                chart::on_cmd(&mut self.chart, &mut self.runs, cmd, out)
-            }
+            Cmd::NextMetric
+            | Cmd::PrevMetric
+            | Cmd::LogY
+            | Cmd::LogX
+            | Cmd::Theory
+            | Cmd::Smooth
+            | Cmd::Band => chart::on_cmd(&mut self.chart, &mut self.runs, cmd, out),
             _ => {}
         }
     }

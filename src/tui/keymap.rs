@@ -126,6 +126,8 @@ pub enum Cmd {
     LogY,
     /// Log scale on the chart's x axis (log-log with log-y).
     LogX,
+    /// The theory's reference lines on the chart, on or off.
+    Theory,
     Smooth,
     Up,
     Down,

@@ -129,6 +129,11 @@ pub const TABLE: &[Binding] = &[
         &[(c('X'), Cmd::LogX)],
         "log scale on the x axis (on / off; with y: log-log)",
     ),
+    b(
+        X::Main,
+        &[(c('T'), Cmd::Theory)],
+        "the theory's reference lines (T1's bound, E4's k, E5's n^3.5, float32) on / off",
+    ),
     b(X::Main, &[(c('s'), Cmd::Smooth)], "smoothing (on / off)"),
     b(
         X::Main,
@@ -475,6 +480,11 @@ pub const TABLE: &[Binding] = &[
         X::Chart,
         &[(c('X'), Cmd::LogX)],
         "log-x on / off (with log-y: log-log)",
+    ),
+    b(
+        X::Chart,
+        &[(c('T'), Cmd::Theory)],
+        "the theory's reference lines on / off (the formula in the legend)",
     ),
     h(
         X::Chart,

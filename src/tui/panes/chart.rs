@@ -13,6 +13,7 @@ use crate::engine::{Series, Status};
 use super::group_chart;
 use super::runs_table::status_note;
 use super::Pane;
+use crate::experiments::theory::TheoryCurve;
 use crate::figures::views::{hidden_progress, log_by_default, siblings};
 use crate::tui::action::Action;
 use crate::tui::app::App;
@@ -41,6 +42,9 @@ pub struct ChartState {
     /// The x axis (steps, or what an experiment counts in them: T1's d, E5's n) on a log
     /// scale, for every metric.
     pub log_x: bool,
+    /// The theory's reference lines ([`crate::experiments::theory`]) left out of the chart
+    /// (they are drawn where a formula applies unless T hides them).
+    pub hide_theory: bool,
 }
 
 impl ChartState {
@@ -99,6 +103,7 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
             }
         }
         Cmd::LogX => chart.log_x = !chart.log_x,
+        Cmd::Theory => chart.hide_theory = !chart.hide_theory,
         Cmd::Band => chart.spread = chart.spread.next(),
         Cmd::Success => chart.success = !chart.success,
         Cmd::HiddenProgress => chart.hidden = !chart.hidden,
@@ -298,14 +303,63 @@ fn draw_metric(f: &mut Frame, app: &App, r: &RunRow, m: &str, look: Look, area: 
     // side by side (E2, E4, E10) shows the same quantity of every method in one chart
     let mut shown = vec![(m.to_string(), series)];
     shown.extend(siblings(&r.state.metrics, m));
-    draw_lines(f, app, &shown, look, area);
+    let theory = if app.chart.hide_theory {
+        Vec::new()
+    } else {
+        let points = |name: &str| {
+            r.state
+                .metrics
+                .get(name)
+                .map(crate::figures::views::series_points)
+                .unwrap_or_default()
+        };
+        crate::experiments::theory::theory(&r.state.experiment, m, &points)
+    };
+    draw_lines_with(f, app, &shown, &theory, look, area);
 }
 
 /// Several series on one chart, with a legend when there is more than one.
 fn draw_lines(f: &mut Frame, app: &App, shown: &[(String, &Series)], look: Look, area: Rect) {
+    draw_lines_with(f, app, shown, &[], look, area)
+}
+
+/// [`draw_lines`] with the theory's curves drawn dim beside them, each named by its formula
+/// in the legend.
+fn draw_lines_with(
+    f: &mut Frame,
+    app: &App,
+    shown: &[(String, &Series)],
+    theory: &[TheoryCurve],
+    look: Look,
+    area: Rect,
+) {
     let t = app.settings.theme;
-    let legend = shown.len() > 1;
-    match plot_series(t, shown, look, area.width, 0) {
+    let legend = shown.len() > 1 || !theory.is_empty();
+    let with_theory = plot_series(t, shown, look, area.width, 0).map(|mut p| {
+        for c in theory {
+            let points: Vec<(f64, f64)> = c
+                .points
+                .iter()
+                .filter(|(x, y)| y.is_finite() && (!look.log_y || *y > 0.0) && x.is_finite())
+                .map(|&(x, y)| {
+                    let y = if look.log_y { y.log10() } else { y };
+                    (plot::chart_x(x, look.log_x), y)
+                })
+                .collect();
+            let (_, marker) = t.series(0);
+            p.lines.push((
+                c.label.clone(),
+                plot::Line { points, dropped: 0 },
+                t.dim(),
+                marker,
+            ));
+        }
+        if !theory.is_empty() {
+            p.y = plot::y_bounds(p.lines.iter().map(|l| &l.1)).unwrap_or(p.y);
+        }
+        p
+    });
+    match with_theory {
         Some(p) if p.lines.iter().any(|l| !l.1.points.is_empty()) => {
             draw_plot(f, t, &p, area, legend)
         }
