@@ -295,13 +295,16 @@ pub fn sparkline(series: &Series, width: usize, log_y: bool) -> String {
         .collect()
 }
 
+/// Named points drawn apart: the name, the points, their style and marker.
+pub type Marks = (String, Vec<(f64, f64)>, Style, ratatui::symbols::Marker);
+
 /// Everything one chart needs: prepared lines with their names and styles.
 pub struct Plot {
     pub lines: Vec<(String, Line, Style, ratatui::symbols::Marker)>,
     /// Filled areas (a group's band) drawn under the lines: dots and their style.
     pub fills: Vec<(Vec<(f64, f64)>, Style)>,
     /// Points drawn apart with a name (a sweep's censored groups): not joined by a line.
-    pub marks: Vec<(String, Vec<(f64, f64)>, Style, ratatui::symbols::Marker)>,
+    pub marks: Vec<Marks>,
     pub x: (f64, f64),
     pub y: (f64, f64),
     pub look: Look,

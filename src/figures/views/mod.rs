@@ -399,6 +399,35 @@ pub fn experiment_figures(run: &mut RunState, filter: &str) -> Figure {
     f
 }
 
+/// The theory's reference lines ([`crate::experiments::theory`]) on each panel whose y axis
+/// is a metric of these runs, dashed, each named with its formula; a note says where they
+/// come from. Several runs: each run's own curves, one line per formula (the first run's).
+pub fn add_theory(fig: &mut Figure, runs: &[&RunState]) {
+    let mut drawn = false;
+    for p in &mut fig.panels {
+        let metric = p.y.label.clone();
+        let mut labels: Vec<String> = Vec::new();
+        for r in runs {
+            let series = |name: &str| r.metrics.get(name).map(series_points).unwrap_or_default();
+            for c in crate::experiments::theory::theory(&r.experiment, &metric, &series) {
+                if labels.contains(&c.label) {
+                    continue;
+                }
+                labels.push(c.label.clone());
+                let mut line = Line::new(c.label, c.points);
+                line.dashed = true;
+                p.lines.push(line);
+                drawn = true;
+            }
+        }
+    }
+    if drawn {
+        fig.notes.push(
+            "dashed: what the paper's theory predicts (--no-theory leaves it out)".to_string(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,34 +507,5 @@ mod tests {
             .collect();
         assert_eq!(names, ["dec/test_accuracy"]);
         assert!(siblings(&m, "steps").is_empty());
-    }
-}
-
-/// The theory's reference lines ([`crate::experiments::theory`]) on each panel whose y axis
-/// is a metric of these runs, dashed, each named with its formula; a note says where they
-/// come from. Several runs: each run's own curves, one line per formula (the first run's).
-pub fn add_theory(fig: &mut Figure, runs: &[&RunState]) {
-    let mut drawn = false;
-    for p in &mut fig.panels {
-        let metric = p.y.label.clone();
-        let mut labels: Vec<String> = Vec::new();
-        for r in runs {
-            let series = |name: &str| r.metrics.get(name).map(series_points).unwrap_or_default();
-            for c in crate::experiments::theory::theory(&r.experiment, &metric, &series) {
-                if labels.contains(&c.label) {
-                    continue;
-                }
-                labels.push(c.label.clone());
-                let mut line = Line::new(c.label, c.points);
-                line.dashed = true;
-                p.lines.push(line);
-                drawn = true;
-            }
-        }
-    }
-    if drawn {
-        fig.notes.push(
-            "dashed: what the paper's theory predicts (--no-theory leaves it out)".to_string(),
-        );
     }
 }
