@@ -333,7 +333,7 @@ pub const TABLE: &[Binding] = &[
     b(
         X::Runs,
         &[(c('F'), Cmd::Fork)],
-        "fork it from its checkpoint with the editor's values",
+        "fork it from a checkpoint (the latest, or one it kept) with the editor's values",
     ),
     h(
         X::Runs,
@@ -626,6 +626,11 @@ pub const TABLE: &[Binding] = &[
         "close",
     ),
     // questions
+    b(
+        X::Confirm,
+        UP_DOWN,
+        "pick (the checkpoint a fork starts from)",
+    ),
     h(
         X::Confirm,
         &[(c('y'), Cmd::Yes), (c('Y'), Cmd::Yes)],
