@@ -333,7 +333,7 @@ pub const TABLE: &[Binding] = &[
     b(
         X::Runs,
         &[(c('F'), Cmd::Fork)],
-        "fork it from a checkpoint (the latest, or one it kept) with the editor's values",
+        "fork from a kept checkpoint with the editor's values",
     ),
     h(
         X::Runs,
