@@ -466,7 +466,7 @@ mod tests {
             .collect();
         let j = job(lines, 2, &dir, &prog);
         let files = j.write("1").unwrap();
-        let mut task = std::process::Command::new("bash")
+        let task = std::process::Command::new("bash")
             .arg(&files.script)
             .env("SLURM_ARRAY_TASK_ID", "0")
             .stdout(std::process::Stdio::piped())

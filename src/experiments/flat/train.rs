@@ -270,7 +270,7 @@ fn after_step(
     out: &mut Out<'_>,
     times: &mut Times,
 ) -> Result<(), Halt> {
-    if step % h.eval_every == 0 || step == h.steps {
+    if step.is_multiple_of(h.eval_every) || step == h.steps {
         out.metric(step, "train_loss", t.loss_sum / t.loss_n.max(1) as f64);
         (t.loss_sum, t.loss_n) = (0.0, 0);
         let (e, p) = bench.evaluate(step, model, out, &mut times.probe)?;
