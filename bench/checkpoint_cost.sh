@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What a checkpoint costs: E1 (the paper's d = 30), E2 at k = 3 and E4 at k = 2000 (the
-# largest networks: two 1000 x 2000 policies with their Adam moments) train STEPS steps with
+# What a checkpoint costs: E1 (the paper's d = 30), E2 at k = 3, E4 at k = 2000 (the
+# largest networks: two 1000 x 2000 policies with their Adam moments) and the presets of the
+# other experiments that checkpoint (SP, LP, E6, E7, E9, E10, E12-E14) train STEPS steps with
 # a checkpoint kept at every step (the preset with keep_checkpoints = [1, ..., STEPS]); each
 # run's log says how many checkpoints it wrote, their time in all and the size of the last.
 # At the default interval (60 s) a run writes one checkpoint a minute: its share of training
@@ -33,3 +34,12 @@ one() {
 one "E1 d = 30 (e1-parity)" scenarios/e1-parity.toml --set "steps=$steps"
 one "E2 k = 3 (e2-tuples-k3)" scenarios/e2-tuples-k3.toml --set "steps_e2e=$steps" --set "steps_dec=$steps"
 one "E4 k = 2000 (e4-portfolio-k2000)" scenarios/e4-portfolio-k2000.toml --set "steps=$steps" --set "snr_ks=2"
+one "SP n = 30, k = 3 (sp-n30-k3)" scenarios/sp-n30-k3.toml --set "steps=$steps"
+one "LP (lp-linear-periodic)" scenarios/lp-linear-periodic.toml --set "steps=$steps"
+one "E6 (e6-pwl-full-linear)" scenarios/e6-pwl-full-linear.toml --set "steps=$steps"
+one "E7 (e7-pwl-conv)" scenarios/e7-pwl-conv.toml --set "steps=$steps"
+one "E9 (e9-pwl-autoencoder)" scenarios/e9-pwl-autoencoder.toml --set "steps=$steps"
+one "E10 (e10-flat-compare)" scenarios/e10-flat-compare.toml --set "steps=$steps" --set "e14_steps=$steps"
+one "E12 (e12-flat-regression)" scenarios/e12-flat-regression.toml --set "steps=$steps"
+one "E13 (e13-flat-classes)" scenarios/e13-flat-classes.toml --set "steps=$steps"
+one "E14 (e14-flat-forward-only)" scenarios/e14-flat-forward-only.toml --set "steps=$steps"

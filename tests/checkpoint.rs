@@ -1,5 +1,6 @@
 //! Checkpoints: a run stopped (or killed) and resumed gives bit for bit the metrics and the
-//! summary of the same run uninterrupted (E1, E2, E4); bad checkpoints are passed over with
+//! summary of the same run uninterrupted (E1, E2, E4, SP, LP, E6, E7, E9, E10, E12, E13,
+//! E14); an experiment that keeps none says so; bad checkpoints are passed over with
 //! a message naming the file; a fork starts from a checkpoint with changed parameters and
 //! refuses the ones that do not fit it.
 
@@ -172,6 +173,130 @@ fn e2_killed_and_resumed_is_bit_for_bit() {
 #[test]
 fn e4_killed_and_resumed_is_bit_for_bit() {
     killed_and_resumed_is_bit_for_bit("e4-killed", small_e4(), 137);
+}
+
+fn small_sp(stop_solved: bool) -> Scenario {
+    scenario(
+        "SP",
+        &[
+            "n=10",
+            "k=2",
+            "width=64",
+            "steps=1200",
+            "batch=32",
+            "lr=0.1",
+            "eval_every=50",
+            "eval_samples=128",
+            "other_subsets=8",
+            "snr_samples=8",
+            "snr_every=150",
+            &format!("stop_solved={stop_solved}"),
+        ],
+    )
+}
+
+#[test]
+fn sp_killed_and_resumed_is_bit_for_bit() {
+    killed_and_resumed_is_bit_for_bit("sp-killed", small_sp(false), 437);
+    // a run that ends once solved (at step 100), resumed from before that
+    killed_and_resumed_is_bit_for_bit("sp-killed-solved", small_sp(true), 73);
+}
+
+#[test]
+fn lp_killed_and_resumed_is_bit_for_bit() {
+    let s = scenario(
+        "LP",
+        &[
+            "d=5",
+            "width=16",
+            "steps=300",
+            "batch=16",
+            "eval_every=40",
+            "eval_samples=64",
+            "targets=4",
+            "probe=16",
+            "snr_samples=8",
+        ],
+    );
+    killed_and_resumed_is_bit_for_bit("lp-killed", s, 163);
+}
+
+/// E6, E7 and E9 (part 3) on a small training set.
+fn small_curves(id: &str, sets: &[&str]) -> Scenario {
+    let mut all = vec![
+        "n=16",
+        "train_size=64",
+        "val_size=16",
+        "batch=8",
+        "steps=120",
+        "eval_every=25",
+        "probe=4",
+    ];
+    all.extend_from_slice(sets);
+    scenario(id, &all)
+}
+
+#[test]
+fn e6_e7_e9_killed_and_resumed_are_bit_for_bit() {
+    killed_and_resumed_is_bit_for_bit("e6-killed", small_curves("E6", &[]), 50);
+    killed_and_resumed_is_bit_for_bit("e7-killed", small_curves("E7", &[]), 61);
+    killed_and_resumed_is_bit_for_bit("e9-killed", small_curves("E9", &["k=2"]), 77);
+}
+
+/// Part 4's methods (E12-E14 alone, E10 the four in turn) at a small size.
+fn small_flat(id: &str, sets: &[&str]) -> Scenario {
+    let mut all = vec![
+        "n=10",
+        "batch=32",
+        "eval_every=20",
+        "test_samples=200",
+        "probe=4",
+    ];
+    all.extend_from_slice(sets);
+    scenario(id, &all)
+}
+
+#[test]
+fn e12_e13_e14_killed_and_resumed_are_bit_for_bit() {
+    for (id, sets) in [
+        ("E12", &["steps=150", "width=16"][..]),
+        ("E13", &["steps=150", "width=16"]),
+        ("E14", &["steps=150"]),
+    ] {
+        let s = small_flat(id, sets);
+        killed_and_resumed_is_bit_for_bit(&format!("{id}-killed"), s, 83);
+    }
+}
+
+#[test]
+fn e10_killed_and_resumed_in_its_third_method_is_bit_for_bit() {
+    // 60 steps each for E11-E13, 40 for E14: step 150 is E13's 30th
+    let s = small_flat("E10", &["steps=60", "e14_steps=40", "width=16"]);
+    killed_and_resumed_is_bit_for_bit("e10-killed", s.clone(), 150);
+    // the checkpoint at a method's last step, before the next one starts
+    killed_and_resumed_is_bit_for_bit("e10-killed-edge", s, 60);
+}
+
+#[test]
+fn an_experiment_without_checkpoints_says_it_starts_again() {
+    let o = opts("t1-none");
+    let s = scenario("L3", &[]);
+    let whole = outcome(&uninterrupted(&s, &o));
+    let dir = uninterrupted(&s, &o);
+    fs::remove_file(dir.join("summary.json")).unwrap();
+    assert!(!dir.join(checkpoint::LATEST).exists());
+    let (from, notes) = resume_to_end(&dir, &o);
+    assert_eq!(from, None);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("L3 keeps no checkpoints") && n.contains("step 0")),
+        "{notes:?}"
+    );
+    assert_eq!(outcome(&dir), whole);
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let e = resume::fork(&dir, None, &[], &o, tx).err().unwrap();
+    assert!(e.contains("L3 keeps no checkpoints"), "{e}");
 }
 
 #[test]

@@ -364,12 +364,13 @@ fn cancelling_a_running_sweep_keeps_its_finished_runs_and_marks_the_rest_cancell
 }
 
 #[test]
-fn a_task_killed_by_its_time_limit_shows_as_such() {
-    if !slurm_here("a_task_killed_by_its_time_limit_shows_as_such") {
+fn a_task_at_its_time_limit_checkpoints_and_its_run_resumes_from_there() {
+    if !slurm_here("a_task_at_its_time_limit_checkpoints_and_its_run_resumes_from_there") {
         return;
     }
     let out = SlurmOut::new("time-limit");
-    // Slurm counts limits in whole minutes and checks them every 30 s or so
+    // Slurm counts limits in whole minutes and checks them every 30 s or so; it warns the
+    // task (SIGUSR1) 15 s before a 1-minute limit
     let args = [
         D5,
         "--set",
@@ -383,7 +384,10 @@ fn a_task_killed_by_its_time_limit_shows_as_such() {
     let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(stdout.contains("| 1 | 1 time limit |"), "{stdout}");
-    assert!(stderr.contains("DUE TO TIME LIMIT"), "{stderr}");
+    assert!(
+        stderr.contains("the time limit is near") || stderr.contains("DUE TO TIME LIMIT"),
+        "{stderr}"
+    );
     let rec = only_sweep(&out);
     assert_eq!(rec.runs[0].status, "time limit", "saved in the record");
     let dir = out.join(rec.runs[0].run.as_ref().unwrap());
@@ -391,6 +395,48 @@ fn a_task_killed_by_its_time_limit_shows_as_such() {
     assert!(
         state.step > 0 && !state.metrics.is_empty(),
         "keeps its flushed metrics"
+    );
+    // warned before the limit, the run stopped at a checkpoint of its last step
+    let c = fail_lab::engine::checkpoint::read(&dir.join(fail_lab::engine::checkpoint::LATEST))
+        .expect("a checkpoint written before the task ended");
+    assert!(c.header.step > 0);
+    // resumed (here, for a few seconds), it goes on from that step, none repeated
+    let mut run = bin()
+        .args(["run", "--resume"])
+        .arg(&dir)
+        .args(["--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let log = dir.join("log.txt");
+    let resumed = format!("resumed from the checkpoint of step {}", c.header.step);
+    wait_for("the resume's log line", MINUTE, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains(&resumed))
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
+    run.wait().unwrap();
+    let state = RunState::load(&dir).unwrap();
+    assert!(
+        state.step > c.header.step,
+        "{} after {}",
+        state.step,
+        c.header.step
+    );
+    let acc: Vec<u64> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(fail_lab::engine::store::parse_metric_line)
+        .filter(|(_, name, _)| name == "test_accuracy")
+        .map(|(step, _, _)| step)
+        .collect();
+    assert!(acc.iter().any(|&s| s > c.header.step), "{acc:?}");
+    assert!(
+        acc.windows(2).all(|w| w[0] < w[1]),
+        "no step repeated or out of order in metrics.jsonl"
     );
 }
 
@@ -513,6 +559,8 @@ fn dry_run_prints_the_script_and_the_tasks_and_keeps_nothing() {
         "#SBATCH --gres=gpu:1",
         "#SBATCH --qos=short",
         "#SBATCH --no-requeue",
+        // a quarter of the limit, at most 2 minutes, before it
+        "#SBATCH --signal=B:USR1@120",
         "BIN=/opt/fail-lab",
         "PER=3",
     ] {

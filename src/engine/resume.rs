@@ -157,9 +157,11 @@ pub fn resume(
     if found.is_none() {
         cut_files(dir, FileLens::default())
             .map_err(|e| format!("cannot empty the files of {}: {e}", dir.display()))?;
-        notes.push(format!(
-            "run {id} has no checkpoint to continue from: it trains again from step 0"
-        ));
+        notes.push(if def.checkpoints {
+            format!("run {id} has no checkpoint to continue from: it trains again from step 0")
+        } else {
+            no_checkpoints(&id, def.id)
+        });
     }
     let _ = fs::remove_file(dir.join("summary.json"));
     let mut writer =
@@ -201,6 +203,25 @@ pub fn resume(
         from_step,
         notes,
     })
+}
+
+/// Why a run of an experiment that keeps no checkpoints starts again from step 0.
+pub fn no_checkpoints(run: &str, experiment: &str) -> String {
+    format!(
+        "run {run} starts again from step 0: {experiment} keeps no checkpoints, as it trains \
+         nothing (it measures or computes at initialisation, from its seed alone); the \
+         experiments that checkpoint are {}",
+        checkpointing().join(", ")
+    )
+}
+
+/// The ids of the experiments that write checkpoints.
+pub fn checkpointing() -> Vec<&'static str> {
+    crate::experiments::registry()
+        .iter()
+        .filter(|e| e.checkpoints)
+        .map(|e| e.id)
+        .collect()
 }
 
 /// Whether the run folder `dir` holds a run that was cut off or stopped (it has a spec and no
@@ -283,6 +304,15 @@ pub fn fork(
         child.set(s, &Registry).map_err(|e| e.to_string())?;
     }
     let def = validate(&child)?;
+    if !def.checkpoints {
+        return Err(format!(
+            "--fork {parent_id}: {} keeps no checkpoints, as it trains nothing (it measures or \
+             computes at initialisation, from its seed alone): run it again with `run` and \
+             --set; the experiments that checkpoint are {}",
+            def.id,
+            checkpointing().join(", ")
+        ));
+    }
     check_fork_params(&parent, &child)?;
     let seed = parent.seed.unwrap_or_default();
     let belongs =

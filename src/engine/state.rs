@@ -135,6 +135,9 @@ pub struct RunState {
     pub owner: Option<Owner>,
     /// The sweep this run belongs to (its `spec.toml`'s `[sweep_point]`).
     pub sweep: Option<String>,
+    /// The run this one was forked from and the step of its checkpoint (its `spec.toml`'s
+    /// `[fork]`).
+    pub fork: Option<(String, u64)>,
     /// Set while the run is trained elsewhere.
     follow: Option<Follow>,
     /// A saved run whose metrics and log are still on disk only: it was loaded from its
@@ -163,6 +166,7 @@ impl RunState {
             summary: None,
             owner: None,
             sweep: None,
+            fork: None,
             follow: None,
             series_on_disk: false,
         }
@@ -190,6 +194,7 @@ impl RunState {
                 self.params = params.clone();
                 self.seed = Some(*seed);
                 self.dir = Some(dir.clone());
+                self.fork = super::resume::fork_of(dir);
                 self.status = Status::Running;
             }
             Event::Metric { step, name, value } => {
@@ -332,6 +337,12 @@ impl RunState {
             .and_then(|p| p.get("sweep"))
             .and_then(|v| v.as_str())
             .map(str::to_string);
+        run.fork = table.get("fork").and_then(|f| {
+            Some((
+                f.get("parent")?.as_str()?.to_string(),
+                f.get("step")?.as_integer()? as u64,
+            ))
+        });
         run.status = Status::Interrupted;
 
         // a run with its summary has ended, whoever wrote it. Without one, whether the writer

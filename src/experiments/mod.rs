@@ -82,6 +82,11 @@ pub struct ExperimentDef {
     /// only if it got there: a group counts the runs that did not as censored at their last
     /// step ([`crate::stats::Survival`]).
     pub thresholds: fn() -> Vec<String>,
+    /// Whether a run writes checkpoints of its training state, from which `--resume`
+    /// continues and `--fork` starts. The experiments that train nothing (E3, E5, T1 and L3
+    /// measure or compute at initialisation, in seconds) have none: a stopped run of theirs
+    /// starts again from step 0.
+    pub checkpoints: bool,
 }
 
 pub fn no_extra_checks(_: &Params) -> Result<(), String> {

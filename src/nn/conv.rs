@@ -133,6 +133,20 @@ impl LinearMap {
         self.w.as_vec()
     }
 
+    /// The weights and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<super::TrainSnapshot> {
+        super::snapshot::take_snapshot([super::snapshot::ParamRef::Mat(&self.w)].into_iter(), opt)
+    }
+
+    /// Writes a checkpoint's weights and optimizer state back (the same shape).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &super::TrainSnapshot) -> NnResult<()> {
+        super::snapshot::restore_snapshot(
+            [super::snapshot::ParamMut::Mat(&mut self.w)].into_iter(),
+            opt,
+            s,
+        )
+    }
+
     fn input(&self, x: &[f32], batch: usize) -> NnResult<Mat> {
         super::ops::input_matrix(&self.dev, x, batch, self.inputs())
     }
@@ -295,6 +309,20 @@ impl Conv1d {
     /// The trained weights `w` (in conditioned coordinates when a conditioner is set).
     pub fn weights(&self) -> Vec<f32> {
         self.w.as_vec()
+    }
+
+    /// The weights and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<super::TrainSnapshot> {
+        super::snapshot::take_snapshot([super::snapshot::ParamRef::Mat(&self.w)].into_iter(), opt)
+    }
+
+    /// Writes a checkpoint's weights and optimizer state back (the same shape).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &super::TrainSnapshot) -> NnResult<()> {
+        super::snapshot::restore_snapshot(
+            [super::snapshot::ParamMut::Mat(&mut self.w)].into_iter(),
+            opt,
+            s,
+        )
     }
 
     /// The filter applied to the raw signal, `M . w`, computed in f64.

@@ -282,6 +282,25 @@ impl LinearScore {
         vec![("w".into(), self.inputs()), ("b".into(), 1)]
     }
 
+    /// The parameters (w, then b) and `opt`'s state for them, for a checkpoint.
+    pub fn snapshot(&self, opt: &mut Optimizer) -> NnResult<crate::nn::TrainSnapshot> {
+        use crate::nn::snapshot::{take_snapshot, ParamRef};
+        on_device!(&self.0, m => take_snapshot(
+            [ParamRef::Mat(&m.w), ParamRef::Vec(&m.b)].into_iter(),
+            opt,
+        ))
+    }
+
+    /// Writes a checkpoint's parameters and optimizer state back (the same shapes).
+    pub fn restore(&mut self, opt: &mut Optimizer, s: &crate::nn::TrainSnapshot) -> NnResult<()> {
+        use crate::nn::snapshot::{restore_snapshot, ParamMut};
+        on_device!(&mut self.0, m => restore_snapshot(
+            [ParamMut::Mat(&mut m.w), ParamMut::Vec(&mut m.b)].into_iter(),
+            opt,
+            s,
+        ))
+    }
+
     /// Scores s = w.x + b, one per sample.
     pub fn scores(&self, x: &[f32], batch: usize) -> NnResult<Vec<f32>> {
         on_device!(&self.0, m => m.scores(x, batch))

@@ -54,6 +54,49 @@ fn is_time_limit(t: &str) -> bool {
     }
 }
 
+/// A time limit in seconds (`None`: unlimited, or not a limit).
+pub fn limit_seconds(t: &str) -> Option<u64> {
+    if !is_time_limit(t)
+        || t.eq_ignore_ascii_case("unlimited")
+        || t.eq_ignore_ascii_case("infinite")
+    {
+        return None;
+    }
+    let nums = |s: &str| -> Option<Vec<u64>> { s.split(':').map(|p| p.parse().ok()).collect() };
+    Some(match t.split_once('-') {
+        Some((days, rest)) => {
+            let d: u64 = days.parse().ok()?;
+            let r = nums(rest)?;
+            let (h, m, sec) = (
+                r[0],
+                r.get(1).copied().unwrap_or(0),
+                r.get(2).copied().unwrap_or(0),
+            );
+            ((d * 24 + h) * 60 + m) * 60 + sec
+        }
+        None => match nums(t)?.as_slice() {
+            [m] => m * 60,
+            [m, sec] => m * 60 + sec,
+            [h, m, sec] => (h * 60 + m) * 60 + sec,
+            _ => return None,
+        },
+    })
+}
+
+/// How long before its time limit a task is told (`--signal=B:USR1@SECONDS`) to stop its run
+/// at a checkpoint: a quarter of the limit, between 10 s and 2 minutes; 2 minutes where the
+/// job sets no limit of its own (the partition's applies).
+pub fn warning_seconds(time: Option<&str>) -> u64 {
+    match time.and_then(limit_seconds) {
+        Some(limit) => (limit / 4).clamp(10, 120),
+        None => 120,
+    }
+}
+
+/// The line a task's log gets when the warning comes; [`super::queue::parse_ending`] reads it
+/// as the time limit.
+pub const TIME_LIMIT_LINE: &str = "fail-lab task: the time limit is near (SIGUSR1)";
+
 impl SbatchOptions {
     /// Checks each value; the message names the option and what is allowed.
     pub fn check(&self) -> Result<(), String> {
@@ -227,7 +270,10 @@ impl JobArray {
     }
 
     /// The job script. A task runs its lines in turn; on SIGTERM (a time limit, scancel) it
-    /// lets the command that runs finish writing its files, then starts no other.
+    /// lets the command that runs finish writing its files, then starts no other. Slurm warns
+    /// it [`warning_seconds`] before the time limit with SIGUSR1, which it passes on to the
+    /// command as SIGTERM: the run stops at a checkpoint while there is time, and `--resume`
+    /// (or a requeued task) continues it from there.
     pub fn script(&self, tasks_file: &Path) -> String {
         let last = self.task_count().saturating_sub(1);
         let array = match self.options.max_parallel {
@@ -243,27 +289,48 @@ impl JobArray {
             self.dir.join("%A_%a.out").display()
         ));
         directive("--no-requeue");
+        // the time to stop the run at a checkpoint before Slurm ends the task
+        directive(&format!(
+            "--signal=B:USR1@{}",
+            warning_seconds(self.options.time.as_deref())
+        ));
         for d in self.options.directives() {
             directive(&d);
         }
         s.push_str(&format!(
             "# array task i runs lines i*{per}+1 .. i*{per}+{per} of the tasks file in turn, each the\n\
-             # arguments of one `fail-lab` command\n\
+             # arguments of one `fail-lab` command, in the background so that the shell hears\n\
+             # signals while it runs. SIGTERM (scancel, the time limit) reaches the command from\n\
+             # Slurm too; SIGUSR1 (the time limit is near: --signal) reaches this shell alone,\n\
+             # which passes it on as SIGTERM. Either stops the run at a checkpoint, and no\n\
+             # further line starts.\n\
              set -u\n\
-             trap 'echo \"fail-lab task: SIGTERM, no further line starts\"; exit 143' TERM\n\
+             child=\n\
+             stopping=\n\
+             trap 'echo \"fail-lab task: SIGTERM, no further line starts\"; stopping=TERM' TERM\n\
+             trap 'echo \"{time_line}: its run stops at a checkpoint, no further line starts\"; stopping=USR1; [ -z \"$child\" ] || kill -TERM \"$child\"' USR1\n\
              BIN={bin}\n\
              TASKS={tasks}\n\
              PER={per}\n\
              first=$(( SLURM_ARRAY_TASK_ID * PER + 1 ))\n\
              status=0\n\
              for n in $(seq \"$first\" $(( first + PER - 1 ))); do\n\
+             \x20 [ -z \"$stopping\" ] || break\n\
              \x20 line=$(sed -n \"${{n}}p\" \"$TASKS\")\n\
              \x20 [ -n \"$line\" ] || break\n\
              \x20 echo \"fail-lab task: line $n: $line\"\n\
              \x20 eval \"set -- $line\"\n\
-             \x20 \"$BIN\" \"$@\" || status=$?\n\
+             \x20 \"$BIN\" \"$@\" &\n\
+             \x20 child=$!\n\
+             \x20 wait \"$child\"; rc=$?\n\
+             \x20 # a signal ends `wait` early: wait again for the run to write its checkpoint\n\
+             \x20 [ -z \"$stopping\" ] || {{ wait \"$child\"; r=$?; [ \"$r\" = 127 ] || rc=$r; }}\n\
+             \x20 child=\n\
+             \x20 [ \"$rc\" = 0 ] || status=$rc\n\
              done\n\
+             [ \"$stopping\" != TERM ] || exit 143\n\
              exit \"$status\"\n",
+            time_line = TIME_LIMIT_LINE,
             per = self.per_task.max(1),
             bin = shell_quote(&self.binary.display().to_string()),
             tasks = shell_quote(&tasks_file.display().to_string()),
@@ -352,6 +419,83 @@ mod tests {
         for bad in ["", "soon", "1:2:3:4", "-5", "1-", "2h", "1-2-3"] {
             assert!(!is_time_limit(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_warning_before_the_time_limit_fits_the_limit() {
+        assert_eq!(limit_seconds("30"), Some(1800));
+        assert_eq!(limit_seconds("0:30"), Some(30));
+        assert_eq!(limit_seconds("2:00:00"), Some(7200));
+        assert_eq!(limit_seconds("1-12"), Some(129_600));
+        assert_eq!(limit_seconds("1-0:01:02"), Some(86_462));
+        assert_eq!(limit_seconds("UNLIMITED"), None);
+        assert_eq!(warning_seconds(Some("1")), 15);
+        assert_eq!(warning_seconds(Some("0:20")), 10);
+        assert_eq!(warning_seconds(Some("2:00:00")), 120);
+        assert_eq!(warning_seconds(None), 120);
+        let dir = std::env::temp_dir();
+        let mut j = job(vec![vec!["a".into()]], 1, &dir, &dir.join("bin"));
+        j.options.time = Some("1".into());
+        let script = j.script(&dir.join("tasks.txt"));
+        assert!(script.contains("#SBATCH --signal=B:USR1@15\n"), "{script}");
+        assert!(script.contains("#SBATCH --time=1\n"), "{script}");
+    }
+
+    /// SIGUSR1 (Slurm's warning before the time limit) reaches the running command as
+    /// SIGTERM, the task waits for it to end, starts no further line and its log reads as a
+    /// time limit.
+    #[cfg(unix)]
+    #[test]
+    fn the_time_limit_warning_stops_the_running_command_and_the_task() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("fail-lab-warn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prog = dir.join("run.sh");
+        std::fs::write(
+            &prog,
+            "#!/bin/sh\necho \"start $2\" >> \"$1\"\n\
+             trap 'echo \"checkpoint $2\" >> \"$1\"; exit 1' TERM\n\
+             while :; do sleep 0.05; done\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let trace = dir.join("trace.txt");
+        let lines: Vec<Vec<String>> = ["one", "two"]
+            .iter()
+            .map(|w| vec![trace.display().to_string(), w.to_string()])
+            .collect();
+        let j = job(lines, 2, &dir, &prog);
+        let files = j.write("1").unwrap();
+        let task = std::process::Command::new("bash")
+            .arg(&files.script)
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while !std::fs::read_to_string(&trace).is_ok_and(|t| t.contains("start one")) {
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "the first line never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let kill = std::process::Command::new("kill")
+            .args(["-USR1", &task.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let out = task.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(out.status.code(), Some(1), "the run's own status: {log}");
+        assert_eq!(
+            std::fs::read_to_string(&trace).unwrap(),
+            "start one\ncheckpoint one\n",
+            "{log}"
+        );
+        let ending = super::super::queue::parse_ending(&log).unwrap();
+        assert_eq!(ending.label, "time limit", "{log}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// The script as bash runs it for one array task: its lines, in turn, each word as

@@ -124,10 +124,17 @@ pub struct Ending {
 
 /// Finds the line slurmstepd writes when it ends a task
 /// (`slurmstepd: error: *** JOB 12 ON node CANCELLED AT 2026-12-01T22:40:37 DUE TO TIME
-/// LIMIT ***`) or an out-of-memory kill; the last such line counts.
+/// LIMIT ***`), an out-of-memory kill, or the job script's own line when Slurm warned it of
+/// the time limit ([`super::job::TIME_LIMIT_LINE`]); the last such line counts.
 pub fn parse_ending(log: &str) -> Option<Ending> {
     log.lines().rev().find_map(|l| {
         let line = l.trim();
+        if line.starts_with(super::job::TIME_LIMIT_LINE) {
+            return Some(Ending {
+                label: "time limit".into(),
+                line: line.to_string(),
+            });
+        }
         if line.contains("oom_kill event") || line.contains("oom-kill event") {
             return Some(Ending {
                 label: "out of memory".into(),

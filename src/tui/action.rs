@@ -11,7 +11,7 @@ use crate::spec::Scenario;
 use super::app::App;
 use super::panes::params;
 use super::panes::Pane;
-use super::screens::dialogs::{Overlay, SaveAs};
+use super::screens::dialogs::{ForkPick, Overlay, SaveAs};
 use super::screens::Screen;
 
 /// One thing to do.
@@ -40,8 +40,15 @@ pub enum Action {
     /// Continue stopped run #n from its last checkpoint, in its folder (its sweep's
     /// unfinished runs where the run is not one to continue but belongs to a sweep).
     ResumeRun(usize),
-    /// Start a new run from run #n's latest checkpoint with the editor's parameters.
+    /// Fork run #n with the editor's parameters: from its latest checkpoint, or, where it
+    /// kept others, from the one the user picks in a box.
     ForkRun(usize),
+    /// Start a new run from run #n's checkpoint at `step` (`None`: its latest) with the
+    /// editor's parameters.
+    ForkRunAt {
+        num: usize,
+        step: Option<u64>,
+    },
     OpenSweep,
     /// Ask before deleting run #n.
     AskDelete(usize),
@@ -65,6 +72,19 @@ pub enum Action {
     Error(String),
 }
 
+/// What a fork of a run needs, checked: see [`App::fork_plan`].
+struct ForkPlan {
+    dir: std::path::PathBuf,
+    sets: Vec<String>,
+    child: crate::spec::Scenario,
+    /// Whether it has a latest checkpoint (`checkpoint.bin` or the one before).
+    has_latest: bool,
+    /// The step of the latest checkpoint, where it reads.
+    latest: Option<u64>,
+    /// The steps of the checkpoints the run kept.
+    kept: Vec<u64>,
+}
+
 impl App {
     /// Carries out one action.
     pub fn apply(&mut self, action: Action) {
@@ -80,7 +100,8 @@ impl App {
             Action::StartSweep => self.start_sweep(),
             Action::ResumeSweep => self.resume_sweep(),
             Action::ResumeRun(num) => self.resume_run(num),
-            Action::ForkRun(num) => self.fork_run(num),
+            Action::ForkRun(num) => self.ask_fork(num),
+            Action::ForkRunAt { num, step } => self.fork_run(num, step),
             Action::OpenSweep => self.open_sweep(),
             Action::AskDelete(num) => self.ask_delete(num),
             Action::Delete(num) => self.delete_run(num),
@@ -261,30 +282,27 @@ impl App {
         ));
     }
 
-    /// Starts a new run from run #num's latest checkpoint, with the parameters of the editor
-    /// where they differ from the run's (as `run --fork RUN --set ...`); parameters a fork
-    /// cannot change are refused before anything starts, in the command line's words.
-    fn fork_run(&mut self, num: usize) {
-        use crate::engine::{checkpoint, pool::Start, resume};
-        let Some(r) = self.runs.get(num) else { return };
+    /// The fork of run #num as `run --fork RUN --set ...` would start it: its folder, its id,
+    /// the `name=value` changes of the editor and the new run's scenario; or the message that
+    /// refuses it.
+    fn fork_plan(&self, num: usize) -> Result<ForkPlan, String> {
+        use crate::engine::{checkpoint, resume};
+        let r = self.runs.get(num).ok_or_else(|| format!("no run #{num}"))?;
         let Some(dir) = r.state.dir.clone() else {
-            return self.error(format!(
+            return Err(format!(
                 "run #{num} has no folder yet: nothing to fork from"
             ));
         };
         let id = r.state.id.clone();
-        let parent = match resume::run_scenario(&dir) {
-            Ok(s) => s,
-            Err(e) => return self.error(format!("--fork {id}: {e}")),
-        };
+        let parent = resume::run_scenario(&dir).map_err(|e| format!("--fork {id}: {e}"))?;
         let Some(entry) = self.scenarios.current() else {
-            return self.error(format!(
+            return Err(format!(
                 "select a scenario of {}: the editor's parameters are the fork's",
                 parent.experiment
             ));
         };
         if entry.current.experiment != parent.experiment {
-            return self.error(format!(
+            return Err(format!(
                 "the editor holds {} and run #{num} is {}: select a scenario of {} to fork it",
                 entry.current.experiment, parent.experiment, parent.experiment
             ));
@@ -297,36 +315,98 @@ impl App {
             .collect();
         let mut child = parent.clone();
         for s in &sets {
-            if let Err(e) = child.set(s, &crate::experiments::Registry) {
-                return self.error(format!("--set {s}: {e}"));
+            child
+                .set(s, &crate::experiments::Registry)
+                .map_err(|e| format!("--set {s}: {e}"))?;
+        }
+        crate::engine::validate(&child).and_then(|def| {
+            if def.checkpoints {
+                resume::check_fork_params(&parent, &child)
+            } else {
+                Err(format!(
+                    "--fork {id}: {} keeps no checkpoints, as it trains nothing: r runs it \
+                     again with the editor's values",
+                    def.id
+                ))
             }
+        })?;
+        let has_latest = [checkpoint::LATEST, checkpoint::PREVIOUS]
+            .iter()
+            .any(|n| dir.join(n).is_file());
+        let latest = checkpoint::read(&dir.join(checkpoint::LATEST))
+            .ok()
+            .map(|c| c.header.step);
+        let kept = checkpoint::kept_steps(&dir);
+        if !has_latest && kept.is_empty() {
+            return Err(format!("--fork {id}: run {id} has no checkpoint"));
         }
-        if let Err(e) =
-            crate::engine::validate(&child).and_then(|_| resume::check_fork_params(&parent, &child))
-        {
-            return self.error(e);
+        Ok(ForkPlan {
+            dir,
+            sets,
+            child,
+            has_latest,
+            latest,
+            kept,
+        })
+    }
+
+    /// F on run #num: the fork starts at once from the latest checkpoint where the run kept
+    /// no other; else a box lists the kept steps and the latest (picked first).
+    fn ask_fork(&mut self, num: usize) {
+        let plan = match self.fork_plan(num) {
+            Ok(p) => p,
+            Err(e) => return self.error(e),
+        };
+        let mut steps: Vec<Option<u64>> = plan
+            .kept
+            .iter()
+            .filter(|&&k| Some(k) != plan.latest)
+            .map(|&k| Some(k))
+            .collect();
+        if plan.has_latest {
+            steps.push(None);
         }
-        if !dir.join(checkpoint::LATEST).is_file() && checkpoint::kept_steps(&dir).is_empty() {
-            return self.error(format!("--fork {id}: run {id} has no checkpoint"));
+        if steps.len() <= 1 {
+            return self.fork_run(num, steps.first().copied().flatten());
         }
-        let changes = if sets.is_empty() {
+        self.overlay = Some(Overlay::ForkStep(ForkPick {
+            num,
+            pick: steps.len() - 1,
+            latest: plan.latest,
+            steps,
+        }));
+    }
+
+    /// Starts a new run from run #num's checkpoint at `step` (`None`: the latest), with the
+    /// parameters of the editor where they differ from the run's (as `run --fork RUN[@STEP]
+    /// --set ...`); parameters a fork cannot change are refused before anything starts, in the
+    /// command line's words.
+    fn fork_run(&mut self, num: usize, step: Option<u64>) {
+        use crate::engine::pool::Start;
+        let plan = match self.fork_plan(num) {
+            Ok(p) => p,
+            Err(e) => return self.error(e),
+        };
+        let changes = if plan.sets.is_empty() {
             "no parameter changed".to_string()
         } else {
-            sets.join(", ")
+            plan.sets.join(", ")
+        };
+        let from = match step {
+            Some(s) => format!("its checkpoint of step {s}"),
+            None => "its latest checkpoint".to_string(),
         };
         let ticket = self.pool.submit_as(
-            child.clone(),
+            plan.child.clone(),
             Start::Fork {
-                parent: dir,
-                step: None,
-                sets,
+                parent: plan.dir,
+                step,
+                sets: plan.sets,
             },
         );
-        let n = self.runs.add_queued(ticket, &child);
+        let n = self.runs.add_queued(ticket, &plan.child);
         self.runs.select(n);
-        self.say(format!(
-            "run #{n} forks run #{num} from its latest checkpoint ({changes})"
-        ));
+        self.say(format!("run #{n} forks run #{num} from {from} ({changes})"));
     }
 
     fn pause_resume(&mut self, num: usize) {

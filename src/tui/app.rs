@@ -211,7 +211,8 @@ impl App {
                 Overlay::ConfirmQuit
                 | Overlay::ConfirmDelete(_)
                 | Overlay::ConfirmSweep(_)
-                | Overlay::ConfirmStop { .. },
+                | Overlay::ConfirmStop { .. }
+                | Overlay::ForkStep(_),
             ) => return Context::Confirm,
             Some(Overlay::SaveAs(_)) => return Context::SaveAs,
             None => {}

@@ -649,3 +649,75 @@ fn f_forks_a_run_with_the_editors_parameters_and_refuses_what_a_fork_cannot_chan
     assert_eq!(app.pool.queued(), 1);
     assert_eq!(app.runs.selected(), Some(2));
 }
+
+#[test]
+fn f_on_a_run_that_kept_checkpoints_picks_the_step_to_fork_from() {
+    use crate::tui::screens::dialogs::ForkPick;
+    use crate::tui::testing::D5;
+    let tmp = crate::tui::testing::temp_dir("fork-pick");
+    let parent = tmp.join("20261206-130000-e1");
+    std::fs::create_dir_all(&parent).unwrap();
+    std::fs::write(parent.join("spec.toml"), D5).unwrap();
+    for name in ["checkpoint-200.bin", "checkpoint-400.bin", "checkpoint.bin"] {
+        std::fs::write(parent.join(name), b"").unwrap();
+    }
+    let mut run = finished("20261206-130000-e1", 5, 0.5, &parent);
+    run.status = Status::Stopped;
+    let mut l = Lab::new(1, vec![run]);
+    let app = &mut l.app;
+    app.focus = Pane::Runs;
+    app.runs.select(1);
+
+    // the kept steps and the latest, the latest picked
+    press(app, KeyCode::Char('F'));
+    let want = ForkPick {
+        num: 1,
+        steps: vec![Some(200), Some(400), None],
+        latest: None,
+        pick: 2,
+    };
+    assert_eq!(app.overlay, Some(Overlay::ForkStep(want)));
+    assert_eq!(app.context(), Context::Confirm);
+    let text = screen(app, 80, 24);
+    assert!(
+        text.contains("Fork run #1 from") && text.contains("200  kept") && text.contains("latest"),
+        "{text}"
+    );
+    // n closes the box and starts nothing
+    press(app, KeyCode::Char('n'));
+    assert!(app.overlay.is_none());
+    assert_eq!(app.pool.queued(), 0);
+
+    // up twice (past the top stays there), down once: step 400
+    press(app, KeyCode::Char('F'));
+    press(app, KeyCode::Up);
+    press(app, KeyCode::Up);
+    press(app, KeyCode::Up);
+    press(app, KeyCode::Down);
+    press(app, KeyCode::Char('y'));
+    assert!(app.overlay.is_none());
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        !m.error
+            && m.text
+                .contains("run #2 forks run #1 from its checkpoint of step 400"),
+        "{}",
+        m.text
+    );
+    assert_eq!(app.pool.queued(), 1);
+
+    // only the latest: no box, the fork starts from it
+    for name in ["checkpoint-200.bin", "checkpoint-400.bin"] {
+        std::fs::remove_file(parent.join(name)).unwrap();
+    }
+    app.runs.select(1);
+    press(app, KeyCode::Char('F'));
+    assert!(app.overlay.is_none());
+    let m = app.message.as_ref().unwrap();
+    assert!(
+        m.text
+            .contains("run #3 forks run #1 from its latest checkpoint"),
+        "{}",
+        m.text
+    );
+}

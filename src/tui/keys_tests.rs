@@ -154,6 +154,14 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
         (Context::Help, 0) => app.overlay = Some(Overlay::Help { scroll: 5 }),
         (Context::Confirm, 0) => app.overlay = Some(Overlay::ConfirmDelete(1)),
         (Context::Confirm, 1) => app.overlay = Some(Overlay::ConfirmQuit),
+        (Context::Confirm, 2) => {
+            app.overlay = Some(Overlay::ForkStep(crate::tui::screens::dialogs::ForkPick {
+                num: 1,
+                steps: vec![Some(10), Some(20), None],
+                latest: None,
+                pick: 1,
+            }))
+        }
         _ => return None,
     }
     app.message = None;

@@ -11,6 +11,7 @@ use super::fit::{curve_errors, curves_figure, figure_curves, Batches, CurveError
 use super::OPT_HELP;
 use crate::experiments::common::{optimizer, OPTIMIZERS_ADAM_FIRST as OPTIMIZERS};
 use crate::experiments::ctx::{Ctx, Halt, Summary};
+use crate::experiments::state::{StateReader, StateWriter};
 use crate::nn::{Activation, Loss, Mlp, Optimizer, Snr, SnrReport};
 use crate::spec::{ParamDef, Params};
 
@@ -210,7 +211,42 @@ struct Trained {
     timing: Timing,
 }
 
-/// The training loop: the autoencoder reconstructs each batch of curves.
+/// What training changes besides the network: the batch stream, the loss since the last
+/// evaluation and the last evaluation (a checkpoint holds them with the network).
+struct Progress {
+    batches: Batches,
+    loss_sum: f64,
+    loss_n: u64,
+    last: CurveErrors,
+}
+
+impl Progress {
+    fn save(&self, net: &Mlp, opt: &mut Optimizer) -> Result<Vec<u8>, Halt> {
+        let mut w = StateWriter::new();
+        w.snapshot(&net.snapshot(opt)?);
+        self.batches.save(&mut w);
+        w.f64(self.loss_sum).u64(self.loss_n);
+        self.last.save(&mut w);
+        Ok(w.into_bytes())
+    }
+
+    fn load(&mut self, net: &mut Mlp, opt: &mut Optimizer, bytes: &[u8]) -> Result<(), String> {
+        let mut r = StateReader::new(bytes);
+        let snap = r.snapshot()?;
+        net.restore(opt, &snap).map_err(|e| e.to_string())?;
+        self.batches.load(&mut r)?;
+        self.loss_sum = r.f64()?;
+        self.loss_n = r.u64()?;
+        self.last = CurveErrors::load(&mut r)?;
+        if !r.is_done() {
+            return Err("bytes left over after E9's state".into());
+        }
+        Ok(())
+    }
+}
+
+/// The training loop: the autoencoder reconstructs each batch of curves; from step 0, or from
+/// the step of the checkpoint the context hands back.
 fn train_e9(
     p: &Params,
     seed: u64,
@@ -224,27 +260,54 @@ fn train_e9(
     let steps = p.int("steps") as u64;
     let eval_every = p.int("eval_every") as u64;
     let mut timing = Timing::default();
-    let mut last = bench.evaluate(net, 0, None, &mut timing, ctx)?;
+    // of the network at initialisation, before a checkpoint is put back
     let active0 = active_code_units(net, &bench.val, 2 * bench.k)?;
-    let mut batches = Batches::new(seed, batch, bench.n, false);
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    for step in 1..=steps {
-        batches.draw(train, false);
-        let x = &batches.x;
-        let t = Instant::now();
+    let mut t = Progress {
+        batches: Batches::new(seed, batch, bench.n, false),
+        loss_sum: 0.0,
+        loss_n: 0,
+        last: CurveErrors::default(),
+    };
+    let due = |step: u64| step.is_multiple_of(eval_every) || step == steps;
+    let first = match ctx.restore() {
+        Some(r) => {
+            if r.step > steps {
+                return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
+            }
+            t.load(net, opt, &r.state).map_err(|e| r.bad(e))?;
+            ctx.log(&format!(
+                "continuing from the checkpoint of step {}",
+                r.step
+            ));
+            if due(r.step) {
+                let avg = Some(t.loss_sum / t.loss_n.max(1) as f64);
+                t.last = bench.evaluate(net, r.step, avg, &mut timing, ctx)?;
+                (t.loss_sum, t.loss_n) = (0.0, 0);
+            }
+            r.step + 1
+        }
+        None => {
+            t.last = bench.evaluate(net, 0, None, &mut timing, ctx)?;
+            1
+        }
+    };
+    for step in first..=steps {
+        t.batches.draw(train, false);
+        let x = &t.batches.x;
+        let start = Instant::now();
         let loss = net.train_step(x, batch, Loss::Mse(x), opt)? as f64;
-        timing.train += t.elapsed();
-        loss_sum += loss;
-        loss_n += 1;
-        ctx.step(step, steps, loss)?;
-        if step % eval_every == 0 || step == steps {
-            let avg = Some(loss_sum / loss_n as f64);
-            last = bench.evaluate(net, step, avg, &mut timing, ctx)?;
-            (loss_sum, loss_n) = (0.0, 0);
+        timing.train += start.elapsed();
+        t.loss_sum += loss;
+        t.loss_n += 1;
+        ctx.step_saving(step, steps, loss, &mut || t.save(net, opt))?;
+        if due(step) {
+            let avg = Some(t.loss_sum / t.loss_n as f64);
+            t.last = bench.evaluate(net, step, avg, &mut timing, ctx)?;
+            (t.loss_sum, t.loss_n) = (0.0, 0);
         }
     }
     Ok(Trained {
-        last,
+        last: t.last,
         active0,
         timing,
     })

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use super::curves::{check_curves, decode, example_curves, xy, CurveDist, Curves, BATCH_STREAM};
 use crate::experiments::ctx::{Ctx, Figure};
+use crate::experiments::state::{stream_from, StateReader, StateWriter, Stream};
 use crate::spec::Params;
 
 /// The checks across parameters of E6-E9: the curves fit n and k, and the probe batch fits in
@@ -123,7 +123,7 @@ pub(super) fn curves_figure(id: &str, step: u64, ex: &Curves, decoded: &[Vec<f64
 
 /// Batches drawn with replacement from a fixed training set, from the run's batch stream.
 pub(super) struct Batches {
-    rng: StdRng,
+    rng: Stream,
     idx: Vec<usize>,
     /// The inputs `f` of the last batch.
     pub(super) x: Vec<f32>,
@@ -134,7 +134,7 @@ pub(super) struct Batches {
 impl Batches {
     pub(super) fn new(seed: u64, batch: usize, n: usize, with_p: bool) -> Self {
         Self {
-            rng: StdRng::seed_from_u64(seed ^ BATCH_STREAM),
+            rng: stream_from(seed ^ BATCH_STREAM),
             idx: vec![0usize; batch],
             x: Vec::with_capacity(batch * n),
             y: Vec::with_capacity(if with_p { batch * n } else { 0 }),
@@ -147,6 +147,31 @@ impl Batches {
             *i = self.rng.gen_range(0..train.count);
         }
         gather_batch(train, &self.idx, &mut self.x, with_p.then_some(&mut self.y));
+    }
+
+    /// The stream's position, for a checkpoint.
+    pub(super) fn save(&self, w: &mut StateWriter) {
+        w.stream(&self.rng);
+    }
+
+    /// The stream's position put back.
+    pub(super) fn load(&mut self, r: &mut StateReader<'_>) -> Result<(), String> {
+        self.rng = r.stream()?;
+        Ok(())
+    }
+}
+
+impl CurveErrors {
+    pub(super) fn save(&self, w: &mut StateWriter) {
+        w.f64(self.mse).f64(self.curve_rmse).f64(self.max_err_mean);
+    }
+
+    pub(super) fn load(r: &mut StateReader<'_>) -> Result<Self, String> {
+        Ok(Self {
+            mse: r.f64()?,
+            curve_rmse: r.f64()?,
+            max_err_mean: r.f64()?,
+        })
     }
 }
 

@@ -15,7 +15,8 @@ use super::matrices::{
 use super::OPT_HELP;
 use crate::experiments::common::{optimizer, OPTIMIZERS_ADAM_FIRST as OPTIMIZERS};
 use crate::experiments::ctx::{Ctx, Halt, Summary};
-use crate::nn::{Conv1d, LinearMap, Loss, Optimizer};
+use crate::experiments::state::{StateReader, StateWriter};
+use crate::nn::{Conv1d, LinearMap, Loss, Optimizer, TrainSnapshot};
 use crate::spec::{ParamDef, Params};
 
 /// Filter-error levels whose first crossing each run records (`steps_to_err_<level>`).
@@ -134,6 +135,21 @@ impl LinModel {
                 .fold(0.0, f64::max),
             LinModel::Conv(m) => filter_error(&m.effective_filter()),
         }
+    }
+
+    fn snapshot(&self, opt: &mut Optimizer) -> Result<TrainSnapshot, Halt> {
+        Ok(match self {
+            LinModel::Full(m) => m.snapshot(opt)?,
+            LinModel::Conv(m) => m.snapshot(opt)?,
+        })
+    }
+
+    fn restore(&mut self, opt: &mut Optimizer, s: &TrainSnapshot) -> Result<(), String> {
+        match self {
+            LinModel::Full(m) => m.restore(opt, s),
+            LinModel::Conv(m) => m.restore(opt, s),
+        }
+        .map_err(|e| e.to_string())
     }
 
     fn filter(&self) -> Option<Vec<f64>> {
@@ -363,8 +379,78 @@ fn build_model(
     })
 }
 
-/// The training loop. A convolution's filter error (three numbers) is followed at every step,
-/// the full map's at the evaluations.
+/// What training changes besides the model: the batch stream, the loss since the last
+/// evaluation, the first crossings of the error levels and the last evaluation (a checkpoint
+/// holds them with the model).
+struct Progress {
+    batches: Batches,
+    loss_sum: f64,
+    loss_n: u64,
+    hits: Hits,
+    last: CurveErrors,
+    last_err: f64,
+}
+
+impl Progress {
+    fn save(&self, model: &LinModel, opt: &mut Optimizer) -> Result<Vec<u8>, Halt> {
+        let mut w = StateWriter::new();
+        w.snapshot(&model.snapshot(opt)?);
+        self.batches.save(&mut w);
+        w.f64(self.loss_sum).u64(self.loss_n);
+        for h in &self.hits.0 {
+            w.opt_u64(*h);
+        }
+        self.last.save(&mut w);
+        w.f64(self.last_err);
+        Ok(w.into_bytes())
+    }
+
+    fn load(
+        &mut self,
+        model: &mut LinModel,
+        opt: &mut Optimizer,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let mut r = StateReader::new(bytes);
+        let snap = r.snapshot()?;
+        model.restore(opt, &snap)?;
+        self.batches.load(&mut r)?;
+        self.loss_sum = r.f64()?;
+        self.loss_n = r.u64()?;
+        for h in self.hits.0.iter_mut() {
+            *h = r.opt_u64()?;
+        }
+        self.last = CurveErrors::load(&mut r)?;
+        self.last_err = r.f64()?;
+        if !r.is_done() {
+            return Err("bytes left over after the linear model's state".into());
+        }
+        Ok(())
+    }
+
+    /// The evaluation at `step` where one is due.
+    fn evaluate(
+        &mut self,
+        model: &LinModel,
+        bench: &Bench<'_>,
+        step: u64,
+        timing: &mut Timing,
+        ctx: &mut dyn Ctx,
+    ) -> Result<(), Halt> {
+        let avg = Some(self.loss_sum / self.loss_n.max(1) as f64);
+        let (e, err) = bench.evaluate(model, step, avg, timing, ctx)?;
+        if bench.kind == LinKind::Full {
+            self.hits.record(err, step);
+        }
+        (self.loss_sum, self.loss_n) = (0.0, 0);
+        (self.last, self.last_err) = (e, err);
+        Ok(())
+    }
+}
+
+/// The training loop, from step 0 or from the step of the checkpoint the context hands back.
+/// A convolution's filter error (three numbers) is followed at every step, the full map's at
+/// the evaluations.
 fn train_linear(
     p: &Params,
     seed: u64,
@@ -377,37 +463,56 @@ fn train_linear(
     let batch = p.usize("batch");
     let steps = p.int("steps") as u64;
     let eval_every = p.int("eval_every") as u64;
-    let mut hits = Hits::default();
     let mut timing = Timing::default();
-    let (mut last, mut last_err) = bench.evaluate(model, 0, None, &mut timing, ctx)?;
-    let mut batches = Batches::new(seed, batch, bench.n, true);
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    for step in 1..=steps {
-        batches.draw(train, true);
-        let t = Instant::now();
-        let loss = model.train_step(&batches.x, batch, &batches.y, opt)? as f64;
-        timing.train += t.elapsed();
-        loss_sum += loss;
-        loss_n += 1;
-        ctx.step(step, steps, loss)?;
+    let mut t = Progress {
+        batches: Batches::new(seed, batch, bench.n, true),
+        loss_sum: 0.0,
+        loss_n: 0,
+        hits: Hits::default(),
+        last: CurveErrors::default(),
+        last_err: 0.0,
+    };
+    let due = |step: u64| step.is_multiple_of(eval_every) || step == steps;
+    let first = match ctx.restore() {
+        Some(r) => {
+            if r.step > steps {
+                return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
+            }
+            t.load(model, opt, &r.state).map_err(|e| r.bad(e))?;
+            ctx.log(&format!(
+                "continuing from the checkpoint of step {}",
+                r.step
+            ));
+            if due(r.step) {
+                t.evaluate(model, bench, r.step, &mut timing, ctx)?;
+            }
+            r.step + 1
+        }
+        None => {
+            (t.last, t.last_err) = bench.evaluate(model, 0, None, &mut timing, ctx)?;
+            1
+        }
+    };
+    for step in first..=steps {
+        t.batches.draw(train, true);
+        let start = Instant::now();
+        let loss = model.train_step(&t.batches.x, batch, &t.batches.y, opt)? as f64;
+        timing.train += start.elapsed();
+        t.loss_sum += loss;
+        t.loss_n += 1;
         if bench.kind != LinKind::Full {
             // three numbers: cheap enough to follow every step
-            hits.record(model.filter_error(&bench.inverse), step);
+            t.hits.record(model.filter_error(&bench.inverse), step);
         }
-        if step % eval_every == 0 || step == steps {
-            let avg = Some(loss_sum / loss_n as f64);
-            let (e, err) = bench.evaluate(model, step, avg, &mut timing, ctx)?;
-            if bench.kind == LinKind::Full {
-                hits.record(err, step);
-            }
-            (loss_sum, loss_n) = (0.0, 0);
-            (last, last_err) = (e, err);
+        ctx.step_saving(step, steps, loss, &mut || t.save(model, opt))?;
+        if due(step) {
+            t.evaluate(model, bench, step, &mut timing, ctx)?;
         }
     }
     Ok(Outcome {
-        last,
-        last_err,
-        hits,
+        last: t.last,
+        last_err: t.last_err,
+        hits: t.hits,
         timing,
     })
 }

@@ -63,6 +63,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "cond_wtw",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: false,
         },
         ExperimentDef {
             id: "E6",
@@ -75,6 +76,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "val_mse_p",
             draws: &[],
             thresholds: linear::thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E7",
@@ -87,6 +89,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "filter_error",
             draws: &[],
             thresholds: linear::thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E8",
@@ -99,6 +102,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "filter_error",
             draws: &[],
             thresholds: linear::thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E9",
@@ -111,6 +115,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "val_max_err_mean",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
     ]
 }

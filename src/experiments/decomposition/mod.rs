@@ -41,6 +41,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "e2e/test_accuracy",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E3",
@@ -53,6 +54,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "ratio",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: false,
         },
         ExperimentDef {
             id: "E4",
@@ -65,6 +67,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "e2e/test_loss",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
     ]
 }

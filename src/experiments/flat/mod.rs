@@ -23,6 +23,7 @@ mod model;
 mod params;
 mod setup;
 mod single;
+mod state;
 mod train;
 
 pub use model::Method;
@@ -46,6 +47,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "e14/wrong_level",
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E11",
@@ -58,6 +60,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "wrong_level",
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E12",
@@ -70,6 +73,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "mae",
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E13",
@@ -82,6 +86,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "wrong_level",
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "E14",
@@ -94,6 +99,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "wrong_level",
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
     ]
 }

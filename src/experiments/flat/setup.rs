@@ -15,6 +15,16 @@ use crate::spec::Params;
 pub struct DataRng([u64; 4]);
 
 impl DataRng {
+    /// The generator's whole state, for a checkpoint.
+    pub fn words(&self) -> [u64; 4] {
+        self.0
+    }
+
+    /// The generator at a state [`DataRng::words`] gave.
+    pub fn from_words(words: [u64; 4]) -> Self {
+        Self(words)
+    }
+
     pub fn new(seed: u64) -> Self {
         let mut x = seed;
         let mut next = || {

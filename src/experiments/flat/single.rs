@@ -8,6 +8,7 @@ use super::params::{
 use super::setup::Setup;
 use super::train::{train_method, Out};
 use crate::experiments::ctx::{Ctx, Halt, Summary};
+use crate::experiments::state::StateReader;
 use crate::spec::{ParamDef, Params};
 
 pub(super) fn e11_params() -> Vec<ParamDef> {
@@ -48,8 +49,12 @@ fn run_single(method: Method, p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Resul
         prefix: String::new(),
         offset: 0,
         total: steps,
+        head: Vec::new(),
     };
-    let r = train_method(method, &setup, &h, &test, seed, &mut out)?;
+    let restore = out.ctx.restore();
+    let mut reader = restore.as_ref().map(|r| StateReader::new(&r.state));
+    let resume = restore.as_ref().zip(reader.as_mut());
+    let r = train_method(method, &setup, &h, &test, seed, &mut out, resume)?;
     let mut s = Summary::default();
     for (k, v) in &r.summary {
         s.set(k, *v);

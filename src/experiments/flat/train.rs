@@ -9,7 +9,9 @@ use rand::SeedableRng;
 
 use super::model::{evaluate, Eval, Hyper, Method, Model, Prediction};
 use super::setup::{DataRng, Samples, Setup, PROBE_SALT};
-use crate::experiments::ctx::{Ctx, Figure, Halt};
+use super::state::Progress;
+use crate::experiments::ctx::{Ctx, Figure, Halt, Restore};
+use crate::experiments::state::StateReader;
 use crate::nn::Optimizer;
 
 /// Test points shown in the figure: those within this distance of b* (the paper's zoom).
@@ -26,6 +28,9 @@ pub(super) struct Out<'a> {
     /// Added to this method's step numbers for progress (E10 runs methods one after another).
     pub(super) offset: u64,
     pub(super) total: u64,
+    /// Written before the method's own state in each of its checkpoints (E10: the methods it
+    /// finished before this one).
+    pub(super) head: Vec<u8>,
 }
 
 impl Out<'_> {
@@ -123,6 +128,7 @@ pub(super) fn train_method(
     test: &Samples,
     seed: u64,
     out: &mut Out<'_>,
+    resume: Option<(&Restore, &mut StateReader<'_>)>,
 ) -> Result<MethodResult, Halt> {
     let mut model = Model::new(
         method,
@@ -130,7 +136,7 @@ pub(super) fn train_method(
         h,
         &mut StdRng::seed_from_u64(seed ^ method.salt()),
     );
-    let mut rng = DataRng::new(seed ^ method.salt());
+    let rng = DataRng::new(seed ^ method.salt());
     let probe = (h.probe >= 2).then(|| {
         setup.sample(
             &mut DataRng::new(seed ^ method.salt() ^ PROBE_SALT),
@@ -152,7 +158,7 @@ pub(super) fn train_method(
         test,
         probe,
     };
-    let t = train(&bench, h, &mut model, &mut rng, out)?;
+    let t = train(&bench, h, &mut model, rng, out, resume)?;
     let (summary, notes) = error_summary(method, setup, test, &t.last, &t.last_pred);
     for line in &notes {
         out.ctx.log(line);
@@ -175,51 +181,108 @@ pub(super) fn train_method(
     })
 }
 
-/// The training loop, on fresh samples at every step; a single method's run also draws its
-/// figure about ten times.
+/// The training loop, on fresh samples at every step, from step 0 or from the checkpoint in
+/// `resume` (the method's state is what is left of its reader); a single method's run also
+/// draws its figure about ten times.
 fn train(
     bench: &Bench<'_>,
     h: &Hyper,
     model: &mut Model,
-    rng: &mut DataRng,
+    rng: DataRng,
     out: &mut Out<'_>,
+    resume: Option<(&Restore, &mut StateReader<'_>)>,
 ) -> Result<Trained, Halt> {
     let (method, setup) = (bench.method, bench.setup);
     let mut opt = Optimizer::new(h.kind);
-    let mut probe_time = Duration::ZERO;
-    let mut train_time = Duration::ZERO;
-    let (mut last, mut last_pred) = bench.evaluate(0, model, out, &mut probe_time)?;
+    let mut times = Times::default();
     let evals = h.steps.div_ceil(h.eval_every).max(1);
     let figure_every = evals.div_ceil(10).max(1);
-    let mut eval_count = 0u64;
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    for step in 1..=h.steps {
-        let t = Instant::now();
-        let batch = setup.sample(rng, h.batch);
-        let loss = model.train_step(method, &batch, &mut opt)? as f64;
-        train_time += t.elapsed();
-        loss_sum += loss;
-        loss_n += 1;
-        out.ctx.step(out.offset + step, out.total, loss)?;
-        if step % h.eval_every == 0 || step == h.steps {
-            out.metric(step, "train_loss", loss_sum / loss_n as f64);
-            (loss_sum, loss_n) = (0.0, 0);
-            let (e, p) = bench.evaluate(step, model, out, &mut probe_time)?;
-            eval_count += 1;
-            if out.prefix.is_empty() && (eval_count.is_multiple_of(figure_every) || step == h.steps)
-            {
-                let pts = figure_points(bench.test, &p, setup.b_star);
-                out.ctx.figure(step, single_figure(method, setup, h, &pts));
+    let (first, mut t) = match resume {
+        Some((r, reader)) => {
+            let step = r.step.saturating_sub(out.offset);
+            if step > h.steps {
+                return Err(r.bad(format!("it is at step {step} of {}", h.steps)));
             }
-            (last, last_pred) = (e, p);
+            let t = Progress::load(reader, model, &mut opt).map_err(|e| r.bad(e))?;
+            if !reader.is_done() {
+                return Err(r.bad(format!("bytes left over after {}'s state", method.id())));
+            }
+            out.ctx.log(&format!(
+                "{}: continuing from the checkpoint of step {step}",
+                method.id()
+            ));
+            let mut t = t;
+            after_step(bench, h, model, &mut t, step, figure_every, out, &mut times)?;
+            (step + 1, t)
         }
+        None => {
+            let (last, last_pred) = bench.evaluate(0, model, out, &mut times.probe)?;
+            let t = Progress {
+                rng,
+                loss_sum: 0.0,
+                loss_n: 0,
+                eval_count: 0,
+                last,
+                last_pred,
+            };
+            (1, t)
+        }
+    };
+    for step in first..=h.steps {
+        let start = Instant::now();
+        let batch = setup.sample(&mut t.rng, h.batch);
+        let loss = model.train_step(method, &batch, &mut opt)? as f64;
+        times.train += start.elapsed();
+        t.loss_sum += loss;
+        t.loss_n += 1;
+        let head = &out.head;
+        out.ctx
+            .step_saving(out.offset + step, out.total, loss, &mut || {
+                t.save(head, model, &mut opt)
+            })?;
+        after_step(bench, h, model, &mut t, step, figure_every, out, &mut times)?;
     }
     Ok(Trained {
-        last,
-        last_pred,
-        train_time,
-        probe_time,
+        last: t.last,
+        last_pred: t.last_pred,
+        train_time: times.train,
+        probe_time: times.probe,
     })
+}
+
+/// Time spent in training steps and in the gradient probe.
+#[derive(Default)]
+struct Times {
+    train: Duration,
+    probe: Duration,
+}
+
+/// What follows a training step: the evaluation when due, and the figure of a single
+/// method's run at every `figure_every`-th evaluation and at the end.
+#[allow(clippy::too_many_arguments)]
+fn after_step(
+    bench: &Bench<'_>,
+    h: &Hyper,
+    model: &Model,
+    t: &mut Progress,
+    step: u64,
+    figure_every: u64,
+    out: &mut Out<'_>,
+    times: &mut Times,
+) -> Result<(), Halt> {
+    if step.is_multiple_of(h.eval_every) || step == h.steps {
+        out.metric(step, "train_loss", t.loss_sum / t.loss_n.max(1) as f64);
+        (t.loss_sum, t.loss_n) = (0.0, 0);
+        let (e, p) = bench.evaluate(step, model, out, &mut times.probe)?;
+        t.eval_count += 1;
+        if out.prefix.is_empty() && (t.eval_count.is_multiple_of(figure_every) || step == h.steps) {
+            let pts = figure_points(bench.test, &p, bench.setup.b_star);
+            out.ctx
+                .figure(step, single_figure(bench.method, bench.setup, h, &pts));
+        }
+        (t.last, t.last_pred) = (e, p);
+    }
+    Ok(())
 }
 
 /// The final numbers of a method, and notes on where its errors lie: how many test points are

@@ -2,13 +2,13 @@
 //! two-hidden-layer ReLU network; the variance of the gradient across random targets v with
 //! |v| = |v*| shows how little the gradient says about v*.
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::OPT_HELP;
 use crate::experiments::common::{emit_snr, optimizer, snr_due, snr_params, OPTIMIZERS};
 use crate::experiments::ctx::{Ctx, Halt, Summary};
+use crate::experiments::state::{stream_from, StateReader, StateWriter, Stream};
 use crate::nn::{Activation, Loss, Mlp, Optimizer};
 use crate::spec::{ParamDef, Params};
 
@@ -127,14 +127,14 @@ struct Target {
 
 impl Target {
     /// `n` fresh inputs and their labels.
-    fn sample(&self, rng: &mut StdRng, n: usize) -> (Vec<f32>, Vec<f32>) {
+    fn sample(&self, rng: &mut Stream, n: usize) -> (Vec<f32>, Vec<f32>) {
         let x = gaussian_inputs(rng, n, self.d);
         let y = cos_targets(&x, &self.v_star);
         (x, y)
     }
 
     /// The MSE of `net` on `n` fresh samples.
-    fn test_loss(&self, net: &Mlp, rng: &mut StdRng, n: usize) -> Result<f64, Halt> {
+    fn test_loss(&self, net: &Mlp, rng: &mut Stream, n: usize) -> Result<f64, Halt> {
         let (x, y) = self.sample(rng, n);
         Ok(Loss::Mse(&y).value(&net.forward(&x, n)?, 1))
     }
@@ -154,7 +154,7 @@ struct Probes<'a> {
     x: Vec<f32>,
     n: usize,
     targets: Vec<Vec<f32>>,
-    snr_rng: StdRng,
+    snr_rng: Stream,
     snr_n: usize,
 }
 
@@ -178,7 +178,7 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     let d = p.usize("d");
     let r = p.float("r") as f32;
     let width = p.usize("width");
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = stream_from(seed);
     let target = Target {
         d,
         v_star: scaled_unit(&mut rng, d, r),
@@ -188,72 +188,151 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
         .collect();
     let probe_n = p.usize("probe");
     let probe_x = gaussian_inputs(&mut rng, probe_n, d);
-    let mut net = Mlp::new(&[d, width, width, 1], Activation::Relu, &mut rng);
-    let mut opt = optimizer(p)?;
+    let net = Mlp::new(&[d, width, width, 1], Activation::Relu, &mut rng);
     let var_y = constant_loss(r);
     ctx.log(&format!(
         "LP: d = {d}, |v*| = {r}, Var[y] = {var_y:.4} (the loss of predicting the mean)"
     ));
-    let mut probes = Probes {
-        target: &target,
-        x: probe_x,
-        n: probe_n,
-        targets,
-        snr_rng: StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e)),
-        snr_n: p.usize("snr_samples"),
+    let mut t = Training {
+        net,
+        opt: optimizer(p)?,
+        rng,
+        probes: Probes {
+            target: &target,
+            x: probe_x,
+            n: probe_n,
+            targets,
+            snr_rng: stream_from(seed.wrapping_add(0x005e_ed0f_5a5e)),
+            snr_n: p.usize("snr_samples"),
+        },
+        var_y,
+        loss_sum: 0.0,
+        loss_n: 0,
+        last_ratio: 0.0,
+        best_ratio: 0.0,
     };
-    let (last_ratio, best_ratio) = train(p, &mut net, &mut opt, &mut rng, &mut probes, var_y, ctx)?;
+    t.train(p, ctx)?;
     let mut s = Summary::default();
-    s.set("test_loss_ratio", last_ratio)
-        .set("best_test_loss_ratio", best_ratio)
+    s.set("test_loss_ratio", t.last_ratio)
+        .set("best_test_loss_ratio", t.best_ratio)
         .set("var_y", var_y);
     Ok(s)
 }
 
-/// The training loop; returns the last and the best test loss over Var[y].
-fn train(
-    p: &Params,
-    net: &mut Mlp,
-    opt: &mut Optimizer,
-    rng: &mut StdRng,
-    probes: &mut Probes<'_>,
+/// Everything training changes: the network and its optimizer, the data and SNR streams, the
+/// loss since the last evaluation and the test loss over Var[y] so far (a checkpoint holds
+/// all of it).
+struct Training<'a> {
+    net: Mlp,
+    opt: Optimizer,
+    rng: Stream,
+    probes: Probes<'a>,
     var_y: f64,
-    ctx: &mut dyn Ctx,
-) -> Result<(f64, f64), Halt> {
-    let batch = p.usize("batch");
-    let steps = p.int("steps") as u64;
-    let eval_every = p.int("eval_every") as u64;
-    let eval_n = p.usize("eval_samples");
-    let target = probes.target;
-    let t0 = target.test_loss(net, rng, eval_n)?;
-    ctx.metric(0, "test_loss", t0);
-    ctx.metric(0, "test_loss_ratio", t0 / var_y);
-    probes.across_targets(net, 0, ctx)?;
-    if probes.snr_n > 0 {
-        probes.snr(net, 0, ctx)?;
+    loss_sum: f64,
+    loss_n: u64,
+    last_ratio: f64,
+    best_ratio: f64,
+}
+
+impl Training<'_> {
+    fn save(&mut self) -> Result<Vec<u8>, Halt> {
+        let snap = self.net.snapshot(&mut self.opt)?;
+        let mut w = StateWriter::new();
+        w.snapshot(&snap)
+            .stream(&self.rng)
+            .stream(&self.probes.snr_rng)
+            .f64(self.loss_sum)
+            .u64(self.loss_n)
+            .f64(self.last_ratio)
+            .f64(self.best_ratio);
+        Ok(w.into_bytes())
     }
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    let mut last_ratio = t0 / var_y;
-    let mut best_ratio = last_ratio;
-    for step in 1..=steps {
-        let (x, y) = target.sample(rng, batch);
-        let loss = net.train_step(&x, batch, Loss::Mse(&y), opt)? as f64;
-        loss_sum += loss;
-        loss_n += 1;
-        ctx.step(step, steps, loss)?;
-        if step % eval_every == 0 || step == steps {
-            let t = target.test_loss(net, rng, eval_n)?;
-            ctx.metric(step, "train_loss", loss_sum / loss_n as f64);
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut r = StateReader::new(bytes);
+        let snap = r.snapshot()?;
+        self.net
+            .restore(&mut self.opt, &snap)
+            .map_err(|e| e.to_string())?;
+        self.rng = r.stream()?;
+        self.probes.snr_rng = r.stream()?;
+        self.loss_sum = r.f64()?;
+        self.loss_n = r.u64()?;
+        self.last_ratio = r.f64()?;
+        self.best_ratio = r.f64()?;
+        if !r.is_done() {
+            return Err("bytes left over after LP's state".into());
+        }
+        Ok(())
+    }
+
+    /// The training loop, from step 0 or from the step of the checkpoint the context hands
+    /// back.
+    fn train(&mut self, p: &Params, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let batch = p.usize("batch");
+        let steps = p.int("steps") as u64;
+        let first = match ctx.restore() {
+            Some(r) => {
+                if r.step > steps {
+                    return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
+                }
+                self.load(&r.state).map_err(|e| r.bad(e))?;
+                ctx.log(&format!(
+                    "continuing from the checkpoint of step {}",
+                    r.step
+                ));
+                self.after_step(p, r.step, ctx)?;
+                r.step + 1
+            }
+            None => {
+                let target = self.probes.target;
+                let t0 = target.test_loss(&self.net, &mut self.rng, p.usize("eval_samples"))?;
+                ctx.metric(0, "test_loss", t0);
+                ctx.metric(0, "test_loss_ratio", t0 / self.var_y);
+                self.probes.across_targets(&self.net, 0, ctx)?;
+                if self.probes.snr_n > 0 {
+                    self.probes.snr(&self.net, 0, ctx)?;
+                }
+                self.last_ratio = t0 / self.var_y;
+                self.best_ratio = self.last_ratio;
+                1
+            }
+        };
+        for step in first..=steps {
+            let (x, y) = self.probes.target.sample(&mut self.rng, batch);
+            let loss = self
+                .net
+                .train_step(&x, batch, Loss::Mse(&y), &mut self.opt)? as f64;
+            self.loss_sum += loss;
+            self.loss_n += 1;
+            ctx.step_saving(step, steps, loss, &mut || self.save())?;
+            self.after_step(p, step, ctx)?;
+        }
+        Ok(())
+    }
+
+    /// What follows a training step: the evaluation and the probes when due.
+    fn after_step(&mut self, p: &Params, step: u64, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let steps = p.int("steps") as u64;
+        let eval_every = p.int("eval_every") as u64;
+        if step.is_multiple_of(eval_every) || step == steps {
+            let target = self.probes.target;
+            let t = target.test_loss(&self.net, &mut self.rng, p.usize("eval_samples"))?;
+            ctx.metric(
+                step,
+                "train_loss",
+                self.loss_sum / self.loss_n.max(1) as f64,
+            );
             ctx.metric(step, "test_loss", t);
-            ctx.metric(step, "test_loss_ratio", t / var_y);
-            probes.across_targets(net, step, ctx)?;
-            (loss_sum, loss_n) = (0.0, 0);
-            last_ratio = t / var_y;
-            best_ratio = best_ratio.min(last_ratio);
+            ctx.metric(step, "test_loss_ratio", t / self.var_y);
+            self.probes.across_targets(&self.net, step, ctx)?;
+            (self.loss_sum, self.loss_n) = (0.0, 0);
+            self.last_ratio = t / self.var_y;
+            self.best_ratio = self.best_ratio.min(self.last_ratio);
         }
         if snr_due(p, step, eval_every, step == steps) {
-            probes.snr(net, step, ctx)?;
+            self.probes.snr(&self.net, step, ctx)?;
         }
+        Ok(())
     }
-    Ok((last_ratio, best_ratio))
 }

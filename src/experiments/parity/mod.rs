@@ -35,6 +35,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "test_accuracy",
             draws: &["subset_size"],
             thresholds: e1::thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "T1",
@@ -47,6 +48,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "ratio",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: false,
         },
         ExperimentDef {
             id: "L3",
@@ -59,6 +61,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "accuracy",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: false,
         },
         ExperimentDef {
             id: "LP",
@@ -71,6 +74,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "test_loss_ratio",
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
+            checkpoints: true,
         },
         ExperimentDef {
             id: "SP",
@@ -83,6 +87,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             main_metric: "test_accuracy",
             draws: &[],
             thresholds: sp::thresholds,
+            checkpoints: true,
         },
     ]
 }

@@ -4,9 +4,8 @@
 //! long time while the correlation with the target parity grows underneath; the time to solve
 //! grows like n^O(k) (Barak et al. 2022).
 
-use rand::rngs::StdRng;
 use rand::seq::index::sample;
-use rand::SeedableRng;
+use rand::Rng;
 
 use super::e1::sample_signs;
 use super::hidden::{character, HiddenProbe, OTHER_SUBSETS};
@@ -15,6 +14,7 @@ use crate::experiments::common::{
     emit_snr, optimizer, sign_accuracy, snr_due, snr_params, OPTIMIZERS,
 };
 use crate::experiments::ctx::{Ctx, Halt, Summary};
+use crate::experiments::state::{stream_from, StateReader, StateWriter, Stream};
 use crate::nn::{Activation, Loss, Mlp, Optimizer};
 use crate::spec::{ParamDef, Params};
 
@@ -105,7 +105,7 @@ pub(super) fn validate(p: &Params) -> Result<(), String> {
 }
 
 /// The hidden subset of a run: `k` of the `n` coordinates, drawn with `rng`, sorted.
-pub fn draw_subset(rng: &mut StdRng, n: usize, k: usize) -> Vec<usize> {
+pub fn draw_subset<R: Rng>(rng: &mut R, n: usize, k: usize) -> Vec<usize> {
     let mut s = sample(rng, n, k).into_vec();
     s.sort_unstable();
     s
@@ -118,7 +118,7 @@ struct Task {
 }
 
 impl Task {
-    fn sample(&self, rng: &mut StdRng, m: usize) -> (Vec<f32>, Vec<f32>) {
+    fn sample(&self, rng: &mut Stream, m: usize) -> (Vec<f32>, Vec<f32>) {
         let x = sample_signs(rng, m, self.n);
         let y = character(&x, self.n, &self.subset);
         (x, y)
@@ -147,14 +147,14 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     let n = p.usize("n");
     let k = p.usize("k");
     let width = p.usize("width");
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = stream_from(seed);
     let task = Task {
         n,
         subset: draw_subset(&mut rng, n, k),
     };
-    let mut init_rng = StdRng::seed_from_u64(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
-    let mut net = Mlp::new(&[n, width, 1], Activation::Relu, &mut init_rng);
-    let mut opt = optimizer(p)?;
+    let mut init_rng = stream_from(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
+    let net = Mlp::new(&[n, width, 1], Activation::Relu, &mut init_rng);
+    // measured against the network at initialisation: built before a checkpoint is put back
     let probe = HiddenProbe::new(
         n,
         &task.subset,
@@ -180,7 +180,19 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
         probe.n,
         probe.other_count()
     ));
-    let curve = train(p, &task, &mut net, &mut opt, &mut rng, &probe, seed, ctx)?;
+    let mut t = Training {
+        task,
+        net,
+        opt: optimizer(p)?,
+        rng,
+        snr_rng: stream_from(seed.wrapping_add(0x005e_ed0f_5a5e)),
+        probe,
+        loss_sum: 0.0,
+        loss_n: 0,
+        curve: Curve::default(),
+    };
+    t.train(p, ctx)?;
+    let curve = t.curve;
     let mut summary = Summary::default();
     summary
         .set("test_accuracy", curve.last)
@@ -205,98 +217,166 @@ pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, H
     Ok(summary)
 }
 
-/// The gradient SNR probe, on its own stream.
-fn snr_probe(
-    task: &Task,
-    net: &Mlp,
-    m: usize,
-    rng: &mut StdRng,
-    p: &Params,
-    step: u64,
-    ctx: &mut dyn Ctx,
-) -> Result<(), Halt> {
-    let (x, y) = task.sample(rng, m);
-    let report = net.gradient_snr(&x, m, loss(p, &y))?;
-    emit_snr(ctx, step, "", &report);
-    Ok(())
+/// Everything training changes: the network and its optimizer, the data and SNR streams, the
+/// loss since the last evaluation and the curve (a checkpoint holds all of it). The held-out
+/// batch and its reference outputs follow from the seed and the initial network.
+struct Training {
+    task: Task,
+    net: Mlp,
+    opt: Optimizer,
+    rng: Stream,
+    snr_rng: Stream,
+    probe: HiddenProbe,
+    loss_sum: f64,
+    loss_n: u64,
+    curve: Curve,
 }
 
-/// The evaluation on the held-out batch: accuracy, loss and the hidden-progress metrics.
-fn evaluate(
-    p: &Params,
-    net: &Mlp,
-    probe: &HiddenProbe,
-    step: u64,
-    curve: &mut Curve,
-    ctx: &mut dyn Ctx,
-) -> Result<(), Halt> {
-    let f = probe.outputs(net)?;
-    let acc = sign_accuracy(&f, &probe.target);
-    ctx.metric(step, "test_accuracy", acc);
-    ctx.metric(step, "test_loss", loss(p, &probe.target).value(&f, 1));
-    let progress = probe.measure(net, &f);
-    progress.emit(ctx, step);
-    curve.best = curve.best.max(acc);
-    curve.last = acc;
-    curve.last_target = progress.fourier_target;
-    if acc >= SOLVED && curve.first_99.is_none() {
-        curve.first_99 = Some(step);
+impl Training {
+    /// The state as bytes, for a checkpoint.
+    fn save(&mut self) -> Result<Vec<u8>, Halt> {
+        let snap = self.net.snapshot(&mut self.opt)?;
+        let c = &self.curve;
+        let mut w = StateWriter::new();
+        w.snapshot(&snap)
+            .stream(&self.rng)
+            .stream(&self.snr_rng)
+            .f64(self.loss_sum)
+            .u64(self.loss_n)
+            .f64(c.best)
+            .f64(c.last)
+            .opt_u64(c.first_99)
+            .opt_u64(c.first_gap)
+            .f64(c.last_target)
+            .u64(c.steps);
+        Ok(w.into_bytes())
     }
-    if curve.first_gap.is_none() && progress.gap().is_some_and(|g| g > p.float("gap_margin")) {
-        curve.first_gap = Some(step);
-    }
-    Ok(())
-}
 
-#[allow(clippy::too_many_arguments)]
-fn train(
-    p: &Params,
-    task: &Task,
-    net: &mut Mlp,
-    opt: &mut Optimizer,
-    rng: &mut StdRng,
-    probe: &HiddenProbe,
-    seed: u64,
-    ctx: &mut dyn Ctx,
-) -> Result<Curve, Halt> {
-    let batch = p.usize("batch");
-    let steps = p.int("steps") as u64;
-    let eval_every = p.int("eval_every") as u64;
-    let stop = p.bool("stop_solved");
-    let snr_n = p.usize("snr_samples");
-    let mut snr_rng = StdRng::seed_from_u64(seed.wrapping_add(0x005e_ed0f_5a5e));
-    let mut curve = Curve::default();
-    evaluate(p, net, probe, 0, &mut curve, ctx)?;
-    if snr_n > 0 {
-        snr_probe(task, net, snr_n, &mut snr_rng, p, 0, ctx)?;
+    /// The state of [`Training::save`] put back.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut r = StateReader::new(bytes);
+        let snap = r.snapshot()?;
+        self.net
+            .restore(&mut self.opt, &snap)
+            .map_err(|e| e.to_string())?;
+        self.rng = r.stream()?;
+        self.snr_rng = r.stream()?;
+        self.loss_sum = r.f64()?;
+        self.loss_n = r.u64()?;
+        self.curve = Curve {
+            best: r.f64()?,
+            last: r.f64()?,
+            first_99: r.opt_u64()?,
+            first_gap: r.opt_u64()?,
+            last_target: r.f64()?,
+            steps: r.u64()?,
+        };
+        if !r.is_done() {
+            return Err("bytes left over after SP's state".into());
+        }
+        Ok(())
     }
-    let (mut loss_sum, mut loss_n) = (0.0f64, 0u64);
-    for step in 1..=steps {
-        let (x, y) = task.sample(rng, batch);
-        let l = net.train_step(&x, batch, loss(p, &y), opt)? as f64;
-        loss_sum += l;
-        loss_n += 1;
-        ctx.step(step, steps, l)?;
-        curve.steps = step;
+
+    /// The gradient SNR probe, on its own stream.
+    fn snr_probe(&mut self, p: &Params, step: u64, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let m = p.usize("snr_samples");
+        let (x, y) = self.task.sample(&mut self.snr_rng, m);
+        let report = self.net.gradient_snr(&x, m, loss(p, &y))?;
+        emit_snr(ctx, step, "", &report);
+        Ok(())
+    }
+
+    /// The evaluation on the held-out batch: accuracy, loss and the hidden-progress metrics.
+    fn evaluate(&mut self, p: &Params, step: u64, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let f = self.probe.outputs(&self.net)?;
+        let acc = sign_accuracy(&f, &self.probe.target);
+        ctx.metric(step, "test_accuracy", acc);
+        ctx.metric(step, "test_loss", loss(p, &self.probe.target).value(&f, 1));
+        let progress = self.probe.measure(&self.net, &f);
+        progress.emit(ctx, step);
+        let curve = &mut self.curve;
+        curve.best = curve.best.max(acc);
+        curve.last = acc;
+        curve.last_target = progress.fourier_target;
+        if acc >= SOLVED && curve.first_99.is_none() {
+            curve.first_99 = Some(step);
+        }
+        if curve.first_gap.is_none() && progress.gap().is_some_and(|g| g > p.float("gap_margin")) {
+            curve.first_gap = Some(step);
+        }
+        Ok(())
+    }
+
+    /// The training loop, from step 0 or from the step of the checkpoint the context hands
+    /// back; it ends early once solved where `stop_solved` says so.
+    fn train(&mut self, p: &Params, ctx: &mut dyn Ctx) -> Result<(), Halt> {
+        let batch = p.usize("batch");
+        let steps = p.int("steps") as u64;
+        let first = match ctx.restore() {
+            Some(r) => {
+                if r.step > steps {
+                    return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
+                }
+                self.load(&r.state).map_err(|e| r.bad(e))?;
+                ctx.log(&format!(
+                    "continuing from the checkpoint of step {}",
+                    r.step
+                ));
+                if self.after_step(p, r.step, ctx)? {
+                    return Ok(());
+                }
+                r.step + 1
+            }
+            None => {
+                self.evaluate(p, 0, ctx)?;
+                if p.usize("snr_samples") > 0 {
+                    self.snr_probe(p, 0, ctx)?;
+                }
+                1
+            }
+        };
+        for step in first..=steps {
+            let (x, y) = self.task.sample(&mut self.rng, batch);
+            let l = self.net.train_step(&x, batch, loss(p, &y), &mut self.opt)? as f64;
+            self.loss_sum += l;
+            self.loss_n += 1;
+            ctx.step_saving(step, steps, l, &mut || self.save())?;
+            if self.after_step(p, step, ctx)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// What follows a training step: the evaluation and the SNR probe when due; true where the
+    /// run ends here, solved.
+    fn after_step(&mut self, p: &Params, step: u64, ctx: &mut dyn Ctx) -> Result<bool, Halt> {
+        let steps = p.int("steps") as u64;
+        let eval_every = p.int("eval_every") as u64;
         let last = step == steps;
-        if step % eval_every == 0 || last {
-            ctx.metric(step, "train_loss", loss_sum / loss_n as f64);
-            (loss_sum, loss_n) = (0.0, 0);
-            evaluate(p, net, probe, step, &mut curve, ctx)?;
+        self.curve.steps = step;
+        if step.is_multiple_of(eval_every) || last {
+            ctx.metric(
+                step,
+                "train_loss",
+                self.loss_sum / self.loss_n.max(1) as f64,
+            );
+            (self.loss_sum, self.loss_n) = (0.0, 0);
+            self.evaluate(p, step, ctx)?;
         }
         if snr_due(p, step, eval_every, last) {
-            snr_probe(task, net, snr_n, &mut snr_rng, p, step, ctx)?;
+            self.snr_probe(p, step, ctx)?;
         }
-        if stop && curve.first_99.is_some() {
+        if p.bool("stop_solved") && self.curve.first_99.is_some() {
             // solved: the run is complete at this step (its progress reads step/step)
-            ctx.step(step, step, l)?;
+            ctx.step(step, step, 0.0)?;
             ctx.log(&format!(
                 "solved at step {step}: held-out accuracy {:.4}; the run ends here \
                  (stop_solved)",
-                curve.last
+                self.curve.last
             ));
-            break;
+            return Ok(true);
         }
+        Ok(false)
     }
-    Ok(curve)
 }

@@ -343,7 +343,7 @@ pub const TABLE: &[Binding] = &[
     b(
         X::Runs,
         &[(c('F'), Cmd::Fork)],
-        "fork it from its checkpoint with the editor's values",
+        "fork from a kept checkpoint with the editor's values",
     ),
     h(
         X::Runs,
@@ -661,6 +661,11 @@ pub const TABLE: &[Binding] = &[
         "close",
     ),
     // questions
+    b(
+        X::Confirm,
+        UP_DOWN,
+        "pick (the checkpoint a fork starts from)",
+    ),
     h(
         X::Confirm,
         &[(c('y'), Cmd::Yes), (c('Y'), Cmd::Yes)],

@@ -299,6 +299,11 @@ impl Runs {
         self.rows.binary_search_by_key(&num, |r| r.num).ok()
     }
 
+    /// The run with this id (its folder's name), if the table holds it.
+    pub fn by_id(&self, id: &str) -> Option<&RunRow> {
+        self.rows.iter().find(|r| r.state.id == id)
+    }
+
     pub fn get(&self, num: usize) -> Option<&RunRow> {
         self.index_of(num).map(|i| &self.rows[i])
     }

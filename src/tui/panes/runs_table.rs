@@ -427,6 +427,17 @@ fn exp_text(experiment: &str, w: usize) -> String {
     }
 }
 
+/// Where a fork comes from: `fork #3@5000` (its parent's number in the table, or its run id
+/// when the parent is not in it, and the step of the checkpoint).
+fn fork_text(app: &App, r: &RunRow) -> Option<String> {
+    let (parent, step) = r.state.fork.as_ref()?;
+    let who = app
+        .runs
+        .by_id(parent)
+        .map_or_else(|| parent.clone(), |p| format!("#{}", p.num));
+    Some(format!("fork {who}@{step}"))
+}
+
 /// A run's row; inside a group (depth > 0) its parameters are the group's, so it shows its
 /// seed.
 fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> Line<'static> {
@@ -436,7 +447,11 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
         let seed = s.seed.map_or("random".into(), |x| x.to_string());
         format!("{}seed {seed}", "  ".repeat(depth as usize))
     } else {
-        r.differs_text()
+        match fork_text(app, r) {
+            Some(f) if r.differs.is_empty() => f,
+            Some(f) => format!("{f} {}", r.differs_text()),
+            None => r.differs_text(),
+        }
     };
     let mut spans = vec![
         Span::styled(mark, t.edited()),

@@ -32,6 +32,19 @@ pub enum Overlay {
     /// A sweep of this many runs waits for a yes.
     ConfirmSweep(usize),
     SaveAs(SaveAs),
+    /// The checkpoint a fork starts from.
+    ForkStep(ForkPick),
+}
+
+/// The fork box: run #num's kept checkpoints and its latest (`None`), oldest first, and the
+/// one picked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForkPick {
+    pub num: usize,
+    pub steps: Vec<Option<u64>>,
+    /// The latest checkpoint's step.
+    pub latest: Option<u64>,
+    pub pick: usize,
 }
 
 /// The save-as box: the name typed so far, and whether it can be written (checked against
@@ -88,6 +101,25 @@ pub fn on_cmd(o: Overlay, cmd: Cmd, key: &KeyEvent, out: &mut Vec<Action>) -> Op
             }
             Cmd::No => None,
             _ => Some(o),
+        },
+        Overlay::ForkStep(mut p) => match cmd {
+            Cmd::Up => {
+                p.pick = p.pick.saturating_sub(1);
+                Some(Overlay::ForkStep(p))
+            }
+            Cmd::Down => {
+                p.pick = (p.pick + 1).min(p.steps.len().saturating_sub(1));
+                Some(Overlay::ForkStep(p))
+            }
+            Cmd::Yes => {
+                out.push(Action::ForkRunAt {
+                    num: p.num,
+                    step: p.steps.get(p.pick).copied().flatten(),
+                });
+                None
+            }
+            Cmd::No => None,
+            _ => Some(Overlay::ForkStep(p)),
         },
         Overlay::SaveAs(mut b) => match cmd {
             Cmd::Cancel => None,
@@ -146,7 +178,7 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
             " Stop? ",
             &[
                 format!("Stop {what}? Queued runs are dropped; the others end at their current step and keep what they recorded."),
-                "R later continues it from its last checkpoint (E1, E2 and E4 write them; others start again at step 0); r runs it again from the start.".into(),
+                "R later continues it from its last checkpoint (every experiment that trains writes them; E3, E5, T1 and L3 start again at step 0); r runs it again from the start.".into(),
             ],
             key_legend(
                 t,
@@ -200,7 +232,62 @@ pub fn render(f: &mut Frame, app: &App, o: &Overlay, body: Rect) {
             )
         }
         Overlay::SaveAs(b) => render_save_as(f, app, b, body),
+        Overlay::ForkStep(p) => render_fork_step(f, app, p, body),
     }
+}
+
+fn render_fork_step(f: &mut Frame, app: &App, p: &ForkPick, body: Rect) {
+    let t = app.settings.theme;
+    let w = 52.min(body.width.saturating_sub(4));
+    let shown = p
+        .steps
+        .len()
+        .min(body.height.saturating_sub(7) as usize)
+        .max(1);
+    let area = centered(body, w, shown as u16 + 6);
+    f.render_widget(Clear, area);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(t.border(true))
+        .title(Span::styled(
+            format!(" Fork run #{} from ", p.num),
+            t.title(),
+        ));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let iw = inner.width as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        clip("the checkpoint of step (the editor's values apply)", iw),
+        t.dim(),
+    ))];
+    // the picked step stays in view in a long list
+    let first = (p.pick + 1).saturating_sub(shown);
+    for (i, s) in p.steps.iter().enumerate().skip(first).take(shown) {
+        let text = match s {
+            Some(step) => format!("  {step}  kept"),
+            None => format!(
+                "  {}  latest",
+                p.latest.map_or("?".into(), |s| s.to_string())
+            ),
+        };
+        let line = clip(&text, iw);
+        lines.push(if i == p.pick {
+            Line::from(Span::styled(format!("{line:<iw$}"), t.selected(true)))
+        } else {
+            Line::from(line)
+        });
+    }
+    lines.push(Line::from(""));
+    lines.push(key_legend(
+        t,
+        Context::Confirm,
+        &[
+            (&[Cmd::Up, Cmd::Down], "pick  "),
+            (&[Cmd::Yes], "fork  "),
+            (&[Cmd::No], "cancel"),
+        ],
+    ));
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn render_save_as(f: &mut Frame, app: &App, b: &SaveAs, body: Rect) {
