@@ -178,8 +178,14 @@ pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
                 });
                 (!clash).then_some(me)
             };
-            // one cut: the middle first, then more of the head, then more of the tail
-            for h in (mid..width).chain((1..mid).rev()) {
+            // one cut: after the method's prefix (`dec/…/n1.dense1.w`) when it is short, the
+            // middle first, then more of the head, then more of the tail
+            let prefix = c
+                .iter()
+                .position(|&ch| ch == '/')
+                .map(|p| p + 1)
+                .filter(|&p| p <= mid);
+            for h in prefix.into_iter().chain(mid..width).chain((1..mid).rev()) {
                 if let Some(s) = unique(h, None, width - 1 - h) {
                     return s;
                 }
@@ -283,6 +289,25 @@ mod tests {
         assert_eq!(
             clip_distinct(&["loss", "test_accuracy"], 10),
             ["loss", "test…uracy"]
+        );
+    }
+
+    #[test]
+    fn a_cut_name_keeps_its_method_and_its_tail() {
+        let names = [
+            "e2e/grad_snr/n1.dense1.w",
+            "e2e/grad_snr/n2.dense1.w",
+            "dec/grad_snr/conv1.b",
+            "dec/test_accuracy",
+        ];
+        assert_eq!(
+            clip_distinct(&names, 17),
+            [
+                "e2e/…/n1.dense1.w",
+                "e2e/…/n2.dense1.w",
+                "dec/…_snr/conv1.b",
+                "dec/test_accuracy"
+            ]
         );
     }
 
