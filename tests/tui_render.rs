@@ -241,6 +241,14 @@ fn help_lists_every_key() {
     for ctx in fail_lab::tui::keymap::Context::HELP {
         assert!(text.contains(ctx.title()), "{} missing", ctx.title());
     }
+    // a text longer than its column goes on under its start, whole (H's did not fit)
+    for (_, lines) in fail_lab::tui::keymap::help_sections() {
+        for (_, help) in lines {
+            let last = help.split(' ').next_back().unwrap_or_default();
+            assert!(text.contains(last), "{help}: cut");
+        }
+    }
+    assert!(text.contains("in one chart"), "{text}");
 }
 
 #[test]

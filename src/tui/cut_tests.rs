@@ -108,14 +108,14 @@ fn the_runs_table_cuts_no_label_at_the_usual_sizes() {
 #[test]
 fn a_long_log_line_wraps_in_the_figure_screen() {
     let mut s = e1_run("a");
-    let long = format!("{} the end", "word ".repeat(30));
+    let long = format!("{}finish", "word ".repeat(20));
     s.logs.push_back(long);
     let mut l = Lab::new(2, vec![s]);
     l.app.runs.select(1);
     l.app.focus = Pane::Runs;
     press(&mut l.app, KeyCode::Char('f'));
     let text = screen(&mut l.app, 80, 24);
-    assert!(text.contains("the end"), "{text}");
+    assert!(text.contains("finish"), "{text}");
 }
 
 fn series(points: &[(u64, f64)]) -> Series {

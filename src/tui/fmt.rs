@@ -205,6 +205,37 @@ pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
         .collect()
 }
 
+/// A line in rows of at most `w` characters, broken between words (a word longer than a
+/// row is broken where the row ends).
+pub fn wrap_words(line: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut rows = vec![String::new()];
+    for word in line.split(' ') {
+        let last = rows.last_mut().expect("one row at least");
+        let used = last.chars().count();
+        let len = word.chars().count();
+        if used > 0 && used + 1 + len <= w {
+            last.push(' ');
+            last.push_str(word);
+            continue;
+        }
+        if used == 0 && len <= w {
+            last.push_str(word);
+            continue;
+        }
+        let chars: Vec<char> = word.chars().collect();
+        let mut pieces = chars.chunks(w).map(|c| c.iter().collect::<String>());
+        if used > 0 {
+            rows.push(String::new());
+        }
+        if let Some(first) = pieces.next() {
+            *rows.last_mut().expect("one row at least") = first;
+        }
+        rows.extend(pieces);
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

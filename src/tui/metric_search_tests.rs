@@ -1,7 +1,7 @@
 //! The chart's list of metrics: grouped by kind under headings, searched as it is typed
 //! (`/`), names cut so that each keeps its method and what tells it apart.
 
-use super::fit_tests::e2_lab;
+use super::fit_tests::{e2_lab, listed_metrics};
 use crate::tui::keymap::Context;
 use crate::tui::panes::Pane;
 use crate::tui::testing::{press, screen};
@@ -72,7 +72,7 @@ fn slash_finds_a_metric_as_it_is_typed() {
     press(&mut l.app, KeyCode::Char('/'));
     typed(&mut l.app, "zz");
     let text = screen(&mut l.app, 100, 30);
-    assert!(text.contains("no metric's name has these words"), "{text}");
+    assert!(text.contains("no metric has these words"), "{text}");
     assert_eq!(
         l.app.chart.metric.as_deref(),
         Some("dec/grad_snr/n2.dense1.w")
@@ -87,16 +87,7 @@ fn listed_names_keep_their_method_and_never_read_the_same() {
     typed(&mut l.app, "snr");
     for (w, h) in [(80, 24), (100, 30), (200, 60)] {
         let text = screen(&mut l.app, w, h);
-        // the list's rows: a marker, a name, a value (and a sparkline where there is room)
-        let names: Vec<String> = text
-            .lines()
-            .filter_map(|line| {
-                let at = line.find(" e2e/").or_else(|| line.find(" dec/"))?;
-                let at = line.find("▸e2e/").or(line.find("▸dec/")).unwrap_or(at);
-                let rest = line[at..].trim_start_matches(['▸', ' ']);
-                Some(rest.split(' ').next()?.to_string())
-            })
-            .collect();
+        let names = listed_metrics(&text);
         assert!(names.len() >= 8, "{w}x{h}:\n{text}");
         for (i, a) in names.iter().enumerate() {
             assert!(

@@ -519,7 +519,7 @@ pub const TABLE: &[Binding] = &[
         X::MetricSearch,
         UP_DOWN,
         "previous / next metric found",
-        1,
+        2,
         "found",
     ),
     b(

@@ -103,7 +103,12 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
         Cmd::HiddenProgress => chart.hidden = !chart.hidden,
         Cmd::Smooth => chart.smooth = !chart.smooth,
         Cmd::Figure => out.push(Action::OpenFigure),
-        Cmd::Filter if shown_row(runs).is_some_and(|r| !r.state.metrics.is_empty()) => {
+        // a run's list of metrics (a group's or a sweep's chart has none)
+        Cmd::Filter
+            if runs
+                .selected_row()
+                .is_some_and(|r| !r.state.metrics.is_empty()) =>
+        {
             metric_list::start(chart)
         }
         Cmd::Up => runs.move_by(-1),
@@ -226,6 +231,10 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     } else {
         draw_lines(f, app, &hidden, look, chart_a);
     }
+    // a search in a pane too narrow for the list beside the chart: the list over it
+    if let Some(list) = metric_list_area(app, inner, r).filter(|l| l.intersects(chart_a)) {
+        metric_list::render(f, app, r, Some(&m), list);
+    }
 }
 
 /// "Run #4 d=10 · test_accuracy log smoothed", made to fit `width`: the run's parameters
@@ -285,8 +294,8 @@ fn beside_chart(f: &mut Frame, app: &App, r: &RunRow, metric: Option<&str>, inne
     }
     // the metrics list with sparklines, when there is room (over the chart while searched)
     if let Some(list) = metric_list_area(app, inner, r) {
-        metric_list::render(f, app, r, metric, list);
         if inner.width >= 70 {
+            metric_list::render(f, app, r, metric, list);
             chart_a.width -= list.width;
         }
     }

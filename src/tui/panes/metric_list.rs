@@ -148,7 +148,7 @@ pub fn render(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>, area: R
     let height = (area.height as usize).saturating_sub(lines.len());
     if rows.is_empty() {
         lines.push(Line::from(Span::styled(
-            fmt::clip("no metric's name has these words", w),
+            fmt::clip("no metric has these words", w),
             t.dim(),
         )));
     }

@@ -260,30 +260,23 @@ fn render_log(f: &mut Frame, t: Theme, r: &RunRow, no_figures: bool, area: Rect)
     }) {
         lines.push(Line::from(Span::styled(note, t.status(r.state.status))));
     }
-    // long lines wrap: the last lines that fit whole, counted in the rows they take
+    // long lines wrap at their words: the last lines that fit whole, in the rows they take
     let inner_w = (area.width as usize).saturating_sub(2).max(1);
     let rows_of = |s: &str| s.chars().count().max(1).div_ceil(inner_w);
     let mut room = (area.height as usize)
         .saturating_sub(2)
         .saturating_sub(lines.iter().map(|l| rows_of(&l.to_string())).sum());
-    let mut shown = 0;
+    let mut kept: Vec<Vec<String>> = Vec::new();
     for l in r.state.logs.iter().rev() {
-        let rows = rows_of(l);
-        if rows > room {
+        let rows = fmt::wrap_words(l, inner_w);
+        if rows.len() > room {
             break;
         }
-        room -= rows;
-        shown += 1;
+        room -= rows.len();
+        kept.push(rows);
     }
-    let skip = r.state.logs.len() - shown;
-    for l in r.state.logs.iter().skip(skip) {
-        let chars: Vec<char> = l.chars().collect();
-        if chars.is_empty() {
-            lines.push(Line::default());
-        }
-        for piece in chars.chunks(inner_w) {
-            lines.push(Line::from(piece.iter().collect::<String>()));
-        }
+    for rows in kept.into_iter().rev() {
+        lines.extend(rows.into_iter().map(Line::from));
     }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -432,6 +425,24 @@ mod tests {
         for room in 10..90 {
             let t = figure_title(&names, (3, 3), " (latest)", "300", "E2: accuracy", room);
             assert!(t.chars().count() <= room, "{room}: {t}");
+        }
+    }
+
+    #[test]
+    fn log_lines_wrap_between_words() {
+        assert_eq!(
+            fmt::wrap_words("end-to-end: final accuracy 0.497", 14),
+            ["end-to-end:", "final accuracy", "0.497"]
+        );
+        assert_eq!(
+            fmt::wrap_words("abcdefghij xy", 4),
+            ["abcd", "efgh", "ij", "xy"]
+        );
+        assert_eq!(fmt::wrap_words("", 10), [""]);
+        for w in 1..30 {
+            for row in fmt::wrap_words("a bb ccc dddd eeeee ffffffffffffffffff g", w) {
+                assert!(row.chars().count() <= w, "{w}: {row}");
+            }
         }
     }
 }
