@@ -320,7 +320,7 @@ fn figures_draw_images_in_half_blocks_and_curves_as_charts() {
     let t = draw(&mut l.app, 100, 30);
     let text = screen_text(&t);
     assert!(
-        text.contains("figure 2/2 (latest)") && text.contains("│target│"),
+        text.contains("figure 2/2 (latest)") && text.contains("━ target  ━ model"),
         "{text}"
     );
     snap!("figure_curves_100x30", t);
@@ -608,7 +608,7 @@ fn the_chart_overlays_the_same_metric_of_every_method() {
     let mut l = lab(vec![s], colour());
     let text = screen_text(&draw(&mut l.app, 120, 36));
     assert!(
-        text.contains("│e2e/test_accuracy│") && text.contains("│dec/test_accuracy│"),
+        text.contains("━ e2e/test_accuracy  ━ dec/test_accuracy"),
         "no legend with both methods:\n{text}"
     );
     // a metric that only one method has is drawn alone, without a legend
@@ -616,7 +616,7 @@ fn the_chart_overlays_the_same_metric_of_every_method() {
         press(&mut l.app, KeyCode::Char('m'));
     }
     let text = screen_text(&draw(&mut l.app, 120, 36));
-    assert!(!text.contains("│e2e/train_loss│"), "{text}");
+    assert!(!text.contains("━ e2e/train_loss"), "{text}");
 }
 
 /// The bundled presets, as the lab finds them in `scenarios/`.

@@ -91,7 +91,7 @@ pub fn area(inner: Rect, r: &RunRow, searching: bool) -> Option<Rect> {
     let longest = r.state.metrics.keys().map(|k| k.chars().count()).max();
     let want = longest.unwrap_or(0) as u16 + 17;
     let w = want
-        .clamp(28, 50)
+        .clamp(34, 50)
         .min((inner.width / 2).max(28))
         .min(inner.width);
     let note = u16::from(status_note(&r.state).is_some()).min(inner.height);
