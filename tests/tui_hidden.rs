@@ -94,6 +94,16 @@ fn h_shows_the_hidden_progress_of_a_parity_run_and_h_again_its_metric() {
         assert!(text.contains(m), "the legend names {m}: {text}");
     }
     snap!("hidden_progress_120x36", t);
+    // the frame's keys are the view's: H goes back to one metric (m and y change nothing)
+    for (w, h) in [(120, 36), (160, 50), (200, 60)] {
+        let text = screen_text(&draw(&mut l.app, w, h));
+        let title = text
+            .lines()
+            .find(|l| l.contains("hidden progress"))
+            .unwrap();
+        assert!(title.contains("H one metric"), "{w}x{h}: {title}");
+        assert!(!title.contains("m metric"), "{w}x{h}: {title}");
+    }
     press(&mut l.app, KeyCode::Char('H'));
     let t = draw(&mut l.app, 120, 36);
     assert!(!screen_text(&t).contains("· hidden progress"));

@@ -241,6 +241,14 @@ fn help_lists_every_key() {
     for ctx in fail_lab::tui::keymap::Context::HELP {
         assert!(text.contains(ctx.title()), "{} missing", ctx.title());
     }
+    // a text longer than its column goes on under its start, whole (H's did not fit)
+    for (_, lines) in fail_lab::tui::keymap::help_sections() {
+        for (_, help) in lines {
+            let last = help.split(' ').next_back().unwrap_or_default();
+            assert!(text.contains(last), "{help}: cut");
+        }
+    }
+    assert!(text.contains("in one chart"), "{text}");
 }
 
 #[test]
@@ -312,7 +320,7 @@ fn figures_draw_images_in_half_blocks_and_curves_as_charts() {
     let t = draw(&mut l.app, 100, 30);
     let text = screen_text(&t);
     assert!(
-        text.contains("figure 2/2 (latest)") && text.contains("│target│"),
+        text.contains("figure 2/2 (latest)") && text.contains("━ target  ━ model"),
         "{text}"
     );
     snap!("figure_curves_100x30", t);
@@ -600,7 +608,7 @@ fn the_chart_overlays_the_same_metric_of_every_method() {
     let mut l = lab(vec![s], colour());
     let text = screen_text(&draw(&mut l.app, 120, 36));
     assert!(
-        text.contains("│e2e/test_accuracy│") && text.contains("│dec/test_accuracy│"),
+        text.contains("━ e2e/test_accuracy") && text.contains("━ dec/test_accuracy"),
         "no legend with both methods:\n{text}"
     );
     // a metric that only one method has is drawn alone, without a legend
@@ -608,7 +616,7 @@ fn the_chart_overlays_the_same_metric_of_every_method() {
         press(&mut l.app, KeyCode::Char('m'));
     }
     let text = screen_text(&draw(&mut l.app, 120, 36));
-    assert!(!text.contains("│e2e/train_loss│"), "{text}");
+    assert!(!text.contains("━ e2e/train_loss"), "{text}");
 }
 
 /// The bundled presets, as the lab finds them in `scenarios/`.

@@ -227,6 +227,7 @@ impl App {
                 Pane::Params => Context::Params,
                 Pane::Runs if self.runs_pane.typing.is_some() => Context::Filtering,
                 Pane::Runs => Context::Runs,
+                Pane::Chart if self.chart.search.is_some() => Context::MetricSearch,
                 Pane::Chart => Context::Chart,
             },
         }
@@ -278,6 +279,7 @@ impl App {
                 runs_pane::on_filter_typing(&mut self.runs, &mut self.runs_pane, cmd, key)
             }
             Context::Chart => chart::on_cmd(&mut self.chart, &mut self.runs, cmd, out),
+            Context::MetricSearch => chart::on_search(&mut self.chart, &self.runs, cmd, key),
             Context::Compare => {
                 compare::on_cmd(&mut self.compare, &mut self.chart, &self.runs, cmd, out)
             }
@@ -585,3 +587,11 @@ mod sweep_tests;
 #[cfg(test)]
 #[path = "fit_tests.rs"]
 mod fit_tests;
+
+#[cfg(test)]
+#[path = "metric_search_tests.rs"]
+mod metric_search_tests;
+
+#[cfg(test)]
+#[path = "cut_tests.rs"]
+mod cut_tests;

@@ -106,9 +106,15 @@ fn fill_between(
     dots
 }
 
-/// The plot of groups' means with their bands filled beneath (`fill`; else the means
-/// alone, for many groups at once), colours from `first_colour` on; `None` when there is
-/// nothing to draw.
+/// Every third point of a thinned line: a band's edge drawn dotted, apart from the solid
+/// lines of the means.
+fn dotted(l: &plot::Line) -> impl Iterator<Item = (f64, f64)> + '_ {
+    l.points.iter().copied().step_by(3)
+}
+
+/// The plot of groups' means with their bands beneath (`fill`: one band filled, several
+/// outlined; else the means alone, for many groups at once), colours from `first_colour`
+/// on; `None` when there is nothing to draw.
 pub fn band_plot(
     t: Theme,
     bands: &[Band],
@@ -141,14 +147,19 @@ pub fn band_plot(
         .chain(edges.iter().flat_map(|e| [&e.0, &e.1]));
     let y = y_bounds(all)?;
     let rows = area.height.saturating_sub(2) as usize * t.marker.rows_per_cell();
+    // one band filled; several each drawn as its dotted edges, as filled ones would cover
+    // each other in one solid block of the last one's colour
+    let outline = bands.len() > 1;
     let fills = edges
         .iter()
         .filter(|_| fill)
         .map(|(lo, hi, style)| {
-            (
-                fill_between(lo, hi, x, y, cols, rows),
-                style.add_modifier(Modifier::DIM),
-            )
+            let dots = if outline {
+                dotted(lo).chain(dotted(hi)).collect()
+            } else {
+                fill_between(lo, hi, x, y, cols, rows)
+            };
+            (dots, style.add_modifier(Modifier::DIM))
         })
         .collect();
     Some(Plot {

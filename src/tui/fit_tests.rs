@@ -183,24 +183,25 @@ fn forty_metrics_list_accuracies_first_and_never_read_the_same() {
     l.app.focus = crate::tui::panes::Pane::Chart;
     press(&mut l.app, KeyCode::Char('z'));
     let text = screen(&mut l.app, 80, 24);
-    let listed: Vec<String> = text
-        .lines()
-        .filter_map(|line| {
-            let at = line.find(['▸', ' '].as_ref()).map(|_| line)?;
-            // the list's rows: a name, a value, a sparkline, at the right of the chart
-            let cols: Vec<char> = at.chars().collect();
-            let start = cols.len().checked_sub(27)?;
-            let cell: String = cols[start..].iter().collect();
-            let name = cell
-                .trim_start_matches(['│', ' ', '▸'])
-                .split(' ')
-                .next()?
-                .to_string();
-            (name.contains("acc") || name.contains("snr") || name.contains('…')).then_some(name)
-        })
-        .collect();
+    let listed = listed_metrics(&text);
     assert!(listed.len() >= 8, "{text}");
     for (i, a) in listed.iter().enumerate() {
         assert!(!listed[i + 1..].contains(a), "{a} twice:\n{text}");
     }
+}
+
+/// The names in the chart's list of metrics of an E2 run on a screen: the rows with a
+/// method's name (`e2e/…`, `dec/…`) that are not a legend's or the chart's title.
+pub(super) fn listed_metrics(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| !line.contains("━ ") && !line.contains("Run #"))
+        .filter_map(|line| {
+            let at = ["▸e2e/", "▸dec/", " e2e/", " dec/"]
+                .iter()
+                .filter_map(|p| line.find(p))
+                .min()?;
+            let rest = line[at..].trim_start_matches(['▸', ' ']);
+            Some(rest.split(' ').next()?.to_string())
+        })
+        .collect()
 }

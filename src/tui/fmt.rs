@@ -178,8 +178,14 @@ pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
                 });
                 (!clash).then_some(me)
             };
-            // one cut: the middle first, then more of the head, then more of the tail
-            for h in (mid..width).chain((1..mid).rev()) {
+            // one cut: after the method's prefix (`dec/…/n1.dense1.w`) when it is short, the
+            // middle first, then more of the head, then more of the tail
+            let prefix = c
+                .iter()
+                .position(|&ch| ch == '/')
+                .map(|p| p + 1)
+                .filter(|&p| p <= mid);
+            for h in prefix.into_iter().chain(mid..width).chain((1..mid).rev()) {
                 if let Some(s) = unique(h, None, width - 1 - h) {
                     return s;
                 }
@@ -197,6 +203,37 @@ pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
             clip_middle(names[i], width)
         })
         .collect()
+}
+
+/// A line in rows of at most `w` characters, broken between words (a word longer than a
+/// row is broken where the row ends).
+pub fn wrap_words(line: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut rows = vec![String::new()];
+    for word in line.split(' ') {
+        let last = rows.last_mut().expect("one row at least");
+        let used = last.chars().count();
+        let len = word.chars().count();
+        if used > 0 && used + 1 + len <= w {
+            last.push(' ');
+            last.push_str(word);
+            continue;
+        }
+        if used == 0 && len <= w {
+            last.push_str(word);
+            continue;
+        }
+        let chars: Vec<char> = word.chars().collect();
+        let mut pieces = chars.chunks(w).map(|c| c.iter().collect::<String>());
+        if used > 0 {
+            rows.push(String::new());
+        }
+        if let Some(first) = pieces.next() {
+            *rows.last_mut().expect("one row at least") = first;
+        }
+        rows.extend(pieces);
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -283,6 +320,25 @@ mod tests {
         assert_eq!(
             clip_distinct(&["loss", "test_accuracy"], 10),
             ["loss", "test…uracy"]
+        );
+    }
+
+    #[test]
+    fn a_cut_name_keeps_its_method_and_its_tail() {
+        let names = [
+            "e2e/grad_snr/n1.dense1.w",
+            "e2e/grad_snr/n2.dense1.w",
+            "dec/grad_snr/conv1.b",
+            "dec/test_accuracy",
+        ];
+        assert_eq!(
+            clip_distinct(&names, 17),
+            [
+                "e2e/…/n1.dense1.w",
+                "e2e/…/n2.dense1.w",
+                "dec/…_snr/conv1.b",
+                "dec/test_accuracy"
+            ]
         );
     }
 

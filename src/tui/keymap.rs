@@ -21,6 +21,8 @@ pub enum Context {
     /// Typing the runs table's filter.
     Filtering,
     Chart,
+    /// Typing a search in the chart's list of metrics.
+    MetricSearch,
     Compare,
     /// The sweep screen: its grid table and summary chart.
     Sweep,
@@ -43,6 +45,7 @@ impl Context {
             Context::Runs => "Runs",
             Context::Filtering => "Typing a filter",
             Context::Chart => "Chart",
+            Context::MetricSearch => "Searching the metrics",
             Context::Compare => "Compare",
             Context::Sweep => "Sweep screen",
             Context::Figure => "Figure and log",
@@ -54,7 +57,7 @@ impl Context {
     }
 
     /// The sections of the help screen, in order.
-    pub const HELP: [Context; 13] = [
+    pub const HELP: [Context; 14] = [
         Context::Global,
         Context::Main,
         Context::Scenarios,
@@ -64,6 +67,7 @@ impl Context {
         Context::Runs,
         Context::Filtering,
         Context::Chart,
+        Context::MetricSearch,
         Context::Compare,
         Context::Sweep,
         Context::Figure,
@@ -71,13 +75,14 @@ impl Context {
     ];
 
     /// Every context the lab can be in (where keys go), for tests and the help screen.
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Scenarios,
         Context::Params,
         Context::Editing,
         Context::Runs,
         Context::Filtering,
         Context::Chart,
+        Context::MetricSearch,
         Context::Compare,
         Context::Sweep,
         Context::Figure,
@@ -103,6 +108,7 @@ impl Context {
             Global => &[Global, Interrupt],
             Editing => &[Editing, Interrupt],
             Filtering => &[Filtering, Interrupt],
+            MetricSearch => &[MetricSearch, Interrupt],
             SaveAs => &[SaveAs, Interrupt],
             Help => &[Help, Interrupt],
             Confirm => &[Confirm],

@@ -143,6 +143,16 @@ fn lab_in(ctx: Context, variant: usize) -> Option<Lab> {
             });
         }
         (Context::Chart, 0) => app.focus = Pane::Chart,
+        (Context::MetricSearch, 0) => {
+            app.focus = Pane::Chart;
+            app.chart.search = Some(crate::tui::panes::metric_list::MetricSearch {
+                input: TextInput {
+                    text: "ra".into(),
+                    cursor: 1,
+                },
+                before: None,
+            });
+        }
         (Context::Compare, 0) => {
             app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::NONE));
             app.compare.scroll = 1;

@@ -8,6 +8,7 @@ use ratatui::layout::{Position, Rect};
 
 use super::app::App;
 use super::panes::chart::metric_list_area;
+use super::panes::metric_list;
 use super::panes::params::Editor;
 use super::panes::Pane;
 use super::screens::dialogs::Overlay;
@@ -140,18 +141,15 @@ fn click(app: &mut App, pane: Pane, inner: Rect, at: Position) {
             let Some(r) = app.runs.selected_row() else {
                 return;
             };
-            let Some(list) = metric_list_area(inner, r).filter(|l| l.contains(at)) else {
+            let Some(list) = metric_list_area(app, inner, r).filter(|l| l.contains(at)) else {
                 return;
             };
-            let names = r.metric_names();
-            let sel = app
-                .chart_metric()
-                .and_then(|m| names.iter().position(|n| *n == m))
-                .unwrap_or(0);
-            let offset = scroll_offset(sel, names.len(), list.height as usize);
-            let i = offset + (at.y - list.y) as usize;
-            if let Some(n) = names.get(i) {
-                app.chart.metric = Some(n.to_string());
+            let shown = app.chart_metric();
+            let found =
+                metric_list::metric_at(r, &app.chart, shown.as_deref(), list, at.y - list.y)
+                    .map(str::to_string);
+            if let Some(n) = found {
+                app.chart.metric = Some(n);
             }
         }
     }

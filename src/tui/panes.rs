@@ -6,6 +6,7 @@
 
 pub mod chart;
 pub mod group_chart;
+pub mod metric_list;
 pub mod params;
 pub mod runs_table;
 pub mod scenarios;

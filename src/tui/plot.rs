@@ -343,7 +343,72 @@ pub fn plot_series(
     })
 }
 
+/// The legend's rows above a plot of `width` columns: each named line's (or set of
+/// points') glyph and name, packed into as few rows as hold them whole.
+fn legend_rows<'a>(
+    items: impl Iterator<Item = (&'a String, &'a Style, &'static str)>,
+    width: usize,
+) -> Vec<ratatui::text::Line<'static>> {
+    let mut rows: Vec<ratatui::text::Line<'static>> = Vec::new();
+    let mut used = 0;
+    for (name, style, glyph) in items.filter(|l| !l.0.is_empty()) {
+        let item = name.chars().count() + 2;
+        if used > 0 && used + 2 + item > width {
+            used = 0;
+        }
+        if used == 0 {
+            rows.push(ratatui::text::Line::default());
+        } else if let Some(row) = rows.last_mut() {
+            row.spans.push(Span::raw("  "));
+            used += 2;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.spans.push(Span::styled(glyph, *style));
+            row.spans.push(Span::styled(name.clone(), *style));
+        }
+        used += item;
+    }
+    rows
+}
+
+/// A line's glyph in a legend above its plot, and a set of points' (a fit's censored groups).
+const LINE_GLYPH: &str = "━ ";
+const MARK_GLYPH: &str = "• ";
+
+/// Draws the legend of `items` in rows above `area` when it fits whole in a quarter of
+/// its height; returns the area left for the plot.
+fn legend_above<'a>(
+    f: &mut Frame,
+    items: impl Iterator<Item = (&'a String, &'a Style, &'static str)>,
+    area: Rect,
+) -> Option<Rect> {
+    let rows = legend_rows(items, area.width as usize);
+    let fits = rows.iter().all(|r| r.width() <= area.width as usize);
+    if rows.is_empty() || !fits || rows.len() as u16 * 4 > area.height {
+        return None;
+    }
+    let [top, rest] = ratatui::layout::Layout::vertical([
+        Constraint::Length(rows.len() as u16),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(rows), top);
+    Some(rest)
+}
+
+/// Draws a plot; with `legend`, the names of its lines above it where they fit in a few
+/// rows (a legend inside would cover lines), else in its emptiest corner.
 pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool) {
+    let mut area = area;
+    let mut legend = legend;
+    if legend {
+        let items = (plot.lines.iter().map(|l| (&l.0, &l.2, LINE_GLYPH)))
+            .chain(plot.marks.iter().map(|m| (&m.0, &m.2, MARK_GLYPH)));
+        if let Some(rest) = legend_above(f, items, area) {
+            area = rest;
+            legend = false;
+        }
+    }
     let fills = plot.fills.iter().map(|(dots, style)| {
         Dataset::default()
             .marker(t.series(0).1)
@@ -377,22 +442,12 @@ pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool)
             }
         }))
         .collect();
-    let xl = if plot.x_steps {
-        x_labels(plot.x, plot.look.log_x)
-    } else {
-        y_labels(plot.x, plot.look.log_x)
-    };
-    let x_title = if plot.look.log_x {
-        format!("{} (log)", plot.x_label)
-    } else {
-        plot.x_label.clone()
-    };
+    let xl = named_x_labels(plot);
     let yl = y_labels(plot.y, plot.look.log_y);
     let ylab_w = yl.iter().map(|s| s.chars().count()).max().unwrap_or(1);
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
-                .title(Span::styled(x_title, t.dim()))
                 .bounds([plot.x.0, plot.x.1])
                 .labels(xl.to_vec())
                 .style(t.dim()),
@@ -406,6 +461,27 @@ pub fn draw_plot(f: &mut Frame, t: Theme, plot: &Plot, area: Rect, legend: bool)
         .legend_position(legend.then(|| emptiest_corner(plot)))
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
     f.render_widget(chart, area);
+}
+
+/// The x axis' labels with what it counts in the last one (`300 steps`): an axis
+/// title would be drawn inside the plot, over its lines, and against the next panel's
+/// y labels (`step0.4│`).
+pub fn named_x_labels(plot: &Plot) -> [String; 3] {
+    let log_x = plot.look.log_x;
+    let [a, b, c] = if plot.x_steps {
+        x_labels(plot.x, log_x)
+    } else {
+        y_labels(plot.x, log_x)
+    };
+    // a parameter's axis is named in its chart's title (`… against n`): its ends are
+    // padded values, not points to name
+    let c = match (plot.x_steps, plot.x_label.as_str()) {
+        (true, "step") => format!("{c} steps"),
+        (true, name) if !name.is_empty() => format!("{c} {name}"),
+        _ => c,
+    };
+    let c = if log_x { format!("{c} (log)") } else { c };
+    [a, b, c]
 }
 
 /// The corner of the plot with the fewest points, where a legend hides the least.
@@ -499,42 +575,71 @@ pub fn render_curves(
         );
         return;
     };
+    // the names above the plot, where they hide no line
+    let styles: Vec<Style> = (0..series.len()).map(|i| t.series(i).0).collect();
+    let items = series
+        .iter()
+        .zip(&styles)
+        .map(|(s, style)| (&s.0, style, LINE_GLYPH));
+    let (area, named) = match legend_above(f, items, area) {
+        Some(rest) => (rest, false),
+        None => (area, true),
+    };
     let datasets: Vec<Dataset> = series
         .iter()
         .zip(&finite)
         .enumerate()
         .map(|(i, ((name, _), pts))| {
             let (style, marker) = t.series(i);
-            Dataset::default()
-                .name(name.clone())
-                .marker(marker)
+            let d = Dataset::default();
+            let d = if named { d.name(name.clone()) } else { d };
+            d.marker(marker)
                 .graph_type(GraphType::Line)
                 .style(style)
                 .data(pts)
         })
         .collect();
-    let xl = [x0, (x0 + x1) / 2.0, x1].map(fmt::value);
+    // the axes' names outside the plot: the y axis' in a row above it, the x axis' in its
+    // last label (axis titles would be drawn over the lines)
+    let [x_a, y_a, x_b] = [x0, (x0 + x1) / 2.0, x1].map(fmt::value);
+    let x_b = if x_label.is_empty() {
+        x_b
+    } else {
+        format!("{x_label}={x_b}")
+    };
+    let xl = [x_a, y_a, x_b];
     let yl = [y0, (y0 + y1) / 2.0, y1].map(fmt::value);
+    let area = if y_label.is_empty() || area.height < 6 {
+        area
+    } else {
+        let [top, rest] =
+            ratatui::layout::Layout::vertical([Constraint::Length(1), Constraint::Min(0)])
+                .areas(area);
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                fmt::clip(&format!("↑ {y_label}"), top.width as usize),
+                t.dim(),
+            )),
+            top,
+        );
+        rest
+    };
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
-                .title(Span::styled(x_label.to_string(), t.dim()))
                 .bounds([x0, x1])
                 .labels(xl.to_vec())
                 .style(t.dim()),
         )
         .y_axis(
             Axis::default()
-                .title(Span::styled(y_label.to_string(), t.dim()))
                 .bounds([y0, y1])
                 .labels(yl.to_vec())
                 .style(t.dim()),
         )
-        .legend_position(Some(corner_of(
-            finite.iter().flatten().copied(),
-            (x0, x1),
-            (y0, y1),
-        )))
+        .legend_position(
+            named.then(|| corner_of(finite.iter().flatten().copied(), (x0, x1), (y0, y1))),
+        )
         .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)));
     f.render_widget(chart, area);
 }

@@ -500,6 +500,13 @@ pub const TABLE: &[Binding] = &[
         1,
         "figure",
     ),
+    h(
+        X::Chart,
+        &[(c('/'), Cmd::Filter)],
+        "find a metric: the list keeps the names with every word typed",
+        1,
+        "find",
+    ),
     b(X::Chart, &[(c('b'), Cmd::Band)], "band: min..max or ± 1 sd"),
     b(
         X::Chart,
@@ -513,6 +520,52 @@ pub const TABLE: &[Binding] = &[
     ),
     b(X::Chart, UP_DOWN, "previous / next row of the runs"),
     b(X::Chart, &[(p(K::Esc), Cmd::Back)], "back to the runs"),
+    // searching the metrics
+    h(
+        X::MetricSearch,
+        &[(p(K::Enter), Cmd::Apply)],
+        "keep the metric shown",
+        1,
+        "keep",
+    ),
+    h(
+        X::MetricSearch,
+        &[(p(K::Esc), Cmd::Cancel)],
+        "back to the metric before",
+        1,
+        "cancel",
+    ),
+    h(
+        X::MetricSearch,
+        UP_DOWN,
+        "previous / next metric found",
+        2,
+        "found",
+    ),
+    b(
+        X::MetricSearch,
+        &[
+            (p(K::Left), Cmd::CursorLeft),
+            (p(K::Right), Cmd::CursorRight),
+            (p(K::Home), Cmd::CursorHome),
+            (p(K::End), Cmd::CursorEnd),
+        ],
+        "move in the text",
+    ),
+    b(
+        X::MetricSearch,
+        &[
+            (p(K::Backspace), Cmd::Erase),
+            (p(K::Delete), Cmd::EraseForward),
+            (Key::Ctrl('u'), Cmd::Clear),
+        ],
+        "erase, clear",
+    ),
+    b(
+        X::MetricSearch,
+        &[(Key::AnyChar, Cmd::Insert)],
+        "typed into the search (the list and the chart follow as you type)",
+    ),
     // compare
     h(
         X::Compare,

@@ -35,9 +35,11 @@ impl RunRow {
 
     /// The metrics in display order: the main one first, then by kind (accuracies, losses,
     /// gradient SNRs, the others: a run of two methods records forty, most of them SNRs
-    /// per layer), each kind by name in natural order (`ratio_d4` before `ratio_d10`).
+    /// per layer), the main one's kind first so that each kind stays together under one
+    /// heading, each kind by name in natural order (`ratio_d4` before `ratio_d10`).
     pub fn metric_names(&self) -> Vec<&str> {
         let main = self.main_metric();
+        let main_kind = main.map(metric_kind);
         let mut rest: Vec<&str> = self
             .state
             .metrics
@@ -45,9 +47,13 @@ impl RunRow {
             .map(String::as_str)
             .filter(|k| Some(*k) != main)
             .collect();
+        let rank = |name: &str| {
+            let kind = metric_kind(name);
+            (Some(kind) != main_kind, kind)
+        };
         rest.sort_by(|a, b| {
-            metric_kind(a)
-                .cmp(&metric_kind(b))
+            rank(a)
+                .cmp(&rank(b))
                 .then_with(|| crate::stats::natural_cmp(a, b))
         });
         main.into_iter().chain(rest).collect()

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -11,6 +12,7 @@ use ratatui::Frame;
 use crate::engine::{Series, Status};
 
 use super::group_chart;
+use super::metric_list::{self, MetricSearch};
 use super::runs_table::status_note;
 use super::Pane;
 use crate::experiments::theory::TheoryCurve;
@@ -22,7 +24,7 @@ use crate::tui::keymap::{Cmd, Context};
 use crate::tui::model::run_list::{RunRow, Runs};
 use crate::tui::model::run_tree::{BandKind, Node};
 use crate::tui::plot::{self, draw_plot, plot_series, Look};
-use crate::tui::widgets::{key_legend, pad, pane_block, pane_frame, rpad, scroll_offset, titled};
+use crate::tui::widgets::{key_legend, pane_block, pane_frame, titled};
 
 /// The chart's choices: which metric, log scale per metric, smoothing. The compare screen
 /// shares them.
@@ -45,6 +47,8 @@ pub struct ChartState {
     /// The theory's reference lines ([`crate::experiments::theory`]) left out of the chart
     /// (they are drawn where a formula applies unless T hides them).
     pub hide_theory: bool,
+    /// The search typed in the list of metrics (`/`), while it is typed.
+    pub search: Option<MetricSearch>,
 }
 
 impl ChartState {
@@ -109,11 +113,24 @@ pub fn on_cmd(chart: &mut ChartState, runs: &mut Runs, cmd: Cmd, out: &mut Vec<A
         Cmd::HiddenProgress => chart.hidden = !chart.hidden,
         Cmd::Smooth => chart.smooth = !chart.smooth,
         Cmd::Figure => out.push(Action::OpenFigure),
+        // a run's list of metrics (a group's or a sweep's chart has none)
+        Cmd::Filter
+            if runs
+                .selected_row()
+                .is_some_and(|r| !r.state.metrics.is_empty()) =>
+        {
+            metric_list::start(chart)
+        }
         Cmd::Up => runs.move_by(-1),
         Cmd::Down => runs.move_by(1),
         Cmd::Back => out.push(Action::Focus(Pane::Runs)),
         _ => {}
     }
+}
+
+/// What a key does while a metric's name is searched (`/` in the chart).
+pub fn on_search(chart: &mut ChartState, runs: &Runs, cmd: Cmd, key: &KeyEvent) {
+    metric_list::on_typing(chart, shown_row(runs), cmd, key)
 }
 
 /// The run whose metrics the chart's keys go by: the selected run, or the first run of the
@@ -177,15 +194,27 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Some(m) => app.chart.look(m),
         None => Look::default(),
     };
-    let keys = key_legend(
-        t,
-        Context::Chart,
-        &[
-            (&[Cmd::NextMetric], "metric"),
-            (&[Cmd::LogY], "log"),
-            (&[Cmd::Smooth], "smooth"),
-        ],
-    );
+    // the hidden progress has no metric to change nor a log scale: H goes back to one
+    let keys = if hidden.is_empty() {
+        key_legend(
+            t,
+            Context::Chart,
+            &[
+                (&[Cmd::NextMetric], "metric"),
+                (&[Cmd::LogY], "log"),
+                (&[Cmd::Smooth], "smooth"),
+            ],
+        )
+    } else {
+        key_legend(
+            t,
+            Context::Chart,
+            &[
+                (&[Cmd::HiddenProgress], "one metric"),
+                (&[Cmd::Smooth], "smooth"),
+            ],
+        )
+    };
     let mut block = titled(
         pane_frame(t, focused),
         title(app, r, metric.as_deref(), look, area.width),
@@ -212,6 +241,10 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         draw_metric(f, app, r, &m, look, chart_a);
     } else {
         draw_lines(f, app, &hidden, look, chart_a);
+    }
+    // a search in a pane too narrow for the list beside the chart: the list over it
+    if let Some(list) = metric_list_area(app, inner, r).filter(|l| l.intersects(chart_a)) {
+        metric_list::render(f, app, r, Some(&m), list);
     }
 }
 
@@ -270,28 +303,19 @@ fn beside_chart(f: &mut Frame, app: &App, r: &RunRow, metric: Option<&str>, inne
         );
         chart_a = rest;
     }
-    // the metrics list with sparklines, when there is room
-    if let Some(list) = metric_list_area(inner, r) {
-        render_metric_list(f, app, r, metric, list);
-        chart_a.width -= list.width;
+    // the metrics list with sparklines, when there is room (over the chart while searched)
+    if let Some(list) = metric_list_area(app, inner, r) {
+        if inner.width >= 70 {
+            metric_list::render(f, app, r, metric, list);
+            chart_a.width -= list.width;
+        }
     }
     chart_a
 }
 
-/// Where the list of metrics goes in a chart pane's inner area, when there is room for it
-/// (below the status note, if the run has one).
-pub fn metric_list_area(inner: Rect, r: &RunRow) -> Option<Rect> {
-    if inner.width < 70 || r.state.metrics.is_empty() {
-        return None;
-    }
-    let w = (inner.width / 3).clamp(24, 40);
-    let note = u16::from(status_note(&r.state).is_some()).min(inner.height);
-    Some(Rect::new(
-        inner.right() - w,
-        inner.y + note,
-        w,
-        inner.height - note,
-    ))
+/// Where the list of metrics goes in a chart pane's inner area (see [`metric_list::area`]).
+pub fn metric_list_area(app: &App, inner: Rect, r: &RunRow) -> Option<Rect> {
+    metric_list::area(inner, r, app.chart.search.is_some())
 }
 
 /// The metric's chart, with the same quantity of the run's other methods beside it.
@@ -375,37 +399,4 @@ fn draw_lines_with(
             area,
         ),
     }
-}
-
-fn render_metric_list(f: &mut Frame, app: &App, r: &RunRow, shown: Option<&str>, area: Rect) {
-    let t = app.settings.theme;
-    let w = area.width as usize;
-    let names = r.metric_names();
-    let sel = shown
-        .and_then(|m| names.iter().position(|n| *n == m))
-        .unwrap_or(0);
-    let height = area.height as usize;
-    let offset = scroll_offset(sel, names.len(), height);
-    let val_w = 7;
-    let spark_w = 8.min(w / 4);
-    let name_w = w.saturating_sub(val_w + spark_w + 3);
-    // cut so that two names never read the same
-    let cut = fmt::clip_distinct(&names, name_w);
-    let mut lines = Vec::new();
-    for (i, n) in names.iter().enumerate().skip(offset).take(height) {
-        let s = &r.state.metrics[*n];
-        let v = s.last().map(|p| fmt::value(p.value)).unwrap_or_default();
-        let sp = plot::sparkline(s, spark_w, app.chart.look(n).log_y);
-        let marker = if i == sel { "▸" } else { " " };
-        let style = if i == sel { t.heading() } else { t.text() };
-        lines.push(Line::from(vec![
-            Span::styled(marker, t.key()),
-            Span::styled(pad(&cut[i], name_w), style),
-            Span::raw(" "),
-            Span::styled(rpad(&v, val_w), style),
-            Span::raw(" "),
-            Span::styled(sp, t.series(0).0),
-        ]));
-    }
-    f.render_widget(Paragraph::new(lines), area);
 }

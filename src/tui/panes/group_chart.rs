@@ -11,6 +11,7 @@ use crate::engine::RunState;
 use crate::sweep::group::{is_threshold, Aggregate, Measure};
 use crate::tui::app::App;
 use crate::tui::bands::{draw_bands, Band};
+use crate::tui::fmt;
 use crate::tui::keymap::{Cmd, Context};
 use crate::tui::model::run_list::RunRow;
 use crate::tui::model::run_tree::{point_label, GroupNode};
@@ -158,19 +159,20 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
         .map(|m| app.chart.look(m))
         .unwrap_or_default();
     let runs: usize = groups.iter().map(|g| g.members.len()).sum();
-    let mut title = vec![Span::styled(
-        format!(
-            " {what} · {runs} runs · {} ",
-            metric.as_deref().unwrap_or("no metrics yet")
-        ),
-        t.title(),
-    )];
-    title.extend(look.flags(t));
-    if groups.len() == 1 {
-        title.push(Span::styled(
-            format!("{} ", app.chart.spread.short_label()),
-            t.dim(),
-        ));
+    let flags = look.flags(t);
+    let spread = (groups.len() == 1).then(|| format!("{} ", app.chart.spread.short_label()));
+    let fixed = flags.iter().map(|f| f.width()).sum::<usize>()
+        + spread.as_ref().map_or(0, |s| s.chars().count());
+    let head = fit_title(
+        what,
+        runs,
+        metric.as_deref().unwrap_or("no metrics yet"),
+        (area.width as usize).saturating_sub(2 + fixed),
+    );
+    let mut title = vec![Span::styled(head, t.title())];
+    title.extend(flags);
+    if let Some(spread) = spread {
+        title.push(Span::styled(spread, t.dim()));
     }
     let keys = key_legend(
         t,
@@ -194,5 +196,43 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
             )),
             inner,
         );
+    }
+}
+
+/// ` Group d=5 · 3 runs · test_accuracy ` in `room` characters: the count of runs goes
+/// first, then the metric's name is cut in its middle, then the group's label at its end.
+pub fn fit_title(what: &str, runs: usize, metric: &str, room: usize) -> String {
+    let full = format!(" {what} · {runs} runs · {metric} ");
+    if full.chars().count() <= room {
+        return full;
+    }
+    let head = format!(" {what} · ");
+    let left = room.saturating_sub(head.chars().count() + 1);
+    if left >= 8 || left >= metric.chars().count() {
+        return format!("{head}{} ", fmt::clip_middle(metric, left));
+    }
+    let m = fmt::clip_middle(metric, 8.min(room.saturating_sub(6)).max(1));
+    let what_room = room.saturating_sub(m.chars().count() + 5);
+    format!(" {} · {m} ", fmt::clip(what, what_room.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_title;
+
+    #[test]
+    fn a_group_chart_title_fits_with_its_metric_readable() {
+        let long = fit_title("Group d=5 lr=0.01", 3, "test_accuracy", 200);
+        assert_eq!(long, " Group d=5 lr=0.01 · 3 runs · test_accuracy ");
+        // an 80-column screen's chart pane: the runs' count gives way first
+        let t = fit_title("Group d=5 lr=0.01", 3, "test_accuracy", 36);
+        assert_eq!(t, " Group d=5 lr=0.01 · test_accuracy ");
+        let t = fit_title("Group d=5 lr=0.01", 3, "test_accuracy", 30);
+        assert!(t.chars().count() <= 30, "{t}");
+        assert!(t.contains("Group d=5 lr=0.01 · "), "{t}");
+        for room in 10..60 {
+            let t = fit_title("Sweep 20261206-195203-sp", 4, "e2e/test_accuracy", room);
+            assert!(t.chars().count() <= room, "{room}: {t}");
+        }
     }
 }

@@ -359,7 +359,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         ("ETA", c.eta, true),
         ("latest", c.latest, true),
         ("trend", c.trend, false),
-        ("snr (log)", c.snr, false),
+        (if c.snr >= 9 { "snr (log)" } else { "snr" }, c.snr, false),
     ] {
         if width > 0 {
             header.push_str(&if right {
@@ -417,11 +417,12 @@ pub(super) fn cell(
     }
 }
 
-/// The experiment's column: its id, and its name where there is room.
+/// The experiment's column: its id, and its name where it fits whole.
 fn exp_text(experiment: &str, w: usize) -> String {
-    if w > 6 {
-        let name = experiments::find(experiment).map(|d| d.name).unwrap_or("");
-        format!("{experiment} {name}")
+    let name = experiments::find(experiment).map(|d| d.name).unwrap_or("");
+    let full = format!("{experiment} {name}");
+    if w > 6 && full.chars().count() <= w {
+        full
     } else {
         experiment.to_string()
     }
@@ -438,6 +439,53 @@ fn fork_text(app: &App, r: &RunRow) -> Option<String> {
     Some(format!("fork {who}@{step}"))
 }
 
+/// A run's seed under its group, indented by `depth` as room allows: `    seed 3`, then
+/// `seed 3`, then the seed alone; never a cut `seed 6…`.
+pub(crate) fn seed_text(seed: &str, depth: u8, w: usize) -> String {
+    let tries = [
+        format!("{}seed {seed}", "  ".repeat(depth as usize)),
+        format!("{}seed {seed}", " ".repeat(depth as usize)),
+        format!("seed {seed}"),
+        format!("{}{seed}", " ".repeat(depth as usize)),
+        seed.to_string(),
+    ];
+    tries
+        .into_iter()
+        .find(|t| t.chars().count() <= w)
+        .unwrap_or_else(|| fmt::clip_middle(seed, w))
+}
+
+/// What sets a run apart in `w` columns: the `name=value` pairs that fit whole, then
+/// `+2` for those left out; a first pair too long for the column is cut in its middle,
+/// keeping its value (`st…e2e=300`).
+pub(crate) fn fit_pairs(pairs: &[(String, String)], w: usize) -> String {
+    let texts: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let all = texts.join(" ");
+    if all.chars().count() <= w {
+        return all;
+    }
+    for n in (1..texts.len()).rev() {
+        let shown = format!("{} +{}", texts[..n].join(" "), texts.len() - n);
+        if shown.chars().count() <= w {
+            return shown;
+        }
+    }
+    let Some(first) = texts.first() else {
+        return String::new();
+    };
+    let more = if texts.len() > 1 {
+        format!(" +{}", texts.len() - 1)
+    } else {
+        String::new()
+    };
+    let room = w.saturating_sub(more.chars().count());
+    if room >= 6 {
+        format!("{}{more}", fmt::clip_middle(first, room))
+    } else {
+        fmt::clip_middle(first, w)
+    }
+}
+
 /// A run's row; inside a group (depth > 0) its parameters are the group's, so it shows its
 /// seed.
 fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> Line<'static> {
@@ -445,12 +493,19 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
     let mark = if r.marked { "*" } else { " " };
     let differs = if depth > 0 {
         let seed = s.seed.map_or("random".into(), |x| x.to_string());
-        format!("{}seed {seed}", "  ".repeat(depth as usize))
+        seed_text(&seed, depth, c.differs)
     } else {
         match fork_text(app, r) {
-            Some(f) if r.differs.is_empty() => f,
-            Some(f) => format!("{f} {}", r.differs_text()),
-            None => r.differs_text(),
+            Some(f) if r.differs.is_empty() => fmt::clip_middle(&f, c.differs),
+            Some(f) => {
+                let rest = c.differs.saturating_sub(f.chars().count() + 1);
+                if rest >= 6 {
+                    format!("{f} {}", fit_pairs(&r.differs, rest))
+                } else {
+                    fmt::clip_middle(&f, c.differs)
+                }
+            }
+            None => fit_pairs(&r.differs, c.differs),
         }
     };
     let mut spans = vec![
@@ -491,7 +546,7 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
 /// The latest values in `w` columns: of the main metric and, for a run that trains several
 /// methods side by side (E2, E4, E10), of the same quantity of each (`e2e 0.485 · dec 0.94`,
 /// or `.49/.94` where room is short); in a wide column, of the first metrics with names.
-pub(super) fn latest_text(r: &RunRow, w: usize) -> String {
+pub(crate) fn latest_text(r: &RunRow, w: usize) -> String {
     let s = &r.state;
     let Some(main) = r.main_metric() else {
         return String::new();
@@ -527,12 +582,23 @@ pub(super) fn latest_text(r: &RunRow, w: usize) -> String {
         };
     }
     if w > 10 {
-        r.metric_names()
-            .iter()
-            .take(3)
-            .filter_map(|m| s.latest(m).map(|v| format!("{m} {}", fmt::value(v))))
-            .collect::<Vec<_>>()
-            .join(" · ")
+        // as many whole `name value` pairs as fit (never a cut `train_lo…`)
+        let mut text = String::new();
+        for m in r.metric_names().iter().take(3) {
+            let Some(v) = s.latest(m) else { continue };
+            let pair = format!("{m} {}", fmt::value(v));
+            let sep = if text.is_empty() { "" } else { " · " };
+            if text.chars().count() + sep.chars().count() + pair.chars().count() > w {
+                break;
+            }
+            text.push_str(sep);
+            text.push_str(&pair);
+        }
+        if text.is_empty() {
+            s.latest(main).map(fmt::value).unwrap_or_default()
+        } else {
+            text
+        }
     } else {
         s.latest(main).map(fmt::value).unwrap_or_default()
     }

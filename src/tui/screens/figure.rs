@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 use ratatui::Frame;
 
 use crate::experiments::ctx::Figure;
@@ -159,17 +159,15 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         } else {
             ""
         };
+        let room = (area.width as usize).saturating_sub(24);
         let title = Line::from(vec![Span::styled(
-            clip(
-                &format!(
-                    " Run {} · figure {}/{}{latest} · step {} · {} ",
-                    r.label(),
-                    shown + 1,
-                    figs.len(),
-                    fmt::count(*step),
-                    fig.title(),
-                ),
-                (area.width as usize).saturating_sub(24),
+            figure_title(
+                &[&r.label(), &format!("#{}", r.num)],
+                (shown + 1, figs.len()),
+                latest,
+                &fmt::count(*step),
+                fig.title(),
+                room,
             ),
             t.title(),
         )]);
@@ -194,6 +192,36 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         draw_figure(f, t, fig, inner);
     }
     render_log(f, t, r, figs.is_empty(), log_a);
+}
+
+/// ` Run #4 d=5 · figure 3/3 (latest) · step 300 · E2: accuracy ` in `room` characters:
+/// the run named shorter first (`names`, longest first), then `(latest)` left out, then
+/// the figure's own title cut at its end.
+fn figure_title(
+    names: &[&str],
+    (i, n): (usize, usize),
+    latest: &str,
+    step: &str,
+    title: &str,
+    room: usize,
+) -> String {
+    let make =
+        |run: &str, latest: &str| format!(" Run {run} · figure {i}/{n}{latest} · step {step} · ");
+    for latest in [latest, ""] {
+        for run in names {
+            let head = make(run, latest);
+            if head.chars().count() + title.chars().count() + 1 <= room {
+                return format!("{head}{title} ");
+            }
+        }
+    }
+    let head = make(names.last().copied().unwrap_or(""), "");
+    let left = room.saturating_sub(head.chars().count() + 1);
+    if left >= 8 {
+        format!("{head}{} ", clip(title, left))
+    } else {
+        clip(&head, room)
+    }
 }
 
 fn draw_figure(f: &mut Frame, t: Theme, fig: &Figure, area: Rect) {
@@ -232,15 +260,24 @@ fn render_log(f: &mut Frame, t: Theme, r: &RunRow, no_figures: bool, area: Rect)
     }) {
         lines.push(Line::from(Span::styled(note, t.status(r.state.status))));
     }
-    let room = (area.height as usize).saturating_sub(2 + lines.len());
-    let skip = r.state.logs.len().saturating_sub(room);
-    lines.extend(
-        r.state
-            .logs
-            .iter()
-            .skip(skip)
-            .map(|l| Line::from(l.as_str())),
-    );
+    // long lines wrap at their words: the last lines that fit whole, in the rows they take
+    let inner_w = (area.width as usize).saturating_sub(2).max(1);
+    let rows_of = |s: &str| s.chars().count().max(1).div_ceil(inner_w);
+    let mut room = (area.height as usize)
+        .saturating_sub(2)
+        .saturating_sub(lines.iter().map(|l| rows_of(&l.to_string())).sum());
+    let mut kept: Vec<Vec<String>> = Vec::new();
+    for l in r.state.logs.iter().rev() {
+        let rows = fmt::wrap_words(l, inner_w);
+        if rows.len() > room {
+            break;
+        }
+        room -= rows.len();
+        kept.push(rows);
+    }
+    for rows in kept.into_iter().rev() {
+        lines.extend(rows.into_iter().map(Line::from));
+    }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(
             if no_figures {
@@ -257,7 +294,7 @@ fn render_log(f: &mut Frame, t: Theme, r: &RunRow, no_figures: bool, area: Rect)
         " Log ".to_string()
     };
     f.render_widget(
-        Paragraph::new(lines).block(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
                 .border_style(t.border(no_figures))
                 .title(Span::styled(title, t.title())),
@@ -368,5 +405,44 @@ mod tests {
         tiny.render(small, &mut buf);
         assert_eq!(buf[(7, 0)].symbol(), "█");
         assert_eq!(buf[(9, 0)].symbol(), " ");
+    }
+
+    #[test]
+    fn a_figure_title_names_its_run_shorter_before_its_title_is_cut() {
+        let names = ["#4 steps_e2e=300 steps_dec=300", "#4"];
+        let full = figure_title(&names, (3, 3), " (latest)", "300", "E2: accuracy", 200);
+        assert_eq!(
+            full,
+            " Run #4 steps_e2e=300 steps_dec=300 · figure 3/3 (latest) · step 300 · E2: accuracy "
+        );
+        let t = figure_title(&names, (3, 3), " (latest)", "300", "E2: accuracy", 60);
+        assert_eq!(
+            t,
+            " Run #4 · figure 3/3 (latest) · step 300 · E2: accuracy "
+        );
+        let t = figure_title(&names, (3, 3), " (latest)", "300", "E2: accuracy", 50);
+        assert_eq!(t, " Run #4 · figure 3/3 · step 300 · E2: accuracy ");
+        for room in 10..90 {
+            let t = figure_title(&names, (3, 3), " (latest)", "300", "E2: accuracy", room);
+            assert!(t.chars().count() <= room, "{room}: {t}");
+        }
+    }
+
+    #[test]
+    fn log_lines_wrap_between_words() {
+        assert_eq!(
+            fmt::wrap_words("end-to-end: final accuracy 0.497", 14),
+            ["end-to-end:", "final accuracy", "0.497"]
+        );
+        assert_eq!(
+            fmt::wrap_words("abcdefghij xy", 4),
+            ["abcd", "efgh", "ij", "xy"]
+        );
+        assert_eq!(fmt::wrap_words("", 10), [""]);
+        for w in 1..30 {
+            for row in fmt::wrap_words("a bb ccc dddd eeeee ffffffffffffffffff g", w) {
+                assert!(row.chars().count() <= w, "{w}: {row}");
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use ratatui::Frame;
 
+use crate::tui::fmt;
 use crate::tui::keymap::{self, Cmd};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
@@ -22,8 +23,9 @@ pub fn on_cmd(scroll: usize, cmd: Cmd) -> Option<usize> {
     }
 }
 
-/// The help screen's lines (every key of every context).
-pub fn help_lines(t: Theme) -> Vec<Line<'static>> {
+/// The help screen's lines (every key of every context) for a column of `width`: a text
+/// longer than the column goes on in lines of its own under its start, never cut.
+pub fn help_lines(t: Theme, width: usize) -> Vec<Line<'static>> {
     let sections = keymap::help_sections();
     let key_w = sections
         .iter()
@@ -34,11 +36,15 @@ pub fn help_lines(t: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (title, keys) in sections {
         lines.push(Line::from(Span::styled(title, t.heading())));
+        let text_w = width.saturating_sub(key_w + 4).max(20);
         for (k, help) in keys {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {k:<key_w$}  "), t.key()),
-                Span::raw(help),
-            ]));
+            for (i, part) in fmt::wrap_words(help, text_w).into_iter().enumerate() {
+                let keys = if i == 0 { k.as_str() } else { "" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {keys:<key_w$}  "), t.key()),
+                    Span::raw(part),
+                ]));
+            }
         }
         lines.push(Line::from(""));
     }
@@ -55,13 +61,18 @@ pub fn help_lines(t: Theme) -> Vec<Line<'static>> {
 
 /// Draws the help box over `area`.
 pub fn render(f: &mut Frame, t: Theme, area: Rect, scroll: usize) {
-    let lines = help_lines(t);
     let two_columns = area.width >= 150;
     let w = if two_columns {
         156.min(area.width.saturating_sub(2))
     } else {
         78.min(area.width.saturating_sub(2))
     };
+    let column = if two_columns {
+        (w as usize).saturating_sub(2) / 2
+    } else {
+        (w as usize).saturating_sub(2)
+    };
+    let lines = help_lines(t, column);
     let h = area.height.saturating_sub(2).max(3);
     let a = centered(area, w, h);
     f.render_widget(Clear, a);

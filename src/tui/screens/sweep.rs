@@ -292,6 +292,19 @@ fn render_table(
                 .unwrap_or(8)
         })
         .collect();
+    // the metric columns that fit whole, from one that keeps the chosen metric (m) in view
+    let fixed: usize = axes.iter().map(|a| col_w(a) + 1).sum::<usize>() + RUNS_W;
+    let span = |a: usize, b: usize| metric_w[a..b].iter().map(|w| w + 1).sum::<usize>();
+    let chosen = s.metric.min(metrics.len().saturating_sub(1));
+    let mut first = 0;
+    while first < chosen && fixed + span(first, chosen + 1) > w {
+        first += 1;
+    }
+    let mut last = first;
+    while last < metrics.len() && fixed + span(first, last + 1) <= w {
+        last += 1;
+    }
+    let shown = first..last.max(first + usize::from(!metrics.is_empty()));
     let mut header = vec![];
     let sort_mark = |i: usize| match (s.sort, s.reverse) {
         (Some(c), false) if c == i => "↑",
@@ -305,7 +318,12 @@ fn render_table(
         ));
     }
     header.push(Span::styled(pad("runs", RUNS_W), t.heading()));
-    for (i, m) in metrics.iter().enumerate() {
+    for (i, m) in metrics
+        .iter()
+        .enumerate()
+        .skip(shown.start)
+        .take(shown.len())
+    {
         let style = if i == s.metric {
             t.heading().add_modifier(Modifier::UNDERLINED)
         } else {
@@ -341,7 +359,12 @@ fn render_table(
             counts.push_str(&format!("{}{n} ", crate::tui::theme::status_icon(*st)));
         }
         spans.push(Span::styled(pad(&counts, RUNS_W), t.dim()));
-        for (m, w) in metrics.iter().zip(&metric_w) {
+        for (m, w) in metrics
+            .iter()
+            .zip(&metric_w)
+            .skip(shown.start)
+            .take(shown.len())
+        {
             spans.push(Span::raw(rpad(&cell_text(r, m, s.ci), *w) + " "));
         }
         let mut line = Line::from(spans);

@@ -192,15 +192,35 @@ pub(super) fn sweep_line(t: Theme, app: &App, id: &str, c: &Cols) -> Line<'stati
         s.dedup();
         s.len()
     };
-    let mut label = if axes.is_empty() {
-        format!("sweep {} seeds", seeds)
+    // the longest label that fits whole: `sweep d × lr · 3 seeds · queue`, then shorter
+    // (`d × lr · 3 seeds`, `d × lr`), never a cut `sweep d …`
+    let queue = info
+        .and_then(|i| i.queue.as_ref())
+        .map(|q| format!(" · {q}"))
+        .unwrap_or_default();
+    let seeds = format!("{seeds} seed{}", if seeds == 1 { "" } else { "s" });
+    let tries = if axes.is_empty() {
+        vec![
+            format!("sweep {seeds}{queue}"),
+            format!("sweep {seeds}"),
+            seeds,
+        ]
     } else {
-        format!("sweep {axes} · {seeds} seeds")
+        vec![
+            format!("sweep {axes} · {seeds}{queue}"),
+            format!("sweep {axes} · {seeds}"),
+            format!("{axes} · {seeds}"),
+            format!("sweep {axes}"),
+            axes.clone(),
+        ]
     };
-    if let Some(q) = info.and_then(|i| i.queue.as_ref()) {
-        label.push_str(&format!(" · {q}"));
-    }
-    let label = format!("{} {label}", pad(&experiment, c.exp.min(4)));
+    let exp = pad(&experiment, c.exp.min(4));
+    let room = label_width(c).saturating_sub(exp.chars().count() + 1);
+    let label = tries
+        .iter()
+        .find(|l| l.chars().count() <= room)
+        .unwrap_or(&tries[tries.len() - 1]);
+    let label = format!("{exp} {label}");
     let mut spans = vec![
         Span::raw(" "),
         Span::styled(fold_mark(app.runs.is_open(&node)), t.key()),
