@@ -70,6 +70,10 @@ fn e1_d30_stays_at_chance_for_5000_steps() {
             "scenarios/e1-parity.toml",
             "--set",
             "steps=5000",
+            // a fixed draw: at chance each of the 51 evaluations of 500 samples falls outside
+            // 0.43..0.57 with probability 0.0017, so about one fresh seed in twelve would
+            "--set",
+            "seed=7",
             "--json",
             "--out",
         ])
