@@ -20,6 +20,7 @@ pub mod bands;
 pub mod export;
 pub mod fmt;
 pub mod keymap;
+pub mod legend;
 pub mod log;
 pub mod model;
 pub mod mouse;

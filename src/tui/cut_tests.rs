@@ -207,3 +207,33 @@ fn overlapping_bands_are_outlined_and_one_band_is_filled() {
         assert!(!f.0.is_empty());
     }
 }
+
+#[test]
+fn a_comparison_table_shows_the_columns_that_fit_whole() {
+    let mut l = Lab::new(2, vec![]);
+    let (runs, info) = crate::tui::testing::sweep_runs("s1");
+    l.app.runs.add_saved_many(runs);
+    l.app.runs.add_fresh_sweep("s1", info);
+    let keys: Vec<String> = l
+        .app
+        .runs
+        .tree
+        .sweep_groups("s1")
+        .iter()
+        .map(|g| g.key.clone())
+        .collect();
+    assert_eq!(keys.len(), 4);
+    l.app.runs.marked_groups.extend(keys);
+    l.app.focus = Pane::Runs;
+    press(&mut l.app, KeyCode::Char('c'));
+    let text = screen(&mut l.app, 80, 24);
+    assert!(text.contains("the first 3 of 4"), "{text}");
+    let head = text
+        .lines()
+        .find(|l| l.contains("d=4 lr=0.1") && !l.contains('━'))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(!head.contains('…'), "{head}");
+    // every shown column whole at 160 columns
+    let text = screen(&mut l.app, 160, 50);
+    assert!(!text.contains("the others do not fit"), "{text}");
+}

@@ -58,7 +58,7 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         .as_deref()
         .map(|m| app.chart.look(m))
         .unwrap_or_default();
-    let table_lines = table(app, &items);
+    let (table_lines, left_out) = table(app, &items, area.width.saturating_sub(2) as usize);
     let table_h = (table_lines.len() as u16 + 2).clamp(5, area.height / 2);
     let [chart_a, table_a] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(table_h)]).areas(area);
@@ -105,13 +105,16 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Some(p) if !app.compare.side_by_side => draw_plot(f, t, &p, inner, true),
         Some(shared) => side_by_side(f, app, &items, &bands, look, &shared, inner),
     }
-    table_box(
-        f,
-        app,
-        " What sets them apart · final values, mean ± sd over the seeds ",
-        table_lines,
-        table_a,
-    );
+    let title = if left_out > 0 {
+        format!(
+            " What sets them apart · the first {} of {}: the others do not fit ",
+            items.len() - left_out,
+            items.len()
+        )
+    } else {
+        " What sets them apart · final values, mean ± sd over the seeds ".to_string()
+    };
+    table_box(f, app, &title, table_lines, table_a);
 }
 
 /// One small chart per item, on the shared axes of the overlay.
@@ -153,19 +156,29 @@ fn side_by_side(
 }
 
 /// Runs, seeds, the parameters that differ between the items, status counts, and every
-/// summary metric as mean ± sd over the runs that finished.
-fn table(app: &App, items: &[Item]) -> Vec<Line<'static>> {
+/// summary metric as mean ± sd over the runs that finished: the items whose columns fit
+/// whole in `width`, and how many were left out.
+fn table(app: &App, items: &[Item], width: usize) -> (Vec<Line<'static>>, usize) {
     let t = app.settings.theme;
-    let n = items.len().max(1);
-    let cells = Cells {
-        t,
-        name_w: 20,
-        col_w: (180 / n).clamp(12, 24),
-    };
+    let name_w = 20;
+    let col_w = (width.saturating_sub(name_w) / items.len().max(1)).clamp(15, 24);
+    let fit = (width.saturating_sub(name_w) / col_w)
+        .max(1)
+        .min(items.len());
+    let left_out = items.len() - fit;
+    let items = &items[..fit];
+    let cells = Cells { t, name_w, col_w };
     let mut head = vec![Span::styled(pad("", cells.name_w), t.heading())];
     for (i, it) in items.iter().enumerate() {
+        // a run's label too long for its column is its number (`#4`), as in the legend
+        let label = match it.label.split_once(' ') {
+            Some((num, _)) if it.label.chars().count() >= col_w && num.starts_with('#') => {
+                num.to_string()
+            }
+            _ => fmt::clip_middle(&it.label, col_w - 1),
+        };
         head.push(Span::styled(
-            pad(&fmt::clip(&it.label, cells.col_w - 1), cells.col_w),
+            pad(&label, cells.col_w),
             t.series(i).0.add_modifier(Modifier::BOLD),
         ));
     }
@@ -231,5 +244,5 @@ fn table(app: &App, items: &[Item]) -> Vec<Line<'static>> {
             .collect();
         out.push(cells.row(&m, vals, t.text()));
     }
-    out
+    (out, left_out)
 }

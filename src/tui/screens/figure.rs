@@ -210,7 +210,7 @@ fn figure_title(
     for latest in [latest, ""] {
         for run in names {
             let head = make(run, latest);
-            if head.chars().count() + title.chars().count() + 1 <= room {
+            if head.chars().count() + title.chars().count() < room {
                 return format!("{head}{title} ");
             }
         }
