@@ -218,7 +218,13 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     if let Some(dir) = &args.figures {
         let runs_dir = args.from_runs.as_ref().or(args.save_runs.as_ref());
         if let Some(runs_dir) = runs_dir {
-            if let Err(e) = figures::write(runs_dir, dir, &rows) {
+            let remake = format!(
+                "{} --figures {}",
+                args.save_command(runs_dir),
+                dir.display()
+            );
+            let whole = (budget == Budget::Full).then_some(remake.as_str());
+            if let Err(e) = figures::write(runs_dir, dir, &rows, whole) {
                 eprintln!("error: --figures {}: {e}", dir.display());
                 return ExitCode::from(1);
             }
