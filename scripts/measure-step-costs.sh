@@ -6,11 +6,14 @@
 # Prints one line per kind: `kind  s_per_iteration  s_fixed`, the numbers of
 # src/experiments/cost.rs's STEP_COSTS.
 #
-# Usage: scripts/measure-step-costs.sh [N]   (default 200; about 15 minutes of one core)
+# Usage: scripts/measure-step-costs.sh [N [KIND]]   (N default 200: about 40 minutes of one
+# core; KIND: only the kinds whose name starts with it, e.g. "E1 " at N = 5000, whose steps
+# are too short to time at 200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/fail-lab
 n=${1:-200}
+only=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -52,6 +55,7 @@ cpu() { # seconds of CPU (user + system) of one run
 
 for k in "${kinds[@]}"; do
   IFS='|' read -r kind exp params iter <<<"$k"
+  [[ "$kind" == "$only"* ]] || continue
   spec="$tmp/spec.toml"
   { echo "experiment = \"$exp\""; echo 'title = "step cost"'; echo '[params]'
     tr ';' '\n' <<<"$params"; } >"$spec"
