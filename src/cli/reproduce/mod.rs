@@ -103,10 +103,11 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     // a dry run only plans: it makes no folder
     let dry = args.sbatch.dry_run && !args.slurm;
     if let (Some(dir), None, None) = (&args.figures, &args.save_runs, &args.from_runs) {
-        if let Err(e) = (!dry)
-            .then(|| std::fs::create_dir_all(dir))
-            .unwrap_or(Ok(()))
-        {
+        if let Err(e) = if dry {
+            Ok(())
+        } else {
+            std::fs::create_dir_all(dir)
+        } {
             return bad(format!(
                 "--figures {}: cannot make the folder: {e}",
                 dir.display()

@@ -110,7 +110,7 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
 /// Of `runs`, those trained for the most iterations (end to end where a run has two
 /// lengths): a check's shorter runs of the same setting (E2's 2,500 iterations) do not mix
 /// into the mean of the figure's runs at the paper's length (20,000).
-fn longest<'a>(runs: Vec<&'a RunState>) -> Vec<&'a RunState> {
+fn longest(runs: Vec<&RunState>) -> Vec<&RunState> {
     let len = |r: &RunState| int_param(r, "steps_e2e").or_else(|| int_param(r, "steps"));
     let most = runs.iter().filter_map(|r| len(r)).max();
     runs.into_iter().filter(|r| len(r) == most).collect()
