@@ -113,7 +113,8 @@ pub fn index_text(figs: &[PaperFigure], source: &str) -> String {
         let n = f.number;
         let _ = write!(
             s,
-            "- **Figure {n}** ([SVG](figure-{n}.svg), [PNG](figure-{n}.png)): {}. {}.",
+            "- **Figure {n}** ([SVG](figure-{n}.svg), [PNG](figure-{n}.png), \
+             [CSV](data/figure-{n}.csv)): {}. {}.",
             f.about,
             capital(f.verdict())
         );
