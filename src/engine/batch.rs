@@ -242,11 +242,21 @@ mod tests {
             resume: HashMap::new(),
         };
         let saved = train_all(&reqs, &opts, |u| updates.push(u.clone()));
-        let starts = updates
-            .iter()
-            .filter(|u| matches!(u, BatchUpdate::Started { .. }))
-            .count();
-        assert_eq!((starts, updates.len()), (3, 6));
+        let count = |f: fn(&BatchUpdate) -> bool| updates.iter().filter(|u| f(u)).count();
+        let starts = count(|u| matches!(u, BatchUpdate::Started { .. }));
+        let ends = count(|u| matches!(u, BatchUpdate::Ended { .. }));
+        assert_eq!((starts, ends), (3, 3));
+        // each saved run reports its steps, the last at its end (60 of 60)
+        for i in 0..3 {
+            let at_end = |u: &BatchUpdate| {
+                *u == BatchUpdate::Progress {
+                    index: i,
+                    step: 60,
+                    total: 60,
+                }
+            };
+            assert!(updates.iter().any(at_end), "{updates:?}");
+        }
         let plain = train_all(
             &reqs,
             &BatchOptions {
