@@ -118,7 +118,9 @@ pub struct SbatchArgs {
     /// with --resume, replaces the recorded ones)
     #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub sbatch_arg: Vec<String>,
-    /// Slurm: print the job script and the tasks file; submit nothing, keep nothing
+    /// Slurm: print the job script and the tasks file; submit nothing, keep nothing.
+    /// `reproduce` without --slurm: print the planned runs, their iterations and estimated
+    /// CPU time, and the whole's estimated wall time; train nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Slurm: the fail-lab binary the tasks run (default: this one, by its absolute path; it

@@ -75,6 +75,16 @@ pub fn runs_bar(len: usize) -> indicatif::ProgressBar {
     )
 }
 
+/// Work measured in estimated CPU milliseconds: the bar of `reproduce`, whose runs differ in
+/// cost by a thousand times, so that its ETA follows the work left, not the runs left.
+pub fn work_bar(total_ms: u64) -> indicatif::ProgressBar {
+    bar(
+        Some(total_ms.max(1)),
+        4,
+        "{spinner} {elapsed_precise} {bar:30} {percent:>3}% of the estimated work · ETA {eta} · {msg}",
+    )
+}
+
 /// Rows as a markdown table on stdout (the first row is the header), columns padded.
 pub fn print_markdown(cells: &[Vec<String>]) {
     let cols = cells.first().map_or(0, Vec::len);

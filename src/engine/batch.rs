@@ -2,6 +2,7 @@
 //! whole in memory, as the checks read them; with a folder to save in, every run also goes
 //! through the engine ([`super::launch`]) and is written there as an ordinary saved run.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -20,6 +21,9 @@ pub struct BatchOptions {
     pub compute_threads: usize,
     /// Where each run is also saved, if anywhere.
     pub save_to: Option<PathBuf>,
+    /// Unfinished saved runs (in `save_to`) that a request continues from their last
+    /// checkpoint rather than training anew, by [`RunRequest::key`].
+    pub resume: HashMap<String, PathBuf>,
 }
 
 /// What a batch reports as it goes, by the run's index in the list.
@@ -27,6 +31,12 @@ pub struct BatchOptions {
 pub enum BatchUpdate {
     Started {
         index: usize,
+    },
+    /// The run (saved ones only) is at iteration `step` of its `total`.
+    Progress {
+        index: usize,
+        step: u64,
+        total: u64,
     },
     /// `error`: why the run gave no result, if it did not.
     Ended {
@@ -62,15 +72,20 @@ pub fn train_all(
 ) -> Vec<Trained> {
     let next = AtomicUsize::new(0);
     let mut out: Vec<Option<Trained>> = reqs.iter().map(|_| None).collect();
-    let (tx, rx) = crossbeam_channel::unbounded::<(usize, Option<Trained>)>();
+    // a run's start (`Err(None)`), its step of its total (`Err(Some(..))`) or its end
+    type Update = Result<Trained, Option<(u64, u64)>>;
+    let (tx, rx) = crossbeam_channel::unbounded::<(usize, Update)>();
     std::thread::scope(|s| {
         for w in 0..opts.jobs.clamp(1, reqs.len().max(1)) {
             let (tx, next) = (tx.clone(), &next);
             let worker = move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(req) = reqs.get(i) else { break };
-                let _ = tx.send((i, None));
-                let _ = tx.send((i, Some(train_one(req, opts))));
+                let _ = tx.send((i, Err(None)));
+                let step = |step, total| {
+                    let _ = tx.send((i, Err(Some((step, total)))));
+                };
+                let _ = tx.send((i, Ok(train_one(req, opts, step))));
             };
             // a worker that cannot start leaves its share to the others (or, for all of
             // them, every run to the message below)
@@ -80,9 +95,16 @@ pub fn train_all(
         }
         drop(tx);
         for (index, t) in rx.iter() {
-            let Some(t) = t else {
-                on(&BatchUpdate::Started { index });
-                continue;
+            let t = match t {
+                Ok(t) => t,
+                Err(None) => {
+                    on(&BatchUpdate::Started { index });
+                    continue;
+                }
+                Err(Some((step, total))) => {
+                    on(&BatchUpdate::Progress { index, step, total });
+                    continue;
+                }
             };
             on(&BatchUpdate::Ended {
                 index,
@@ -107,8 +129,9 @@ pub fn train_all(
         .collect()
 }
 
-/// Trains one request: in this thread, or through the engine into `opts.save_to`.
-fn train_one(req: &RunRequest, opts: &BatchOptions) -> Trained {
+/// Trains one request: in this thread, or through the engine into `opts.save_to` (calling
+/// `step` with each iteration it reports).
+fn train_one(req: &RunRequest, opts: &BatchOptions, step: impl Fn(u64, u64)) -> Trained {
     let t = Instant::now();
     let (result, dir) = match &opts.save_to {
         None => {
@@ -121,7 +144,10 @@ fn train_one(req: &RunRequest, opts: &BatchOptions) -> Trained {
             });
             (r, None)
         }
-        Some(runs_dir) => train_saved(req, runs_dir, opts.compute_threads),
+        Some(runs_dir) => {
+            let from = opts.resume.get(&req.key()).map(PathBuf::as_path);
+            train_saved(req, runs_dir, opts.compute_threads, from, step)
+        }
     };
     Trained {
         result,
@@ -130,18 +156,26 @@ fn train_one(req: &RunRequest, opts: &BatchOptions) -> Trained {
     }
 }
 
-/// Trains `req` as a run of the engine saved in `runs_dir`, keeping what it emits.
+/// Trains `req` as a run of the engine saved in `runs_dir`, keeping what it emits; with
+/// `from`, an unfinished run of it there, continued from its last checkpoint (and read back
+/// whole from its files once finished: it emits only the steps after the checkpoint).
 fn train_saved(
     req: &RunRequest,
     runs_dir: &Path,
     threads: usize,
+    from: Option<&Path>,
+    on_step: impl Fn(u64, u64),
 ) -> (Result<Finished, RunError>, Option<PathBuf>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
         runs_dir: runs_dir.to_path_buf(),
         compute_threads: threads,
     };
-    let handle = match launch(&req.scenario(), &opts, tx) {
+    let started = match from {
+        Some(dir) => super::resume::resume(dir, &opts, tx).map(|c| c.handle),
+        None => launch(&req.scenario(), &opts, tx),
+    };
+    let handle = match started {
         Ok(h) => h,
         Err(e) => return (Err(halted(req, Halt::Failed(e))), None),
     };
@@ -153,7 +187,10 @@ fn train_saved(
             Event::Metric { step, name, value } => ctx.metric(step, &name, value),
             Event::Figure { step, figure } => ctx.figure(step, figure),
             Event::Log(line) => ctx.log(&line),
-            Event::Progress { step, .. } => ctx.last_step = step,
+            Event::Progress { step, total, .. } => {
+                ctx.last_step = step;
+                on_step(step, total);
+            }
             Event::Finished { summary, .. } => end = Ok(summary),
             Event::Stopped { step } => end = Err(Halt::Stopped { step }),
             Event::Diverged { step, reason } => end = Err(Halt::Diverged { step, reason }),
@@ -162,9 +199,19 @@ fn train_saved(
         }
     }
     handle.join();
-    let result = end
-        .map(|summary| Finished { summary, ctx })
-        .map_err(|h| halted(req, h));
+    let result = match (end, from) {
+        (Ok(_), Some(_)) => super::saved::load_finished(&dir)
+            .map(|(f, _)| f)
+            .map_err(|e| {
+                halted(
+                    req,
+                    Halt::Failed(format!("cannot read the resumed run: {e}")),
+                )
+            }),
+        (end, _) => end
+            .map(|summary| Finished { summary, ctx })
+            .map_err(|h| halted(req, h)),
+    };
     (result, Some(dir))
 }
 
@@ -192,13 +239,24 @@ mod tests {
             jobs: 2,
             compute_threads: 1,
             save_to: Some(dir.clone()),
+            resume: HashMap::new(),
         };
         let saved = train_all(&reqs, &opts, |u| updates.push(u.clone()));
-        let starts = updates
-            .iter()
-            .filter(|u| matches!(u, BatchUpdate::Started { .. }))
-            .count();
-        assert_eq!((starts, updates.len()), (3, 6));
+        let count = |f: fn(&BatchUpdate) -> bool| updates.iter().filter(|u| f(u)).count();
+        let starts = count(|u| matches!(u, BatchUpdate::Started { .. }));
+        let ends = count(|u| matches!(u, BatchUpdate::Ended { .. }));
+        assert_eq!((starts, ends), (3, 3));
+        // each saved run reports its steps, the last at its end (60 of 60)
+        for i in 0..3 {
+            let at_end = |u: &BatchUpdate| {
+                *u == BatchUpdate::Progress {
+                    index: i,
+                    step: 60,
+                    total: 60,
+                }
+            };
+            assert!(updates.iter().any(at_end), "{updates:?}");
+        }
         let plain = train_all(
             &reqs,
             &BatchOptions {
@@ -236,6 +294,7 @@ mod tests {
             jobs: 1,
             compute_threads: 1,
             save_to: None,
+            resume: HashMap::new(),
         };
         let out = train_all(&reqs, &opts, |u| {
             if let BatchUpdate::Ended { error, .. } = u {

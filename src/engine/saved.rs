@@ -42,6 +42,9 @@ pub struct SavedRuns {
     finished: HashMap<String, PathBuf>,
     /// Runs there that did not finish (stopped, diverged, failed, interrupted, still running).
     pub unfinished: usize,
+    /// Of those, the ones cut off or stopped (see [`resumable`](super::resume::resumable)),
+    /// by request: the newest of each.
+    resumable: HashMap<String, PathBuf>,
     /// Folders that hold no readable run, with why.
     pub unreadable: Vec<String>,
 }
@@ -65,7 +68,12 @@ impl SavedRuns {
                 Ok(req) if is_finished(&d) => {
                     out.finished.insert(req.key(), d);
                 }
-                Ok(_) => out.unfinished += 1,
+                Ok(req) => {
+                    out.unfinished += 1;
+                    if super::resume::resumable(&d) {
+                        out.resumable.insert(req.key(), d);
+                    }
+                }
                 Err(e) => out.unreadable.push(e),
             }
         }
@@ -75,6 +83,14 @@ impl SavedRuns {
     /// The folder of the finished run that answers `req`.
     pub fn find(&self, req: &RunRequest) -> Option<&Path> {
         self.finished.get(&req.key()).map(PathBuf::as_path)
+    }
+
+    /// The unfinished run that answers `req` and can be continued, when no finished one does.
+    pub fn resumable(&self, req: &RunRequest) -> Option<&Path> {
+        match self.find(req) {
+            Some(_) => None,
+            None => self.resumable.get(&req.key()).map(PathBuf::as_path),
+        }
     }
 
     /// How many finished runs the folder holds.

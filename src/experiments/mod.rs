@@ -10,6 +10,7 @@
 pub mod check;
 pub mod common;
 pub mod conditioning;
+pub mod cost;
 pub mod ctx;
 pub mod decomposition;
 pub mod flat;

@@ -265,6 +265,32 @@ pub fn requests_of_replica(check: &CheckDef, budget: Budget, replica: u64) -> Ve
     with_replica(replica, || requests_of(check, budget))
 }
 
+/// The runs the paper's figures need beyond the checks' own, for replica `replica` (see
+/// [`with_replica`]): at the full budget, Figure 3's E2 runs at the paper's lengths (20,000
+/// end-to-end and 2,500 decomposition iterations; the check trains both 2,500), one per
+/// k = 1..4. Every other figure draws the checks' runs, and at the quick budget Figure 3 does
+/// too.
+pub fn figure_requests(budget: Budget, replica: u64) -> Vec<RunRequest> {
+    if budget == Budget::Quick {
+        return Vec::new();
+    }
+    with_replica(replica, || {
+        (1..=4)
+            .filter_map(|k: u32| {
+                let k = k.to_string();
+                let o = [
+                    ("k", k.as_str()),
+                    ("method", "both"),
+                    ("steps_e2e", "20000"),
+                    ("steps_dec", "2500"),
+                    ("snr_samples", "0"),
+                ];
+                RunRequest::new("E2", &o, seeded(0)).ok()
+            })
+            .collect()
+    })
+}
+
 /// The runs `checks` train at `budget`, each once: check by check, in the order each asks.
 pub fn plan(checks: &[&CheckDef], budget: Budget) -> Vec<RunRequest> {
     dedup(checks.iter().flat_map(|c| requests_of(c, budget)))
@@ -410,6 +436,20 @@ mod tests {
         assert_eq!(ask(), vec![tiny(2)]);
         assert_eq!(with_replica(3, ask), vec![tiny(3 * SEED_STRIDE + 2)]);
         assert_eq!(seeded(2), 2, "the replica ends with the call");
+    }
+
+    #[test]
+    fn the_full_figures_add_e2_at_the_papers_lengths_per_replica() {
+        assert!(figure_requests(Budget::Quick, 0).is_empty());
+        let runs = figure_requests(Budget::Full, 2);
+        let ks: Vec<i64> = runs.iter().map(|r| r.params.int("k")).collect();
+        assert_eq!(ks, vec![1, 2, 3, 4]);
+        for r in &runs {
+            assert_eq!(r.seed, 2 * SEED_STRIDE);
+            assert_eq!(r.params.int("steps_e2e"), 20_000);
+            assert_eq!(r.params.int("steps_dec"), 2_500);
+            assert_eq!(r.params.str("method"), "both");
+        }
     }
 
     #[test]

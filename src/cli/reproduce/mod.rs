@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod cost;
 mod figures;
 mod runs;
 mod slurm;
@@ -99,8 +100,14 @@ impl ReproduceArgs {
 pub fn main(mut args: ReproduceArgs) -> ExitCode {
     // the flag a folder came from, for its errors: the one the user typed
     let mut save_flag = "--save-runs";
+    // a dry run only plans: it makes no folder
+    let dry = args.sbatch.dry_run && !args.slurm;
     if let (Some(dir), None, None) = (&args.figures, &args.save_runs, &args.from_runs) {
-        if let Err(e) = std::fs::create_dir_all(dir) {
+        if let Err(e) = if dry {
+            Ok(())
+        } else {
+            std::fs::create_dir_all(dir)
+        } {
             return bad(format!(
                 "--figures {}: cannot make the folder: {e}",
                 dir.display()
@@ -119,7 +126,7 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     if args.jobs == Some(0) {
         return bad("--jobs: got 0, allowed: at least 1 run at once");
     }
-    if let Some(dir) = &args.save_runs {
+    if let Some(dir) = args.save_runs.as_ref().filter(|_| !dry) {
         if let Err(e) = std::fs::create_dir_all(dir) {
             return bad(format!(
                 "{save_flag} {}: cannot make the folder: {e}",
@@ -154,12 +161,21 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
         .iter()
         .map(|c| plan::dedup((0..args.seeds).flat_map(|r| plan::requests_of_replica(c, budget, r))))
         .collect();
-    let reqs = plan::dedup(per_check.iter().flatten().cloned());
+    // the figures' own runs (Figure 3 at the paper's lengths), after the checks'
+    let for_figures = (0..args.seeds)
+        .flat_map(|r| plan::figure_requests(budget, r))
+        .filter(|_| args.figures.is_some());
+    let reqs = plan::dedup(per_check.iter().flatten().cloned().chain(for_figures));
     eprintln!(
         "plan: {} runs ({:.2} s)",
         reqs.len(),
         t.elapsed().as_secs_f64()
     );
+    if dry {
+        let jobs = args.jobs.unwrap_or_else(free_cores);
+        cost::print_plan(&reqs, jobs);
+        return ExitCode::SUCCESS;
+    }
     if args.slurm {
         let dir = args.save_runs.clone().unwrap_or_default();
         match slurm::submit(&reqs, &dir, args.threads.raw("1"), &args.sbatch) {
@@ -167,7 +183,12 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
             Ok(slurm::Submitted::Ended) => args.from_runs = Some(dir),
             Err(e) => return bad(format!("--slurm: {e}")),
         }
-    } else if let Some(given) = args.sbatch.options_given().first() {
+    } else if let Some(given) = args
+        .sbatch
+        .options_given()
+        .iter()
+        .find(|o| **o != "--dry-run")
+    {
         return bad(format!("{given} is an option of --slurm; add --slurm"));
     }
     let seconds = match &args.from_runs {
@@ -198,7 +219,13 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     if let Some(dir) = &args.figures {
         let runs_dir = args.from_runs.as_ref().or(args.save_runs.as_ref());
         if let Some(runs_dir) = runs_dir {
-            if let Err(e) = figures::write(runs_dir, dir, &rows) {
+            let remake = format!(
+                "{} --figures {}",
+                args.save_command(runs_dir),
+                dir.display()
+            );
+            let whole = (budget == Budget::Full).then_some(remake.as_str());
+            if let Err(e) = figures::write(runs_dir, dir, &rows, whole) {
                 eprintln!("error: --figures {}: {e}", dir.display());
                 return ExitCode::from(1);
             }

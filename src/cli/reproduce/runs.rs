@@ -1,14 +1,17 @@
 //! The planned runs of `reproduce`: trained on worker threads with a progress bar (and saved,
 //! with `--save-runs`), or read from a folder of saved runs; either way held for the checks.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::cli::out::{runs_bar, say};
+use super::cost::fmt_duration;
+use crate::cli::out::{say, work_bar};
 use fail_lab::engine::batch::{self, BatchOptions, BatchUpdate};
 use fail_lab::engine::saved::{load_finished, SavedRuns};
 use fail_lab::experiments::common::RunError;
+use fail_lab::experiments::cost;
 use fail_lab::experiments::plan::{self, RunRequest};
 use fail_lab::experiments::Halt;
 
@@ -16,59 +19,146 @@ use fail_lab::experiments::Halt;
 const MISSING_SHOWN: usize = 8;
 
 /// Trains `reqs`, `jobs` at a time on `threads` compute threads each, holds their results and
-/// gives each one's seconds. One line on stderr as each run starts and ends.
+/// gives each one's seconds. With a folder to save in, a run already finished there is read
+/// back rather than trained again, and one cut off there continues from its last checkpoint:
+/// an interrupted record goes on where it stopped. The runs start longest first (by their
+/// estimated cost); one bar over the work left (weighted by the same estimates), and a line
+/// on stderr as each run starts and ends.
 pub(super) fn train(
     reqs: &[RunRequest],
     jobs: usize,
     threads: usize,
     save: Option<&Path>,
 ) -> Vec<f64> {
+    let saved = match save.map(SavedRuns::scan) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            eprintln!("warning: {e}; every run trains");
+            SavedRuns::default()
+        }
+        None => SavedRuns::default(),
+    };
+    let mut secs = vec![0.0; reqs.len()];
+    let mut todo = Vec::new();
+    for (i, r) in reqs.iter().enumerate() {
+        match saved.find(r).map(|d| (d, load_finished(d))) {
+            Some((_, Ok((f, s)))) => {
+                plan::hold(r, Ok(f));
+                secs[i] = s;
+            }
+            Some((d, Err(e))) => {
+                eprintln!("warning: {} trains again: {e}", d.display());
+                todo.push(i);
+            }
+            None => todo.push(i),
+        }
+    }
+    let kept = reqs.len() - todo.len();
+    if kept > 0 {
+        eprintln!(
+            "kept {kept} finished runs of {} (not trained again)",
+            save.map(|d| d.display().to_string()).unwrap_or_default()
+        );
+    }
+    // the longest first (by estimate), so that no long run starts last while the other
+    // cores idle
+    let weights = cost::weights_ms(reqs);
+    todo.sort_by_key(|&i| std::cmp::Reverse(weights[i]));
+    let left: Vec<RunRequest> = todo.iter().map(|&i| reqs[i].clone()).collect();
+    let resume: HashMap<String, PathBuf> = left
+        .iter()
+        .filter_map(|r| Some((r.key(), saved.resumable(r)?.to_path_buf())))
+        .collect();
+    if !resume.is_empty() {
+        eprintln!(
+            "{} cut-off runs continue from their last checkpoint",
+            resume.len()
+        );
+    }
+    let trained = train_left(&left, jobs, threads, save, resume);
+    for (&i, s) in todo.iter().zip(trained) {
+        secs[i] = s;
+    }
+    secs
+}
+
+/// Trains every request of `reqs` (none held yet) and holds them; see [`train`].
+fn train_left(
+    reqs: &[RunRequest],
+    jobs: usize,
+    threads: usize,
+    save: Option<&Path>,
+    resume: HashMap<String, PathBuf>,
+) -> Vec<f64> {
     let n = reqs.len();
-    let at_once = jobs.clamp(1, n.max(1));
+    if n == 0 {
+        return Vec::new();
+    }
+    let at_once = jobs.clamp(1, n);
+    // each run's weight in the bar: its estimated CPU milliseconds (a run with no estimate
+    // counts as the median of the others)
+    let weights = cost::weights_ms(reqs);
+    let total: u64 = weights.iter().sum();
     eprintln!(
-        "training {n} runs, {at_once} at once, {threads} compute thread(s) each{}",
+        "training {n} runs, {at_once} at once, {threads} compute thread(s) each; estimated {} \
+         of CPU{}",
+        fmt_duration(total as f64 / 1000.0),
         save.map(|d| format!("; saved in {}", d.display()))
             .unwrap_or_default()
     );
-    let bar = runs_bar(n);
+    let bar = work_bar(total);
     bar.enable_steady_tick(std::time::Duration::from_millis(250));
     let width = n.to_string().len();
     let (mut started, mut ended) = (0, 0);
+    // the work done: of the ended runs, and of each running one its share so far
+    let (mut done_ms, mut running) = (0u64, HashMap::<usize, u64>::new());
     let t = Instant::now();
     let opts = BatchOptions {
         jobs: at_once,
         compute_threads: threads,
         save_to: save.map(Path::to_path_buf),
+        resume,
     };
-    let trained = batch::train_all(reqs, &opts, |u| match u {
-        BatchUpdate::Started { index } => {
-            started += 1;
-            say(
-                &bar,
-                format!("[{started:>width$}/{n}] start {}", reqs[*index].label()),
-            );
-            bar.set_message(format!("{} running", started - ended));
+    let trained = batch::train_all(reqs, &opts, |u| {
+        match u {
+            BatchUpdate::Started { index } => {
+                started += 1;
+                say(
+                    &bar,
+                    format!("[{started:>width$}/{n}] start {}", reqs[*index].label()),
+                );
+                running.insert(*index, 0);
+            }
+            BatchUpdate::Progress { index, step, total } => {
+                let share = weights[*index] as f64 * (*step as f64 / (*total).max(1) as f64);
+                running.insert(*index, (share as u64).min(weights[*index]));
+            }
+            BatchUpdate::Ended {
+                index,
+                elapsed_s,
+                error,
+            } => {
+                ended += 1;
+                let how = match error {
+                    None => format!("{elapsed_s:.1} s"),
+                    Some(e) => format!("FAILED after {elapsed_s:.1} s: {e}"),
+                };
+                say(
+                    &bar,
+                    format!(
+                        "[{ended:>width$}/{n}] done  {} · {how}",
+                        reqs[*index].label()
+                    ),
+                );
+                running.remove(index);
+                done_ms += weights[*index];
+            }
         }
-        BatchUpdate::Ended {
-            index,
-            elapsed_s,
-            error,
-        } => {
-            ended += 1;
-            let how = match error {
-                None => format!("{elapsed_s:.1} s"),
-                Some(e) => format!("FAILED after {elapsed_s:.1} s: {e}"),
-            };
-            say(
-                &bar,
-                format!(
-                    "[{ended:>width$}/{n}] done  {} · {how}",
-                    reqs[*index].label()
-                ),
-            );
-            bar.inc(1);
-            bar.set_message(format!("{} running", started - ended));
-        }
+        bar.set_position(done_ms + running.values().sum::<u64>());
+        bar.set_message(format!(
+            "{ended}/{n} runs done, {} running",
+            started - ended
+        ));
     });
     bar.finish_and_clear();
     eprintln!("trained {n} runs in {:.1} s", t.elapsed().as_secs_f64());

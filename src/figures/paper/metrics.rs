@@ -71,6 +71,7 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
             spec.y.clone(),
         );
         let (rs, unfinished) = pick(runs, spec.id, |r| int_param(r, spec.param) == Some(v));
+        let rs = longest(rs);
         let setting = format!("{} = {v}", spec.param);
         if rs.is_empty() {
             let note = missing_note(spec.id, &setting, unfinished);
@@ -104,6 +105,15 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
     used.sort();
     used.dedup();
     (panels, used, missing)
+}
+
+/// Of `runs`, those trained for the most iterations (end to end where a run has two
+/// lengths): a check's shorter runs of the same setting (E2's 2,500 iterations) do not mix
+/// into the mean of the figure's runs at the paper's length (20,000).
+fn longest(runs: Vec<&RunState>) -> Vec<&RunState> {
+    let len = |r: &RunState| int_param(r, "steps_e2e").or_else(|| int_param(r, "steps"));
+    let most = runs.iter().filter_map(|r| len(r)).max();
+    runs.into_iter().filter(|r| len(r) == most).collect()
 }
 
 /// The paper's values of both methods, in their lines' colours (red, blue).
@@ -311,6 +321,40 @@ mod tests {
         // d = 5 up to 2,100 (within 5% of the end), none of d = 10 (from 6,000) or d = 30
         assert_eq!(shown, 4, "{:?}", p.references);
         assert!(p.notes.iter().any(|n| n.contains("past iteration 2000")));
+    }
+
+    fn e2(id: &str, steps_e2e: i64, acc: f64) -> RunState {
+        let o = [("k", "3"), ("steps_e2e", &steps_e2e.to_string())];
+        let params = params_with("E2", &o).unwrap();
+        let mut r = RunState::new(id, "E2", "t", params);
+        for (step, name) in [(0, "e2e/test_accuracy"), (100, "e2e/test_accuracy")] {
+            r.apply(&Event::Metric {
+                step,
+                name: name.into(),
+                value: acc,
+            });
+        }
+        r.status = Status::Finished;
+        r
+    }
+
+    #[test]
+    fn figure_3_draws_the_runs_at_the_longest_length_and_leaves_the_shorter_out() {
+        let runs = vec![
+            e2("check", 2500, 0.9),
+            e2("paper-a", 20_000, 0.5),
+            e2("paper-b", 20_000, 0.5),
+        ];
+        let f = figure3(&runs);
+        let k3 = &f.figure.panels[2];
+        let e2e = k3
+            .lines
+            .iter()
+            .find(|l| l.label.starts_with("end-to-end"))
+            .unwrap();
+        assert_eq!(e2e.label, "end-to-end (mean of 2)");
+        assert_eq!(e2e.points, vec![(0.0, 0.5), (100.0, 0.5)]);
+        assert_eq!(f.runs, ["paper-a", "paper-b"]);
     }
 
     #[test]

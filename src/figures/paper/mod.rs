@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+pub mod data;
 mod metrics;
 mod own;
 pub mod values;
@@ -67,7 +68,8 @@ pub fn paper_figures(runs: &mut [RunState]) -> Vec<PaperFigure> {
     ]
 }
 
-/// Writes `figure-N.svg` and `figure-N.png` for each figure and `figures.md` into `dir`
+/// Writes `figure-N.svg` and `figure-N.png` for each figure, its numbers in
+/// `data/figure-N.csv` ([`data`]) and `figures.md` into `dir`
 /// (made if need be), each figure `size` pixels or its default size; `source` names the
 /// runs folder in the index.
 pub fn write_paper_figures(
@@ -84,6 +86,13 @@ pub fn write_paper_figures(
             let path = dir.join(format!("figure-{}.{ext}", f.number));
             super::render::write(&f.figure, &path, size)?;
         }
+    }
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot make {}: {e}", data.display()))?;
+    for f in &figs {
+        let path = data.join(format!("figure-{}.csv", f.number));
+        std::fs::write(&path, data::figure_csv(&f.figure))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let index = dir.join("figures.md");
     std::fs::write(&index, index_text(&figs, source))
@@ -104,7 +113,8 @@ pub fn index_text(figs: &[PaperFigure], source: &str) -> String {
         let n = f.number;
         let _ = write!(
             s,
-            "- **Figure {n}** ([SVG](figure-{n}.svg), [PNG](figure-{n}.png)): {}. {}.",
+            "- **Figure {n}** ([SVG](figure-{n}.svg), [PNG](figure-{n}.png), \
+             [CSV](data/figure-{n}.csv)): {}. {}.",
             f.about,
             capital(f.verdict())
         );

@@ -1,0 +1,158 @@
+//! The record (`reproduce --full --seeds 3 --figures DIR`) as one command that can be cut off
+//! and run again: what finished is kept, what was cut off goes on in its folder, and the plan
+//! with its cost is printed without training (`--dry-run`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fail-lab"))
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("record-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+/// The table's rows without the time column.
+fn verdicts(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            cells[..cells.len() - 1].join(" | ")
+        })
+        .collect()
+}
+
+fn run_folders(dir: &PathBuf) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_second_invocation_trains_nothing_finished_and_continues_what_was_cut_off() {
+    let dir = out_dir("resume");
+    let args = ["reproduce", "--only", "E1,L3", "--jobs", "2", "--save-runs"];
+    let o = bin().args(args).arg(&dir).output().unwrap();
+    let (first, stderr) = text(&o);
+    assert!(o.status.success(), "{first}\n{stderr}");
+    assert!(stderr.contains("[5/5] done"), "{stderr}");
+    let folders = run_folders(&dir);
+    assert_eq!(folders.len(), 5);
+
+    // again: every run is kept, none starts
+    let o = bin().args(args).arg(&dir).output().unwrap();
+    let (second, stderr) = text(&o);
+    assert!(o.status.success(), "{second}\n{stderr}");
+    assert!(stderr.contains("kept 5 finished runs"), "{stderr}");
+    assert!(!stderr.contains("] start "), "{stderr}");
+    assert_eq!(verdicts(&second), verdicts(&first));
+    assert_eq!(run_folders(&dir), folders);
+
+    // one run cut off (its summary gone, as when the process is killed): only it trains,
+    // in its own folder, and the table is the same
+    let cut = folders
+        .iter()
+        .find(|d| d.file_name().unwrap().to_string_lossy().contains("e1"))
+        .unwrap();
+    std::fs::remove_file(cut.join("summary.json")).unwrap();
+    let o = bin().args(args).arg(&dir).output().unwrap();
+    let (third, stderr) = text(&o);
+    assert!(o.status.success(), "{third}\n{stderr}");
+    assert!(stderr.contains("kept 4 finished runs"), "{stderr}");
+    assert!(
+        stderr.contains("1 cut-off runs continue from their last checkpoint"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[1/1] done"), "{stderr}");
+    assert_eq!(verdicts(&third), verdicts(&first));
+    assert_eq!(
+        run_folders(&dir),
+        folders,
+        "the cut-off run went on in its folder"
+    );
+    assert!(cut.join("summary.json").is_file());
+}
+
+#[test]
+fn the_dry_run_of_the_record_plans_every_run_with_its_cost_and_makes_nothing() {
+    let dir = out_dir("dry");
+    let o = bin()
+        .args([
+            "reproduce",
+            "--full",
+            "--seeds",
+            "3",
+            "--dry-run",
+            "--figures",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(!dir.exists(), "a dry run made {}", dir.display());
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| #") && !l.starts_with("| -"))
+        .collect();
+    // Figure 3's runs at the paper's lengths, one per k and seed set
+    for seed in [0, 1000, 2000] {
+        for k in ["k=1 ", "k=2 ", "k=4 "] {
+            assert!(
+                rows.iter().any(
+                    |r| r.contains(&format!("E2 {k}snr_samples=0 · seed {seed} "))
+                        && r.contains("e2e 20000 + dec 2500")
+                ),
+                "no E2 {k}at 20,000 for seed {seed}:\n{stdout}"
+            );
+        }
+        // E1 at d = 30 for 50,000 iterations (the experiment's defaults)
+        assert!(
+            rows.iter()
+                .any(|r| r.contains(&format!("| E1 · seed {seed} ")) && r.contains("| 50000 ")),
+            "{stdout}"
+        );
+    }
+    for e in [
+        "E4 k=2000",
+        "E6 ",
+        "E7 ",
+        "E8 ",
+        "E9 ",
+        "E11 ",
+        "E12 ",
+        "E13 ",
+        "E14 ",
+        "E3 ",
+    ] {
+        assert!(rows.iter().any(|r| r.contains(e)), "no {e} run:\n{stdout}");
+    }
+    assert!(rows.iter().all(|r| !r.contains("not measured")), "{stdout}");
+    let total = stdout
+        .lines()
+        .find(|l| l.contains(" runs, ") && l.contains("of wall time on"))
+        .unwrap_or_else(|| panic!("no totals line:\n{stdout}"));
+    assert!(
+        total.starts_with(&format!("{} runs", rows.len())),
+        "{total}"
+    );
+}
