@@ -23,6 +23,18 @@ pub struct TheoryCurve {
     pub points: Vec<(f64, f64)>,
 }
 
+/// What a run's metric is recorded against, its x axis: steps for training, or the quantity a
+/// measuring experiment steps through (T1's d, E3's and E4's initial SNR over k, E5's n).
+pub fn x_axis(experiment: &str, metric: &str) -> &'static str {
+    match experiment {
+        "T1" => "d",
+        "E3" => "k",
+        "E5" => "n",
+        "E4" if metric.starts_with("init/") => "k",
+        _ => "step",
+    }
+}
+
 /// The precision of a 32-bit float, `2^-23` (its machine epsilon).
 pub const FLOAT32_EPS: f64 = f32::EPSILON as f64;
 
@@ -135,6 +147,15 @@ mod tests {
                 .map(|(_, p)| p.clone())
                 .unwrap_or_default()
         }
+    }
+
+    #[test]
+    fn measuring_experiments_name_what_they_step_through() {
+        assert_eq!(x_axis("E1", "test_accuracy"), "step");
+        assert_eq!(x_axis("T1", "log2_var"), "d");
+        assert_eq!(x_axis("E5", "cond_wtw"), "n");
+        assert_eq!(x_axis("E4", "init/snr_ratio"), "k");
+        assert_eq!(x_axis("E4", "e2e/loss"), "step");
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub fn named_x_labels(plot: &Plot) -> [String; 3] {
     // padded values, not points to name
     let c = match (plot.x_steps, plot.x_label.as_str()) {
         (true, "step") => format!("{c} steps"),
-        (true, name) if !name.is_empty() => format!("{c} {name}"),
+        (true, name) if !name.is_empty() => format!("{name}={c}"),
         _ => c,
     };
     let c = if log_x { format!("{c} (log)") } else { c };

@@ -173,6 +173,11 @@ fn step_axis() -> Axis {
     Axis::new("step")
 }
 
+/// The x axis of a run's metric: steps, or what a measuring experiment steps through.
+fn x_axis_of(run: &RunState, metric: &str) -> Axis {
+    Axis::new(crate::experiments::theory::x_axis(&run.experiment, metric))
+}
+
 /// The note of a panel with nothing to draw.
 fn empty_note(what: &str) -> String {
     format!("no points: {what}")
@@ -188,7 +193,7 @@ pub fn run_metrics(run: &RunState, metrics: &[String], log_y: bool) -> Figure {
     let mut panels: Vec<Panel> = names
         .iter()
         .map(|m| {
-            let mut p = Panel::new(m.as_str(), step_axis(), Axis::new(m).log(log_y));
+            let mut p = Panel::new(m.as_str(), x_axis_of(run, m), Axis::new(m).log(log_y));
             let pts = run.metrics.get(*m).map(series_points).unwrap_or_default();
             if pts.is_empty() {
                 p.notes
@@ -228,7 +233,7 @@ pub fn run_note(run: &RunState) -> String {
 pub fn run_metric(run: &RunState, metric: &str, log_y: bool) -> Figure {
     let mut p = Panel::new(
         format!("Run {}", run.id),
-        step_axis(),
+        x_axis_of(run, metric),
         Axis::new(metric).log(log_y),
     );
     if let Some(s) = run.metrics.get(metric) {

@@ -339,12 +339,13 @@ fn draw_metric(f: &mut Frame, app: &App, r: &RunRow, m: &str, look: Look, area: 
         };
         crate::experiments::theory::theory(&r.state.experiment, m, &points)
     };
-    draw_lines_with(f, app, &shown, &theory, look, area);
+    let x_label = crate::experiments::theory::x_axis(&r.state.experiment, m);
+    draw_lines_with(f, app, &shown, &theory, x_label, look, area);
 }
 
 /// Several series on one chart, with a legend when there is more than one.
 fn draw_lines(f: &mut Frame, app: &App, shown: &[(String, &Series)], look: Look, area: Rect) {
-    draw_lines_with(f, app, shown, &[], look, area)
+    draw_lines_with(f, app, shown, &[], "step", look, area)
 }
 
 /// [`draw_lines`] with the theory's curves drawn dim beside them, each named by its formula
@@ -354,12 +355,14 @@ fn draw_lines_with(
     app: &App,
     shown: &[(String, &Series)],
     theory: &[TheoryCurve],
+    x_label: &str,
     look: Look,
     area: Rect,
 ) {
     let t = app.settings.theme;
     let legend = shown.len() > 1 || !theory.is_empty();
     let with_theory = plot_series(t, shown, look, area.width, 0).map(|mut p| {
+        p.x_label = x_label.to_string();
         for c in theory {
             let points: Vec<(f64, f64)> = c
                 .points
