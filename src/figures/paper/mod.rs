@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+mod caption;
 pub mod data;
 mod metrics;
 mod own;
@@ -30,6 +31,9 @@ pub struct PaperFigure {
     pub runs: Vec<String>,
     /// What could not be drawn, and why (no runs of some setting).
     pub missing: Vec<String>,
+    /// The caption line: budget, seeds and each panel's verdict in numbers (also the last
+    /// of the figure's notes).
+    pub caption: String,
 }
 
 impl PaperFigure {
@@ -124,6 +128,7 @@ pub fn index_text(figs: &[PaperFigure], source: &str) -> String {
         if !f.missing.is_empty() {
             let _ = write!(s, " Missing: {}.", f.missing.join("; "));
         }
+        let _ = write!(s, " {}", f.caption);
         s.push('\n');
     }
     s
