@@ -500,6 +500,23 @@ fn the_papers_figure_1_has_a_curve_per_d_and_the_papers_values() {
         index.contains("**Figure 3**") && index.contains("no finished E2 run"),
         "{index}"
     );
+    // the caption: the runs' 300 iterations, one seed, each d's last accuracy and whether
+    // d = 30 stayed within the check's band of chance
+    let cap = index
+        .lines()
+        .find(|l| l.contains("**Figure 1**"))
+        .and_then(|l| l.split_once("Caption: "))
+        .map(|(_, c)| c)
+        .unwrap_or_else(|| panic!("no caption for Figure 1 in {index}"));
+    assert!(
+        cap.starts_with("budget 300 iterations, 1 seed. d = 5: ") && cap.contains(" · d = 30: "),
+        "{cap}"
+    );
+    assert!(cap.ends_with("1/1 seeds at chance.") || cap.ends_with("0/1 seeds at chance."));
+    assert!(
+        labels.iter().any(|t| t.starts_with("Caption: budget 300")),
+        "{labels:?}"
+    );
 }
 
 #[test]

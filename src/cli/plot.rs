@@ -55,8 +55,13 @@ pub struct PlotArgs {
     #[arg(long)]
     no_theory: bool,
     /// The paper's Figures 1, 3-7 from the runs in this folder, into the folder -o names
-    #[arg(long, value_name = "RUNS_DIR", conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y", "log_x", "fit", "success"])]
-    paper: Option<PathBuf>,
+    /// (with --data: no RUNS_DIR)
+    #[arg(long, value_name = "RUNS_DIR", num_args = 0..=1, conflicts_with_all = ["targets", "metric", "band", "x", "figure", "log_y", "log_x", "fit", "success"])]
+    paper: Option<Option<PathBuf>>,
+    /// With --paper: redraw the figures from the data a `plot --paper` folder keeps
+    /// (DIR/data/figure-N.csv and .json) instead of from runs, the same SVG byte for byte
+    #[arg(long, value_name = "DIR", requires = "paper")]
+    data: Option<PathBuf>,
     /// Size in pixels, WIDTHxHEIGHT (default: room for every panel)
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
@@ -68,7 +73,20 @@ pub struct PlotArgs {
 pub fn main(args: &PlotArgs, runs_dir: &Path) -> Result<(), String> {
     let size = args.size.as_deref().map(figures::parse_size).transpose()?;
     if let Some(dir) = &args.paper {
-        return paper(dir, &args.out, size);
+        return match (&args.data, dir) {
+            (Some(data), None) => paper_from_data(data, &args.out, size),
+            (Some(_), Some(dir)) => Err(format!(
+                "--paper {} with --data: allowed: --paper RUNS_DIR (from runs) or --paper \
+                 --data DIR (from a figures folder's data), not both",
+                dir.display()
+            )),
+            (None, None) => Err(
+                "--paper needs RUNS_DIR (a folder of saved runs), or --data DIR (a folder \
+                 that `plot --paper` wrote)"
+                    .into(),
+            ),
+            (None, Some(dir)) => paper(dir, &args.out, size),
+        };
     }
     Format::of(&args.out)?;
     let mut t = resolve(&args.targets, runs_dir)?;
@@ -202,6 +220,43 @@ fn summary_metric(runs: &[RunState], asked: Option<&str>) -> Result<String, Stri
     main.filter(|m| known.contains(m))
         .or_else(|| known.first().cloned())
         .ok_or_else(|| "--x: no finished run has a summary value to draw".to_string())
+}
+
+/// `--paper --data DIR -o OUT_DIR`: the figures from DIR's data, and its `figures.md`.
+fn paper_from_data(dir: &Path, out: &Path, size: Option<(u32, u32)>) -> Result<(), String> {
+    let numbers = fail_lab::figures::paper::redraw::redraw_from_data(dir, out, size)?;
+    // the index and the data go along, so that OUT is a figures folder of its own
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if !same(dir, out) {
+        let copy = |from: PathBuf, to: PathBuf| {
+            std::fs::copy(&from, &to)
+                .map(|_| ())
+                .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
+        };
+        let data = out.join("data");
+        std::fs::create_dir_all(&data)
+            .map_err(|e| format!("cannot make {}: {e}", data.display()))?;
+        for n in &numbers {
+            for ext in ["csv", "json"] {
+                let name = format!("figure-{n}.{ext}");
+                copy(dir.join("data").join(&name), data.join(&name))?;
+            }
+        }
+        if dir.join("figures.md").is_file() {
+            copy(dir.join("figures.md"), out.join("figures.md"))?;
+        }
+    }
+    let list: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+    eprintln!(
+        "wrote {} (figures {} from {}/data)",
+        out.display(),
+        list.join(", "),
+        dir.display()
+    );
+    Ok(())
 }
 
 /// `--paper RUNS_DIR -o OUT_DIR`.

@@ -110,6 +110,7 @@ mod tests {
             figure: Figure::new("f", vec![], 1),
             runs: vec!["r".into()],
             missing: missing.iter().map(|m| m.to_string()).collect(),
+            caption: String::new(),
         }
     }
 

@@ -20,7 +20,7 @@ mod lines;
 mod method;
 mod portfolio;
 
-pub use checks::{e2_check_budget, e3_check_budget, e3_limit, e4_check_budget};
+pub use checks::{e2_check_budget, e3_check_budget, e3_limit, e4_check_budget, E2_E2E_CHANCE_MAX};
 pub use e3::E3Point;
 pub use lines::{line_image, sample_tuples, LineImage, Tuples, SIDE};
 pub use portfolio::{portfolio_batch, portfolio_init_snr, stock_labels, PortfolioBatch};

@@ -1,5 +1,6 @@
 //! Figures 1, 3, 4 and 5: metrics of runs against iteration (or k), beside the paper's.
 
+use super::caption::{self, Chance};
 use super::{
     fit_references, ids, int_param, mean_line, missing_note, pick, reference, values, PaperFigure,
 };
@@ -21,9 +22,14 @@ pub fn figure1(runs: &[RunState]) -> PaperFigure {
         iterations(),
         Axis::new("accuracy").range(0.4, 1.0),
     );
-    let (mut used, mut missing) = (Vec::new(), Vec::new());
+    let (mut used, mut missing, mut parts) = (Vec::new(), Vec::new(), Vec::new());
     for (c, d) in [5i64, 10, 30].into_iter().enumerate() {
         let (rs, unfinished) = pick(runs, "E1", |r| int_param(r, "d") == Some(d));
+        // d = 30 is the check's case of chance
+        let chance = (d == 30).then_some(Chance::E1);
+        if let Some(v) = caption::verdict(&rs, "test_accuracy", chance) {
+            parts.push(format!("d = {d}: {v}"));
+        }
         match mean_line(&format!("d = {d}"), &rs, "test_accuracy", c) {
             Some(l) => p.lines.push(l),
             None => {
@@ -40,12 +46,15 @@ pub fn figure1(runs: &[RunState]) -> PaperFigure {
     fit_references(&mut p);
     let mut figure = Figure::new("Figure 1 · E1: learning random parities", vec![p], 1);
     figure.notes.push(PAPER_NOTE.into());
+    let caption = caption::line(&used, &parts);
+    figure.notes.push(caption.clone());
     PaperFigure {
         number: 1,
         about: "E1's accuracy against iteration for d = 5, 10 and 30",
         figure,
         runs: ids(used),
         missing,
+        caption,
     }
 }
 
@@ -60,10 +69,17 @@ struct TwoMethods<'a> {
     y: Axis,
     paper: fn(i64) -> values::Methods,
     note: fn(i64) -> &'static str,
+    /// From which value of the parameter on the check expects end to end at chance.
+    chance: Option<(i64, Chance)>,
 }
 
-fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>, Vec<String>) {
+/// The panels, the runs drawn, what is missing and the caption line.
+fn two_methods(
+    runs: &[RunState],
+    spec: &TwoMethods,
+) -> (Vec<Panel>, Vec<String>, Vec<String>, String) {
     let (mut panels, mut used, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut drawn, mut parts) = (Vec::new(), Vec::new());
     for &v in spec.values {
         let mut p = Panel::new(
             format!("{} = {v}", spec.param),
@@ -93,7 +109,17 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
                 None => {}
             }
         }
-        used.extend(ids(rs));
+        let chance = spec.chance.and_then(|(from, c)| (v >= from).then_some(c));
+        let e2e = caption::verdict(&rs, &format!("e2e/{}", spec.metric), chance);
+        let dec = caption::verdict(&rs, &format!("dec/{}", spec.metric), None);
+        match (e2e, dec) {
+            (Some(e), Some(d)) => parts.push(format!("E2E at {setting}: {e}; Dec {d}")),
+            (Some(e), None) => parts.push(format!("E2E at {setting}: {e}")),
+            (None, Some(d)) => parts.push(format!("Dec at {setting}: {d}")),
+            (None, None) => {}
+        }
+        used.extend(ids(rs.iter().copied()));
+        drawn.extend(rs);
         paper_refs(&mut p, (spec.paper)(v));
         let words = (spec.note)(v);
         if !words.is_empty() {
@@ -104,7 +130,8 @@ fn two_methods(runs: &[RunState], spec: &TwoMethods) -> (Vec<Panel>, Vec<String>
     }
     used.sort();
     used.dedup();
-    (panels, used, missing)
+    let line = caption::line(&drawn, &parts);
+    (panels, used, missing, line)
 }
 
 /// Of `runs`, those trained for the most iterations (end to end where a run has two
@@ -138,20 +165,23 @@ pub fn figure3(runs: &[RunState]) -> PaperFigure {
         y: Axis::new("accuracy").range(0.3, 1.0),
         paper: values::fig3,
         note: no_note,
+        chance: Some((3, Chance::E2)),
     };
-    let (panels, runs, missing) = two_methods(runs, &spec);
+    let (panels, runs, missing, caption) = two_methods(runs, &spec);
     let mut figure = Figure::new(
         "Figure 3 · E2: parity of k line orientations, end-to-end vs decomposition",
         panels,
         2,
     );
     figure.notes.push(PAPER_NOTE.into());
+    figure.notes.push(caption.clone());
     PaperFigure {
         number: 3,
         about: "E2's test accuracy against iteration, one panel per k = 1..4, both methods",
         figure,
         runs,
         missing,
+        caption,
     }
 }
 
@@ -165,20 +195,23 @@ pub fn figure4(runs: &[RunState]) -> PaperFigure {
         y: Axis::new("loss -z.N(x)").range(-1.0, 0.0),
         paper: values::fig4,
         note: values::fig4_note,
+        chance: None,
     };
-    let (panels, runs, missing) = two_methods(runs, &spec);
+    let (panels, runs, missing, caption) = two_methods(runs, &spec);
     let mut figure = Figure::new(
         "Figure 4 · E4: the portfolio toy, end-to-end vs decomposition estimator",
         panels,
         3,
     );
     figure.notes.push(PAPER_NOTE.into());
+    figure.notes.push(caption.clone());
     PaperFigure {
         number: 4,
         about: "E4's primary loss against iteration, one panel per k = 10, 1000, 2000",
         figure,
         runs,
         missing,
+        caption,
     }
 }
 
@@ -261,13 +294,50 @@ pub fn figure5(runs: &[RunState]) -> PaperFigure {
     figure
         .notes
         .push(format!("{PAPER_NOTE}; bars: min..max over runs"));
+    let caption = snr_caption(&rs, &ks);
+    figure.notes.push(caption.clone());
     PaperFigure {
         number: 5,
         about: "E3's gradient SNR at initialisation against k, log scale, both methods",
         figure,
         runs: ids(rs),
         missing,
+        caption,
     }
+}
+
+/// Figure 5's caption: E3 measures at initialisation, so no iterations; the SNR of both
+/// methods per k, mean ± sd over the runs.
+fn snr_caption(runs: &[&RunState], ks: &[i64]) -> String {
+    let parts: Vec<String> = ks
+        .iter()
+        .filter_map(|k| {
+            let of = |m: &str| {
+                let name = format!("{m}_snr_k{k}");
+                let s = Stats::of(runs.iter().filter_map(|r| r.summary.as_ref()?.get(&name)))?;
+                Some(crate::stats::format::mean_sd(s.mean, s.sd))
+            };
+            Some(format!(
+                "SNR at k = {k}: E2E {}; Dec {}",
+                of("e2e")?,
+                of("dec")?
+            ))
+        })
+        .collect();
+    if runs.is_empty() {
+        return caption::line(runs, &[]);
+    }
+    let n = caption::seeds(runs);
+    let mut s = format!(
+        "Caption: at initialisation, {n} {}",
+        if n == 1 { "seed" } else { "seeds" }
+    );
+    if !parts.is_empty() {
+        s.push_str(". ");
+        s.push_str(&parts.join(" · "));
+    }
+    s.push('.');
+    s
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+mod caption;
 pub mod data;
 mod metrics;
 mod own;
+pub mod redraw;
 pub mod values;
 
 use super::model::{Figure, Line, Panel, Reference};
@@ -30,6 +32,9 @@ pub struct PaperFigure {
     pub runs: Vec<String>,
     /// What could not be drawn, and why (no runs of some setting).
     pub missing: Vec<String>,
+    /// The caption line: budget, seeds and each panel's verdict in numbers (also the last
+    /// of the figure's notes).
+    pub caption: String,
 }
 
 impl PaperFigure {
@@ -69,7 +74,8 @@ pub fn paper_figures(runs: &mut [RunState]) -> Vec<PaperFigure> {
 }
 
 /// Writes `figure-N.svg` and `figure-N.png` for each figure, its numbers in
-/// `data/figure-N.csv` ([`data`]) and `figures.md` into `dir`
+/// `data/figure-N.csv` ([`data`]) and the rest of what draws it in `data/figure-N.json`
+/// ([`redraw`]), and `figures.md` into `dir`
 /// (made if need be), each figure `size` pixels or its default size; `source` names the
 /// runs folder in the index.
 pub fn write_paper_figures(
@@ -79,7 +85,11 @@ pub fn write_paper_figures(
     size: Option<(u32, u32)>,
 ) -> Result<Vec<PaperFigure>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-    let figs = paper_figures(runs);
+    let mut figs = paper_figures(runs);
+    // drawn from the points the CSV keeps, so that the CSV redraws it exactly
+    for f in &mut figs {
+        redraw::thin_figure(&mut f.figure);
+    }
     for f in &figs {
         let size = size.unwrap_or_else(|| f.figure.default_size());
         for ext in ["svg", "png"] {
@@ -92,6 +102,9 @@ pub fn write_paper_figures(
     for f in &figs {
         let path = data.join(format!("figure-{}.csv", f.number));
         std::fs::write(&path, data::figure_csv(&f.figure))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let path = data.join(format!("figure-{}.json", f.number));
+        std::fs::write(&path, redraw::layout_json(&f.figure)?)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     let index = dir.join("figures.md");
@@ -124,6 +137,7 @@ pub fn index_text(figs: &[PaperFigure], source: &str) -> String {
         if !f.missing.is_empty() {
             let _ = write!(s, " Missing: {}.", f.missing.join("; "));
         }
+        let _ = write!(s, " {}", f.caption);
         s.push('\n');
     }
     s

@@ -2,7 +2,7 @@
 //! of E11-E14) laid out as the paper's panels, with the paper's words and numbers beside
 //! this run's.
 
-use super::{ids, missing_note, pick, reference, values, PaperFigure};
+use super::{caption, ids, missing_note, pick, reference, values, PaperFigure};
 use crate::engine::RunState;
 use crate::experiments::ctx::Figure as RunFigure;
 use crate::figures::model::{Axis, Figure, Line, Panel};
@@ -88,6 +88,7 @@ fn curve_panel(id: &str, curve: &str, col: usize, snap: Option<(u64, &RunFigure)
 /// curve B at the same.
 pub fn figure6(runs: &[RunState]) -> PaperFigure {
     let (mut panels, mut used, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    let mut drawn: Vec<&RunState> = Vec::new();
     for id in ["E6", "E7", "E8", "E9"] {
         let (rs, unfinished) = pick(runs, id, |_| true);
         // the longest run shows the most snapshots
@@ -99,6 +100,7 @@ pub fn figure6(runs: &[RunState]) -> PaperFigure {
             missing.push(missing_note(id, "decoded-curve figures", unfinished));
         }
         used.extend(run.map(|r| r.id.clone()));
+        drawn.extend(run.copied());
         let snaps = snapshots(&figs);
         for curve in ["A", "B"] {
             for (col, snap) in snaps.iter().enumerate() {
@@ -116,12 +118,15 @@ pub fn figure6(runs: &[RunState]) -> PaperFigure {
          (autoencoder); the paper's Figure 6 was read by eye: its words are under each panel"
             .into(),
     );
+    let caption = caption::line(&drawn, &[]);
+    figure.notes.push(caption.clone());
     PaperFigure {
         number: 6,
         about: "the decoded curves of E6-E9 at the paper's snapshots, curves A and B",
         figure,
         runs: used,
         missing,
+        caption,
     }
 }
 
@@ -153,14 +158,18 @@ fn staircase_colours(p: &mut Panel) {
 
 /// `this run: rmse 0.93 · wrong_level 0.97`.
 fn measured(run: &RunState, id: &str) -> String {
-    let parts: Vec<String> = values::fig7_measures(id)
+    format!("this run: {}", measures(run, id).join(" · "))
+}
+
+/// `["rmse 0.93", "wrong_level 0.97"]`: the summary values Figure 7 reports of `run`.
+fn measures(run: &RunState, id: &str) -> Vec<String> {
+    values::fig7_measures(id)
         .iter()
         .filter_map(|m| {
             let v = run.summary.as_ref()?.get(m)?;
-            Some(format!("{m} {}", fmt_tick(v)))
+            Some(format!("{m} {}", crate::stats::format::value(v)))
         })
-        .collect();
-    format!("this run: {}", parts.join(" · "))
+        .collect()
 }
 
 /// One panel of Figure 7 from a run's latest staircase figure.
@@ -233,6 +242,7 @@ fn zoom_panel(p: &Panel) -> Option<Panel> {
 /// Figure 7: the staircase fits of E11 (7a), E12 (7b), E13 (7c, and 7d zoomed), E14 (7e).
 pub fn figure7(runs: &[RunState]) -> PaperFigure {
     let (mut panels, mut used, mut missing) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut drawn, mut parts) = (Vec::new(), Vec::new());
     for (id, letter) in [("E11", "a"), ("E12", "b"), ("E13", "c"), ("E14", "e")] {
         let (run, unfinished) = fig7_run(runs, id);
         let panel = run.and_then(|r| staircase_panel(r, id, letter));
@@ -245,6 +255,13 @@ pub fn figure7(runs: &[RunState]) -> PaperFigure {
             continue;
         };
         used.extend(ids(run));
+        if let Some(r) = run {
+            drawn.push(r);
+            let m = measures(r, id);
+            if !m.is_empty() {
+                parts.push(format!("{id}: {}", m.join(", ")));
+            }
+        }
         let zoom = (id == "E13").then(|| zoom_panel(&p)).flatten();
         panels.push(p);
         panels.extend(zoom);
@@ -259,12 +276,15 @@ pub fn figure7(runs: &[RunState]) -> PaperFigure {
          true r; the paper's numbers beside this run's under each panel"
             .into(),
     );
+    let caption = caption::line(&drawn, &parts);
+    figure.notes.push(caption.clone());
     PaperFigure {
         number: 7,
         about: "the staircase fits of E11-E14 (and E13 zoomed on a jump)",
         figure,
         runs: used,
         missing,
+        caption,
     }
 }
 
