@@ -310,6 +310,43 @@ fn status_text(s: Status, w: usize) -> String {
     pad(label, w)
 }
 
+/// Why a run ended badly, after its status in its row, in `w` columns: whole
+/// (`at 1.2k: loss is NaN`), or a short whole form (`at 1.2k: NaN`, `NaN`, `at 1.2k`), or
+/// nothing; the chart's note above the run's data has it whole.
+pub(crate) fn reason_text(step: u64, reason: &str, w: usize) -> String {
+    let at = if reason.starts_with("at step") {
+        // `at step 1200: ...`, as a diverged run's reason reads
+        reason
+            .split_once(':')
+            .and_then(|(a, _)| a.trim_start_matches("at step").trim().parse::<u64>().ok())
+            .map(|n| format!("at {}", fmt::count(n)))
+    } else {
+        (step > 0).then(|| format!("at {}", fmt::count(step)))
+    };
+    let full = match (&at, reason.starts_with("at step")) {
+        (Some(a), false) => format!("{a}: {reason}"),
+        _ => reason.to_string(),
+    };
+    let lower = reason.to_lowercase();
+    let kind = if lower.contains("nan") {
+        Some("NaN")
+    } else if lower.contains("inf") {
+        Some("inf")
+    } else {
+        None
+    };
+    let mut forms = vec![full];
+    if let (Some(a), Some(k)) = (&at, kind) {
+        forms.push(format!("{a}: {k}"));
+    }
+    forms.extend(kind.map(String::from));
+    forms.extend(at);
+    forms
+        .into_iter()
+        .find(|f| f.chars().count() <= w)
+        .unwrap_or_default()
+}
+
 /// What the chart and figure panes say above a run's data: why it ended badly, or which
 /// process trains it.
 pub fn status_note(s: &RunState) -> Option<String> {
@@ -324,6 +361,24 @@ pub fn status_note(s: &RunState) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// The status note in rows of `width` characters, broken between words, three at most (a
+/// reason that long ends in `…`): the chart's note above the run's data.
+pub fn note_rows(s: &RunState, width: u16) -> Vec<String> {
+    let Some(note) = status_note(s) else {
+        return Vec::new();
+    };
+    let mut rows = fmt::wrap_words(&note, width as usize);
+    if rows.len() > 3 {
+        rows.truncate(3);
+        let mut words: Vec<&str> = rows[2].split(' ').collect();
+        while words.len() > 1 && words.join(" ").chars().count() + 2 > width as usize {
+            words.pop();
+        }
+        rows[2] = format!("{} …", words.join(" "));
+    }
+    rows
 }
 
 /// Draws the table of runs.
@@ -528,13 +583,8 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
     );
     match (&s.reason, bad_end) {
         (Some(reason), true) => {
-            let step = if s.step > 0 && !reason.starts_with("at step") {
-                format!("at {}: ", fmt::count(s.step))
-            } else {
-                String::new()
-            };
             spans.push(Span::styled(
-                clip(&format!("{step}{reason}"), w.saturating_sub(used)),
+                reason_text(s.step, reason, w.saturating_sub(used)),
                 t.status(s.status),
             ));
         }

@@ -20,7 +20,7 @@ use super::Pane;
 use crate::stats::natural_cmp;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::clip;
+use crate::tui::fmt::{self, clip};
 use crate::tui::keymap::Cmd;
 use crate::tui::widgets::{highlight, pane_block, scroll_offset};
 
@@ -601,7 +601,8 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             }
             Node::Experiment(id) => {
                 let name = experiments::find(id).map(|d| d.name).unwrap_or("");
-                (format!("{id} {name}"), t.text(), "")
+                let room = w.saturating_sub(indent.len() + fold.chars().count());
+                (experiment_text(id, name, room), t.text(), "")
             }
             Node::Scenario(k) => {
                 let e = &s.entries[k];
@@ -624,10 +625,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             ),
         };
         let room = w.saturating_sub(indent.len() + fold.chars().count() + suffix.chars().count());
+        let text = fmt::whole_parts(&text, ' ', room).unwrap_or_else(|| clip(&text, room));
         let mut spans = vec![
             Span::raw(indent),
             Span::styled(fold, t.dim()),
-            Span::styled(clip(&text, room), style),
+            Span::styled(text, style),
         ];
         if !suffix.is_empty() {
             spans.push(Span::styled(suffix, t.edited()));
@@ -639,6 +641,23 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// An experiment's row in `room` characters: its id and name, or its id and the name's head
+/// (`E10 staircase` for "staircase: four methods compared"), or its id alone; the params
+/// pane names it whole.
+pub fn experiment_text(id: &str, name: &str, room: usize) -> String {
+    let full = format!("{id} {name}");
+    if full.chars().count() <= room {
+        return full;
+    }
+    let head = name.split([':', ',', '(']).next().unwrap_or("").trim();
+    let short = format!("{id} {head}");
+    if !head.is_empty() && head != name && short.chars().count() <= room {
+        short
+    } else {
+        id.to_string()
+    }
 }
 
 /// A scenario's title in the tree, without the words it shares with its siblings
@@ -846,5 +865,36 @@ mod tests {
         assert!(s.entries[0].path.as_ref().unwrap().starts_with(dir));
         assert!(s.broken.is_empty());
         assert!(matches!(s.selected, Node::Scenario(_)));
+    }
+
+    #[test]
+    fn an_experiment_row_is_its_id_and_a_whole_name_or_its_id() {
+        assert_eq!(
+            experiment_text("T1", "gradient variance over parities", 40),
+            "T1 gradient variance over parities"
+        );
+        assert_eq!(
+            experiment_text("T1", "gradient variance over parities", 24),
+            "T1"
+        );
+        assert_eq!(
+            experiment_text("E10", "staircase: four methods compared", 24),
+            "E10 staircase"
+        );
+        assert_eq!(
+            experiment_text("E6", "PWL encoding, full linear map", 20),
+            "E6 PWL encoding"
+        );
+        for d in experiments::registry() {
+            for room in 0..50 {
+                let t = experiment_text(d.id, d.name, room);
+                let whole = t == d.id
+                    || t == format!("{} {}", d.id, d.name)
+                    || d.name.starts_with(&t[d.id.len() + 1..])
+                        && d.name[t.len() - d.id.len() - 1..].starts_with([':', ',', ' ', '(']);
+                assert!(whole, "{room}: {t}");
+                assert!(t.chars().count() <= room.max(d.id.len()), "{room}: {t}");
+            }
+        }
     }
 }
