@@ -237,11 +237,11 @@ mod tests {
         assert_eq!(t, " Group · test_accuracy ");
         let sweep = "Sweep 20261206-195203-sp";
         assert_eq!(
-            fit_title(sweep, 4, "e2e/test_accuracy", 44),
+            fit_title(sweep, 4, "e2e/test_accuracy", 46),
             " Sweep 20261206-195203-sp · e2e/test_accuracy "
         );
         assert_eq!(
-            fit_title(sweep, 4, "e2e/test_accuracy", 40),
+            fit_title(sweep, 4, "e2e/test_accuracy", 45),
             " Sweep · e2e/test_accuracy "
         );
         assert_eq!(

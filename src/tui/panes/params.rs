@@ -297,7 +297,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             tree_title(s, k)
         };
         let mut title = vec![Span::styled(
-            format!(" {} · {} ", e.current.experiment, clip(&name, room)),
+            format!(
+                " {} · {} ",
+                e.current.experiment,
+                fmt::whole_parts(&name, ' ', room).unwrap_or_else(|| clip(&name, room))
+            ),
             t.title(),
         )];
         if e.is_edited() {

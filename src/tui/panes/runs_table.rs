@@ -310,24 +310,21 @@ fn status_text(s: Status, w: usize) -> String {
     pad(label, w)
 }
 
-/// Why a run ended badly, after its status in its row, in `w` columns: whole
-/// (`at 1.2k: loss is NaN`), or a short whole form (`at 1.2k: NaN`, `NaN`, `at 1.2k`), or
-/// nothing; the chart's note above the run's data has it whole.
-pub(crate) fn reason_text(step: u64, reason: &str, w: usize) -> String {
-    let at = if reason.starts_with("at step") {
-        // `at step 1200: ...`, as a diverged run's reason reads
-        reason
-            .split_once(':')
-            .and_then(|(a, _)| a.trim_start_matches("at step").trim().parse::<u64>().ok())
-            .map(|n| format!("at {}", fmt::count(n)))
-    } else {
-        (step > 0).then(|| format!("at {}", fmt::count(step)))
+/// Why a run ended badly, in its row, in `w` columns, after `label` (its status, where the
+/// row has no status column): whole (`at 1.2k: loss is NaN`), or a short whole form
+/// (`at 1.2k: NaN`, `failed: NaN`, `failed at 1.2k`, `failed`), or nothing; the chart's note
+/// above the run's data has it whole.
+pub(crate) fn reason_text(step: u64, reason: &str, label: Option<&str>, w: usize) -> String {
+    // `at step 1200: ...`, as a diverged run's reason reads
+    let (at, body) = match reason
+        .strip_prefix("at step")
+        .and_then(|r| r.split_once(':'))
+    {
+        Some((n, body)) => (n.trim().parse::<u64>().ok(), body.trim()),
+        None => ((step > 0).then_some(step), reason),
     };
-    let full = match (&at, reason.starts_with("at step")) {
-        (Some(a), false) => format!("{a}: {reason}"),
-        _ => reason.to_string(),
-    };
-    let lower = reason.to_lowercase();
+    let at = at.map(|n| format!("at {}", fmt::count(n)));
+    let lower = body.to_lowercase();
     let kind = if lower.contains("nan") {
         Some("NaN")
     } else if lower.contains("inf") {
@@ -335,12 +332,28 @@ pub(crate) fn reason_text(step: u64, reason: &str, w: usize) -> String {
     } else {
         None
     };
-    let mut forms = vec![full];
-    if let (Some(a), Some(k)) = (&at, kind) {
-        forms.push(format!("{a}: {k}"));
+    let head = |parts: &[Option<&str>]| -> String {
+        parts
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let said = |head: String, what: &str| {
+        if head.is_empty() {
+            what.to_string()
+        } else {
+            format!("{head}: {what}")
+        }
+    };
+    let mut forms = vec![said(head(&[label, at.as_deref()]), body)];
+    if let Some(k) = kind {
+        forms.push(said(head(&[label, at.as_deref()]), k));
+        forms.push(said(head(&[label]), k));
     }
-    forms.extend(kind.map(String::from));
-    forms.extend(at);
+    forms.push(head(&[label, at.as_deref()]));
+    forms.extend(label.map(String::from));
     forms
         .into_iter()
         .find(|f| f.chars().count() <= w)
@@ -584,7 +597,12 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
     match (&s.reason, bad_end) {
         (Some(reason), true) => {
             spans.push(Span::styled(
-                reason_text(s.step, reason, w.saturating_sub(used)),
+                reason_text(
+                    s.step,
+                    reason,
+                    (c.status == 0).then(|| s.status.label()),
+                    w.saturating_sub(used),
+                ),
                 t.status(s.status),
             ));
         }
