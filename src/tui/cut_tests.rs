@@ -237,3 +237,179 @@ fn a_comparison_table_shows_the_columns_that_fit_whole() {
     let text = screen(&mut l.app, 160, 50);
     assert!(!text.contains("the others do not fit"), "{text}");
 }
+
+/// A lab with E1 runs whose parameters are long enough to take a wide column each: `n`
+/// finished runs, all marked.
+fn marked_runs(n: usize) -> Lab {
+    let runs = (0..n)
+        .map(|i| {
+            let mut s = e1_run(&format!("r{i}"));
+            s.params = params_with("E1", &[("d", &(5 + i).to_string())]).unwrap();
+            s
+        })
+        .collect();
+    let mut l = Lab::new(2, runs);
+    for r in l.app.runs.rows.iter_mut() {
+        r.marked = true;
+    }
+    l
+}
+
+#[test]
+fn the_runs_compare_table_shows_the_runs_that_fit_and_counts_the_others() {
+    let mut l = marked_runs(8);
+    l.app.focus = Pane::Runs;
+    press(&mut l.app, KeyCode::Char('c'));
+    let text = screen(&mut l.app, 80, 24);
+    assert!(text.contains("the first 3 of 8"), "{text}");
+    // no row runs past the table's box: each ends in its right border
+    for line in text
+        .lines()
+        .filter(|l| l.contains("status") || l.contains('#'))
+    {
+        assert_eq!(line.chars().count(), 80, "{line}");
+        assert!(!line.contains('…'), "{line}");
+    }
+    let status = text.lines().find(|l| l.contains("status")).unwrap();
+    assert_eq!(status.matches("finished").count(), 3, "{status}");
+    // all of them at 200 columns
+    let text = screen(&mut l.app, 200, 60);
+    assert!(!text.contains("do not fit"), "{text}");
+    let status = text.lines().find(|l| l.contains("status")).unwrap();
+    assert_eq!(status.matches("finished").count(), 8, "{status}");
+}
+
+#[test]
+fn a_failed_runs_row_says_why_in_a_short_whole_form() {
+    use crate::tui::panes::runs_table::reason_text;
+    let diverged = "at step 1200: train_loss is NaN";
+    assert_eq!(
+        reason_text(1200, diverged, None, 40),
+        "at 1200: train_loss is NaN"
+    );
+    assert_eq!(reason_text(1200, diverged, None, 20), "at 1200: NaN");
+    assert_eq!(reason_text(1200, diverged, None, 5), "NaN");
+    assert_eq!(
+        reason_text(1200, diverged, Some("diverged"), 40),
+        "diverged at 1200: train_loss is NaN"
+    );
+    assert_eq!(
+        reason_text(1200, diverged, Some("diverged"), 14),
+        "diverged: NaN"
+    );
+    let failed = "the dataset folder /data/lines could not be read: permission denied";
+    assert_eq!(reason_text(12_400, failed, None, 20), "at 12.4k");
+    assert_eq!(reason_text(0, failed, None, 20), "");
+    assert_eq!(
+        reason_text(12_400, failed, Some("failed"), 20),
+        "failed at 12.4k"
+    );
+    assert_eq!(reason_text(0, failed, Some("failed"), 20), "failed");
+    for w in 0..80 {
+        for (step, reason) in [(1200, diverged), (12_400, failed), (0, failed)] {
+            for label in [None, Some("failed")] {
+                let t = reason_text(step, reason, label, w);
+                assert!(t.chars().count() <= w && !t.contains('…'), "{w}: {t}");
+                assert!(
+                    w < 6 || label.is_none() || t.starts_with("failed"),
+                    "{w}: {t}"
+                );
+            }
+        }
+    }
+    // in the lab: the row has the short form, the chart's note the whole reason
+    let mut s = e1_run("a");
+    s.status = crate::engine::Status::Failed;
+    s.step = 90;
+    s.reason = Some(failed.into());
+    let mut l = Lab::new(2, vec![s]);
+    l.app.runs.select(1);
+    for (w, h) in [(80, 24), (200, 60)] {
+        let text = screen(&mut l.app, w, h);
+        let row = text.lines().find(|l| l.contains(" 1 E1")).unwrap();
+        assert!(
+            row.contains("failed") && !row.contains('…'),
+            "{w}x{h}: {row}"
+        );
+        let words: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains("failed: the dataset folder") && words.contains("permission denied"),
+            "{w}x{h}: {text}"
+        );
+    }
+}
+
+#[test]
+fn the_scenario_tree_names_experiments_whole_at_80x24() {
+    let mut l = Lab::new(2, vec![]);
+    assert!(l.app.scenarios.select_title("gradient variance"));
+    let text = screen(&mut l.app, 80, 24);
+    // the row is there, as its id at least
+    assert!(
+        text.lines()
+            .any(|l| l.contains("▸ T1") || l.contains("▾ T1")),
+        "{text}"
+    );
+    // no cut label anywhere on the screen: whole words and a `…` apart
+    for line in text.lines() {
+        if let Some(i) = line.find('…') {
+            assert!(line[..i].ends_with(' '), "{line}");
+        }
+    }
+    // every row of the tree: whole, or whole words and a `…` apart
+    for line in text.lines().skip(1) {
+        let tree: String = line.chars().skip(1).take_while(|&c| c != '│').collect();
+        if let Some(i) = tree.find('…') {
+            assert!(tree[..i].ends_with(' '), "{tree}");
+        }
+    }
+}
+
+#[test]
+fn a_sweeps_chart_title_keeps_the_metric_whole_beside_the_scenarios() {
+    use crate::tui::model::run_tree::Node;
+    let mut l = Lab::new(2, vec![]);
+    let id = "20261206-195203-sp";
+    let (runs, info) = crate::tui::testing::sweep_runs(id);
+    l.app.runs.add_saved_many(runs);
+    l.app.runs.add_fresh_sweep(id, info);
+    l.app.runs.select_node(Node::Sweep(id.into()));
+    l.app.focus = Pane::Scenarios;
+    for (w, h) in [(80, 24), (200, 60)] {
+        let text = screen(&mut l.app, w, h);
+        let title = text
+            .lines()
+            .find(|l| l.contains("test_accuracy") && (l.contains('━') || l.contains('─')))
+            .unwrap_or_else(|| panic!("{w}x{h}: {text}"));
+        assert!(title.contains(" test_accuracy "), "{w}x{h}: {title}");
+        assert!(
+            title.contains(id) || !title.contains("2026"),
+            "{w}x{h}: {title}"
+        );
+        assert!(!title.contains('…'), "{w}x{h}: {title}");
+    }
+}
+
+#[test]
+fn the_parameters_pane_cuts_no_word_nor_choice() {
+    let mut l = Lab::new(2, vec![]);
+    assert!(l.app.scenarios.select_title("d = 5"));
+    for focus in [Pane::Scenarios, Pane::Params] {
+        l.app.focus = focus;
+        for (w, h) in [(80, 24), (100, 30), (200, 60)] {
+            let text = screen(&mut l.app, w, h);
+            assert!(text.contains("seed"), "{text}");
+            for line in text.lines() {
+                let chars: Vec<char> = line.chars().collect();
+                for (i, &c) in chars.iter().enumerate() {
+                    if c == '…' {
+                        assert!(
+                            i > 0 && matches!(chars[i - 1], ' ' | '|'),
+                            "{w}x{h}: {line}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -205,6 +205,34 @@ pub fn clip_distinct(names: &[&str], width: usize) -> Vec<String> {
         .collect()
 }
 
+/// `s` whole when it fits in `width`; else its first whole parts (between `sep`s, a word or a
+/// choice) and a `…` of its own after a separator, so that no part looks whole that is not:
+/// `random-number seed; …`, `sgd|adam|…`. None when not even the first part fits.
+pub fn whole_parts(s: &str, sep: char, width: usize) -> Option<String> {
+    if s.chars().count() <= width {
+        return Some(s.to_string());
+    }
+    let parts: Vec<&str> = s
+        .split(sep)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let glue = if sep == ' ' {
+        " ".to_string()
+    } else {
+        sep.to_string()
+    };
+    let mut best = None;
+    for k in 1..parts.len() {
+        let text = format!("{}{glue}…", parts[..k].join(&glue));
+        if text.chars().count() > width {
+            break;
+        }
+        best = Some(text);
+    }
+    best
+}
+
 /// A line in rows of at most `w` characters, broken between words (a word longer than a
 /// row is broken where the row ends).
 pub fn wrap_words(line: &str, w: usize) -> Vec<String> {
@@ -340,6 +368,34 @@ mod tests {
                 "dec/test_accuracy"
             ]
         );
+    }
+
+    #[test]
+    fn whole_parts_never_cut_a_word_or_a_choice() {
+        let help = "random-number seed; empty or \"random\" draws a fresh one per run";
+        assert_eq!(whole_parts(help, ' ', 14), None);
+        assert_eq!(whole_parts(help, ' ', 21).unwrap(), "random-number seed; …");
+        assert_eq!(whole_parts(help, ' ', 80).unwrap(), help);
+        assert_eq!(
+            whole_parts("sgd|adam|adagrad", '|', 14).unwrap(),
+            "sgd|adam|…"
+        );
+        assert_eq!(whole_parts("0.. | random", '|', 8).unwrap(), "0..|…");
+        assert_eq!(
+            whole_parts("0.. | random", '|', 12).unwrap(),
+            "0.. | random"
+        );
+        for w in 0..30 {
+            if let Some(t) = whole_parts(help, ' ', w) {
+                assert!(t.chars().count() <= w, "{w}: {t}");
+                let kept = t.trim_end_matches('…').trim_end();
+                assert!(help.starts_with(kept), "{w}: {t}");
+                assert!(
+                    help[kept.len()..].starts_with(' '),
+                    "cut inside a word: {t}"
+                );
+            }
+        }
     }
 
     #[test]

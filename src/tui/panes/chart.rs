@@ -13,13 +13,13 @@ use crate::engine::{Series, Status};
 
 use super::group_chart;
 use super::metric_list::{self, MetricSearch};
-use super::runs_table::status_note;
+use super::runs_table::note_rows;
 use super::Pane;
 use crate::experiments::theory::TheoryCurve;
 use crate::figures::views::{hidden_progress, log_by_default, siblings};
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::{self, clip};
+use crate::tui::fmt;
 use crate::tui::keymap::{Cmd, Context};
 use crate::tui::model::run_list::{RunRow, Runs};
 use crate::tui::model::run_tree::{BandKind, Node};
@@ -248,8 +248,9 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// "Run #4 d=10 · test_accuracy log smoothed", made to fit `width`: the run's parameters
-/// go first, then the metric's name is shortened in its middle. The pace and the ETA are
+/// "Run #4 d=10 · test_accuracy log smoothed", made to fit `width`: whole parts give way in
+/// turn, the run's parameters, the word `Run`, the run's number; the metric's name is cut
+/// in its middle only when it alone does not fit. The pace and the ETA are
 /// on the frame's bottom edge (see [`pace`]), whole at every size.
 pub fn title(app: &App, r: &RunRow, metric: Option<&str>, look: Look, width: u16) -> Line<'static> {
     let t = app.settings.theme;
@@ -258,17 +259,25 @@ pub fn title(app: &App, r: &RunRow, metric: Option<&str>, look: Look, width: u16
     let room = (width as usize).saturating_sub(2);
     let fixed = flags.iter().map(|f| f.width()).sum::<usize>();
     let metric = metric.unwrap_or("no metrics yet");
-    let head = |run: &str, m: &str| format!(" Run {run} · {m} ");
-    let mut run = r.label();
-    if head(&run, metric).chars().count() + fixed > room {
-        run = format!("#{}", r.num);
-    }
-    let left = room.saturating_sub(fixed + head(&run, "").chars().count());
-    let mut title = vec![Span::styled(
-        head(&run, &fmt::clip_middle(metric, left.max(1))),
-        t.title(),
-    )];
-    if left >= 4 {
+    let room = room.saturating_sub(fixed);
+    // whole parts dropped in turn: the run's parameters, then the run, then the metric cut
+    let head = [
+        format!(" Run {} · {metric} ", r.label()),
+        format!(" Run #{} · {metric} ", r.num),
+        format!(" #{} · {metric} ", r.num),
+        format!(" {metric} "),
+    ]
+    .into_iter()
+    .find(|h| h.chars().count() <= room)
+    .unwrap_or_else(|| {
+        format!(
+            " {} ",
+            fmt::clip_middle(metric, room.saturating_sub(2).max(1))
+        )
+    });
+    let fits = head.chars().count() <= room;
+    let mut title = vec![Span::styled(head, t.title())];
+    if fits {
         title.extend(flags);
     }
     Line::from(title)
@@ -291,16 +300,17 @@ pub fn pace(s: &crate::engine::RunState) -> Option<String> {
 fn beside_chart(f: &mut Frame, app: &App, r: &RunRow, metric: Option<&str>, inner: Rect) -> Rect {
     let t = app.settings.theme;
     let mut chart_a = inner;
-    if let Some(note) = status_note(&r.state) {
+    let note = note_rows(&r.state, inner.width);
+    if !note.is_empty() {
         let [msg, rest] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        f.render_widget(
-            Paragraph::new(Span::styled(
-                clip(&note, msg.width as usize),
-                t.status(r.state.status),
-            )),
-            msg,
-        );
+            Layout::vertical([Constraint::Length(note.len() as u16), Constraint::Min(0)])
+                .areas(inner);
+        let style = t.status(r.state.status);
+        let lines: Vec<Line> = note
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, style)))
+            .collect();
+        f.render_widget(Paragraph::new(lines), msg);
         chart_a = rest;
     }
     // the metrics list with sparklines, when there is room (over the chart while searched)

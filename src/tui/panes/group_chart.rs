@@ -199,21 +199,26 @@ pub fn render(f: &mut Frame, app: &App, area: Rect, what: &str, groups: &[&Group
     }
 }
 
-/// ` Group d=5 · 3 runs · test_accuracy ` in `room` characters: the count of runs goes
-/// first, then the metric's name is cut in its middle, then the group's label at its end.
+/// ` Group d=5 · 3 runs · test_accuracy ` in `room` characters: whole parts are dropped in
+/// turn, the count of runs first, then the group's label or the sweep's id (` Sweep ·
+/// test_accuracy `), then the word before it; the metric's name is cut in its middle only
+/// when it alone does not fit.
 pub fn fit_title(what: &str, runs: usize, metric: &str, room: usize) -> String {
-    let full = format!(" {what} · {runs} runs · {metric} ");
-    if full.chars().count() <= room {
-        return full;
-    }
-    let head = format!(" {what} · ");
-    let left = room.saturating_sub(head.chars().count() + 1);
-    if left >= 8 || left >= metric.chars().count() {
-        return format!("{head}{} ", fmt::clip_middle(metric, left));
-    }
-    let m = fmt::clip_middle(metric, 8.min(room.saturating_sub(6)).max(1));
-    let what_room = room.saturating_sub(m.chars().count() + 5);
-    format!(" {} · {m} ", fmt::clip(what, what_room.max(1)))
+    let kind = what.split(' ').next().unwrap_or(what);
+    [
+        format!(" {what} · {runs} runs · {metric} "),
+        format!(" {what} · {metric} "),
+        format!(" {kind} · {metric} "),
+        format!(" {metric} "),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= room)
+    .unwrap_or_else(|| {
+        format!(
+            " {} ",
+            fmt::clip_middle(metric, room.saturating_sub(2).max(1))
+        )
+    })
 }
 
 #[cfg(test)]
@@ -227,12 +232,28 @@ mod tests {
         // an 80-column screen's chart pane: the runs' count gives way first
         let t = fit_title("Group d=5 lr=0.01", 3, "test_accuracy", 36);
         assert_eq!(t, " Group d=5 lr=0.01 · test_accuracy ");
+        // then the group's label, whole: never a cut label beside a cut metric
         let t = fit_title("Group d=5 lr=0.01", 3, "test_accuracy", 30);
-        assert!(t.chars().count() <= 30, "{t}");
-        assert!(t.contains("Group d=5 lr=0.01 · "), "{t}");
+        assert_eq!(t, " Group · test_accuracy ");
+        let sweep = "Sweep 20261206-195203-sp";
+        assert_eq!(
+            fit_title(sweep, 4, "e2e/test_accuracy", 46),
+            " Sweep 20261206-195203-sp · e2e/test_accuracy "
+        );
+        assert_eq!(
+            fit_title(sweep, 4, "e2e/test_accuracy", 45),
+            " Sweep · e2e/test_accuracy "
+        );
+        assert_eq!(
+            fit_title(sweep, 4, "e2e/test_accuracy", 20),
+            " e2e/test_accuracy "
+        );
         for room in 10..60 {
-            let t = fit_title("Sweep 20261206-195203-sp", 4, "e2e/test_accuracy", room);
+            let t = fit_title(sweep, 4, "e2e/test_accuracy", room);
             assert!(t.chars().count() <= room, "{room}: {t}");
+            // the id whole or absent; the metric whole wherever it fits alone
+            assert!(t.contains(sweep) || !t.contains("2026"), "{room}: {t}");
+            assert!(room < 19 || t.contains("e2e/test_accuracy"), "{room}: {t}");
         }
     }
 }

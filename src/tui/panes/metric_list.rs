@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::chart::ChartState;
-use super::runs_table::status_note;
+use super::runs_table::note_rows;
 use crate::tui::app::App;
 use crate::tui::fmt;
 use crate::tui::keymap::Cmd;
@@ -94,7 +94,7 @@ pub fn area(inner: Rect, r: &RunRow, searching: bool) -> Option<Rect> {
         .clamp(34, 50)
         .min((inner.width / 2).max(28))
         .min(inner.width);
-    let note = u16::from(status_note(&r.state).is_some()).min(inner.height);
+    let note = (note_rows(&r.state, inner.width).len() as u16).min(inner.height);
     Some(Rect::new(
         inner.right() - w,
         inner.y + note,

@@ -16,7 +16,7 @@ use super::scenarios::{tree_title, Entry, Node, Scenarios};
 use super::Pane;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::clip;
+use crate::tui::fmt::{self, clip};
 use crate::tui::keymap::Cmd;
 use crate::tui::widgets::{highlight, input_spans, pad, pane_block, scroll_offset, TextInput};
 
@@ -297,7 +297,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             tree_title(s, k)
         };
         let mut title = vec![Span::styled(
-            format!(" {} · {} ", e.current.experiment, clip(&name, room)),
+            format!(
+                " {} · {} ",
+                e.current.experiment,
+                fmt::whole_parts(&name, ' ', room).unwrap_or_else(|| clip(&name, room))
+            ),
             t.title(),
         )];
         if e.is_edited() {
@@ -387,11 +391,54 @@ fn about_broken(app: &App) -> Vec<Line<'static>> {
 }
 
 /// Column widths of the fields table.
+#[derive(Debug, PartialEq)]
 struct Widths {
     name: usize,
     value: usize,
     range: usize,
     help: usize,
+}
+
+/// The help column narrower than this says too little to be worth its room: it is left out,
+/// the selected field's help being whole in the footer.
+const MIN_HELP: usize = 12;
+
+/// The fields table's columns in `w` characters: the ranges as wide as the longest (as far
+/// as the row allows), the help in what is left, or none when that is too little.
+fn widths(fields: &[Field], w: usize) -> Widths {
+    let name = fields
+        .iter()
+        .map(|f| f.name().chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 14);
+    let value = 11usize.min(w / 4).max(6);
+    let longest = fields
+        .iter()
+        .map(|f| f.range_short().chars().count())
+        .max()
+        .unwrap_or(0);
+    // the ranges whole first; the help in what they leave, when that says enough
+    let mut range = longest;
+    let mut help = w.saturating_sub(name + value + range + 3);
+    if help < MIN_HELP {
+        range = longest.min(w.saturating_sub(name + value + 2));
+        help = 0;
+    }
+    Widths {
+        name,
+        value,
+        range,
+        help,
+    }
+}
+
+/// A field's range and help as its row shows them: whole, or their first whole choices and
+/// words and a `…` (the footer has them whole), never a word cut.
+fn range_and_help(field: &Field, w: &Widths) -> (String, String) {
+    let range = fmt::whole_parts(&field.range_short(), '|', w.range).unwrap_or_default();
+    let help = fmt::whole_parts(field.help(), ' ', w.help).unwrap_or_default();
+    (range, help)
 }
 
 fn render_fields(f: &mut Frame, app: &App, area: Rect, e: &Entry, focused: bool) {
@@ -409,27 +456,7 @@ fn render_fields(f: &mut Frame, app: &App, area: Rect, e: &Entry, focused: bool)
     let [table_a, footer_a] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(footer_h)]).areas(area);
     let w = table_a.width as usize;
-    let name = fields
-        .iter()
-        .map(|f| f.name().chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 14);
-    let value = 11usize.min(w / 4).max(6);
-    let mut range = 14usize.min(w / 4);
-    let mut help = w.saturating_sub(name + value + range + 4);
-    if help < 12 {
-        // too narrow for the help: the footer shows the selected field's, the range
-        // takes the room
-        range = w.saturating_sub(name + value + 3);
-        help = 0;
-    }
-    let widths = Widths {
-        name,
-        value,
-        range,
-        help,
-    };
+    let widths = widths(&fields, w);
     let height = table_a.height as usize;
     let offset = scroll_offset(ed.row, fields.len(), height);
     let lines: Vec<Line> = fields
@@ -483,13 +510,11 @@ fn field_line(app: &App, e: &Entry, field: &Field, typing_here: bool, w: &Widths
         Span::raw(" "),
     ];
     spans.extend(value);
-    spans.extend([
-        Span::raw(" "),
-        Span::styled(pad(&field.range_short(), w.range), t.dim()),
-    ]);
+    let (range, help) = range_and_help(field, w);
+    spans.extend([Span::raw(" "), Span::styled(pad(&range, w.range), t.dim())]);
     if w.help > 0 {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(clip(field.help(), w.help), t.dim()));
+        spans.push(Span::styled(help, t.dim()));
     }
     Line::from(spans)
 }

@@ -22,10 +22,13 @@ use crate::tui::model::run_tree::Node;
 use crate::tui::plot;
 
 mod group_rows;
+mod reason;
 use crate::tui::theme::{status_icon, Theme};
 use crate::tui::widgets::{
     highlight, input_spans, pad, pane_block, rpad, scroll_offset, TextInput,
 };
+pub(crate) use reason::reason_text;
+pub use reason::{note_rows, status_note};
 
 /// The runs filter while it is typed: the text, the filter it replaces, and the verdict on
 /// the text so far.
@@ -310,22 +313,6 @@ fn status_text(s: Status, w: usize) -> String {
     pad(label, w)
 }
 
-/// What the chart and figure panes say above a run's data: why it ended badly, or which
-/// process trains it.
-pub fn status_note(s: &RunState) -> Option<String> {
-    match (s.status, &s.reason, &s.owner) {
-        (Status::Diverged | Status::Failed | Status::Interrupted, Some(reason), _) => {
-            Some(format!("{}: {reason}", s.status.label()))
-        }
-        (Status::Elsewhere, _, Some(owner)) => Some(format!(
-            "{} in {}; read from its files as they grow",
-            s.status.label(),
-            owner.describe()
-        )),
-        _ => None,
-    }
-}
-
 /// Draws the table of runs.
 pub fn render(f: &mut Frame, app: &App, area: Rect) {
     let t = app.settings.theme;
@@ -528,13 +515,13 @@ fn run_line(t: Theme, app: &App, r: &RunRow, c: &Cols, w: usize, depth: u8) -> L
     );
     match (&s.reason, bad_end) {
         (Some(reason), true) => {
-            let step = if s.step > 0 && !reason.starts_with("at step") {
-                format!("at {}: ", fmt::count(s.step))
-            } else {
-                String::new()
-            };
             spans.push(Span::styled(
-                clip(&format!("{step}{reason}"), w.saturating_sub(used)),
+                reason_text(
+                    s.step,
+                    reason,
+                    (c.status == 0).then(|| s.status.label()),
+                    w.saturating_sub(used),
+                ),
                 t.status(s.status),
             ));
         }

@@ -20,7 +20,7 @@ use super::Pane;
 use crate::stats::natural_cmp;
 use crate::tui::action::Action;
 use crate::tui::app::App;
-use crate::tui::fmt::clip;
+use crate::tui::fmt::{self, clip};
 use crate::tui::keymap::Cmd;
 use crate::tui::widgets::{highlight, pane_block, scroll_offset};
 
@@ -601,7 +601,8 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             }
             Node::Experiment(id) => {
                 let name = experiments::find(id).map(|d| d.name).unwrap_or("");
-                (format!("{id} {name}"), t.text(), "")
+                let room = w.saturating_sub(indent.len() + fold.chars().count());
+                (experiment_text(id, name, room), t.text(), "")
             }
             Node::Scenario(k) => {
                 let e = &s.entries[k];
@@ -624,10 +625,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             ),
         };
         let room = w.saturating_sub(indent.len() + fold.chars().count() + suffix.chars().count());
+        let text = fmt::whole_parts(&text, ' ', room).unwrap_or_else(|| clip(&text, room));
         let mut spans = vec![
             Span::raw(indent),
             Span::styled(fold, t.dim()),
-            Span::styled(clip(&text, room), style),
+            Span::styled(text, style),
         ];
         if !suffix.is_empty() {
             spans.push(Span::styled(suffix, t.edited()));
@@ -641,47 +643,6 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// A scenario's title in the tree, without the words it shares with its siblings
-/// ("Random parity, d = 5" under E1 shows as "d = 5" when "d = 10" sits next to it).
-pub fn tree_title(s: &Scenarios, k: usize) -> String {
-    let title = s.entries[k].current.title.as_str();
-    let siblings: Vec<&str> = s
-        .scenarios_of(&s.entries[k].current.experiment)
-        .into_iter()
-        .filter(|&i| s.entries[i].path.is_some())
-        .map(|i| s.entries[i].current.title.as_str())
-        .collect();
-    if siblings.len() < 2 {
-        return title.to_string();
-    }
-    // the longest common prefix that ends at a word boundary
-    let mut common = siblings[0].len();
-    for other in &siblings[1..] {
-        common = common.min(
-            siblings[0]
-                .char_indices()
-                .zip(other.chars())
-                .take_while(|((_, a), b)| a == b)
-                .last()
-                .map(|((i, c), _)| i + c.len_utf8())
-                .unwrap_or(0),
-        );
-    }
-    let prefix = &siblings[0][..common];
-    // cut after the last ", " or ": " of the shared words
-    let cut = [", ", ": ", " - ", " · "]
-        .iter()
-        .filter_map(|sep| prefix.rfind(sep).map(|i| i + sep.len()))
-        .max()
-        .unwrap_or(0);
-    let rest = title.get(cut..).unwrap_or(title).trim_start();
-    if cut == 0 || rest.is_empty() || siblings.iter().any(|t| t.len() <= cut) {
-        title.to_string()
-    } else {
-        rest.to_string()
-    }
-}
-
 fn short_family(f: Family) -> &'static str {
     match f {
         Family::Parities => "Parities",
@@ -691,160 +652,8 @@ fn short_family(f: Family) -> &'static str {
     }
 }
 
+mod titles;
+pub use titles::{experiment_text, tree_title};
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn presets() -> Scenarios {
-        Scenarios::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-    }
-
-    #[test]
-    fn presets_sit_under_their_family_and_experiment_in_natural_order() {
-        let s = presets();
-        let rows = s.rows();
-        assert_eq!(rows[0].node, Node::Family(Family::Parities));
-        assert_eq!(rows[1].node, Node::Experiment("E1"));
-        let titles: Vec<&str> = rows
-            .iter()
-            .skip(2)
-            .take_while(|r| r.depth == 2)
-            .map(|r| match r.node {
-                Node::Scenario(i) => s.entries[i].current.title.as_str(),
-                _ => unreachable!(),
-            })
-            .collect();
-        assert_eq!(titles.len(), 3);
-        assert!(titles[0].contains("d = 5"), "{titles:?}");
-        assert!(titles[1].contains("d = 10"));
-        assert!(titles[2].contains("d = 30"));
-        // the first scenario is selected at start
-        assert_eq!(s.selected, rows[2].node);
-        // every family has a row, with or without experiments in this build
-        for f in Family::ALL {
-            assert!(rows.iter().any(|r| r.node == Node::Family(f)));
-        }
-    }
-
-    #[test]
-    fn the_tree_folds_to_fit_and_keeps_the_four_families() {
-        let mut s = presets();
-        assert!(s.select_title("d = 10"));
-        let families = |s: &Scenarios| {
-            s.rows()
-                .iter()
-                .filter(|r| matches!(r.node, Node::Family(_)))
-                .count()
-        };
-        // room for everything
-        s.fit(1000);
-        let all = s.rows().len();
-        assert!(s.rows().iter().all(|r| r.fold != Some(false)), "all open");
-        // the selection's family, and the next families while they fit
-        s.fit(all - 1);
-        assert!(
-            s.rows().len() < all && s.rows().len() > 20,
-            "{}",
-            s.rows().len()
-        );
-        assert!(s.rows().iter().any(|r| r.fold == Some(false)));
-        // only the selection's family open
-        let parity_rows = 1 + s
-            .rows()
-            .iter()
-            .skip(1)
-            .take_while(|r| !matches!(r.node, Node::Family(_)))
-            .count();
-        s.fit(parity_rows + 3);
-        assert_eq!(s.rows().len(), parity_rows + 3);
-        // only the selection's experiment open: the four families, E1 and its scenarios,
-        // the other experiments of the family folded
-        s.fit(5);
-        assert_eq!(families(&s), 4);
-        let rows = s.rows();
-        let open: Vec<Node> = rows
-            .iter()
-            .filter(|r| r.fold == Some(true))
-            .map(|r| r.node)
-            .collect();
-        assert_eq!(
-            open,
-            vec![Node::Family(Family::Parities), Node::Experiment("E1")]
-        );
-        assert!(
-            rows.iter().any(|r| r.node == s.selected),
-            "the selection shows"
-        );
-    }
-
-    #[test]
-    fn folding_and_moving() {
-        let mut s = presets();
-        let n = s.rows().len();
-        s.select_first();
-        assert!(s.toggle());
-        assert!(s.rows().len() < n);
-        s.expand();
-        assert_eq!(s.rows().len(), n);
-        s.expand(); // into the first child
-        assert_eq!(s.selected, Node::Experiment("E1"));
-        s.collapse(); // closes E1
-        assert!(s.rows().len() < n);
-        s.collapse(); // to the parent
-        assert_eq!(s.selected, Node::Family(Family::Parities));
-        s.move_by(-5);
-        assert_eq!(s.selected, Node::Family(Family::Parities));
-        s.move_by(1000);
-        assert_eq!(s.selected, s.rows().last().unwrap().node);
-    }
-
-    #[test]
-    fn broken_files_are_listed_with_their_error() {
-        let dir = std::env::temp_dir().join(format!("fail-lab-tree-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("bad.toml"),
-            "experiment = \"E1\"\n[params]\nd = 99\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("mine.toml"),
-            "experiment = \"E1\"\ntitle = \"my parity\"\n",
-        )
-        .unwrap();
-        std::fs::write(dir.join("notes.txt"), "not a scenario").unwrap();
-        let s = Scenarios::load(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(s.broken.len(), 1);
-        assert!(
-            s.broken[0].error.contains("params.d"),
-            "{}",
-            s.broken[0].error
-        );
-        assert!(s.rows().iter().any(|r| r.node == Node::Broken(0)));
-        let mine: Vec<&Entry> = s
-            .scenarios_of("E1")
-            .into_iter()
-            .map(|i| &s.entries[i])
-            .filter(|e| !e.built_in)
-            .collect();
-        assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].current.title, "my parity");
-        assert_eq!(mine[0].origin(), "mine.toml");
-        // an experiment without a file has the binary's own presets
-        let t1 = &s.entries[s.scenarios_of("T1")[0]];
-        assert!(t1.built_in && t1.origin() == "t1-gradient-variance.toml (built in)");
-    }
-
-    #[test]
-    fn a_missing_folder_gives_the_built_in_presets() {
-        let dir = Path::new("/nonexistent/fail-lab");
-        let s = Scenarios::load(dir);
-        assert_eq!(s.entries.len(), crate::spec::presets::built_in().len());
-        assert!(s.entries.iter().all(|e| e.built_in));
-        // saving one writes it into the folder the lab was pointed at
-        assert!(s.entries[0].path.as_ref().unwrap().starts_with(dir));
-        assert!(s.broken.is_empty());
-        assert!(matches!(s.selected, Node::Scenario(_)));
-    }
-}
+mod tests;

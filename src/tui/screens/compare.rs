@@ -130,7 +130,12 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .filter_map(|n| app.runs.get(*n))
         .collect();
-    let table_lines = compare_table(app, &rows, metric.as_deref());
+    let (table_lines, left_out) = compare_table(
+        app,
+        &rows,
+        metric.as_deref(),
+        area.width.saturating_sub(2) as usize,
+    );
     let table_h = (table_lines.len() as u16 + 2).clamp(5, area.height / 2);
     let [chart_a, table_a] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(table_h)]).areas(area);
@@ -176,13 +181,38 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     } else if let Some(m) = metric.as_deref() {
         side_by_side(f, app, &rows, &series, m, look, inner);
     }
-    table_box(
-        f,
-        app,
+    let title = left_out_title(
+        rows.len(),
+        left_out,
         " Parameters that differ · final values ",
-        table_lines,
-        table_a,
     );
+    table_box(f, app, &title, table_lines, table_a);
+}
+
+/// The width of a table's columns of `n` items in `width` characters after a `name_w`
+/// column of names, between `min` and `max`, and how many whole columns fit (one at least).
+pub(super) fn fit_columns(
+    width: usize,
+    name_w: usize,
+    n: usize,
+    (min, max): (usize, usize),
+) -> (usize, usize) {
+    let col_w = (width.saturating_sub(name_w) / n.max(1)).clamp(min, max);
+    let fit = (width.saturating_sub(name_w) / col_w).max(1).min(n);
+    (col_w, fit)
+}
+
+/// A table's title, saying how many of its `n` columns were left out, when any were.
+pub(super) fn left_out_title(n: usize, left_out: usize, whole: &str) -> String {
+    if left_out > 0 {
+        format!(
+            " What sets them apart · the first {} of {}: the others do not fit ",
+            n - left_out,
+            n
+        )
+    } else {
+        whole.to_string()
+    }
 }
 
 /// The compare screen's table in its box, scrolled as far as the screen asks and it goes.
@@ -295,16 +325,21 @@ impl Cells {
     }
 }
 
-fn compare_table(app: &App, rows: &[&RunRow], metric: Option<&str>) -> Vec<Line<'static>> {
+/// The runs' table in `width` characters: the runs whose columns fit whole, and how many
+/// were left out.
+fn compare_table(
+    app: &App,
+    rows: &[&RunRow],
+    metric: Option<&str>,
+    width: usize,
+) -> (Vec<Line<'static>>, usize) {
     let t = app.settings.theme;
-    let n = rows.len().max(1);
     let name_w = 20usize;
-    let total_w = 200usize; // clipped by the paragraph
-    let cells = Cells {
-        t,
-        name_w,
-        col_w: ((total_w - name_w) / n).clamp(9, 18),
-    };
+    // wide enough for a status and its step (`finished 12.4k`)
+    let (col_w, fit) = fit_columns(width, name_w, rows.len(), (15, 18));
+    let left_out = rows.len() - fit;
+    let rows = &rows[..fit];
+    let cells = Cells { t, name_w, col_w };
     let mut head = vec![Span::styled(pad("", name_w), t.heading())];
     for (i, r) in rows.iter().enumerate() {
         head.push(Span::styled(
@@ -331,7 +366,7 @@ fn compare_table(app: &App, rows: &[&RunRow], metric: Option<&str>) -> Vec<Line<
     );
     out.push(Line::from(Span::styled("final values", t.heading())));
     final_values(&cells, rows, metric, &mut out);
-    out
+    (out, left_out)
 }
 
 /// Experiment and seed when they differ, then the parameters that differ.

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::compare::{table_box, title, Cells};
+use super::compare::{fit_columns, left_out_title, table_box, title, Cells};
 use crate::engine::RunState;
 use crate::sweep::group::{sorted_names, Aggregate, Measure};
 use crate::tui::app::App;
@@ -105,15 +105,11 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Some(p) if !app.compare.side_by_side => draw_plot(f, t, &p, inner, true),
         Some(shared) => side_by_side(f, app, &items, &bands, look, &shared, inner),
     }
-    let title = if left_out > 0 {
-        format!(
-            " What sets them apart · the first {} of {}: the others do not fit ",
-            items.len() - left_out,
-            items.len()
-        )
-    } else {
-        " What sets them apart · final values, mean ± sd over the seeds ".to_string()
-    };
+    let title = left_out_title(
+        items.len(),
+        left_out,
+        " What sets them apart · final values, mean ± sd over the seeds ",
+    );
     table_box(f, app, &title, table_lines, table_a);
 }
 
@@ -161,10 +157,7 @@ fn side_by_side(
 fn table(app: &App, items: &[Item], width: usize) -> (Vec<Line<'static>>, usize) {
     let t = app.settings.theme;
     let name_w = 20;
-    let col_w = (width.saturating_sub(name_w) / items.len().max(1)).clamp(15, 24);
-    let fit = (width.saturating_sub(name_w) / col_w)
-        .max(1)
-        .min(items.len());
+    let (col_w, fit) = fit_columns(width, name_w, items.len(), (15, 24));
     let left_out = items.len() - fit;
     let items = &items[..fit];
     let cells = Cells { t, name_w, col_w };

@@ -156,3 +156,38 @@ fn cross_checks_and_file_names() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn ranges_and_helps_show_whole_words_or_nothing() {
+    for def in crate::experiments::registry() {
+        let fields = fields_of(def.id);
+        for w in 20..140 {
+            let ws = widths(&fields, w);
+            assert!(ws.help == 0 || ws.help >= MIN_HELP, "{w}: {ws:?}");
+            let gaps = if ws.help > 0 { 3 } else { 2 };
+            assert!(
+                ws.name + ws.value + ws.range + ws.help + gaps <= w.max(ws.name + ws.value + 2)
+            );
+            for f in &fields {
+                let (range, help) = range_and_help(f, &ws);
+                assert!(range.chars().count() <= ws.range, "{w}: {range}");
+                assert!(help.chars().count() <= ws.help, "{w}: {help}");
+                // whole, or whole parts and a `…` standing apart
+                let full_range = f.range_short();
+                if range != full_range && !range.is_empty() {
+                    assert!(range.ends_with("|…"), "{w}: {range} of {full_range}");
+                }
+                if help != f.help() && !help.is_empty() {
+                    let kept = help.trim_end_matches('…').trim_end();
+                    assert!(help.ends_with(" …"), "{w}: {help}");
+                    assert!(f.help().starts_with(kept), "{w}: {help}");
+                    assert!(f.help()[kept.len()..].starts_with(' '), "{w}: {help}");
+                }
+            }
+        }
+    }
+    // the seed's range fits whole in the columns of an 80-column screen's pane
+    let fields = fields_of("E1");
+    let ws = widths(&fields, 48);
+    assert_eq!(range_and_help(&fields[0], &ws).0, "0.. | random");
+}
