@@ -133,7 +133,13 @@ pub fn band_plot(
     };
     for (i, b) in bands.iter().enumerate() {
         let (style, marker) = t.series(first_colour + i);
-        let label = format!("{} (n={})", b.label, b.n);
+        // the seed count named apart from a parameter `n` in the label (SP's `n=8`)
+        let params = b
+            .label
+            .split_whitespace()
+            .filter_map(|p| p.split_once('=').map(|kv| kv.0));
+        let count = crate::stats::format::count_name(params);
+        let label = format!("{} ({count}={})", b.label, b.n);
         lines.push((label, line(&b.mean, look, x, cols), style, marker));
         edges.push((
             line(&b.lo, edge_look, x, cols),

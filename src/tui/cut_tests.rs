@@ -413,3 +413,28 @@ fn the_parameters_pane_cuts_no_word_nor_choice() {
         }
     }
 }
+
+#[test]
+fn a_bands_seed_count_is_named_apart_from_a_parameter_n() {
+    let t = Theme::new(true, ChartMarker::Braille);
+    let pts = series(&(0..=10).map(|i| (i * 10, 0.5)).collect::<Vec<_>>());
+    let band = |label: &str| Band {
+        label: label.into(),
+        mean: pts.clone(),
+        lo: pts.clone(),
+        hi: pts.clone(),
+        n: 2,
+    };
+    let area = Rect::new(0, 0, 80, 20);
+    let p = band_plot(
+        t,
+        &[band("n=8"), band("d=4")],
+        Look::default(),
+        area,
+        0,
+        true,
+    )
+    .unwrap();
+    let names: Vec<&str> = p.lines.iter().map(|l| l.0.as_str()).collect();
+    assert_eq!(names, ["n=8 (n_seeds=2)", "d=4 (n=2)"]);
+}
