@@ -16,7 +16,12 @@ use common::snap;
 
 /// Three hand-started runs of d = 5 (seeds 0..2) and the sweep `s1` of the fixture.
 fn lab() -> Lab {
-    let mut saved = Vec::new();
+    lab_with(Vec::new())
+}
+
+/// [`lab`] with `extra` runs saved beside its own.
+fn lab_with(extra: Vec<RunState>) -> Lab {
+    let mut saved = extra;
     for seed in 0..3u64 {
         let params = params_with("E1", &[("d", "5"), ("steps", "1000")]).unwrap();
         let mut s = RunState::new(
@@ -117,6 +122,42 @@ fn two_groups_compare_as_bands() {
     assert!(text.contains("d=6 lr=0.1 (n=2)"), "{text}");
     snap!("compare_groups_100x30", t);
     snap!("compare_groups_80x24", draw(&mut l.app, 80, 24));
+}
+
+#[test]
+fn a_compared_run_without_the_metric_is_named_not_dropped() {
+    // an E2 run records its methods' accuracies, not `test_accuracy`
+    let params = params_with("E2", &[("k", "3")]).unwrap();
+    let mut e2 = RunState::new("e2-run", "E2", "Tuples, k = 3", params);
+    e2.status = Status::Finished;
+    for i in 0..=10u64 {
+        e2.apply(&Event::Metric {
+            step: i * 100,
+            name: "e2e/test_accuracy".into(),
+            value: 0.5,
+        });
+    }
+    let mut l = lab_with(vec![e2]);
+    let hand = l.app.runs.tree.group_of(2).unwrap().key.clone();
+    l.app.runs.select_node(Node::Group(hand));
+    press(&mut l.app, KeyCode::Char(' '));
+    let e2_num = l
+        .app
+        .runs
+        .rows
+        .iter()
+        .find(|r| r.state.experiment == "E2")
+        .unwrap()
+        .num;
+    l.app.runs.select_node(Node::Run(e2_num));
+    press(&mut l.app, KeyCode::Char(' '));
+    press(&mut l.app, KeyCode::Char('c'));
+    let text = screen_text(&draw(&mut l.app, 100, 30));
+    assert!(text.contains("test_accuracy"), "{text}");
+    assert!(
+        text.contains(&format!("not drawn, no test_accuracy: #{e2_num}")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -94,6 +94,29 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     let all: Vec<Band> = bands.iter().flatten().cloned().collect();
+    // an item with no point of the metric is said, not dropped silently
+    let missing: Vec<&str> = items
+        .iter()
+        .zip(&bands)
+        .filter(|(_, b)| b.is_none())
+        .map(|(it, _)| it.label.as_str())
+        .collect();
+    let inner = match (missing.is_empty(), all.is_empty(), metric.as_deref()) {
+        (false, false, Some(m)) if inner.height > 6 => {
+            let [plot_a, note_a] =
+                Layout::vertical([Constraint::Min(4), Constraint::Length(1)]).areas(inner);
+            let note = format!("not drawn, no {m}: {}", missing.join(", "));
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    crate::tui::fmt::clip(&note, note_a.width as usize),
+                    t.dim(),
+                )),
+                note_a,
+            );
+            plot_a
+        }
+        _ => inner,
+    };
     match band_plot(t, &all, look, inner, 0, true) {
         None => f.render_widget(
             Paragraph::new(Span::styled(
