@@ -232,6 +232,25 @@ impl Restore {
             self.step
         ))
     }
+
+    /// Continues a run of `steps` from this checkpoint: refuses one past the run's end, reads
+    /// the state back with `load` and says so in the run's log.
+    pub fn resume<E: std::fmt::Display>(
+        &self,
+        steps: u64,
+        ctx: &mut dyn Ctx,
+        load: impl FnOnce(&[u8]) -> Result<(), E>,
+    ) -> Result<(), Halt> {
+        if self.step > steps {
+            return Err(self.bad(format!("it is at step {} of {steps}", self.step)));
+        }
+        load(&self.state).map_err(|e| self.bad(e))?;
+        ctx.log(&format!(
+            "continuing from the checkpoint of step {}",
+            self.step
+        ));
+        Ok(())
+    }
 }
 
 /// The divergence test shared by every context.

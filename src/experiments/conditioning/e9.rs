@@ -271,14 +271,7 @@ fn train_e9(
     let due = |step: u64| step.is_multiple_of(eval_every) || step == steps;
     let first = match ctx.restore() {
         Some(r) => {
-            if r.step > steps {
-                return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
-            }
-            t.load(net, opt, &r.state).map_err(|e| r.bad(e))?;
-            ctx.log(&format!(
-                "continuing from the checkpoint of step {}",
-                r.step
-            ));
+            r.resume(steps, ctx, |s| t.load(net, opt, s))?;
             if due(r.step) {
                 let avg = Some(t.loss_sum / t.loss_n.max(1) as f64);
                 t.last = bench.evaluate(net, r.step, avg, &mut timing, ctx)?;

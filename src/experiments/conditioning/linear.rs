@@ -475,14 +475,7 @@ fn train_linear(
     let due = |step: u64| step.is_multiple_of(eval_every) || step == steps;
     let first = match ctx.restore() {
         Some(r) => {
-            if r.step > steps {
-                return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
-            }
-            t.load(model, opt, &r.state).map_err(|e| r.bad(e))?;
-            ctx.log(&format!(
-                "continuing from the checkpoint of step {}",
-                r.step
-            ));
+            r.resume(steps, ctx, |s| t.load(model, opt, s))?;
             if due(r.step) {
                 t.evaluate(model, bench, r.step, &mut timing, ctx)?;
             }

@@ -304,14 +304,7 @@ fn train(
     let (k, batch) = (p.usize("k"), p.usize("batch"));
     let first = match restore {
         Some(r) => {
-            if r.step > total {
-                return Err(r.bad(format!("it is at step {} of {total}", r.step)));
-            }
-            load_state(runs, probe, &r.state).map_err(|e| r.bad(e))?;
-            ctx.log(&format!(
-                "continuing from the checkpoint of step {}",
-                r.step
-            ));
+            r.resume(total, ctx, |s| load_state(runs, probe, s))?;
             after_step(p, runs, test, probe, r.step, ctx)?;
             r.step + 1
         }

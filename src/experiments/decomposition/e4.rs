@@ -358,14 +358,7 @@ fn train(
     };
     let first = match restore {
         Some(r) => {
-            if r.step > steps {
-                return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
-            }
-            load_state(runs, &mut eval_rng, probe, &r.state).map_err(|e| r.bad(e))?;
-            ctx.log(&format!(
-                "continuing from the checkpoint of step {}",
-                r.step
-            ));
+            r.resume(steps, ctx, |s| load_state(runs, &mut eval_rng, probe, s))?;
             after_step(runs, &mut eval_rng, probe, r.step, ctx)?;
             r.step + 1
         }

@@ -273,14 +273,7 @@ impl Training<'_> {
         let steps = p.int("steps") as u64;
         let first = match ctx.restore() {
             Some(r) => {
-                if r.step > steps {
-                    return Err(r.bad(format!("it is at step {} of {steps}", r.step)));
-                }
-                self.load(&r.state).map_err(|e| r.bad(e))?;
-                ctx.log(&format!(
-                    "continuing from the checkpoint of step {}",
-                    r.step
-                ));
+                r.resume(steps, ctx, |s| self.load(s))?;
                 self.after_step(p, r.step, ctx)?;
                 r.step + 1
             }
