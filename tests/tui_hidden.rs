@@ -3,14 +3,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use crossterm::event::KeyCode;
-use fail_lab::engine::{Event, RunState};
-use fail_lab::experiments::ctx::Summary;
+use fail_lab::engine::RunState;
 use fail_lab::experiments::{params_with, run_direct, CollectCtx};
 use fail_lab::tui::panes::Pane;
-use fail_lab::tui::testing::{draw, press, screen_text, Lab};
+use fail_lab::tui::testing::{draw, finished_run, press, screen_text, Lab};
 use fail_lab::tui::{ChartMarker, Theme};
 
 use common::snap;
@@ -22,33 +19,11 @@ fn run_of(
     overrides: &[(&str, &str)],
     points: &[(String, u64, f64)],
 ) -> RunState {
-    let params = params_with(exp, overrides).unwrap();
-    let mut s = RunState::new(id, exp, "hidden progress", params.clone());
-    s.apply(&Event::Started {
-        experiment: exp.into(),
-        title: "hidden progress".into(),
-        params,
-        seed: 0,
-        dir: PathBuf::from(format!("/nonexistent/{id}")),
-    });
-    let last = points.iter().map(|p| p.1).max().unwrap_or(0);
-    for (name, step, value) in points {
-        s.apply(&Event::Metric {
-            step: *step,
-            name: name.clone(),
-            value: *value,
-        });
-    }
-    s.apply(&Event::Progress {
-        step: last,
-        total: last,
-        steps_per_sec: 0.0,
-    });
-    s.apply(&Event::Finished {
-        summary: Summary::default(),
-        elapsed_s: 1.0,
-    });
-    s
+    let points: Vec<(&str, u64, f64)> = points
+        .iter()
+        .map(|(n, s, v)| (n.as_str(), *s, *v))
+        .collect();
+    finished_run(id, exp, "hidden progress", overrides, &points)
 }
 
 /// A synthetic SP run: a flat loss, then at step 3,000 the jump; the target's correlation

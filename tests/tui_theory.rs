@@ -3,47 +3,17 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use crossterm::event::KeyCode;
-use fail_lab::engine::{Event, RunState};
-use fail_lab::experiments::ctx::Summary;
-use fail_lab::experiments::params_with;
+use fail_lab::engine::RunState;
 use fail_lab::tui::panes::Pane;
-use fail_lab::tui::testing::{draw, press, screen_text, Lab};
+use fail_lab::tui::testing::{draw, finished_run, press, screen_text, Lab};
 use fail_lab::tui::{ChartMarker, Theme};
 
 use common::snap;
 
 /// A finished run of `exp` whose metrics are `points` (name, step, value).
 fn run_of(id: &str, exp: &str, points: &[(&str, u64, f64)]) -> RunState {
-    let params = params_with(exp, &[]).unwrap();
-    let mut s = RunState::new(id, exp, "theory", params.clone());
-    s.apply(&Event::Started {
-        experiment: exp.into(),
-        title: "theory".into(),
-        params,
-        seed: 0,
-        dir: PathBuf::from(format!("/nonexistent/{id}")),
-    });
-    let last = points.iter().map(|p| p.1).max().unwrap_or(0);
-    for (name, step, value) in points {
-        s.apply(&Event::Metric {
-            step: *step,
-            name: name.to_string(),
-            value: *value,
-        });
-    }
-    s.apply(&Event::Progress {
-        step: last,
-        total: last,
-        steps_per_sec: 0.0,
-    });
-    s.apply(&Event::Finished {
-        summary: Summary::default(),
-        elapsed_s: 1.0,
-    });
-    s
+    finished_run(id, exp, "theory", &[], points)
 }
 
 fn lab(run: RunState) -> Lab {

@@ -249,3 +249,43 @@ pub fn sweep_runs(id: &str) -> (Vec<RunState>, super::model::run_tree::SweepInfo
     };
     (runs, info)
 }
+
+/// A run of `exp` (its parameters the defaults with `overrides`), titled `title`, whose
+/// metrics are `points` (name, step, value), finished at its last step, as the lab sees one
+/// it trained: started, metrics, progress, finished.
+pub fn finished_run(
+    id: &str,
+    exp: &str,
+    title: &str,
+    overrides: &[(&str, &str)],
+    points: &[(&str, u64, f64)],
+) -> RunState {
+    use crate::engine::Event;
+    let params = crate::experiments::params_with(exp, overrides).unwrap();
+    let mut s = RunState::new(id, exp, title, params.clone());
+    s.apply(&Event::Started {
+        experiment: exp.into(),
+        title: title.into(),
+        params,
+        seed: 0,
+        dir: PathBuf::from(format!("/nonexistent/{id}")),
+    });
+    let last = points.iter().map(|p| p.1).max().unwrap_or(0);
+    for (name, step, value) in points {
+        s.apply(&Event::Metric {
+            step: *step,
+            name: name.to_string(),
+            value: *value,
+        });
+    }
+    s.apply(&Event::Progress {
+        step: last,
+        total: last,
+        steps_per_sec: 0.0,
+    });
+    s.apply(&Event::Finished {
+        summary: crate::experiments::ctx::Summary::default(),
+        elapsed_s: 1.0,
+    });
+    s
+}
