@@ -147,6 +147,15 @@ fn the_dry_run_of_the_record_plans_every_run_with_its_cost_and_makes_nothing() {
         assert!(rows.iter().any(|r| r.contains(e)), "no {e} run:\n{stdout}");
     }
     assert!(rows.iter().all(|r| !r.contains("not measured")), "{stdout}");
+    // the check's 2,500-iteration E2 runs are the start of Figure 3's: read, not trained
+    assert!(
+        rows.iter().all(|r| !r.contains("steps_e2e=2500")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("12 more read from the start of longer runs"),
+        "{stderr}"
+    );
     let total = stdout
         .lines()
         .find(|l| l.contains(" runs, ") && l.contains("of wall time on"))
@@ -155,4 +164,21 @@ fn the_dry_run_of_the_record_plans_every_run_with_its_cost_and_makes_nothing() {
         total.starts_with(&format!("{} runs", rows.len())),
         "{total}"
     );
+}
+
+#[test]
+fn without_figures_the_full_checks_train_their_own_2500_iteration_e2_runs() {
+    let o = bin()
+        .args(["reproduce", "--full", "--only", "E2", "--dry-run"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let e2: Vec<&str> = stdout.lines().filter(|l| l.contains("| E2 ")).collect();
+    assert_eq!(e2.len(), 4, "{stdout}");
+    assert!(
+        e2.iter().all(|r| r.contains("e2e 2500 + dec 2500")),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("read from the start"), "{stderr}");
 }

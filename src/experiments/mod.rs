@@ -88,6 +88,13 @@ pub struct ExperimentDef {
     /// measure or compute at initialisation, in seconds) have none: a stopped run of theirs
     /// starts again from step 0.
     pub checkpoints: bool,
+    /// Budget parameters that only lengthen a run: `(parameter, metric prefix)`. A run with a
+    /// larger value of `parameter` emits, under the metrics named `prefix…`, the very points
+    /// of the shorter run up to its last step, and every other metric as the shorter run does
+    /// (E2's `steps_e2e` and `e2e/`: the methods train side by side, each on its own random
+    /// stream). So a shorter run is read from a longer one ([`plan::covers`]), bit for bit,
+    /// rather than trained again.
+    pub prefix_budgets: &'static [(&'static str, &'static str)],
 }
 
 pub fn no_extra_checks(_: &Params) -> Result<(), String> {

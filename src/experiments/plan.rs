@@ -28,7 +28,7 @@ use super::check::{Budget, CheckDef};
 use super::common::{Finished, RunError};
 use super::ctx::CollectCtx;
 use super::registry::{find, params_with, run_direct};
-use crate::spec::{Params, Scenario};
+use crate::spec::{Params, Scenario, Value};
 
 /// One run a check asks for: an experiment, every one of its parameters, a seed. Runs are
 /// deterministic in these three, so equal requests are one run.
@@ -291,6 +291,123 @@ pub fn figure_requests(budget: Budget, replica: u64) -> Vec<RunRequest> {
     })
 }
 
+/// Whether run `long` answers request `short` (see
+/// [`ExperimentDef::prefix_budgets`](super::ExperimentDef::prefix_budgets)): the same
+/// experiment and seed, every parameter equal except budgets that only lengthen the run, and
+/// each of those at least `short`'s. Gives the cut that turns `long` into `short`: for each
+/// budget `long` runs past, the metric prefix and `short`'s last step under it.
+pub fn covers(long: &RunRequest, short: &RunRequest) -> Option<Vec<(&'static str, u64)>> {
+    if long.experiment != short.experiment || long.seed != short.seed || long.key() == short.key() {
+        return None;
+    }
+    let budgets = find(&long.experiment)?.prefix_budgets;
+    let is_budget = |name: &str| budgets.iter().any(|b| b.0 == name);
+    let names: HashSet<&str> = long
+        .params
+        .iter()
+        .chain(short.params.iter())
+        .map(|p| p.0)
+        .collect();
+    if names
+        .iter()
+        .any(|n| !is_budget(n) && long.params.get(n) != short.params.get(n))
+    {
+        return None;
+    }
+    let mut cut = Vec::new();
+    for &(param, prefix) in budgets {
+        let (l, s) = (long.params.get(param)?, short.params.get(param)?);
+        let (Value::Int(l), Value::Int(s)) = (l, s) else {
+            return None;
+        };
+        match l.cmp(s) {
+            std::cmp::Ordering::Less => return None,
+            std::cmp::Ordering::Greater => cut.push((prefix, (*s).max(0) as u64)),
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    Some(cut)
+}
+
+/// `reqs` without the requests another of them covers ([`covers`]), and those left out, each
+/// with the request that answers it: a check's 2,500-iteration E2 run is the start of
+/// Figure 3's 20,000-iteration one, and is read from it rather than trained twice.
+pub fn drop_covered(reqs: Vec<RunRequest>) -> (Vec<RunRequest>, Vec<(RunRequest, RunRequest)>) {
+    let mut covered = Vec::new();
+    let kept: Vec<RunRequest> = reqs
+        .iter()
+        .filter(
+            |short| match reqs.iter().find(|long| covers(long, short).is_some()) {
+                Some(long) => {
+                    covered.push(((*short).clone(), long.clone()));
+                    false
+                }
+                None => true,
+            },
+        )
+        .cloned()
+        .collect();
+    (kept, covered)
+}
+
+/// The run `short` read from the finished run `long` that covers it ([`covers`]): the points
+/// of each cut metric up to `short`'s last step, every other metric whole. In the summary, a
+/// value under a cut prefix is the last kept point of its series, or left out where it has
+/// none (a best-so-far); a note says which run it was read from.
+pub fn cut_to(long_req: &RunRequest, long: &Finished, cut: &[(&str, u64)]) -> Finished {
+    let limit = |name: &str| {
+        cut.iter()
+            .find(|(prefix, _)| name.starts_with(prefix))
+            .map(|c| c.1)
+    };
+    let mut ctx = CollectCtx::new();
+    for (name, points) in &long.ctx.metrics {
+        let kept: Vec<(u64, f64)> = match limit(name) {
+            Some(last) => points.iter().copied().filter(|p| p.0 <= last).collect(),
+            None => points.clone(),
+        };
+        ctx.last_step = ctx.last_step.max(kept.last().map_or(0, |p| p.0));
+        ctx.metrics.insert(name.clone(), kept);
+    }
+    ctx.logs = long.ctx.logs.clone();
+    ctx.figures = long.ctx.figures.clone();
+    let mut summary = long.summary.clone();
+    summary.metrics = long
+        .summary
+        .metrics
+        .iter()
+        .filter_map(|(name, v)| match limit(name) {
+            None => Some((name.clone(), *v)),
+            Some(_) => ctx.metrics.get(name)?.last().map(|p| (name.clone(), p.1)),
+        })
+        .collect();
+    let steps: Vec<String> = cut
+        .iter()
+        .map(|(p, s)| format!("{p}* to step {s}"))
+        .collect();
+    summary.notes.push(format!(
+        "read from run {} ({})",
+        long_req.label(),
+        steps.join(", ")
+    ));
+    Finished { summary, ctx }
+}
+
+/// Holds each covered request of `covered` ([`drop_covered`]) as its part of the run that
+/// covers it, once that one is held; a covering run that failed fails its covered ones too.
+pub fn hold_covered(covered: &[(RunRequest, RunRequest)]) {
+    for (short, long) in covered {
+        let Some(cut) = covers(long, short) else {
+            continue;
+        };
+        match held(long) {
+            Some(Ok(f)) => hold(short, Ok(cut_to(long, &f, &cut))),
+            Some(Err(e)) => hold(short, Err(e)),
+            None => {}
+        }
+    }
+}
+
 /// The runs `checks` train at `budget`, each once: check by check, in the order each asks.
 pub fn plan(checks: &[&CheckDef], budget: Budget) -> Vec<RunRequest> {
     dedup(checks.iter().flat_map(|c| requests_of(c, budget)))
@@ -407,6 +524,89 @@ mod tests {
         // evaluations at steps 0, 10 and 20
         assert_eq!(res.unwrap().ctx.series("test_accuracy").len(), 3);
         assert_eq!(asked.len(), 1);
+    }
+
+    fn e2(steps_e2e: &str, steps_dec: &str, seed: u64, extra: &[(&str, &str)]) -> RunRequest {
+        let mut o = vec![
+            ("k", "2"),
+            ("method", "both"),
+            ("steps_e2e", steps_e2e),
+            ("steps_dec", steps_dec),
+            ("batch", "16"),
+            ("test_size", "100"),
+            ("snr_samples", "0"),
+        ];
+        o.extend_from_slice(extra);
+        RunRequest::new("E2", &o, seed).unwrap()
+    }
+
+    #[test]
+    fn a_longer_run_covers_a_shorter_one_only_where_its_budgets_alone_differ() {
+        let short = e2("300", "200", 5, &[]);
+        assert_eq!(
+            covers(&e2("500", "200", 5, &[]), &short),
+            Some(vec![("e2e/", 300)])
+        );
+        assert_eq!(
+            covers(&e2("500", "400", 5, &[]), &short),
+            Some(vec![("e2e/", 300), ("dec/", 200)])
+        );
+        // shorter, another seed, another parameter, itself, an experiment with no budgets
+        assert_eq!(covers(&short, &e2("500", "200", 5, &[])), None);
+        assert_eq!(covers(&e2("500", "200", 6, &[]), &short), None);
+        assert_eq!(
+            covers(&e2("500", "200", 5, &[("lr", "0.01")]), &short),
+            None
+        );
+        assert_eq!(covers(&e2("500", "100", 5, &[]), &short), None);
+        assert_eq!(covers(&short, &short), None);
+        let (e1_short, e1_long) = (
+            tiny(1),
+            RunRequest::new(
+                "E1",
+                &[("d", "4"), ("steps", "40"), ("eval_every", "10")],
+                1,
+            )
+            .unwrap(),
+        );
+        assert_eq!(covers(&e1_long, &e1_short), None);
+        let (kept, covered) = drop_covered(vec![short.clone(), e2("500", "200", 5, &[]), tiny(1)]);
+        assert_eq!(kept, vec![e2("500", "200", 5, &[]), tiny(1)]);
+        assert_eq!(covered, vec![(short, e2("500", "200", 5, &[]))]);
+    }
+
+    /// What makes reading a short run from a long one honest: E2's end-to-end points up to
+    /// step 300 of a 500-step run are those of the 300-step run, bit for bit, and its
+    /// decomposition is the same run.
+    #[test]
+    fn an_e2_run_read_from_a_longer_one_is_the_shorter_run_bit_for_bit() {
+        let (short, long) = (e2("300", "200", 5, &[]), e2("500", "200", 5, &[]));
+        let trained = train(&short).unwrap();
+        let long_run = train(&long).unwrap();
+        let cut = covers(&long, &short).unwrap();
+        let read = cut_to(&long, &long_run, &cut);
+        assert_eq!(read.ctx.metrics, trained.ctx.metrics);
+        assert_eq!(read.ctx.last_step, trained.ctx.last_step);
+        assert!(
+            long_run.ctx.series("e2e/test_accuracy").len()
+                > trained.ctx.series("e2e/test_accuracy").len()
+        );
+        for (name, v) in &read.summary.metrics {
+            assert_eq!(Some(v), trained.summary.metrics.get(name), "{name}");
+        }
+        assert!(
+            read.summary
+                .notes
+                .iter()
+                .any(|n| n.contains("read from run E2") && n.contains("e2e/* to step 300")),
+            "{:?}",
+            read.summary.notes
+        );
+        // held for the checks: the covered request is answered from the longer run
+        hold(&long, Ok(long_run));
+        hold_covered(&[(short.clone(), long.clone())]);
+        let (got, _) = with_source(RunSource::Held, || obtain(short.clone(), false));
+        assert_eq!(got.unwrap().ctx.metrics, trained.ctx.metrics);
     }
 
     #[test]

@@ -165,11 +165,20 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     let for_figures = (0..args.seeds)
         .flat_map(|r| plan::figure_requests(budget, r))
         .filter(|_| args.figures.is_some());
-    let reqs = plan::dedup(per_check.iter().flatten().cloned().chain(for_figures));
+    let (reqs, covered) = plan::drop_covered(plan::dedup(
+        per_check.iter().flatten().cloned().chain(for_figures),
+    ));
     eprintln!(
-        "plan: {} runs ({:.2} s)",
+        "plan: {} runs ({:.2} s){}",
         reqs.len(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        match covered.len() {
+            0 => String::new(),
+            n => format!(
+                "; {n} more read from the start of longer runs of the plan (the same numbers, \
+                 not trained twice)"
+            ),
+        }
     );
     if dry {
         let jobs = args.jobs.unwrap_or_else(free_cores);
@@ -204,7 +213,8 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
             runs::train(&reqs, jobs, threads, args.save_runs.as_deref())
         }
     };
-    let spent = first_asker_seconds(&per_check, &reqs, &seconds);
+    plan::hold_covered(&covered);
+    let spent = first_asker_seconds(&per_check, &reqs, &covered, &seconds);
     let judged: Vec<Judged> = selected
         .iter()
         .zip(spent)
@@ -256,10 +266,11 @@ fn check_only(only: &[String], all: &[CheckDef]) -> Result<(), ExitCode> {
 
 /// Each check's share of the runs' seconds: a run counts for the first check (in the table's
 /// order) that asks for it, as when each check trained its own runs and the later ones found
-/// them made.
+/// them made. A request read from a longer run (`covered`) counts that run.
 fn first_asker_seconds(
     per_check: &[Vec<RunRequest>],
     reqs: &[RunRequest],
+    covered: &[(RunRequest, RunRequest)],
     secs: &[f64],
 ) -> Vec<f64> {
     let mut left: std::collections::HashMap<String, f64> = reqs
@@ -267,9 +278,20 @@ fn first_asker_seconds(
         .map(|r| r.key())
         .zip(secs.iter().copied())
         .collect();
+    let answered_by: std::collections::HashMap<String, String> = covered
+        .iter()
+        .map(|(short, long)| (short.key(), long.key()))
+        .collect();
     per_check
         .iter()
-        .map(|asks| asks.iter().filter_map(|r| left.remove(&r.key())).sum())
+        .map(|asks| {
+            asks.iter()
+                .filter_map(|r| {
+                    let key = r.key();
+                    left.remove(answered_by.get(&key).unwrap_or(&key))
+                })
+                .sum()
+        })
         .collect()
 }
 

@@ -64,6 +64,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E6",
@@ -77,6 +78,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: linear::thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E7",
@@ -90,6 +92,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: linear::thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E8",
@@ -103,6 +106,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: linear::thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E9",
@@ -116,6 +120,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
     ]
 }

@@ -42,6 +42,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[("steps_e2e", "e2e/"), ("steps_dec", "dec/")],
         },
         ExperimentDef {
             id: "E3",
@@ -55,6 +56,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E4",
@@ -68,6 +70,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
     ]
 }

@@ -48,6 +48,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E11",
@@ -61,6 +62,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E12",
@@ -74,6 +76,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E13",
@@ -87,6 +90,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "E14",
@@ -100,6 +104,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &["b_star"],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
     ]
 }

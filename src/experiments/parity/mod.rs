@@ -37,6 +37,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &["subset_size"],
             thresholds: e1::thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "T1",
@@ -50,6 +51,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "L3",
@@ -63,6 +65,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "LP",
@@ -76,6 +79,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
         ExperimentDef {
             id: "SP",
@@ -89,6 +93,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             draws: &[],
             thresholds: sp::thresholds,
             checkpoints: true,
+            prefix_budgets: &[],
         },
     ]
 }
