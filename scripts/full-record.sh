@@ -4,26 +4,110 @@
 # Cut off, it goes on where it stopped when run again: finished runs are kept, runs cut off
 # continue from their last checkpoint (runs/full-record holds them).
 #
-# Usage: scripts/full-record.sh [--dry-run]   (--dry-run: the plan and its estimated cost)
+# The record may take more than one sitting (about 3 h 45 min of two cores, more than a
+# machine may be held). So that a later sitting on another machine goes on from it, the
+# finished runs (without their checkpoints) are kept in assets/record/runs/, which is
+# committed, with one line per sitting in assets/record/sittings.csv: when it started, the
+# commit it ran, the machine, its wall and CPU seconds and the runs it finished. A sitting
+# copies the kept runs into runs/full-record before it starts. When every figure is drawn in
+# full, the figures and their data go to assets/figures/ (with the sittings, in
+# data/sittings.csv) and assets/record/ is removed: the runs themselves are not kept.
 #
-# The new figures replace assets/figures/ only when every figure is drawn in full (the
-# command exits 0 only then: a missing curve is an error); until then they are in
-# runs/full-record-figures.
+# Usage: scripts/full-record.sh [--dry-run | --keep]
+#   --dry-run  the plan and its estimated cost; trains nothing
+#   --keep     copy the finished runs of runs/full-record into assets/record/runs/ and stop
+#              (a sitting does this itself when it ends or is stopped with Ctrl-C / SIGTERM)
+#
+# For its test: FAIL_LAB_BIN (a built binary: no build), RECORD_ROOT (the folder holding runs/
+# and assets/, default the repository) and RECORD_PLAN (reproduce's options of the plan, in
+# place of `--full --seeds 3`).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --bin fail-lab
-bin=target/release/fail-lab
+repo=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${FAIL_LAB_BIN:-}" ]; then
+  (cd "$repo" && cargo build --release --bin fail-lab)
+fi
+bin=${FAIL_LAB_BIN:-$repo/target/release/fail-lab}
+cd "${RECORD_ROOT:-$repo}"
 runs=runs/full-record
 out=runs/full-record-figures
-if [ "${1:-}" = "--dry-run" ]; then
-  exec "$bin" reproduce --full --seeds 3 --save-runs "$runs" --figures "$out" --dry-run
-fi
+store=assets/record
+read -r -a plan <<<"${RECORD_PLAN:---full --seeds 3}"
+record=(reproduce "${plan[@]}" --save-runs "$runs" --figures "$out")
+
+# the finished runs of $runs not yet in the store, copied there without their checkpoints;
+# prints their names
+keep_finished() {
+  mkdir -p "$store/runs"
+  local d name
+  for d in "$runs"/*/; do
+    [ -f "$d/summary.json" ] || continue
+    grep -q '"status": "finished"' "$d/summary.json" || continue
+    name=$(basename "$d")
+    [ -d "$store/runs/$name" ] && continue
+    mkdir -p "$store/runs/$name"
+    find "$d" -maxdepth 1 -type f ! -name 'checkpoint*' ! -name owner.json \
+      -exec cp {} "$store/runs/$name/" \;
+    echo "$name"
+  done
+}
+
+case "${1:-}" in
+  --dry-run) exec "$bin" "${record[@]}" --dry-run ;;
+  --keep)
+    mkdir -p "$runs"
+    n=$(keep_finished | wc -l)
+    echo "kept $n more finished runs in $store/runs ($(ls "$store/runs" | wc -l) in all)" >&2
+    exit 0 ;;
+  "") ;;
+  *) echo "usage: $0 [--dry-run | --keep]" >&2; exit 2 ;;
+esac
+
+# the runs finished in earlier sittings
 mkdir -p "$runs"
+if [ -d "$store/runs" ]; then
+  for d in "$store/runs"/*/; do
+    name=$(basename "$d")
+    [ -e "$runs/$name" ] || cp -r "$d" "$runs/$name"
+  done
+fi
+
+commit=$(git -C "$repo" rev-parse --short=12 HEAD)$(git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo "+changes")
+cpu_model=$({ lscpu 2>/dev/null || true; } | sed -n 's/^Model name: *//p' | head -1)
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# one line per sitting, written however the sitting ends
+end_sitting() {
+  local finished wall cpu
+  finished=$(keep_finished | tr '\n' ' ' | sed 's/ $//')
+  wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+  children_cpu >"$runs.cpu1"
+  cpu=$(awk -v a="$cpu0" -v b="$(cat "$runs.cpu1")" 'BEGIN { printf "%.0f", b - a }')
+  [ -f "$store/sittings.csv" ] ||
+    echo "started,commit,cores,cpu,wall_s,cpu_s,runs_finished" >"$store/sittings.csv"
+  echo "$started,$commit,$(nproc),\"$cpu_model\",$wall,$cpu,$finished" >>"$store/sittings.csv"
+  echo "sitting: ${wall} s wall, ${cpu} s CPU; $(wc -w <<<"$finished") runs finished and kept in $store/runs" >&2
+}
+# CPU seconds (user + system) of this script's finished children
+# (`times` of this shell itself: in a $(...) subshell it would count the subshell's)
+children_cpu() {
+  times >"$runs.times"
+  awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); n += p[1] * 60 + p[2] } print n }' "$runs.times"
+}
+t0=$(date +%s.%N)
+children_cpu >"$runs.cpu0"
+cpu0=$(cat "$runs.cpu0")
+trap end_sitting EXIT
 status=0
-/usr/bin/time -f "%e s wall, %U s user CPU" -o "$runs.time" \
-  "$bin" reproduce --full --seeds 3 --save-runs "$runs" --figures "$out" \
-  | tee "$runs.table.md" || status=$?
-echo "record: $(cat "$runs.time") on $(nproc) cores of $(lscpu | sed -n 's/^Model name: *//p' | head -1)" >&2
+# in the background, so that a Ctrl-C or SIGTERM to this script reaches fail-lab (which
+# stops; each run cut off goes on from its last checkpoint, at most a minute old, in the
+# next sitting); then the sitting is written
+"$bin" "${record[@]}" >"$runs.table.md" &
+pid=$!
+trap 'pkill -TERM -P "$pid" 2>/dev/null || true' INT TERM
+while kill -0 "$pid" 2>/dev/null; do
+  status=0
+  wait "$pid" || status=$?
+done
+cat "$runs.table.md"
 if [ "$status" -ne 0 ] && ! grep -q "checks passed\|checks did not pass" "$runs.table.md"; then
   echo "the record did not end; run $0 again to go on" >&2
   exit "$status"
@@ -32,11 +116,16 @@ if grep -q "missing" "$out"/figure-*.svg || grep -qi "drawn in part\|not drawn" 
   echo "some figure is not drawn in full (see $out/figures.md); assets/figures/ left as it was" >&2
   exit 1
 fi
+trap - EXIT
+end_sitting
 rm -rf assets/figures
 cp -r "$out" assets/figures
 rm -rf assets/figures/runs
-# every run's parameters and final values, and the verdict table, beside the curves' CSV
+# every run's parameters and final values, the verdict table and the sittings that made them,
+# beside the curves' CSV
 "$bin" export --summary --runs "$runs" -o assets/figures/data/runs.csv \
   $(find "$runs" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
 cp "$runs.table.md" assets/figures/data/verdicts.md
+cp "$store/sittings.csv" assets/figures/data/sittings.csv
+rm -rf "$store"
 echo "assets/figures/: the full record, from $runs (verdicts: $runs.table.md)" >&2

@@ -182,3 +182,76 @@ fn without_figures_the_full_checks_train_their_own_2500_iteration_e2_runs() {
     );
     assert!(!stderr.contains("read from the start"), "{stderr}");
 }
+
+/// The record over several sittings (`scripts/full-record.sh`): a sitting keeps its finished
+/// runs, without their checkpoints, in `assets/record/runs` with a line in
+/// `assets/record/sittings.csv`, and a later sitting on a fresh checkout (no `runs/`) goes on
+/// from them without training them again.
+#[test]
+fn a_later_sitting_goes_on_from_the_runs_an_earlier_one_kept() {
+    let root = out_dir("sittings");
+    std::fs::create_dir_all(&root).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/full-record.sh");
+    let sitting = || {
+        Command::new("bash")
+            .arg(script)
+            .env("FAIL_LAB_BIN", env!("CARGO_BIN_EXE_fail-lab"))
+            .env("RECORD_ROOT", &root)
+            .env("RECORD_PLAN", "--only L3,E1")
+            .output()
+            .unwrap()
+    };
+    let o = sitting();
+    let (stdout, stderr) = text(&o);
+    // two checks are not every figure: the record is not complete, and says so
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("not drawn in full"), "{stderr}");
+    assert!(stderr.contains("5 runs finished and kept"), "{stderr}");
+    let store = root.join("assets/record");
+    let kept = run_folders(&store.join("runs"));
+    assert_eq!(kept.len(), 5);
+    for d in &kept {
+        let mut files: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "figures.jsonl",
+                "log.txt",
+                "metrics.jsonl",
+                "spec.toml",
+                "summary.json"
+            ],
+            "{}",
+            d.display()
+        );
+    }
+    // a fresh checkout of the repository: the kept runs, no runs/
+    std::fs::remove_dir_all(root.join("runs")).unwrap();
+    let o = sitting();
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("kept 5 finished runs") && !stderr.contains("start E1"),
+        "{stderr}"
+    );
+    assert_eq!(verdicts(&stdout).len(), 4, "{stdout}");
+    let sittings = std::fs::read_to_string(store.join("sittings.csv")).unwrap();
+    let lines: Vec<&str> = sittings.lines().collect();
+    assert_eq!(lines.len(), 3, "{sittings}");
+    assert_eq!(
+        lines[0],
+        "started,commit,cores,cpu,wall_s,cpu_s,runs_finished"
+    );
+    let first: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(first[6].split(' ').count(), 5, "{sittings}");
+    assert!(first[4].parse::<f64>().is_ok(), "{sittings}");
+    assert!(
+        lines[2].ends_with(','),
+        "the second sitting finished nothing: {sittings}"
+    );
+}
