@@ -14,7 +14,8 @@
 # data/sittings.csv) and assets/record/ is removed: the runs themselves are not kept.
 #
 # Usage: scripts/full-record.sh [--dry-run | --keep]
-#   --dry-run  the plan and its estimated cost; trains nothing
+#   --dry-run  the plan, which runs are finished, and the estimated cost of what is left;
+#              trains nothing
 #   --keep     copy the finished runs of runs/full-record into assets/record/runs/ and stop
 #              (a sitting does this itself when it ends or is stopped with Ctrl-C / SIGTERM)
 #
@@ -51,8 +52,20 @@ keep_finished() {
   done
 }
 
+# the runs finished in earlier sittings, into runs/
+restore_kept() {
+  mkdir -p "$runs"
+  [ -d "$store/runs" ] || return 0
+  local d name
+  for d in "$store/runs"/*/; do
+    name=$(basename "$d")
+    [ -e "$runs/$name" ] || cp -r "$d" "$runs/$name"
+  done
+}
+
 case "${1:-}" in
-  --dry-run) exec "$bin" "${record[@]}" --dry-run ;;
+  # the plan, each run finished, unfinished or to start, and the work left
+  --dry-run) restore_kept; exec "$bin" "${record[@]}" --dry-run ;;
   --keep)
     mkdir -p "$runs"
     n=$(keep_finished | wc -l)
@@ -62,14 +75,7 @@ case "${1:-}" in
   *) echo "usage: $0 [--dry-run | --keep]" >&2; exit 2 ;;
 esac
 
-# the runs finished in earlier sittings
-mkdir -p "$runs"
-if [ -d "$store/runs" ]; then
-  for d in "$store/runs"/*/; do
-    name=$(basename "$d")
-    [ -e "$runs/$name" ] || cp -r "$d" "$runs/$name"
-  done
-fi
+restore_kept
 
 commit=$(git -C "$repo" rev-parse --short=12 HEAD)$(git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo "+changes")
 cpu_model=$({ lscpu 2>/dev/null || true; } | sed -n 's/^Model name: *//p' | head -1)

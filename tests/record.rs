@@ -74,6 +74,21 @@ fn a_second_invocation_trains_nothing_finished_and_continues_what_was_cut_off() 
         .find(|d| d.file_name().unwrap().to_string_lossy().contains("e1"))
         .unwrap();
     std::fs::remove_file(cut.join("summary.json")).unwrap();
+    // the dry run says what is saved and what is left: four finished, one to go on with
+    let o = bin()
+        .args(args)
+        .arg(&dir)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let (plan, stderr) = text(&o);
+    assert!(o.status.success(), "{plan}\n{stderr}");
+    assert_eq!(plan.matches("| finished ").count(), 4, "{plan}");
+    assert_eq!(plan.matches("| unfinished, step ").count(), 1, "{plan}");
+    assert!(
+        plan.contains("5 runs, 20000 iterations: 4 finished, 1 unfinished"),
+        "{plan}"
+    );
     let o = bin().args(args).arg(&dir).output().unwrap();
     let (third, stderr) = text(&o);
     assert!(o.status.success(), "{third}\n{stderr}");

@@ -1,6 +1,9 @@
 //! `reproduce --dry-run`: the plan of runs with what each costs, and the whole's estimate.
 
+use std::path::Path;
+
 use super::super::out::print_markdown;
+use fail_lab::engine::saved::SavedRuns;
 use fail_lab::experiments::cost;
 use fail_lab::experiments::plan::RunRequest;
 
@@ -21,12 +24,26 @@ pub(super) fn fmt_duration(s: f64) -> String {
 
 /// Prints every planned run (label, iterations, estimated CPU time on one thread) as a
 /// markdown table on stdout, then the totals: CPU time, and wall time on `jobs` cores with
-/// the runs started longest first, as `reproduce` starts them.
-pub(super) fn print_plan(reqs: &[RunRequest], jobs: usize) {
-    let mut cells = vec![["#", "run", "iterations", "estimated CPU"]
-        .map(String::from)
-        .to_vec()];
+/// the runs started longest first, as `reproduce` starts them. With a folder of saved runs
+/// (`--save-runs`), each run there says whether it finished (it costs nothing more) or was
+/// cut off (it costs what is left after its last recorded step), and the totals are of the
+/// work left: what the next invocation trains.
+pub(super) fn print_plan(reqs: &[RunRequest], jobs: usize, saved: Option<&Path>) {
+    let saved = match saved.filter(|d| d.is_dir()).map(SavedRuns::scan) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            eprintln!("warning: {e}; every run counted as left to train");
+            None
+        }
+        None => None,
+    };
+    let mut header = vec!["#", "run", "iterations", "estimated CPU"];
+    if saved.is_some() {
+        header.push("saved");
+    }
+    let mut cells = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
     let mut unknown = 0;
+    let (mut finished, mut cut_off) = (0, 0);
     let mut secs = Vec::with_capacity(reqs.len());
     for (i, r) in reqs.iter().enumerate() {
         let steps = match cost::phases(r).as_slice() {
@@ -40,21 +57,50 @@ pub(super) fn print_plan(reqs: &[RunRequest], jobs: usize) {
         };
         let est = cost::estimate_s(r);
         unknown += usize::from(est.is_none());
-        secs.push(est.unwrap_or(0.0));
         let shown = est.map_or_else(|| "not measured".into(), fmt_duration);
-        cells.push(vec![(i + 1).to_string(), r.label(), steps, shown]);
+        let mut row = vec![(i + 1).to_string(), r.label(), steps, shown];
+        let mut left = est.unwrap_or(0.0);
+        if let Some(s) = &saved {
+            row.push(if s.find(r).is_some() {
+                finished += 1;
+                left = 0.0;
+                "finished".into()
+            } else if let Some(d) = s.resumable(r) {
+                cut_off += 1;
+                let at = last_step(d);
+                let total = cost::phases(r).iter().map(|p| p.1).max().unwrap_or(0);
+                if total > 0 {
+                    left *= 1.0 - (at as f64 / total as f64).min(1.0);
+                }
+                format!("unfinished, step {at}")
+            } else {
+                "-".into()
+            });
+        }
+        secs.push(left);
+        cells.push(row);
     }
     print_markdown(&cells);
     println!();
     let cpu: f64 = secs.iter().sum();
     let iterations: u64 = reqs.iter().map(cost::steps).sum();
-    println!(
-        "{} runs, {iterations} iterations; estimated {} of CPU, {} of wall time on {jobs} \
-         cores (--jobs {jobs}, one compute thread each)",
-        reqs.len(),
-        fmt_duration(cpu),
-        fmt_duration(cost::wall_s(&longest_first(&secs), jobs)),
-    );
+    let wall = fmt_duration(cost::wall_s(&longest_first(&secs), jobs));
+    match saved {
+        None => println!(
+            "{} runs, {iterations} iterations; estimated {} of CPU, {wall} of wall time on {jobs} \
+             cores (--jobs {jobs}, one compute thread each)",
+            reqs.len(),
+            fmt_duration(cpu),
+        ),
+        Some(_) => println!(
+            "{} runs, {iterations} iterations: {finished} finished, {cut_off} unfinished (they go on \
+             from their last checkpoint), {} to start; left: estimated {} of CPU, {wall} of wall \
+             time on {jobs} cores (--jobs {jobs}, one compute thread each)",
+            reqs.len(),
+            reqs.len() - finished - cut_off,
+            fmt_duration(cpu),
+        ),
+    }
     if unknown > 0 {
         println!("{unknown} runs of kinds with no measured step cost are left out of the estimate");
     }
@@ -62,6 +108,17 @@ pub(super) fn print_plan(reqs: &[RunRequest], jobs: usize) {
         "(estimates from the step costs in src/experiments/cost.rs, measured by \
          scripts/measure-step-costs.sh)"
     );
+}
+
+/// The last step a saved run recorded a metric at (0 if none).
+fn last_step(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["step"].as_u64())
+        .max()
+        .unwrap_or(0)
 }
 
 /// `secs` from the largest down.

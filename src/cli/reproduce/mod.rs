@@ -182,7 +182,7 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
     );
     if dry {
         let jobs = args.jobs.unwrap_or_else(free_cores);
-        cost::print_plan(&reqs, jobs);
+        cost::print_plan(&reqs, jobs, args.save_runs.as_deref());
         return ExitCode::SUCCESS;
     }
     if args.slurm {
