@@ -105,3 +105,19 @@ fn a_missing_file_is_found() {
     assert_eq!(repo_path("fail-lab run --resume RUN"), None);
     assert_eq!(code_spans("a `b` c `d`"), vec!["b", "d"]);
 }
+
+/// The README's section on the paper's figures is the one the committed data under
+/// `assets/figures/` gives: its captions, sittings and verdicts are the data's numbers.
+#[test]
+fn the_readme_figures_section_is_written_from_the_committed_data() {
+    use fail_lab::figures::paper::story;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = story::section(&root.join("assets/figures")).unwrap();
+    let remade = story::replace_section(&readme, &section).unwrap();
+    assert!(
+        remade == readme,
+        "README.md's figures section differs from what assets/figures/data gives; remake it \
+         with `fail-lab plot --paper --data assets/figures --readme README.md`"
+    );
+}

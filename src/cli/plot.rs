@@ -65,16 +65,31 @@ pub struct PlotArgs {
     /// Size in pixels, WIDTHxHEIGHT (default: room for every panel)
     #[arg(long, value_name = "WxH")]
     size: Option<String>,
+    /// With --paper --data DIR: rewrite the section on the paper's figures in this markdown
+    /// file (the README), between its marker lines, from DIR's data: Figures 1, 3, 4 and 5
+    /// with what the paper shows and their captions, the record's sittings and verdict table
+    #[arg(long, value_name = "FILE", requires = "data", conflicts_with = "out")]
+    readme: Option<PathBuf>,
     /// The file to write, .svg or .png (with --paper: a folder)
-    #[arg(short = 'o', long = "out", value_name = "FILE", required = true)]
-    out: PathBuf,
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "FILE",
+        required_unless_present = "readme"
+    )]
+    out: Option<PathBuf>,
 }
 
 pub fn main(args: &PlotArgs, runs_dir: &Path) -> Result<(), String> {
     let size = args.size.as_deref().map(figures::parse_size).transpose()?;
+    if let (Some(readme), Some(data)) = (&args.readme, &args.data) {
+        return write_readme(readme, data);
+    }
+    // clap asks for -o unless --readme is given, and --readme comes with --data
+    let out = args.out.clone().unwrap_or_default();
     if let Some(dir) = &args.paper {
         return match (&args.data, dir) {
-            (Some(data), None) => paper_from_data(data, &args.out, size),
+            (Some(data), None) => paper_from_data(data, &out, size),
             (Some(_), Some(dir)) => Err(format!(
                 "--paper {} with --data: allowed: --paper RUNS_DIR (from runs) or --paper \
                  --data DIR (from a figures folder's data), not both",
@@ -85,10 +100,10 @@ pub fn main(args: &PlotArgs, runs_dir: &Path) -> Result<(), String> {
                  that `plot --paper` wrote)"
                     .into(),
             ),
-            (None, Some(dir)) => paper(dir, &args.out, size),
+            (None, Some(dir)) => paper(dir, &out, size),
         };
     }
-    Format::of(&args.out)?;
+    Format::of(&out)?;
     let mut t = resolve(&args.targets, runs_dir)?;
     if t.runs.is_empty() {
         return Err(format!(
@@ -105,8 +120,8 @@ pub fn main(args: &PlotArgs, runs_dir: &Path) -> Result<(), String> {
         eprintln!("{note}");
     }
     let size = size.unwrap_or_else(|| fig.default_size());
-    figures::write(&fig, &args.out, size)?;
-    eprintln!("wrote {} ({}x{})", args.out.display(), size.0, size.1);
+    figures::write(&fig, &out, size)?;
+    eprintln!("wrote {} ({}x{})", out.display(), size.0, size.1);
     Ok(())
 }
 
@@ -220,6 +235,30 @@ fn summary_metric(runs: &[RunState], asked: Option<&str>) -> Result<String, Stri
     main.filter(|m| known.contains(m))
         .or_else(|| known.first().cloned())
         .ok_or_else(|| "--x: no finished run has a summary value to draw".to_string())
+}
+
+/// `--paper --data DIR --readme FILE`: FILE's section on the figures written from DIR's data.
+fn write_readme(readme: &Path, data: &Path) -> Result<(), String> {
+    use fail_lab::figures::paper::story;
+    let text = std::fs::read_to_string(readme)
+        .map_err(|e| format!("--readme {}: {e}", readme.display()))?;
+    let section = story::section(data).map_err(|e| format!("--data {}: {e}", data.display()))?;
+    let new = story::replace_section(&text, &section)
+        .map_err(|e| format!("--readme {}: {e}", readme.display()))?;
+    if new == text {
+        eprintln!(
+            "{}: the figures' section is already up to date",
+            readme.display()
+        );
+        return Ok(());
+    }
+    std::fs::write(readme, new).map_err(|e| format!("--readme {}: {e}", readme.display()))?;
+    eprintln!(
+        "{}: the figures' section rewritten from {}/data",
+        readme.display(),
+        data.display()
+    );
+    Ok(())
 }
 
 /// `--paper --data DIR -o OUT_DIR`: the figures from DIR's data, and its `figures.md`.

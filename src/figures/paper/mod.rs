@@ -14,6 +14,7 @@ pub mod data;
 mod metrics;
 mod own;
 pub mod redraw;
+pub mod story;
 pub mod values;
 
 use super::model::{Figure, Line, Panel, Reference};
