@@ -29,6 +29,9 @@ mod gathered;
 mod isa;
 mod kernels;
 mod op;
+mod sparse;
+#[cfg(test)]
+mod tests;
 
 #[cfg_attr(not(feature = "cuda"), allow(unused_imports))]
 pub(crate) use gathered::conv_pool_gathered;
