@@ -51,83 +51,72 @@ fn block(count: usize) -> usize {
         .unwrap_or(1)
 }
 
-/// Where the winners of a chunk of images sit, channel by channel: for channel `co`,
-/// `at[co * cap..][..count[co]]` are the offsets of the patches (of the padded images) and
-/// `grad[..]` their pooled gradients. Zero gradients are left out.
-#[derive(Default)]
-pub(super) struct Winners {
-    cap: usize,
-    count: Vec<usize>,
-    at: Vec<usize>,
-    grad: Vec<f32>,
+/// Where the patches of the pooling windows' pixels start in a padded image: `first[p]` for
+/// the first pixel of window `p`, `step[arg]` more for its pixel `arg` (0..4, row-major).
+pub(super) struct Windows {
+    first: Vec<usize>,
+    step: [usize; 4],
 }
 
-impl Winners {
-    /// The winners of `m` images from their pooled gradient `gout` and the winner index `arg`
-    /// (0..4 per pooled output and channel, row-major in the 2x2 window).
-    pub(super) fn collect(&mut self, g: Geo, m: usize, arg: &[u8], gout: &[f32]) {
-        let (h2, w2, c) = (g.h / 2, g.w / 2, g.cout);
-        self.cap = m * h2 * w2;
-        self.count.clear();
-        self.count.resize(c, 0);
-        self.at.resize(c * self.cap, 0);
-        self.grad.resize(c * self.cap, 0.0);
-        for b in 0..m {
-            for py in 0..h2 {
-                for px in 0..w2 {
-                    let o = ((b * h2 + py) * w2 + px) * c;
-                    for co in 0..c {
-                        let gv = gout[o + co];
-                        if gv == 0.0 {
-                            continue;
-                        }
-                        let a = arg[o + co] as usize;
-                        let (y, x) = (2 * py + a / 2, 2 * px + a % 2);
-                        let i = co * self.cap + self.count[co];
-                        self.at[i] = ((b * g.hp() + y) * g.wp() + x) * g.cin;
-                        self.grad[i] = gv;
-                        self.count[co] += 1;
-                    }
-                }
-            }
-        }
+impl Windows {
+    fn new(g: Geo) -> Self {
+        let (h2, w2) = (g.h / 2, g.w / 2);
+        let first = (0..h2 * w2)
+            .map(|p| (2 * (p / w2) * g.wp() + 2 * (p % w2)) * g.cin)
+            .collect();
+        let step = [0, g.cin, g.wp() * g.cin, (g.wp() + 1) * g.cin];
+        Windows { first, step }
     }
 }
 
-/// `dwt[co][k] += sum over the winners of co of g * xp[at + offs[k] ..][..V]`, `R` vectors
-/// at a time; `dwt` holds `offs.len()` vectors per channel.
+/// `dwt[co][dy][v] += sum over the pooled outputs p of one image of gout[p][co] *
+/// xp[win(p, co) + dy * wp cin + v V..][..V]`, with `win(p, co)` where the patch of the winner
+/// of channel `co` in window `p` starts; `dwt` holds `K x nv` vectors per channel. A block of
+/// `RR` rows x `RV` vectors at a time, in registers.
 ///
 /// # Safety
-/// Every `at + offs[k] + V` of the winners is within `xp`; `offs.len()` is a multiple of `R`;
-/// `dwt.len() >= cout * offs.len() * V`.
+/// `arg` and `gout` hold the `win.first.len() x cout` pooled outputs of the image; every patch
+/// start plus `(K - 1) wp cin + nv V` is within `xp`; `RR` divides `K`, `RV` divides `nv`;
+/// `dwt.len() >= cout * K * nv * V`.
 #[inline(always)]
-unsafe fn dw_body<const R: usize, const FMA: bool>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn dw_body<const RR: usize, const RV: usize, const FMA: bool>(
     xp: &[f32],
-    win: &Winners,
-    offs: &[usize],
+    arg: &[u8],
+    gout: &[f32],
+    win: &Windows,
+    row_stride: usize,
+    nv: usize,
     dwt: &mut [f32],
 ) {
-    let per = offs.len() * V;
-    for (co, &count) in win.count.iter().enumerate() {
-        let at = &win.at[co * win.cap..co * win.cap + count];
-        let gs = &win.grad[co * win.cap..co * win.cap + count];
-        for rb in (0..offs.len()).step_by(R) {
-            let mut o = [0usize; R];
-            o.copy_from_slice(&offs[rb..rb + R]);
-            let mut acc = [[0.0f32; V]; R];
-            for (&a, &gv) in at.iter().zip(gs) {
-                let base = xp.as_ptr().add(a);
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    let xv: [f32; V] = std::ptr::read_unaligned(base.add(o[r]) as *const [f32; V]);
-                    for l in 0..V {
-                        acc[l] = madd::<FMA>(gv, xv[l], acc[l]);
+    let c = gout.len() / win.first.len();
+    let (ap, gp) = (arg.as_ptr(), gout.as_ptr());
+    for co in 0..c {
+        for dy0 in (0..K).step_by(RR) {
+            for vb in (0..nv).step_by(RV) {
+                let at = xp.as_ptr().add(dy0 * row_stride + vb * V);
+                let mut acc = [[[0.0f32; V]; RV]; RR];
+                for (p, &first) in win.first.iter().enumerate() {
+                    let (a, gv) = (*ap.add(p * c + co), *gp.add(p * c + co));
+                    let base = at.add(first + win.step[a as usize & 3]);
+                    for (i, acc) in acc.iter_mut().enumerate() {
+                        for (j, acc) in acc.iter_mut().enumerate() {
+                            let xv: [f32; V] = std::ptr::read_unaligned(
+                                base.add(i * row_stride + j * V) as *const [f32; V],
+                            );
+                            for l in 0..V {
+                                acc[l] = madd::<FMA>(gv, xv[l], acc[l]);
+                            }
+                        }
                     }
                 }
-            }
-            let d = dwt.as_mut_ptr().add(co * per + rb * V);
-            for (r, acc) in acc.iter().enumerate() {
-                for (l, v) in acc.iter().enumerate() {
-                    *d.add(r * V + l) += v;
+                for (i, acc) in acc.iter().enumerate() {
+                    let d = dwt.as_mut_ptr().add(((co * K + dy0 + i) * nv + vb) * V);
+                    for (j, acc) in acc.iter().enumerate() {
+                        for (l, v) in acc.iter().enumerate() {
+                            *d.add(j * V + l) += v;
+                        }
+                    }
                 }
             }
         }
@@ -150,33 +139,40 @@ unsafe fn dx_body<const R: usize, const FMA: bool>(
     gout: &[f32],
     wt: &[f32],
     nv: usize,
-    group: &mut Vec<(usize, f32)>,
+    group: &mut [(usize, f32)],
     dxp: &mut [f32],
 ) {
     let (h2, w2, c) = (g.h / 2, g.w / 2, g.cout);
     let (wtp, dp) = (wt.as_ptr(), dxp.as_mut_ptr());
     let row = nv * V;
+    let pooled = h2 * w2 * c;
     for b in 0..m {
+        // an image whose pooled gradient is zero adds nothing
+        if gout[b * pooled..(b + 1) * pooled].iter().all(|v| *v == 0.0) {
+            continue;
+        }
         for py in 0..h2 {
             for px in 0..w2 {
                 let o = ((b * h2 + py) * w2 + px) * c;
-                for win in 0..4u8 {
-                    group.clear();
-                    for co in 0..c {
-                        let gv = gout[o + co];
-                        if arg[o + co] == win && gv != 0.0 {
-                            group.push((co, gv));
-                        }
-                    }
-                    if group.is_empty() {
+                // the channels by winner, `count[win]` of them at `group[win * c..]`;
+                // written always, kept if the gradient is not zero: no branch to miss
+                let mut count = [0usize; 4];
+                for (co, (&a, &gv)) in arg[o..o + c].iter().zip(&gout[o..o + c]).enumerate() {
+                    let win = a as usize & 3;
+                    group[win * c + count[win]] = (co, gv);
+                    count[win] += usize::from(gv != 0.0);
+                }
+                for (win, &count) in count.iter().enumerate() {
+                    if count == 0 {
                         continue;
                     }
-                    let (y, x) = (2 * py + win as usize / 2, 2 * px + win as usize % 2);
+                    let group = &group[win * c..win * c + count];
+                    let (y, x) = (2 * py + win / 2, 2 * px + win % 2);
                     for dy in 0..K {
                         let dst = dp.add(((b * g.hp() + y + dy) * g.wp() + x) * g.cin);
                         for vb in (0..nv).step_by(R) {
                             let mut acc = [[0.0f32; V]; R];
-                            for &(co, gv) in group.iter() {
+                            for &(co, gv) in group {
                                 let src = wtp.add((co * K + dy) * row + vb * V);
                                 for (r, acc) in acc.iter_mut().enumerate() {
                                     let wv: [f32; V] =
@@ -201,45 +197,37 @@ unsafe fn dx_body<const R: usize, const FMA: bool>(
 }
 
 macro_rules! isa_versions {
-    ($body:ident, $avx2:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
+    ($body:ident, $avx2:ident, $generic:ident, [$(const $c:ident: usize),*],
+     ($($arg:ident: $ty:ty),*)) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $avx2<const R: usize>($($arg: $ty),*) {
-            $body::<R, true>($($arg),*)
+        unsafe fn $avx2<$(const $c: usize),*>($($arg: $ty),*) {
+            $body::<$($c,)* true>($($arg),*)
         }
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $generic<const R: usize>($($arg: $ty),*) {
-            $body::<R, false>($($arg),*)
+        unsafe fn $generic<$(const $c: usize),*>($($arg: $ty),*) {
+            $body::<$($c,)* false>($($arg),*)
         }
     };
 }
 
-isa_versions!(dw_body, dw_avx2, dw_generic,
-    (xp: &[f32], win: &Winners, offs: &[usize], dwt: &mut [f32]));
-isa_versions!(dx_body, dx_avx2, dx_generic,
+isa_versions!(dw_body, dw_avx2, dw_generic, [const RR: usize, const RV: usize],
+    (xp: &[f32], arg: &[u8], gout: &[f32], win: &Windows, row_stride: usize, nv: usize,
+     dwt: &mut [f32]));
+isa_versions!(dx_body, dx_avx2, dx_generic, [const R: usize],
     (g: Geo, m: usize, arg: &[u8], gout: &[f32], wt: &[f32], nv: usize,
-     group: &mut Vec<(usize, f32)>, dxp: &mut [f32]));
+     group: &mut [(usize, f32)], dxp: &mut [f32]));
 
-macro_rules! dispatch {
-    ($block:expr, $avx2:ident, $generic:ident, ($($arg:expr),*)) => {{
-        macro_rules! call {
-            ($r:literal) => {
-                match isa() {
-                    // the AVX-512 machines run the AVX2 + FMA kernels here
-                    #[cfg(target_arch = "x86_64")]
-                    Isa::Avx512 | Isa::Avx2 => $avx2::<$r>($($arg),*),
-                    _ => $generic::<$r>($($arg),*),
-                }
-            };
+/// Calls the AVX2 + FMA kernel on CPUs that have it (the AVX-512 ones too), else the generic one.
+macro_rules! pick {
+    ($avx2:ident, $generic:ident, [$($c:literal),*], ($($arg:expr),*)) => {
+        match isa() {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 | Isa::Avx2 => $avx2::<$($c),*>($($arg),*),
+            _ => $generic::<$($c),*>($($arg),*),
         }
-        match $block {
-            10 => call!(10),
-            5 => call!(5),
-            2 => call!(2),
-            _ => call!(1),
-        }
-    }};
+    };
 }
 
 /// The backward pass of one conv + pool stage through the winners, over chunks of images:
@@ -248,14 +236,13 @@ pub(super) struct SparseBackward {
     g: Geo,
     /// Vectors of a patch row.
     nv: usize,
-    /// The offsets of the vectors of a patch, row by row: `dy * wp cin + v * V`.
-    offs: Vec<usize>,
     /// The weight gradient so far, `(co, dy, nv vectors)`.
     dwt: Vec<f32>,
     /// The filter `(co, dy, nv vectors)`, zero past `5 cin` in each row; empty without an input
     /// gradient.
     wt: Vec<f32>,
-    win: Winners,
+    win: Windows,
+    /// The channels of a pooled output by winner.
     group: Vec<(usize, f32)>,
     dxp: Vec<f32>,
 }
@@ -265,9 +252,6 @@ impl SparseBackward {
     pub(super) fn new(g: Geo, w: &[f32], need_dx: bool) -> Self {
         assert!(w.len() == K * K * g.cin * g.cout);
         let nv = row_vectors(g.cin);
-        let offs = (0..K)
-            .flat_map(|dy| (0..nv).map(move |v| dy * g.wp() * g.cin + v * V))
-            .collect();
         let mut wt = Vec::new();
         if need_dx {
             wt.resize(g.cout * K * nv * V, 0.0);
@@ -282,33 +266,53 @@ impl SparseBackward {
         SparseBackward {
             g,
             nv,
-            offs,
             dwt: vec![0.0; g.cout * K * nv * V],
             wt,
-            win: Winners::default(),
-            group: Vec::with_capacity(g.cout),
+            win: Windows::new(g),
+            group: vec![(0, 0.0); 4 * g.cout],
             dxp: Vec::new(),
         }
     }
 
     /// Adds the weight gradient of `m` images: `xp` their padded inputs with [`SLACK`] numbers
-    /// past the end, `arg` and `gout` the winners and gradients of their pooled outputs.
+    /// past the end, `arg` and `gout` the winners and gradients of their pooled outputs. One
+    /// image at a time (its padded input stays in the L1 cache); an image whose pooled
+    /// gradient is zero adds nothing and is skipped.
     pub(super) fn weight_grad(&mut self, xp: &[f32], m: usize, arg: &[u8], gout: &[f32]) {
         let g = self.g;
-        let pooled = m * (g.h / 2) * (g.w / 2) * g.cout;
+        let pooled = (g.h / 2) * (g.w / 2) * g.cout;
         assert!(xp.len() >= m * g.padded_len() + SLACK);
-        assert!(arg.len() == pooled && gout.len() == pooled);
-        self.win.collect(g, m, arg, gout);
-        let (win, offs, dwt) = (&self.win, &self.offs[..], &mut self.dwt[..]);
-        // SAFETY: a patch starts at a pixel of the image, its last vector ends at most `V - 1`
-        // numbers past the image's last row, within the slack; `block` divides `offs.len()`
-        unsafe {
-            dispatch!(
-                block(offs.len()),
-                dw_avx2,
-                dw_generic,
-                (xp, win, offs, dwt)
-            )
+        assert!(arg.len() == m * pooled && gout.len() == m * pooled);
+        for b in 0..m {
+            let (arg, gout) = (&arg[b * pooled..][..pooled], &gout[b * pooled..][..pooled]);
+            if gout.iter().all(|v| *v == 0.0) {
+                continue;
+            }
+            let xp = &xp[b * g.padded_len()..];
+            let (win, nv, dwt) = (&self.win, self.nv, &mut self.dwt[..]);
+            let rs = g.wp() * g.cin;
+            macro_rules! dw {
+                ($rr:literal, $rv:literal) => {
+                    pick!(
+                        dw_avx2,
+                        dw_generic,
+                        [$rr, $rv],
+                        (xp, arg, gout, win, rs, nv, dwt)
+                    )
+                };
+            }
+            // SAFETY: a patch starts at a pixel of the image, its last vector ends at most
+            // `V - 1` numbers past the image, within the slack or the next image; the blocks
+            // divide `K` and `nv`
+            unsafe {
+                match (nv, block(nv)) {
+                    (1, _) => dw!(5, 1),
+                    (_, 10) => dw!(1, 10),
+                    (_, 5) => dw!(1, 5),
+                    (_, 2) => dw!(1, 2),
+                    _ => dw!(1, 1),
+                }
+            }
         }
     }
 
@@ -325,12 +329,22 @@ impl SparseBackward {
         let (wt, group, dxp) = (&self.wt[..], &mut self.group, &mut self.dxp[..]);
         // SAFETY: lengths checked above; a patch row's last vector ends within the slack
         unsafe {
-            dispatch!(
-                block(nv),
-                dx_avx2,
-                dx_generic,
-                (g, m, arg, gout, wt, nv, group, dxp)
-            )
+            macro_rules! dx {
+                ($r:literal) => {
+                    pick!(
+                        dx_avx2,
+                        dx_generic,
+                        [$r],
+                        (g, m, arg, gout, wt, nv, group, dxp)
+                    )
+                };
+            }
+            match block(nv) {
+                10 => dx!(10),
+                5 => dx!(5),
+                2 => dx!(2),
+                _ => dx!(1),
+            }
         }
         let rowlen = g.w * g.cin;
         for b in 0..m {
