@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 use dfdx::tensor::Cpu;
 
 use super::kernels::{conv_forward_padded, conv_weight_grad_padded};
-use super::sparse::{SparseBackward, SLACK};
+use super::sparse::{Aligned, SparseBackward, SLACK};
 use super::{Geo, PAD, TAPS};
 use crate::nn::ops::host;
 use crate::nn::ops::{Mat, Vector};
@@ -16,9 +16,14 @@ pub(super) const CHUNK: usize = 16;
 
 /// Copies `n` images (`h x w x c`) into `dst` with a border of `PAD` zeros.
 fn pad_images(x: &[f32], n: usize, h: usize, w: usize, c: usize, dst: &mut Vec<f32>) {
-    let (hp, wp) = (h + 2 * PAD, w + 2 * PAD);
     dst.clear();
-    dst.resize(n * hp * wp * c, 0.0);
+    dst.resize(n * (h + 2 * PAD) * (w + 2 * PAD) * c, 0.0);
+    pad_into(x, n, h, w, c, dst);
+}
+
+/// As [`pad_images`], into the start of `dst`, zero where the border goes.
+fn pad_into(x: &[f32], n: usize, h: usize, w: usize, c: usize, dst: &mut [f32]) {
+    let (hp, wp) = (h + 2 * PAD, w + 2 * PAD);
     for b in 0..n {
         for y in 0..h {
             let src = &x[((b * h + y) * w) * c..((b * h + y) * w + w) * c];
@@ -248,13 +253,13 @@ pub(super) fn conv_pool_backward(
     let db = bias_grad(gout, g.cout);
     let mut pass = SparseBackward::new(g, w, need_dx);
     let mut dx = need_dx.then(|| vec![0.0f32; n * g.in_len()]);
-    let mut xp = Vec::new();
+    let mut xp = Aligned::default();
     for (start, m) in chunks(n) {
         let (ins, outs) = (images(start, m, g.in_len()), images(start, m, s.out_len()));
         let (arg, gout) = (&arg[outs.clone()], &gout[outs]);
-        pad_images(&x[ins.clone()], m, g.h, g.w, g.cin, &mut xp);
-        xp.resize(xp.len() + SLACK, 0.0);
-        pass.weight_grad(&xp, m, arg, gout);
+        let xp = xp.zeroed(m * g.padded_len() + SLACK);
+        pad_into(&x[ins.clone()], m, g.h, g.w, g.cin, xp);
+        pass.weight_grad(xp, m, arg, gout);
         if let Some(dx) = dx.as_mut() {
             pass.input_grad(m, arg, gout, &mut dx[ins]);
         }

@@ -29,6 +29,34 @@ pub(super) const V: usize = 8;
 /// Numbers a padded buffer needs past its end for the lanes past the end of a row.
 pub(super) const SLACK: usize = V;
 
+/// A buffer whose numbers start on a cache line: the kernels' vector loads of patch rows (whole
+/// vectors from a pixel of 16 channels, or from a filter row) then never straddle two lines.
+#[derive(Default)]
+pub(super) struct Aligned {
+    buf: Vec<f32>,
+    at: usize,
+    len: usize,
+}
+
+impl Aligned {
+    /// `len` zeros.
+    pub(super) fn zeroed(&mut self, len: usize) -> &mut [f32] {
+        self.buf.clear();
+        self.buf.resize(len + 64 / std::mem::size_of::<f32>(), 0.0);
+        self.at = self.buf.as_ptr().align_offset(64);
+        self.len = len;
+        &mut self.buf[self.at..self.at + len]
+    }
+
+    pub(super) fn get(&self) -> &[f32] {
+        &self.buf[self.at..self.at + self.len]
+    }
+
+    fn get_mut(&mut self) -> &mut [f32] {
+        &mut self.buf[self.at..self.at + self.len]
+    }
+}
+
 #[inline(always)]
 fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
@@ -240,11 +268,11 @@ pub(super) struct SparseBackward {
     dwt: Vec<f32>,
     /// The filter `(co, dy, nv vectors)`, zero past `5 cin` in each row; empty without an input
     /// gradient.
-    wt: Vec<f32>,
+    wt: Aligned,
     win: Windows,
     /// The channels of a pooled output by winner.
     group: Vec<(usize, f32)>,
-    dxp: Vec<f32>,
+    dxp: Aligned,
 }
 
 impl SparseBackward {
@@ -252,9 +280,9 @@ impl SparseBackward {
     pub(super) fn new(g: Geo, w: &[f32], need_dx: bool) -> Self {
         assert!(w.len() == K * K * g.cin * g.cout);
         let nv = row_vectors(g.cin);
-        let mut wt = Vec::new();
+        let mut wt = Aligned::default();
         if need_dx {
-            wt.resize(g.cout * K * nv * V, 0.0);
+            let wt = wt.zeroed(g.cout * K * nv * V);
             for co in 0..g.cout {
                 for dy in 0..K {
                     for t in 0..K * g.cin {
@@ -270,7 +298,7 @@ impl SparseBackward {
             wt,
             win: Windows::new(g),
             group: vec![(0, 0.0); 4 * g.cout],
-            dxp: Vec::new(),
+            dxp: Aligned::default(),
         }
     }
 
@@ -321,12 +349,14 @@ impl SparseBackward {
     pub(super) fn input_grad(&mut self, m: usize, arg: &[u8], gout: &[f32], dx: &mut [f32]) {
         let g = self.g;
         let pooled = m * (g.h / 2) * (g.w / 2) * g.cout;
-        assert!(!self.wt.is_empty(), "built without the input gradient");
+        assert!(
+            !self.wt.get().is_empty(),
+            "built without the input gradient"
+        );
         assert!(arg.len() == pooled && gout.len() == pooled && dx.len() == m * g.in_len());
-        self.dxp.clear();
-        self.dxp.resize(m * g.padded_len() + SLACK, 0.0);
+        self.dxp.zeroed(m * g.padded_len() + SLACK);
         let nv = self.nv;
-        let (wt, group, dxp) = (&self.wt[..], &mut self.group, &mut self.dxp[..]);
+        let (wt, group, dxp) = (self.wt.get(), &mut self.group, self.dxp.get_mut());
         // SAFETY: lengths checked above; a patch row's last vector ends within the slack
         unsafe {
             macro_rules! dx {
@@ -351,7 +381,7 @@ impl SparseBackward {
             for y in 0..g.h {
                 let at = ((b * g.hp() + y + PAD) * g.wp() + PAD) * g.cin;
                 let to = (b * g.h + y) * rowlen;
-                dx[to..to + rowlen].copy_from_slice(&self.dxp[at..at + rowlen]);
+                dx[to..to + rowlen].copy_from_slice(&self.dxp.get()[at..at + rowlen]);
             }
         }
     }
