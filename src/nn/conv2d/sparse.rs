@@ -1,25 +1,28 @@
 //! The backward pass of a conv + pool stage through the pool's winners only.
 //!
 //! A 2x2 max-pool passes the gradient of each pooled output, channel by channel, to one pixel
-//! of its window, so three of every four conv outputs have a zero gradient. Instead of spreading
-//! the pooled gradient over a dense conv-output gradient and convolving it (a quarter of the
-//! multiply-adds useful), the passes here visit the winners only:
+//! of its window (the winner the forward pass kept in `arg`), so three of every four conv
+//! outputs have a zero gradient. Instead of spreading the pooled gradient over a dense
+//! conv-output gradient and convolving it (a quarter of the multiply-adds useful), the passes
+//! here visit the winners only:
 //!
 //! - the weight gradient: `dw[dy][dx][ci][co] += g * xp[y + dy][x + dx][ci]` for every winner
 //!   `(y, x)` of channel `co` with pooled gradient `g`. The patch of a winner is five rows of
 //!   `5 cin` contiguous numbers of the padded NHWC image, so the gradient is accumulated
-//!   channel-major, `(co, dy, dx ci)`, a block of vector registers at a time over every winner
-//!   of the channel, and turned into the HWIO layout once per call;
+//!   channel-major, `(co, dy, dx ci)`, a block of vector registers at a time over the winners of
+//!   the channel in one image, and turned into the HWIO layout once per call;
 //! - the input gradient: `dxp[y + dy][x + dx][ci] += g * w[dy][dx][ci][co]`: the same patch,
-//!   scattered into a padded input gradient. The channels with the same winner are summed in
-//!   registers first (a pooled output has at most four distinct winners), then added to the
-//!   patch row by row.
+//!   scattered into a padded input gradient from the filter stored channel-major. The channels
+//!   with the same winner are summed in registers first (a pooled output has at most four
+//!   distinct winners), then added to the patch row by row.
 //!
-//! Rows of `5 cin` numbers are handled as whole vectors of [`V`] lanes; the lanes past a row's
-//! end read neighbouring numbers of the padded image (dropped) or add zeros (the channel-major
-//! filter is padded with zeros), so the buffers carry [`SLACK`] numbers past their end.
-//! The kernel bodies are generic over the block of vectors and the fused multiply-add, compiled
-//! for AVX2 + FMA and for plain targets like those of `kernels.rs`.
+//! An image whose pooled gradient is all zero (a tuple whose loss is flat) is skipped. Rows of
+//! `5 cin` numbers are handled as whole vectors of [`V`] lanes; the lanes past a row's end read
+//! neighbouring numbers of the padded image (dropped) or add zeros (the channel-major filter is
+//! padded with zeros), so the buffers carry [`SLACK`] numbers past their end, and start on a
+//! cache line ([`Aligned`]). The kernel bodies are generic over the block of vectors and the
+//! fused multiply-add, compiled for AVX2 + FMA (which the AVX-512 CPUs run too) and for plain
+//! targets, as in `kernels.rs`.
 
 use super::isa::{isa, Isa};
 use super::{Geo, K, PAD};
