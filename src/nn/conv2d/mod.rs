@@ -8,18 +8,23 @@
 //! of x[y + dy - 2][x + dx - 2][ci] * w[dy][dx][ci][co]`. Max-pooling is 2x2 with stride 2.
 //!
 //! In N1 every convolution is followed directly by a pool (no ReLU in between, as in the
-//! authors' code), so the two run as one op on the tape: [`conv_pool`]. Its forward and
-//! backward passes are direct convolutions on the host, written so that the compiler keeps a
-//! block of outputs (several pixels x 16 channels) in vector registers; they are compiled for
-//! AVX-512, for AVX2 + FMA and for plain x86-64 / other targets, and the best one the CPU
-//! supports is picked at run time. The input gradient of a convolution is the convolution of
-//! the padded output gradient with the flipped, transposed filter, so it reuses the forward
-//! kernel. (An im2col through dfdx's `gather` and a `matmul` was several times slower: it
-//! writes 25 copies of every input.)
+//! authors' code), so the two run as one op on the tape: [`conv_pool`]. Its forward pass is a
+//! direct convolution on the host, written so that the compiler keeps a block of outputs
+//! (several pixels x 16 channels) in vector registers; it is compiled for AVX-512, for AVX2 +
+//! FMA and for plain x86-64 / other targets, and the best one the CPU supports is picked at run
+//! time. (An im2col through dfdx's `gather` and a `matmul` was several times slower: it writes
+//! 25 copies of every input.) Its backward pass goes through the pool's winners only: a
+//! pooled output passes its gradient, channel by channel, to one pixel of its window, so the
+//! filter and input gradients take a quarter of the multiply-adds of dense ones (`sparse.rs`).
+//! The dense backward (the input gradient as the convolution of the padded output gradient
+//! with the flipped, transposed filter, reusing the forward kernel) stays as the tests'
+//! reference.
 //!
 //! `isa.rs` picks the kernels for the CPU; `kernels.rs` holds the generic and AVX2 + FMA
-//! kernels and the two drivers that call them, `avx512.rs` the AVX-512 ones; `op.rs` the conv +
-//! pool stage on host numbers, the public host functions and the op on the tape.
+//! kernels of the dense convolution and the two drivers that call them, `avx512.rs` the
+//! AVX-512 ones; `sparse.rs` the backward pass through the winners (AVX2 + FMA and generic);
+//! `op.rs` the conv + pool stage on host numbers, the public host functions and the op on the
+//! tape.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
@@ -29,6 +34,9 @@ mod gathered;
 mod isa;
 mod kernels;
 mod op;
+mod sparse;
+#[cfg(test)]
+mod tests;
 
 #[cfg_attr(not(feature = "cuda"), allow(unused_imports))]
 pub(crate) use gathered::conv_pool_gathered;

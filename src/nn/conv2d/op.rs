@@ -5,19 +5,25 @@ use dfdx::prelude::*;
 use dfdx::tensor::Cpu;
 
 use super::kernels::{conv_forward_padded, conv_weight_grad_padded};
+use super::sparse::{Aligned, SparseBackward, SLACK};
 use super::{Geo, PAD, TAPS};
 use crate::nn::ops::host;
 use crate::nn::ops::{Mat, Vector};
 use crate::nn::{NnError, NnResult};
 
 /// Images per chunk: the padded inputs and conv outputs of a chunk stay in the L2 cache.
-const CHUNK: usize = 16;
+pub(super) const CHUNK: usize = 16;
 
 /// Copies `n` images (`h x w x c`) into `dst` with a border of `PAD` zeros.
 fn pad_images(x: &[f32], n: usize, h: usize, w: usize, c: usize, dst: &mut Vec<f32>) {
-    let (hp, wp) = (h + 2 * PAD, w + 2 * PAD);
     dst.clear();
-    dst.resize(n * hp * wp * c, 0.0);
+    dst.resize(n * (h + 2 * PAD) * (w + 2 * PAD) * c, 0.0);
+    pad_into(x, n, h, w, c, dst);
+}
+
+/// As [`pad_images`], into the start of `dst`, zero where the border goes.
+fn pad_into(x: &[f32], n: usize, h: usize, w: usize, c: usize, dst: &mut [f32]) {
+    let (hp, wp) = (h + 2 * PAD, w + 2 * PAD);
     for b in 0..n {
         for y in 0..h {
             let src = &x[((b * h + y) * w) * c..((b * h + y) * w + w) * c];
@@ -203,7 +209,7 @@ impl ConvPoolShape {
 
 /// Forward pass of a conv + pool stage over `n` images: the pooled outputs and the winner of
 /// every pooling window.
-fn conv_pool_forward(
+pub(super) fn conv_pool_forward(
     x: &[f32],
     n: usize,
     s: ConvPoolShape,
@@ -233,8 +239,38 @@ fn conv_pool_forward(
 }
 
 /// Gradients of a conv + pool stage: `(d filter, d bias, d input if asked)` from the gradient
-/// of the pooled outputs.
-fn conv_pool_backward(
+/// of the pooled outputs, through the pool's winners only (`sparse.rs`).
+pub(super) fn conv_pool_backward(
+    x: &[f32],
+    n: usize,
+    s: ConvPoolShape,
+    w: &[f32],
+    arg: &[u8],
+    gout: &[f32],
+    need_dx: bool,
+) -> (Vec<f32>, Vec<f32>, Option<Vec<f32>>) {
+    let g = s.geo();
+    let db = bias_grad(gout, g.cout);
+    let mut pass = SparseBackward::new(g, w, need_dx);
+    let mut dx = need_dx.then(|| vec![0.0f32; n * g.in_len()]);
+    let mut xp = Aligned::default();
+    for (start, m) in chunks(n) {
+        let (ins, outs) = (images(start, m, g.in_len()), images(start, m, s.out_len()));
+        let (arg, gout) = (&arg[outs.clone()], &gout[outs]);
+        let xp = xp.zeroed(m * g.padded_len() + SLACK);
+        pad_into(&x[ins.clone()], m, g.h, g.w, g.cin, xp);
+        pass.weight_grad(xp, m, arg, gout);
+        if let Some(dx) = dx.as_mut() {
+            pass.input_grad(m, arg, gout, &mut dx[ins]);
+        }
+    }
+    (pass.weight_grad_hwio(), db, dx)
+}
+
+/// As [`conv_pool_backward`], through a dense gradient of the conv outputs (zero but at the
+/// winners) and dense convolutions over every pixel: the reference of the tests.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(super) fn conv_pool_backward_dense(
     x: &[f32],
     n: usize,
     s: ConvPoolShape,
