@@ -63,75 +63,82 @@ restore_kept() {
   done
 }
 
-case "${1:-}" in
-  # the plan, each run finished, unfinished or to start, and the work left
-  --dry-run) restore_kept; exec "$bin" "${record[@]}" --dry-run ;;
-  --keep)
-    mkdir -p "$runs"
-    n=$(keep_finished | wc -l)
-    echo "kept $n more finished runs in $store/runs ($(ls "$store/runs" | wc -l) in all)" >&2
-    exit 0 ;;
-  "") ;;
-  *) echo "usage: $0 [--dry-run | --keep]" >&2; exit 2 ;;
-esac
+# the whole run is one function, called on the last line: bash reads all of it before it
+# starts, so editing this file during a sitting of hours cannot change what the sitting does
+main() {
+  case "${1:-}" in
+    # the plan, each run finished, unfinished or to start, and the work left
+    --dry-run) restore_kept; exec "$bin" "${record[@]}" --dry-run ;;
+    --keep)
+      mkdir -p "$runs"
+      n=$(keep_finished | wc -l)
+      echo "kept $n more finished runs in $store/runs ($(ls "$store/runs" | wc -l) in all)" >&2
+      exit 0 ;;
+    "") ;;
+    *) echo "usage: $0 [--dry-run | --keep]" >&2; exit 2 ;;
+  esac
 
-restore_kept
+  restore_kept
 
-commit=$(git -C "$repo" rev-parse --short=12 HEAD)$(git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo "+changes")
-cpu_model=$({ lscpu 2>/dev/null || true; } | sed -n 's/^Model name: *//p' | head -1)
-started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-# one line per sitting, written however the sitting ends
-end_sitting() {
-  local finished wall cpu
-  finished=$(keep_finished | tr '\n' ' ' | sed 's/ $//')
-  wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
-  children_cpu >"$runs.cpu1"
-  cpu=$(awk -v a="$cpu0" -v b="$(cat "$runs.cpu1")" 'BEGIN { printf "%.0f", b - a }')
-  [ -f "$store/sittings.csv" ] ||
-    echo "started,commit,cores,cpu,wall_s,cpu_s,runs_finished" >"$store/sittings.csv"
-  echo "$started,$commit,$(nproc),\"$cpu_model\",$wall,$cpu,$finished" >>"$store/sittings.csv"
-  echo "sitting: ${wall} s wall, ${cpu} s CPU; $(wc -w <<<"$finished") runs finished and kept in $store/runs" >&2
-}
-# CPU seconds (user + system) of this script's finished children
-# (`times` of this shell itself: in a $(...) subshell it would count the subshell's)
-children_cpu() {
-  times >"$runs.times"
-  awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); n += p[1] * 60 + p[2] } print n }' "$runs.times"
-}
-t0=$(date +%s.%N)
-children_cpu >"$runs.cpu0"
-cpu0=$(cat "$runs.cpu0")
-trap end_sitting EXIT
-status=0
-# in the background, so that a Ctrl-C or SIGTERM to this script reaches fail-lab (which
-# stops; each run cut off goes on from its last checkpoint, at most a minute old, in the
-# next sitting); then the sitting is written
-"$bin" "${record[@]}" >"$runs.table.md" &
-pid=$!
-trap 'pkill -TERM -P "$pid" 2>/dev/null || true' INT TERM
-while kill -0 "$pid" 2>/dev/null; do
+  commit=$(git -C "$repo" rev-parse --short=12 HEAD)$(git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo "+changes")
+  cpu_model=$({ lscpu 2>/dev/null || true; } | sed -n 's/^Model name: *//p' | head -1)
+  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  # one line per sitting, written however the sitting ends
+  end_sitting() {
+    local finished wall cpu
+    finished=$(keep_finished | tr '\n' ' ' | sed 's/ $//')
+    wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+    children_cpu >"$runs.cpu1"
+    cpu=$(awk -v a="$cpu0" -v b="$(cat "$runs.cpu1")" 'BEGIN { printf "%.0f", b - a }')
+    [ -f "$store/sittings.csv" ] ||
+      echo "started,commit,cores,cpu,wall_s,cpu_s,runs_finished" >"$store/sittings.csv"
+    echo "$started,$commit,$(nproc),\"$cpu_model\",$wall,$cpu,$finished" >>"$store/sittings.csv"
+    echo "sitting: ${wall} s wall, ${cpu} s CPU; $(wc -w <<<"$finished") runs finished and kept in $store/runs" >&2
+  }
+  # CPU seconds (user + system) of this script's finished children
+  # (`times` of this shell itself: in a $(...) subshell it would count the subshell's)
+  children_cpu() {
+    times >"$runs.times"
+    awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); n += p[1] * 60 + p[2] } print n }' "$runs.times"
+  }
+  t0=$(date +%s.%N)
+  children_cpu >"$runs.cpu0"
+  cpu0=$(cat "$runs.cpu0")
+  trap end_sitting EXIT
   status=0
-  wait "$pid" || status=$?
-done
-cat "$runs.table.md"
-if [ "$status" -ne 0 ] && ! grep -q "checks passed\|checks did not pass" "$runs.table.md"; then
-  echo "the record did not end; run $0 again to go on" >&2
-  exit "$status"
-fi
-if grep -q "missing" "$out"/figure-*.svg || grep -qi "drawn in part\|not drawn" "$out/figures.md"; then
-  echo "some figure is not drawn in full (see $out/figures.md); assets/figures/ left as it was" >&2
-  exit 1
-fi
-trap - EXIT
-end_sitting
-rm -rf assets/figures
-cp -r "$out" assets/figures
-rm -rf assets/figures/runs
-# every run's parameters and final values, the verdict table and the sittings that made them,
-# beside the curves' CSV
-"$bin" export --summary --runs "$runs" -o assets/figures/data/runs.csv \
-  $(find "$runs" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
-cp "$runs.table.md" assets/figures/data/verdicts.md
-cp "$store/sittings.csv" assets/figures/data/sittings.csv
-rm -rf "$store"
-echo "assets/figures/: the full record, from $runs (verdicts: $runs.table.md)" >&2
+  # in the background, so that a Ctrl-C or SIGTERM to this script reaches fail-lab (which
+  # stops; each run cut off goes on from its last checkpoint, at most a minute old, in the
+  # next sitting); then the sitting is written
+  "$bin" "${record[@]}" >"$runs.table.md" &
+  pid=$!
+  trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
+  while kill -0 "$pid" 2>/dev/null; do
+    status=0
+    wait "$pid" || status=$?
+  done
+  cat "$runs.table.md"
+  if [ "$status" -ne 0 ] && ! grep -q "checks passed\|checks did not pass" "$runs.table.md"; then
+    echo "the record did not end; run $0 again to go on" >&2
+    exit "$status"
+  fi
+  if grep -q "missing" "$out"/figure-*.svg || grep -qi "drawn in part\|not drawn" "$out/figures.md"; then
+    echo "some figure is not drawn in full (see $out/figures.md); assets/figures/ left as it was" >&2
+    exit 1
+  fi
+  trap - EXIT
+  end_sitting
+  rm -rf assets/figures
+  cp -r "$out" assets/figures
+  rm -rf assets/figures/runs
+  # every run's parameters and final values, the verdict table and the sittings that made them,
+  # beside the curves' CSV
+  "$bin" export --summary --runs "$runs" -o assets/figures/data/runs.csv \
+    $(find "$runs" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
+  cp "$runs.table.md" assets/figures/data/verdicts.md
+  cp "$store/sittings.csv" assets/figures/data/sittings.csv
+  rm -rf "$store"
+  echo "assets/figures/: the full record, from $runs (verdicts: $runs.table.md)" >&2
+}
+
+main "$@"
+exit
