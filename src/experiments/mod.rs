@@ -95,6 +95,16 @@ pub struct ExperimentDef {
     /// stream). So a shorter run is read from a longer one ([`plan::covers`]), bit for bit,
     /// rather than trained again.
     pub prefix_budgets: &'static [(&'static str, &'static str)],
+    /// Whether a longer run, cut at `budget` of these parameters, is the run of that budget:
+    /// whether the shorter run's end is a step where the longer one records the same things
+    /// (E2 evaluates every `eval_every` steps and at a method's last: a budget off that grid
+    /// has an evaluation of its own).
+    pub prefix_aligned: fn(&Params, i64) -> bool,
+}
+
+/// For an experiment with no [`ExperimentDef::prefix_budgets`].
+pub fn no_prefix_budgets(_: &Params, _: i64) -> bool {
+    false
 }
 
 pub fn no_extra_checks(_: &Params) -> Result<(), String> {

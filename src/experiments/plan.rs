@@ -300,7 +300,8 @@ pub fn covers(long: &RunRequest, short: &RunRequest) -> Option<Vec<(&'static str
     if long.experiment != short.experiment || long.seed != short.seed || long.key() == short.key() {
         return None;
     }
-    let budgets = find(&long.experiment)?.prefix_budgets;
+    let def = find(&long.experiment)?;
+    let budgets = def.prefix_budgets;
     let is_budget = |name: &str| budgets.iter().any(|b| b.0 == name);
     let names: HashSet<&str> = long
         .params
@@ -322,7 +323,10 @@ pub fn covers(long: &RunRequest, short: &RunRequest) -> Option<Vec<(&'static str
         };
         match l.cmp(s) {
             std::cmp::Ordering::Less => return None,
-            std::cmp::Ordering::Greater => cut.push((prefix, (*s).max(0) as u64)),
+            std::cmp::Ordering::Greater if (def.prefix_aligned)(&short.params, *s) => {
+                cut.push((prefix, (*s).max(0) as u64))
+            }
+            std::cmp::Ordering::Greater => return None,
             std::cmp::Ordering::Equal => {}
         }
     }
@@ -560,6 +564,11 @@ mod tests {
         );
         assert_eq!(covers(&e2("500", "100", 5, &[]), &short), None);
         assert_eq!(covers(&short, &short), None);
+        // a budget off the evaluation grid evaluates at its own last step: not a prefix
+        assert_eq!(
+            covers(&e2("500", "200", 5, &[]), &e2("250", "200", 5, &[])),
+            None
+        );
         let (e1_short, e1_long) = (
             tiny(1),
             RunRequest::new(

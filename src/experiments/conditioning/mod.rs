@@ -65,6 +65,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E6",
@@ -79,6 +80,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: linear::thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E7",
@@ -93,6 +95,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: linear::thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E8",
@@ -107,6 +110,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: linear::thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E9",
@@ -121,6 +125,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
     ]
 }

@@ -178,6 +178,16 @@ impl Probe {
     }
 }
 
+/// Whether a method's run of `budget` steps ends on a step where a longer one records the same
+/// (see `ExperimentDef::prefix_aligned`): an evaluation step, and a probe step when the
+/// gradient SNR is probed. A method also evaluates and probes at its last step, so a budget
+/// off that grid would have points a longer run lacks.
+pub(super) fn evaluates_at(p: &Params, budget: i64) -> bool {
+    let on = |every: i64| every > 0 && budget % every == 0;
+    let probes = p.int("snr_samples") > 0 && p.int("snr_every") > 0;
+    on(p.int("eval_every")) && (!probes || on(p.int("snr_every")))
+}
+
 pub(super) fn run(p: &Params, seed: u64, ctx: &mut dyn Ctx) -> Result<Summary, Halt> {
     let k = p.usize("k");
     let (mut runs, test) = setup(p, seed)?;

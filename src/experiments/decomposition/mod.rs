@@ -43,6 +43,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[("steps_e2e", "e2e/"), ("steps_dec", "dec/")],
+            prefix_aligned: e2::evaluates_at,
         },
         ExperimentDef {
             id: "E3",
@@ -57,6 +58,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E4",
@@ -71,6 +73,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
     ]
 }

@@ -49,6 +49,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E11",
@@ -63,6 +64,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E12",
@@ -77,6 +79,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E13",
@@ -91,6 +94,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "E14",
@@ -105,6 +109,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
     ]
 }

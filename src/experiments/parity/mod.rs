@@ -38,6 +38,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: e1::thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "T1",
@@ -52,6 +53,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "L3",
@@ -66,6 +68,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: false,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "LP",
@@ -80,6 +83,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: crate::experiments::no_thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
         ExperimentDef {
             id: "SP",
@@ -94,6 +98,7 @@ pub fn experiments() -> Vec<ExperimentDef> {
             thresholds: sp::thresholds,
             checkpoints: true,
             prefix_budgets: &[],
+            prefix_aligned: crate::experiments::no_prefix_budgets,
         },
     ]
 }
