@@ -151,3 +151,46 @@ fn the_papers_figures_redrawn_from_their_data_alone_are_the_same_svg() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no data folder"), "{}", stderr(&o));
 }
+
+/// `plot --paper --data DIR --readme FILE` rewrites only the figures' section of FILE, from
+/// DIR's data, and refuses a file without the section's marker lines.
+#[test]
+fn the_readme_section_is_rewritten_between_its_markers_only() {
+    use fail_lab::figures::paper::story::{BEGIN, END};
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("readme-section");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let readme = dir.join("README.md");
+    std::fs::write(
+        &readme,
+        format!("# top\n\n{BEGIN}\nstale\n{END}\n\n## after\n"),
+    )
+    .unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/figures");
+    let run = || {
+        bin()
+            .args(["plot", "--paper", "--data"])
+            .arg(&data)
+            .arg("--readme")
+            .arg(&readme)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert!(text.starts_with(&format!("# top\n\n{BEGIN}\n")), "{text}");
+    assert!(text.ends_with(&format!("{END}\n\n## after\n")), "{text}");
+    assert!(!text.contains("stale") && text.contains("![Figure 3](assets/figures/figure-3.png)"));
+    let o = run();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already up to date"));
+    std::fs::write(&readme, "# no section\n").unwrap();
+    let o = run();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no line"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&readme).unwrap(), "# no section\n");
+}
