@@ -13,8 +13,9 @@ use super::avx512;
 use super::isa::{isa, Isa};
 use super::{Geo, K, TAPS};
 
+/// `a * b + c`, fused where the kernel is compiled with FMA (shared with `sparse.rs`).
 #[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(super) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA {
         a.mul_add(b, c)
     } else {

@@ -25,6 +25,7 @@
 //! targets, as in `kernels.rs`.
 
 use super::isa::{isa, Isa};
+use super::kernels::madd;
 use super::{Geo, K, PAD};
 
 /// Lanes of one vector of a patch row.
@@ -57,15 +58,6 @@ impl Aligned {
 
     fn get_mut(&mut self) -> &mut [f32] {
         &mut self.buf[self.at..self.at + self.len]
-    }
-}
-
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
     }
 }
 
