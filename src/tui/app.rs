@@ -595,3 +595,7 @@ mod metric_search_tests;
 #[cfg(test)]
 #[path = "cut_tests.rs"]
 mod cut_tests;
+
+#[cfg(test)]
+#[path = "checkpoint_tests.rs"]
+mod checkpoint_tests;
