@@ -270,3 +270,60 @@ fn a_later_sitting_goes_on_from_the_runs_an_earlier_one_kept() {
         "the second sitting finished nothing: {sittings}"
     );
 }
+
+/// SIGTERM (or Ctrl-C) to a `reproduce` that saves its runs stops each running run at a
+/// checkpoint, starts no other and ends with 130; the next call goes on from that checkpoint.
+#[cfg(unix)]
+#[test]
+fn a_terminated_record_saves_its_running_run_at_a_checkpoint() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = out_dir("terminated");
+    let args = ["reproduce", "--full", "--only", "E1", "--jobs", "1"];
+    let mut child = bin()
+        .args(args)
+        .arg("--save-runs")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("] start ") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("reproduce ended before a run started: {seen}");
+        }
+        seen.push_str(&line);
+    }
+    // a few hundred steps in (E1's first run is 50,000 iterations long)
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: a plain kill(2) of the child's pid
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    seen.push_str(&rest);
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("stopping: no further run starts"), "{seen}");
+    assert!(seen.contains("stopped after"), "{seen}");
+    assert!(
+        seen.contains("the same command goes on from them"),
+        "{seen}"
+    );
+    assert_eq!(seen.matches("] start ").count(), 1, "{seen}");
+    // the dry run finds it cut off at a step with a checkpoint, and the rest to start
+    let o = bin()
+        .args(args)
+        .arg("--save-runs")
+        .arg(&dir)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let (plan, stderr) = text(&o);
+    assert!(o.status.success(), "{plan}\n{stderr}");
+    assert_eq!(plan.matches("| unfinished, step ").count(), 1, "{plan}");
+    assert_eq!(plan.matches("| finished ").count(), 0, "{plan}");
+    assert!(plan.contains(": 0 finished, 1 unfinished"), "{plan}");
+}

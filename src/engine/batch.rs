@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::{launch, panic_message, Event, LaunchOptions};
 use crate::experiments::common::{Finished, RunError};
@@ -24,6 +25,17 @@ pub struct BatchOptions {
     /// Unfinished saved runs (in `save_to`) that a request continues from their last
     /// checkpoint rather than training anew, by [`RunRequest::key`].
     pub resume: HashMap<String, PathBuf>,
+    /// Once raised (by a signal, say), no further run starts and each saved run stops at a
+    /// checkpoint, to be continued later through `resume`; a run not saved trains to its end.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl BatchOptions {
+    fn stopping(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    }
 }
 
 /// What a batch reports as it goes, by the run's index in the list.
@@ -79,6 +91,9 @@ pub fn train_all(
         for w in 0..opts.jobs.clamp(1, reqs.len().max(1)) {
             let (tx, next) = (tx.clone(), &next);
             let worker = move || loop {
+                if opts.stopping() {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(req) = reqs.get(i) else { break };
                 let _ = tx.send((i, Err(None)));
@@ -120,7 +135,10 @@ pub fn train_all(
             t.unwrap_or_else(|| Trained {
                 result: Err(halted(
                     req,
-                    Halt::Failed("no worker thread could start".into()),
+                    match opts.stopping() {
+                        true => Halt::Failed("not started: the batch was stopped".into()),
+                        false => Halt::Failed("no worker thread could start".into()),
+                    },
                 )),
                 elapsed_s: 0.0,
                 dir: None,
@@ -146,7 +164,7 @@ fn train_one(req: &RunRequest, opts: &BatchOptions, step: impl Fn(u64, u64)) -> 
         }
         Some(runs_dir) => {
             let from = opts.resume.get(&req.key()).map(PathBuf::as_path);
-            train_saved(req, runs_dir, opts.compute_threads, from, step)
+            train_saved(req, runs_dir, opts, from, step)
         }
     };
     Trained {
@@ -162,14 +180,14 @@ fn train_one(req: &RunRequest, opts: &BatchOptions, step: impl Fn(u64, u64)) -> 
 fn train_saved(
     req: &RunRequest,
     runs_dir: &Path,
-    threads: usize,
+    batch: &BatchOptions,
     from: Option<&Path>,
     on_step: impl Fn(u64, u64),
 ) -> (Result<Finished, RunError>, Option<PathBuf>) {
     let (tx, rx) = crossbeam_channel::unbounded();
     let opts = LaunchOptions {
         runs_dir: runs_dir.to_path_buf(),
-        compute_threads: threads,
+        compute_threads: batch.compute_threads,
     };
     let started = match from {
         Some(dir) => super::resume::resume(dir, &opts, tx).map(|c| c.handle),
@@ -182,7 +200,18 @@ fn train_saved(
     let dir = handle.dir.clone();
     let mut ctx = CollectCtx::new();
     let mut end = Err(Halt::Failed("the run ended without saying how".into()));
-    for ev in rx.iter() {
+    let mut stop_sent = false;
+    loop {
+        if !stop_sent && batch.stopping() {
+            // it writes a checkpoint at its next step and ends `Stopped`
+            handle.stop();
+            stop_sent = true;
+        }
+        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) => ev,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
         match ev.event {
             Event::Metric { step, name, value } => ctx.metric(step, &name, value),
             Event::Figure { step, figure } => ctx.figure(step, figure),
@@ -240,6 +269,7 @@ mod tests {
             compute_threads: 1,
             save_to: Some(dir.clone()),
             resume: HashMap::new(),
+            stop: None,
         };
         let saved = train_all(&reqs, &opts, |u| updates.push(u.clone()));
         let count = |f: fn(&BatchUpdate) -> bool| updates.iter().filter(|u| f(u)).count();
@@ -295,6 +325,7 @@ mod tests {
             compute_threads: 1,
             save_to: None,
             resume: HashMap::new(),
+            stop: None,
         };
         let out = train_all(&reqs, &opts, |u| {
             if let BatchUpdate::Ended { error, .. } = u {
@@ -308,5 +339,61 @@ mod tests {
             "{first}"
         );
         assert_eq!(errors[1], None);
+    }
+    #[test]
+    fn a_stopped_batch_saves_its_running_run_at_a_checkpoint_and_starts_no_other() {
+        let dir = std::env::temp_dir().join(format!("fail-lab-batch-stop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let long = RunRequest::new(
+            "E1",
+            &[("d", "4"), ("steps", "20000"), ("eval_every", "500")],
+            7,
+        )
+        .unwrap();
+        let reqs = vec![long.clone(), req(8)];
+        let stop = Arc::new(AtomicBool::new(false));
+        let opts = BatchOptions {
+            jobs: 1,
+            compute_threads: 1,
+            save_to: Some(dir.clone()),
+            resume: HashMap::new(),
+            stop: Some(Arc::clone(&stop)),
+        };
+        let mut started = 0;
+        let out = train_all(&reqs, &opts, |u| match u {
+            BatchUpdate::Started { .. } => started += 1,
+            BatchUpdate::Progress { step, .. } if *step >= 2000 => {
+                stop.store(true, Ordering::Relaxed)
+            }
+            _ => {}
+        });
+        assert_eq!(started, 1, "no run starts once the batch is stopped");
+        let at = match &out[0].result {
+            Err(RunError::Halted {
+                halt: Halt::Stopped { step },
+                ..
+            }) => *step,
+            other => panic!("the running run stops: {other:?}"),
+        };
+        assert!((2000..20000).contains(&at), "stopped at step {at}");
+        let not_started = out[1].result.as_ref().unwrap_err().with_seed();
+        assert!(not_started.contains("not started"), "{not_started}");
+        // saved at a checkpoint: the next batch continues it to the run it would have been
+        let index = SavedRuns::scan(&dir).unwrap();
+        assert_eq!(index.finished(), 0);
+        let from = index
+            .resumable(&long)
+            .expect("the stopped run can be continued");
+        let again = BatchOptions {
+            resume: HashMap::from([(long.key(), from.to_path_buf())]),
+            stop: None,
+            ..opts
+        };
+        let resumed = train_all(std::slice::from_ref(&long), &again, |_| {});
+        let resumed = resumed[0].result.as_ref().expect("it finishes");
+        let alone = plan::train(&long).unwrap();
+        assert_eq!(resumed.ctx.metrics, alone.ctx.metrics);
+        assert_eq!(resumed.summary, alone.summary);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

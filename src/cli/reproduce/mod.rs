@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 mod cost;
@@ -210,7 +211,30 @@ pub fn main(mut args: ReproduceArgs) -> ExitCode {
                 return code;
             }
             let jobs = args.jobs.unwrap_or_else(free_cores);
-            runs::train(&reqs, jobs, threads, args.save_runs.as_deref())
+            // saved runs can stop at a checkpoint and go on in the next call; runs held only
+            // in memory keep the signals' default (they cannot be continued)
+            let stop = args
+                .save_runs
+                .as_ref()
+                .map(|_| crate::cli::run::stop_on_signals());
+            let secs = runs::train(
+                &reqs,
+                jobs,
+                threads,
+                args.save_runs.as_deref(),
+                stop.clone(),
+            );
+            if let (Some(dir), Some(true)) =
+                (&args.save_runs, stop.map(|s| s.load(Ordering::Relaxed)))
+            {
+                eprintln!(
+                    "stopped: the finished runs and each cut-off run's checkpoint are in {}; the \
+                     same command goes on from them (finished runs are not trained again)",
+                    dir.display()
+                );
+                return ExitCode::from(130);
+            }
+            secs
         }
     };
     plan::hold_covered(&covered);

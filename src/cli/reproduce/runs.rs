@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::cost::fmt_duration;
@@ -23,12 +25,14 @@ const MISSING_SHOWN: usize = 8;
 /// back rather than trained again, and one cut off there continues from its last checkpoint:
 /// an interrupted record goes on where it stopped. The runs start longest first (by their
 /// estimated cost); one bar over the work left (weighted by the same estimates), and a line
-/// on stderr as each run starts and ends.
+/// on stderr as each run starts and ends. Once `stop` is raised, no further run starts and
+/// each saved run stops at a checkpoint, which the next call continues.
 pub(super) fn train(
     reqs: &[RunRequest],
     jobs: usize,
     threads: usize,
     save: Option<&Path>,
+    stop: Option<Arc<AtomicBool>>,
 ) -> Vec<f64> {
     let saved = match save.map(SavedRuns::scan) {
         Some(Ok(s)) => s,
@@ -75,7 +79,7 @@ pub(super) fn train(
             resume.len()
         );
     }
-    let trained = train_left(&left, jobs, threads, save, resume);
+    let trained = train_left(&left, jobs, threads, save, resume, stop);
     for (&i, s) in todo.iter().zip(trained) {
         secs[i] = s;
     }
@@ -89,6 +93,7 @@ fn train_left(
     threads: usize,
     save: Option<&Path>,
     resume: HashMap<String, PathBuf>,
+    stop: Option<Arc<AtomicBool>>,
 ) -> Vec<f64> {
     let n = reqs.len();
     if n == 0 {
@@ -118,8 +123,19 @@ fn train_left(
         compute_threads: threads,
         save_to: save.map(Path::to_path_buf),
         resume,
+        stop: stop.clone(),
     };
+    let stopping = || stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed));
+    let mut told = false;
     let trained = batch::train_all(reqs, &opts, |u| {
+        if !told && stopping() {
+            say(
+                &bar,
+                "stopping: no further run starts, each running run stops at its next step and \
+                 saves a checkpoint (again to quit at once)",
+            );
+            told = true;
+        }
         match u {
             BatchUpdate::Started { index } => {
                 started += 1;
@@ -141,6 +157,7 @@ fn train_left(
                 ended += 1;
                 let how = match error {
                     None => format!("{elapsed_s:.1} s"),
+                    Some(e) if stopping() => format!("stopped after {elapsed_s:.1} s: {e}"),
                     Some(e) => format!("FAILED after {elapsed_s:.1} s: {e}"),
                 };
                 say(
