@@ -20,9 +20,9 @@ pub fn e1(budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcome
     Ok(CheckOutcome {
         id: "E1",
         paper: if full {
-            "d=5 >=0.99 by 2.1k; d=10 >=0.95 at 9.5k; d=30 in [0.43,0.57] for 50k".into()
+            "d=5 >=0.99 by 2.1k; d=10 >=0.95 at 9.5k; d=30 in [0.43,0.57] for 50k (no more evals outside than sampling gives)".into()
         } else {
-            "d=5 (|S|=3) >=0.99 within 5k; d=10 5k steps (not judged); d=30 at chance, in [0.43,0.57]".into()
+            "d=5 (|S|=3) >=0.99 within 5k; d=10 5k steps (not judged); d=30 at chance, in [0.43,0.57] (no more evals outside than sampling gives)".into()
         },
         measured,
         pass,
@@ -131,10 +131,94 @@ fn e1_d10(
 }
 
 /// The band of accuracies E1's check calls chance at d = 30 (the paper's range over 50k
-/// iterations): a run is at chance when every evaluation lies in it.
+/// iterations), for evaluations of [`E1_EVAL_SAMPLES`] fresh samples each.
 pub const E1_CHANCE: (f64, f64) = (0.43, 0.57);
 
-/// d = 30: every evaluation within [`E1_CHANCE`]; (full) mean after 10k within 0.50 +- 0.02.
+/// Samples per evaluation of E1's check (the experiment's default, the spec's 500).
+pub const E1_EVAL_SAMPLES: u64 = 500;
+
+/// The largest share of a run that sampling alone may push out of the band before the run
+/// no longer counts as at chance: a false alarm on at most 1% of runs that are at chance.
+const E1_FALSE_ALARM: f64 = 0.01;
+
+/// A run's evaluations against [`E1_CHANCE`]. Each evaluation is `n` fresh samples, so even
+/// a network at chance has each one outside the band with a small probability (0.0015 at
+/// n = 500), and over 50,000 iterations' 501 evaluations some fall outside more often than
+/// not. The run is at chance when no more fall outside than sampling alone puts there at
+/// most 99 runs in 100 (see [`E1_FALSE_ALARM`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChanceBand {
+    /// Evaluations outside the band.
+    pub outside: usize,
+    /// Evaluations in all.
+    pub evaluations: usize,
+    /// How many sampling alone puts outside, on average, for a network at chance.
+    pub expected: f64,
+    /// The most that sampling alone puts outside in 99 runs of 100.
+    pub allowed: usize,
+}
+
+impl ChanceBand {
+    /// Judges `evals`, each an accuracy on `n` fresh samples, against [`E1_CHANCE`].
+    pub fn judge(evals: &[f64], n: u64) -> Self {
+        let (lo, hi) = E1_CHANCE;
+        let outside = evals.iter().filter(|&&a| a < lo || a > hi).count();
+        let p = binomial_half_outside(n, lo, hi);
+        let evaluations = evals.len();
+        Self {
+            outside,
+            evaluations,
+            expected: p * evaluations as f64,
+            allowed: binomial_quantile(evaluations, p, 1.0 - E1_FALSE_ALARM),
+        }
+    }
+
+    pub fn holds(&self) -> bool {
+        self.outside <= self.allowed
+    }
+}
+
+/// P(X/n < lo or X/n > hi) for X ~ Binomial(n, 1/2): how often an evaluation of a network at
+/// chance on n fresh samples falls outside [lo, hi].
+pub fn binomial_half_outside(n: u64, lo: f64, hi: f64) -> f64 {
+    let ln_half_n = n as f64 * 0.5f64.ln();
+    // ln C(n, k), built up k by k
+    let mut ln_c = 0.0;
+    let mut p = 0.0;
+    for k in 0..=n {
+        if k > 0 {
+            ln_c += ((n - k + 1) as f64).ln() - (k as f64).ln();
+        }
+        let acc = k as f64 / n as f64;
+        if acc < lo || acc > hi {
+            p += (ln_c + ln_half_n).exp();
+        }
+    }
+    p.min(1.0)
+}
+
+/// The smallest m with P(Y <= m) >= q for Y ~ Binomial(trials, p).
+pub fn binomial_quantile(trials: usize, p: f64, q: f64) -> usize {
+    if p <= 0.0 {
+        return 0;
+    }
+    if p >= 1.0 {
+        return trials;
+    }
+    // pmf(0) = (1 - p)^trials, then pmf(m) = pmf(m - 1) (trials - m + 1) / m p / (1 - p)
+    let mut pmf = (trials as f64 * (1.0 - p).ln()).exp();
+    let mut cdf = pmf;
+    let mut m = 0;
+    while cdf < q && m < trials {
+        m += 1;
+        pmf *= (trials - m + 1) as f64 / m as f64 * p / (1.0 - p);
+        cdf += pmf;
+    }
+    m
+}
+
+/// d = 30: at chance by [`ChanceBand`] (no more evaluations outside [`E1_CHANCE`] than
+/// sampling alone gives); (full) mean after 10k within 0.50 +- 0.02.
 fn e1_d30(
     full: bool,
     progress: &mut dyn FnMut(&str),
@@ -152,12 +236,22 @@ fn e1_d30(
     let lo = evals.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let hi = evals.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
     let (low, high) = E1_CHANCE;
-    let mut pass = lo >= low && hi <= high;
+    let accs: Vec<f64> = evals.iter().map(|p| p.1).collect();
+    let band = ChanceBand::judge(&accs, E1_EVAL_SAMPLES);
+    let mut pass = !accs.is_empty() && band.holds();
     details.push(format!(
-        "d = 30: {} evaluations over {steps30} steps in [{lo:.3}, {hi:.3}] (allowed [{low:.2}, {high:.2}])",
-        evals.len()
+        "d = 30: {} evaluations over {steps30} steps in [{lo:.3}, {hi:.3}]; {} outside \
+         [{low:.2}, {high:.2}] (sampling alone, {E1_EVAL_SAMPLES} samples each: {:.2} on \
+         average, at most {} in 99 runs of 100)",
+        evals.len(),
+        band.outside,
+        band.expected,
+        band.allowed
     ));
-    let mut measured = format!("; d=30: [{lo:.2}, {hi:.2}]");
+    let mut measured = format!(
+        "; d=30: [{lo:.2}, {hi:.2}], {}/{} outside (chance {:.2}, <= {})",
+        band.outside, band.evaluations, band.expected, band.allowed
+    );
     if full {
         let late: Vec<f64> = evals.iter().filter(|p| p.0 > 10_000).map(|p| p.1).collect();
         let mean = mean(&late);
@@ -248,4 +342,47 @@ pub fn l3(_budget: Budget, progress: &mut dyn FnMut(&str)) -> Result<CheckOutcom
         pass: acc.len() == 11 && worst == 1.0,
         details,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_evaluation_of_a_coin_on_500_samples_leaves_the_band_once_in_680() {
+        // exact: sum of C(500, k) / 2^500 over k/500 < 0.43 or > 0.57
+        let p = binomial_half_outside(500, 0.43, 0.57);
+        assert!((p - 0.001_472_457_6).abs() < 1e-9, "{p}");
+        // a band that takes in every accuracy leaves nothing outside
+        assert_eq!(binomial_half_outside(500, 0.0, 1.0), 0.0);
+        // 501 evaluations (50,000 iterations): 0.74 outside on average, at most 3 in 99
+        // runs of 100; 51 (5,000 iterations): at most 1
+        assert_eq!(binomial_quantile(501, p, 0.99), 3);
+        assert_eq!(binomial_quantile(51, p, 0.99), 1);
+        assert_eq!(binomial_quantile(10, 0.0, 0.99), 0);
+        assert_eq!(binomial_quantile(10, 1.0, 0.99), 10);
+    }
+
+    #[test]
+    fn a_run_at_chance_may_leave_the_band_as_often_as_sampling_does_and_no_more() {
+        // 501 evaluations at 0.5 but one at 0.58, as a coin gives in about half its runs
+        let mut evals = vec![0.5; 501];
+        evals[235] = 0.58;
+        let band = ChanceBand::judge(&evals, 500);
+        assert_eq!((band.outside, band.evaluations, band.allowed), (1, 501, 3));
+        assert!((band.expected - 0.7377).abs() < 1e-3, "{band:?}");
+        assert!(band.holds());
+        // a run that learns a little for a stretch is not at chance
+        for e in &mut evals[300..304] {
+            *e = 0.60;
+        }
+        let band = ChanceBand::judge(&evals, 500);
+        assert_eq!(band.outside, 5);
+        assert!(!band.holds());
+        // with more samples per evaluation the band is wider than sampling needs: nothing
+        // may leave it
+        let band = ChanceBand::judge(&[0.5, 0.58], 20_000);
+        assert_eq!(band.allowed, 0);
+        assert!(!band.holds());
+    }
 }

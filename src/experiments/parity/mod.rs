@@ -4,7 +4,7 @@
 //! (`hidden.rs`) that E1 streams too. One file per experiment; the checks in `checks.rs`.
 
 mod checks;
-pub use checks::E1_CHANCE;
+pub use checks::{ChanceBand, E1_CHANCE, E1_EVAL_SAMPLES};
 mod e1;
 pub mod hidden;
 mod l3;

@@ -1,11 +1,11 @@
 //! Each paper figure's caption line: the budget of the runs drawn (their iterations), how
 //! many seeds, and the verdict of each panel in numbers (`E2E at k = 3: 0.50 ± 0.01, 3/3
 //! seeds at chance; Dec 0.86 ± 0.01`). The numbers are written by [`crate::stats::format`]
-//! and "at chance" is the checks' own test ([`E1_CHANCE`], [`E2_E2E_CHANCE_MAX`]).
+//! and "at chance" is the checks' own test ([`ChanceBand`], [`E2_E2E_CHANCE_MAX`]).
 
 use crate::engine::RunState;
 use crate::experiments::decomposition::E2_E2E_CHANCE_MAX;
-use crate::experiments::parity::E1_CHANCE;
+use crate::experiments::parity::{ChanceBand, E1_EVAL_SAMPLES};
 use crate::stats::{format, Stats};
 
 use super::int_param;
@@ -13,7 +13,8 @@ use super::int_param;
 /// When a run counts as at chance, as its experiment's check judges it.
 #[derive(Debug, Clone, Copy)]
 pub enum Chance {
-    /// E1 at d = 30: every evaluation within [`E1_CHANCE`].
+    /// E1 at d = 30: no more evaluations outside the check's band than sampling alone
+    /// puts there ([`ChanceBand`]).
     E1,
     /// E2's end-to-end at k >= 3: every evaluation after the first at most
     /// [`E2_E2E_CHANCE_MAX`].
@@ -27,8 +28,10 @@ impl Chance {
         let first = series.points().next()?.step;
         match self {
             Chance::E1 => {
-                let (lo, hi) = series.bounds()?;
-                Some(lo >= E1_CHANCE.0 && hi <= E1_CHANCE.1)
+                let accs: Vec<f64> = series.points().map(|p| p.value).collect();
+                let n = super::int_param(run, "eval_samples")
+                    .map_or(E1_EVAL_SAMPLES, |n| n.max(1) as u64);
+                Some(ChanceBand::judge(&accs, n).holds())
             }
             Chance::E2 => {
                 let hi = series

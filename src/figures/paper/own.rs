@@ -3,7 +3,7 @@
 //! this run's.
 
 use super::{caption, ids, missing_note, pick, reference, values, PaperFigure};
-use crate::engine::RunState;
+use crate::engine::{RunState, Status};
 use crate::experiments::ctx::Figure as RunFigure;
 use crate::figures::model::{Axis, Figure, Line, Panel};
 use crate::figures::scale::fmt_tick;
@@ -19,6 +19,50 @@ fn own_figures<'a>(run: &'a RunState, prefix: &str) -> Vec<(u64, &'a RunFigure)>
         .collect();
     v.sort_by_key(|(s, _)| *s);
     v
+}
+
+/// The finished runs with `run`'s experiment and parameters, whatever their seed: the runs
+/// behind the one a panel shows, which the caption sums up.
+fn same_setup<'a>(runs: &'a [RunState], run: &RunState) -> Vec<&'a RunState> {
+    runs.iter()
+        .filter(|r| {
+            r.experiment == run.experiment && r.params == run.params && r.status == Status::Finished
+        })
+        .collect()
+}
+
+/// `this run` or `this run (seed 7)`.
+fn this_run(run: &RunState) -> String {
+    match run.seed {
+        Some(s) => format!("this run (seed {s})"),
+        None => "this run".into(),
+    }
+}
+
+/// The largest |decoded - true| of curve `curve` in a decoded-curve figure.
+fn decoded_error(fig: &RunFigure, curve: &str) -> Option<f64> {
+    let p = experiment_panel(fig);
+    let of = |truth: bool| {
+        p.lines.iter().find(|l| {
+            l.label.starts_with(&format!("{curve} ")) && l.label.ends_with("true") == truth
+        })
+    };
+    let (t, d) = (of(true)?, of(false)?);
+    Some(
+        t.points
+            .iter()
+            .zip(&d.points)
+            .map(|(u, v)| (u.1 - v.1).abs())
+            .fold(0.0, f64::max),
+    )
+}
+
+/// A run's largest |decoded - true| over both curves at its last snapshot, and that step.
+fn final_error(run: &RunState, id: &str) -> Option<(u64, f64)> {
+    let (step, fig) = *own_figures(run, &format!("{id} at step ")).last()?;
+    let a = decoded_error(fig, "A")?;
+    let b = decoded_error(fig, "B")?;
+    Some((step, a.max(b)))
 }
 
 /// For each of the paper's snapshots, the run's figure at the latest step at or before it
@@ -45,7 +89,13 @@ fn snapshots<'a>(figs: &[(u64, &'a RunFigure)]) -> Vec<Option<(u64, &'a RunFigur
 
 /// Panel of one curve (`A` or `B`) of one snapshot: the true curve in blue, the decoded
 /// one in red, the paper's words and this run's largest error.
-fn curve_panel(id: &str, curve: &str, col: usize, snap: Option<(u64, &RunFigure)>) -> Panel {
+fn curve_panel(
+    id: &str,
+    curve: &str,
+    col: usize,
+    snap: Option<(u64, &RunFigure)>,
+    who: &str,
+) -> Panel {
     let target = fmt_tick(values::FIG6_STEPS[col] as f64);
     let words = format!("paper at {target}: {}", values::fig6_note(id, col));
     let Some((step, fig)) = snap else {
@@ -74,10 +124,8 @@ fn curve_panel(id: &str, curve: &str, col: usize, snap: Option<(u64, &RunFigure)
             .map(|(u, v)| (u.1 - v.1).abs())
             .fold(0.0, f64::max);
         p.notes.push(words);
-        p.notes.push(format!(
-            "this run: max |decoded - true| = {}",
-            fmt_tick(err)
-        ));
+        p.notes
+            .push(format!("{who}: max |decoded - true| = {}", fmt_tick(err)));
     } else {
         p.notes.push(words);
     }
@@ -88,7 +136,7 @@ fn curve_panel(id: &str, curve: &str, col: usize, snap: Option<(u64, &RunFigure)
 /// curve B at the same.
 pub fn figure6(runs: &[RunState]) -> PaperFigure {
     let (mut panels, mut used, mut missing) = (Vec::new(), Vec::new(), Vec::new());
-    let mut drawn: Vec<&RunState> = Vec::new();
+    let (mut drawn, mut parts): (Vec<&RunState>, Vec<String>) = (Vec::new(), Vec::new());
     for id in ["E6", "E7", "E8", "E9"] {
         let (rs, unfinished) = pick(runs, id, |_| true);
         // the longest run shows the most snapshots
@@ -100,11 +148,23 @@ pub fn figure6(runs: &[RunState]) -> PaperFigure {
             missing.push(missing_note(id, "decoded-curve figures", unfinished));
         }
         used.extend(run.map(|r| r.id.clone()));
-        drawn.extend(run.copied());
+        // the panels show one run; the caption sums up every seed of its setup
+        let setup = run.map(|r| same_setup(runs, r)).unwrap_or_default();
+        let errors: Vec<(u64, f64)> = setup.iter().filter_map(|r| final_error(r, id)).collect();
+        if let Some(s) = crate::stats::Stats::of(errors.iter().map(|e| e.1)) {
+            let at = errors.iter().map(|e| e.0).max().unwrap_or(0);
+            parts.push(format!(
+                "{id}: max |decoded - true| at {} {}",
+                fmt_tick(at as f64),
+                crate::stats::format::mean_sd(s.mean, s.sd)
+            ));
+        }
+        drawn.extend(setup);
+        let who = run.map(|r| this_run(r)).unwrap_or_default();
         let snaps = snapshots(&figs);
         for curve in ["A", "B"] {
             for (col, snap) in snaps.iter().enumerate() {
-                panels.push(curve_panel(id, curve, col, *snap));
+                panels.push(curve_panel(id, curve, col, *snap, &who));
             }
         }
     }
@@ -118,7 +178,7 @@ pub fn figure6(runs: &[RunState]) -> PaperFigure {
          (autoencoder); the paper's Figure 6 was read by eye: its words are under each panel"
             .into(),
     );
-    let caption = caption::line(&drawn, &[]);
+    let caption = caption::line(&drawn, &parts);
     figure.notes.push(caption.clone());
     PaperFigure {
         number: 6,
@@ -156,9 +216,24 @@ fn staircase_colours(p: &mut Panel) {
     }
 }
 
-/// `this run: rmse 0.93 · wrong_level 0.97`.
+/// `this run (seed 7): rmse 0.93 · wrong_level 0.97`.
 fn measured(run: &RunState, id: &str) -> String {
-    format!("this run: {}", measures(run, id).join(" · "))
+    format!("{}: {}", this_run(run), measures(run, id).join(" · "))
+}
+
+/// `["rmse 0.93 ± 0.02", ...]`: the summary values Figure 7 reports, over `runs`.
+fn measures_over(runs: &[&RunState], id: &str) -> Vec<String> {
+    values::fig7_measures(id)
+        .iter()
+        .filter_map(|m| {
+            let s =
+                crate::stats::Stats::of(runs.iter().filter_map(|r| r.summary.as_ref()?.get(m)))?;
+            Some(format!(
+                "{m} {}",
+                crate::stats::format::mean_sd(s.mean, s.sd)
+            ))
+        })
+        .collect()
 }
 
 /// `["rmse 0.93", "wrong_level 0.97"]`: the summary values Figure 7 reports of `run`.
@@ -256,11 +331,13 @@ pub fn figure7(runs: &[RunState]) -> PaperFigure {
         };
         used.extend(ids(run));
         if let Some(r) = run {
-            drawn.push(r);
-            let m = measures(r, id);
+            // the panel shows one run; the caption sums up every seed of its setup
+            let setup = same_setup(runs, r);
+            let m = measures_over(&setup, id);
             if !m.is_empty() {
                 parts.push(format!("{id}: {}", m.join(", ")));
             }
+            drawn.extend(setup);
         }
         let zoom = (id == "E13").then(|| zoom_panel(&p)).flatten();
         panels.push(p);
