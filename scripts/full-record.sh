@@ -4,8 +4,8 @@
 # Cut off, it goes on where it stopped when run again: finished runs are kept, runs cut off
 # continue from their last checkpoint (runs/full-record holds them).
 #
-# The record may take more than one sitting (about 3 h 45 min of two cores, more than a
-# machine may be held). So that a later sitting on another machine goes on from it, the
+# The record may take more than one sitting (3 h 12 min of wall time on two cores, more than
+# a machine may be held). So that a later sitting on another machine goes on from it, the
 # finished runs (without their checkpoints) are kept in assets/record/runs/, which is
 # committed, with one line per sitting in assets/record/sittings.csv: when it started, the
 # commit it ran, the machine, its wall and CPU seconds and the runs it finished. A sitting
@@ -107,8 +107,8 @@ main() {
   trap end_sitting EXIT
   status=0
   # in the background, so that a Ctrl-C or SIGTERM to this script reaches fail-lab (which
-  # stops; each run cut off goes on from its last checkpoint, at most a minute old, in the
-  # next sitting); then the sitting is written
+  # stops each running run at a checkpoint, to go on from there in the next sitting); then
+  # the sitting is written
   "$bin" "${record[@]}" >"$runs.table.md" &
   pid=$!
   trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
