@@ -268,26 +268,30 @@ pub fn requests_of_replica(check: &CheckDef, budget: Budget, replica: u64) -> Ve
 /// The runs the paper's figures need beyond the checks' own, for replica `replica` (see
 /// [`with_replica`]): at the full budget, Figure 3's E2 runs at the paper's lengths (20,000
 /// end-to-end and 2,500 decomposition iterations; the check trains both 2,500), one per
-/// k = 1..4. Every other figure draws the checks' runs, and at the quick budget Figure 3 does
-/// too.
+/// k = 1..4, and Figure 6's E8 and E9 runs to its last snapshot, 50,000 iterations (their
+/// checks stop at 500 and 10,000). Every other figure draws the checks' runs, and at the quick
+/// budget every figure does.
 pub fn figure_requests(budget: Budget, replica: u64) -> Vec<RunRequest> {
     if budget == Budget::Quick {
         return Vec::new();
     }
     with_replica(replica, || {
-        (1..=4)
-            .filter_map(|k: u32| {
-                let k = k.to_string();
-                let o = [
-                    ("k", k.as_str()),
-                    ("method", "both"),
-                    ("steps_e2e", "20000"),
-                    ("steps_dec", "2500"),
-                    ("snr_samples", "0"),
-                ];
-                RunRequest::new("E2", &o, seeded(0)).ok()
-            })
-            .collect()
+        let figure3 = (1..=4).filter_map(|k: u32| {
+            let k = k.to_string();
+            let o = [
+                ("k", k.as_str()),
+                ("method", "both"),
+                ("steps_e2e", "20000"),
+                ("steps_dec", "2500"),
+                ("snr_samples", "0"),
+            ];
+            RunRequest::new("E2", &o, seeded(0)).ok()
+        });
+        // Figure 6's snapshots are at 500, 10k and 50k iterations
+        let figure6 = ["E8", "E9"]
+            .into_iter()
+            .filter_map(|id| RunRequest::new(id, &[("steps", "50000")], seeded(0)).ok());
+        figure3.chain(figure6).collect()
     })
 }
 
@@ -648,9 +652,16 @@ mod tests {
     }
 
     #[test]
-    fn the_full_figures_add_e2_at_the_papers_lengths_per_replica() {
+    fn the_full_figures_add_e2_e8_and_e9_at_the_papers_lengths_per_replica() {
         assert!(figure_requests(Budget::Quick, 0).is_empty());
-        let runs = figure_requests(Budget::Full, 2);
+        let all = figure_requests(Budget::Full, 2);
+        let (runs, figure6): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.experiment == "E2");
+        // Figure 6 shows E8 and E9 at 500, 10k and 50k iterations
+        let ids: Vec<&str> = figure6.iter().map(|r| r.experiment.as_str()).collect();
+        assert_eq!(ids, ["E8", "E9"]);
+        for r in &figure6 {
+            assert_eq!((r.seed, r.params.int("steps")), (2 * SEED_STRIDE, 50_000));
+        }
         let ks: Vec<i64> = runs.iter().map(|r| r.params.int("k")).collect();
         assert_eq!(ks, vec![1, 2, 3, 4]);
         for r in &runs {

@@ -162,6 +162,19 @@ pub fn figure6(runs: &[RunState]) -> PaperFigure {
         drawn.extend(setup);
         let who = run.map(|r| this_run(r)).unwrap_or_default();
         let snaps = snapshots(&figs);
+        if !figs.is_empty() {
+            for (t, _) in values::FIG6_STEPS
+                .iter()
+                .zip(&snaps)
+                .filter(|(_, s)| s.is_none())
+            {
+                missing.push(format!(
+                    "no {id} snapshot near iteration {t} (the run {} stops at {})",
+                    run.map(|r| r.id.as_str()).unwrap_or_default(),
+                    run.map_or(0, |r| r.step)
+                ));
+            }
+        }
         for curve in ["A", "B"] {
             for (col, snap) in snaps.iter().enumerate() {
                 panels.push(curve_panel(id, curve, col, *snap, &who));
@@ -424,7 +437,15 @@ mod tests {
         let f = figure6(&runs);
         assert_eq!(f.figure.panels.len(), 24, "4 rows of 6");
         assert_eq!(f.runs, ["r7"]);
-        assert_eq!(f.missing.len(), 3, "{:?}", f.missing);
+        // E6, E8 and E9 have no run; E7's stops before the last snapshot
+        assert_eq!(f.missing.len(), 4, "{:?}", f.missing);
+        assert!(
+            f.missing.contains(
+                &"no E7 snapshot near iteration 50000 (the run r7 stops at 10000)".to_string()
+            ),
+            "{:?}",
+            f.missing
+        );
         let a500 = &f.figure.panels[6];
         assert_eq!(a500.title, "E7 · curve A · step 500");
         let labels: Vec<&str> = a500.lines.iter().map(|l| l.label.as_str()).collect();
