@@ -52,6 +52,16 @@ keep_finished() {
   done
 }
 
+# the names of the finished runs of $runs, sorted
+finished_runs() {
+  local d
+  for d in "$runs"/*/; do
+    if [ -f "$d/summary.json" ] && grep -q '"status": "finished"' "$d/summary.json"; then
+      basename "$d"
+    fi
+  done | sort
+}
+
 # the runs finished in earlier sittings, into runs/
 restore_kept() {
   mkdir -p "$runs"
@@ -86,14 +96,16 @@ main() {
   # one line per sitting, written however the sitting ends
   end_sitting() {
     local finished wall cpu
-    finished=$(keep_finished | tr '\n' ' ' | sed 's/ $//')
+    keep_finished >/dev/null
+    # the runs this sitting finished (not those it found finished, kept or not)
+    finished=$(finished_runs | comm -13 "$runs.before" - | tr '\n' ' ' | sed 's/ $//')
     wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
     children_cpu >"$runs.cpu1"
     cpu=$(awk -v a="$cpu0" -v b="$(cat "$runs.cpu1")" 'BEGIN { printf "%.0f", b - a }')
     [ -f "$store/sittings.csv" ] ||
       echo "started,commit,cores,cpu,wall_s,cpu_s,runs_finished" >"$store/sittings.csv"
     echo "$started,$commit,$(nproc),\"$cpu_model\",$wall,$cpu,$finished" >>"$store/sittings.csv"
-    echo "sitting: ${wall} s wall, ${cpu} s CPU; $(wc -w <<<"$finished") runs finished and kept in $store/runs" >&2
+    echo "sitting: ${wall} s wall, ${cpu} s CPU; $(wc -w <<<"$finished") runs finished (kept, with the earlier ones, in $store/runs)" >&2
   }
   # CPU seconds (user + system) of this script's finished children
   # (`times` of this shell itself: in a $(...) subshell it would count the subshell's)
@@ -101,6 +113,7 @@ main() {
     times >"$runs.times"
     awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); n += p[1] * 60 + p[2] } print n }' "$runs.times"
   }
+  finished_runs >"$runs.before"
   t0=$(date +%s.%N)
   children_cpu >"$runs.cpu0"
   cpu0=$(cat "$runs.cpu0")

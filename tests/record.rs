@@ -221,7 +221,7 @@ fn a_later_sitting_goes_on_from_the_runs_an_earlier_one_kept() {
     // two checks are not every figure: the record is not complete, and says so
     assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("not drawn in full"), "{stderr}");
-    assert!(stderr.contains("5 runs finished and kept"), "{stderr}");
+    assert!(stderr.contains("5 runs finished (kept"), "{stderr}");
     let store = root.join("assets/record");
     let kept = run_folders(&store.join("runs"));
     assert_eq!(kept.len(), 5);
@@ -269,6 +269,17 @@ fn a_later_sitting_goes_on_from_the_runs_an_earlier_one_kept() {
         lines[2].ends_with(','),
         "the second sitting finished nothing: {sittings}"
     );
+    // the kept runs gone (as when a complete record removes them) but runs/ still there: a
+    // sitting keeps them again and counts none of them as its own
+    std::fs::remove_dir_all(store.join("runs")).unwrap();
+    let o = sitting();
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("0 runs finished (kept"), "{stderr}");
+    assert_eq!(run_folders(&store.join("runs")).len(), 5);
+    let sittings = std::fs::read_to_string(store.join("sittings.csv")).unwrap();
+    let third = sittings.lines().nth(3).unwrap_or_default();
+    assert!(third.ends_with(','), "{sittings}");
 }
 
 /// SIGTERM (or Ctrl-C) to a `reproduce` that saves its runs stops each running run at a
