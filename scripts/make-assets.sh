@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates assets/: the paper's figures redrawn from the quick budget's runs
-# (assets/figures/figure-N.svg|png and figures.md) and a picture of the lab's screen
-# (assets/lab.png), captured from the binary running in tmux and drawn in the shipped font.
+# Regenerates assets/lab.png, a picture of the lab's screen on the quick budget's runs,
+# captured from the binary running in tmux and drawn in the shipped font; the paper's figures
+# from those runs go to RUNS_DIR-figures/. (assets/figures/ is the full record, made by
+# scripts/full-record.sh; this script leaves it alone.)
 #
 # Usage: scripts/make-assets.sh [RUNS_DIR]   (needs tmux; the runs take a few minutes on two
 # cores; with RUNS_DIR, a folder of such runs made before, they are not made again)
@@ -23,8 +24,8 @@ else
   scripts/quick-runs.sh "$runs" 2>"$runs.log"
 fi
 
-rm -rf assets/figures
-"$bin" plot --paper "$runs" -o assets/figures
+rm -rf "$runs-figures"
+"$bin" plot --paper "$runs" -o "$runs-figures"
 
 # the lab on a 160 x 45 terminal: the runs pane filtered to E2, its k = 3 run showing
 # end-to-end stuck at chance while the decomposition learns
@@ -43,4 +44,4 @@ keys / e x p = E 2 Space k = 3 Enter
 keys g
 tmux -L "$sock" capture-pane -e -p -t 0 >"$capture"
 target/release/examples/screen_png "$capture" "$cols" "$rows" assets/lab.png
-echo "assets/: figures from $runs, lab.png from the lab's screen" >&2
+echo "assets/lab.png from the lab's screen on $runs; the quick figures in $runs-figures" >&2
