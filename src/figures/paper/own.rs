@@ -116,18 +116,10 @@ fn curve_panel(
     for l in &mut p.lines {
         l.colour = Some(if l.label.ends_with("true") { 1 } else { 0 });
     }
-    if let [a, b] = p.lines.as_slice() {
-        let err = a
-            .points
-            .iter()
-            .zip(&b.points)
-            .map(|(u, v)| (u.1 - v.1).abs())
-            .fold(0.0, f64::max);
-        p.notes.push(words);
+    p.notes.push(words);
+    if let Some(err) = decoded_error(fig, curve) {
         p.notes
             .push(format!("{who}: max |decoded - true| = {}", fmt_tick(err)));
-    } else {
-        p.notes.push(words);
     }
     p
 }
