@@ -135,10 +135,11 @@ pub fn train_all(
             t.unwrap_or_else(|| Trained {
                 result: Err(halted(
                     req,
-                    match opts.stopping() {
-                        true => Halt::Failed("not started: the batch was stopped".into()),
-                        false => Halt::Failed("no worker thread could start".into()),
-                    },
+                    Halt::Failed(if opts.stopping() {
+                        "not started: the batch was stopped".into()
+                    } else {
+                        "no worker thread could start".into()
+                    }),
                 )),
                 elapsed_s: 0.0,
                 dir: None,
