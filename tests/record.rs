@@ -36,6 +36,14 @@ fn verdicts(stdout: &str) -> Vec<String> {
         .collect()
 }
 
+/// The plan `args DIR --dry-run` prints (it must succeed).
+fn dry_run(args: &[&str], dir: &PathBuf) -> String {
+    let o = bin().args(args).arg(dir).arg("--dry-run").output().unwrap();
+    let (plan, stderr) = text(&o);
+    assert!(o.status.success(), "{plan}\n{stderr}");
+    plan
+}
+
 fn run_folders(dir: &PathBuf) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -75,14 +83,7 @@ fn a_second_invocation_trains_nothing_finished_and_continues_what_was_cut_off() 
         .unwrap();
     std::fs::remove_file(cut.join("summary.json")).unwrap();
     // the dry run says what is saved and what is left: four finished, one to go on with
-    let o = bin()
-        .args(args)
-        .arg(&dir)
-        .arg("--dry-run")
-        .output()
-        .unwrap();
-    let (plan, stderr) = text(&o);
-    assert!(o.status.success(), "{plan}\n{stderr}");
+    let plan = dry_run(&args, &dir);
     assert_eq!(plan.matches("| finished ").count(), 4, "{plan}");
     assert_eq!(plan.matches("| unfinished, step ").count(), 1, "{plan}");
     assert!(
@@ -325,15 +326,7 @@ fn a_terminated_record_saves_its_running_run_at_a_checkpoint() {
     );
     assert_eq!(seen.matches("] start ").count(), 1, "{seen}");
     // the dry run finds it cut off at a step with a checkpoint, and the rest to start
-    let o = bin()
-        .args(args)
-        .arg("--save-runs")
-        .arg(&dir)
-        .arg("--dry-run")
-        .output()
-        .unwrap();
-    let (plan, stderr) = text(&o);
-    assert!(o.status.success(), "{plan}\n{stderr}");
+    let plan = dry_run(&[&args[..], &["--save-runs"]].concat(), &dir);
     assert_eq!(plan.matches("| unfinished, step ").count(), 1, "{plan}");
     assert_eq!(plan.matches("| finished ").count(), 0, "{plan}");
     assert!(plan.contains(": 0 finished, 1 unfinished"), "{plan}");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use fail_lab::engine::{self, Event, LaunchOptions, RunState, Status};
@@ -328,24 +328,17 @@ fn follow(
     stop: &AtomicBool,
     view: &mut RunView,
 ) {
-    let mut stop_sent = false;
-    loop {
-        if stop.load(Ordering::Relaxed) && !stop_sent {
-            say(&view.bar, "stopping: finishing the current step and writing the run's files and its checkpoint, for --resume (again to quit at once)");
-            handle.stop();
-            stop_sent = true;
-        }
-        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) => ev,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        };
-        view.state.apply(&ev.event);
-        view.show(&ev.run, &ev.event);
-        if ev.event.is_terminal() {
-            break;
-        }
-    }
+    let bar = view.bar.clone();
+    handle.follow(
+        rx,
+        || stop.load(Ordering::Relaxed),
+        || say(&bar, "stopping: finishing the current step and writing the run's files and its checkpoint, for --resume (again to quit at once)"),
+        |ev| {
+            view.state.apply(&ev.event);
+            view.show(&ev.run, &ev.event);
+            !ev.event.is_terminal()
+        },
+    );
 }
 
 impl RunView {

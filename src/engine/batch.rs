@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{launch, panic_message, Event, LaunchOptions};
 use crate::experiments::common::{Finished, RunError};
@@ -201,33 +201,28 @@ fn train_saved(
     let dir = handle.dir.clone();
     let mut ctx = CollectCtx::new();
     let mut end = Err(Halt::Failed("the run ended without saying how".into()));
-    let mut stop_sent = false;
-    loop {
-        if !stop_sent && batch.stopping() {
-            // it writes a checkpoint at its next step and ends `Stopped`
-            handle.stop();
-            stop_sent = true;
-        }
-        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) => ev,
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        };
-        match ev.event {
-            Event::Metric { step, name, value } => ctx.metric(step, &name, value),
-            Event::Figure { step, figure } => ctx.figure(step, figure),
-            Event::Log(line) => ctx.log(&line),
-            Event::Progress { step, total, .. } => {
-                ctx.last_step = step;
-                on_step(step, total);
+    handle.follow(
+        &rx,
+        || batch.stopping(),
+        || {},
+        |ev| {
+            match ev.event {
+                Event::Metric { step, name, value } => ctx.metric(step, &name, value),
+                Event::Figure { step, figure } => ctx.figure(step, figure),
+                Event::Log(line) => ctx.log(&line),
+                Event::Progress { step, total, .. } => {
+                    ctx.last_step = step;
+                    on_step(step, total);
+                }
+                Event::Finished { summary, .. } => end = Ok(summary),
+                Event::Stopped { step } => end = Err(Halt::Stopped { step }),
+                Event::Diverged { step, reason } => end = Err(Halt::Diverged { step, reason }),
+                Event::Failed { reason } => end = Err(Halt::Failed(reason)),
+                Event::Started { .. } | Event::Paused | Event::Resumed => {}
             }
-            Event::Finished { summary, .. } => end = Ok(summary),
-            Event::Stopped { step } => end = Err(Halt::Stopped { step }),
-            Event::Diverged { step, reason } => end = Err(Halt::Diverged { step, reason }),
-            Event::Failed { reason } => end = Err(Halt::Failed(reason)),
-            Event::Started { .. } | Event::Paused | Event::Resumed => {}
-        }
-    }
+            true
+        },
+    );
     handle.join();
     let result = match (end, from) {
         (Ok(_), Some(_)) => super::saved::load_finished(&dir)

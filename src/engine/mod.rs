@@ -142,6 +142,35 @@ impl RunHandle {
         self.send(Command::Stop)
     }
 
+    /// Hands each event of this run (from `rx`) to `on_event` until the channel closes or
+    /// `on_event` says to end (false). Once `stopping()` holds, asks the run to stop (once: it
+    /// writes its checkpoint at its next step and ends `Stopped`) and calls `on_stop`.
+    pub fn follow(
+        &self,
+        rx: &crossbeam_channel::Receiver<RunEvent>,
+        stopping: impl Fn() -> bool,
+        mut on_stop: impl FnMut(),
+        mut on_event: impl FnMut(RunEvent) -> bool,
+    ) {
+        let mut stop_sent = false;
+        loop {
+            if !stop_sent && stopping() {
+                on_stop();
+                self.stop();
+                stop_sent = true;
+            }
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(ev) => {
+                    if !on_event(ev) {
+                        break;
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+
     /// True once the worker thread has ended (its files are complete).
     pub fn is_done(&self) -> bool {
         self.thread.as_ref().is_none_or(|t| t.is_finished())
