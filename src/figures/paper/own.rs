@@ -146,7 +146,8 @@ pub fn figure6(runs: &[RunState]) -> PaperFigure {
         if let Some(s) = crate::stats::Stats::of(errors.iter().map(|e| e.1)) {
             let at = errors.iter().map(|e| e.0).max().unwrap_or(0);
             parts.push(format!(
-                "{id}: max |decoded - true| at {} {}",
+                "{id} (n = {}): max |decoded - true| at {} {}",
+                s.n,
                 fmt_tick(at as f64),
                 crate::stats::format::mean_sd(s.mean, s.sd)
             ));
@@ -340,7 +341,7 @@ pub fn figure7(runs: &[RunState]) -> PaperFigure {
             let setup = same_setup(runs, r);
             let m = measures_over(&setup, id);
             if !m.is_empty() {
-                parts.push(format!("{id}: {}", m.join(", ")));
+                parts.push(format!("{id} (n = {}): {}", setup.len(), m.join(", ")));
             }
             drawn.extend(setup);
         }
